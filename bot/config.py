@@ -1,0 +1,235 @@
+"""Settings read once from the environment (and a `.env` file), validated into one frozen object.
+
+A bad value stops the start with a single line naming the variable, so an operator never has to
+read a traceback to find a typo. Secrets are wrapped so that no repr or log line can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is one line fit for an operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret value whose repr and str never reveal it."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    metakraftwerk_url: str = "https://app.metakraftwerk.com"
+    metakraftwerk_token: Secret | None = None
+    metakraftwerk_email: str | None = None
+    metakraftwerk_password: Secret | None = None
+    cache_ttl_seconds: float = 60.0
+    cache_max_entries: int = 1024
+    api_deadline_seconds: float = 8.0
+    database_url: str = "sqlite:///releases-bot.db"
+    poll_interval_seconds: float = 60.0
+    port: int = 3000
+    default_timezone: str = "UTC"
+    digest_grace_minutes: int = 60
+    subscription_managers: frozenset[str] = frozenset()
+    listener_threads: int = 32
+    log_level: str = "INFO"
+
+    @property
+    def has_metakraftwerk_credentials(self) -> bool:
+        """True when the bot can authenticate against a real MetaKraftwerk."""
+        return bool(self.metakraftwerk_token) or bool(
+            self.metakraftwerk_email and self.metakraftwerk_password
+        )
+
+    @property
+    def uses_socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def redacted(self) -> dict[str, object]:
+        """Every setting, secrets shown only as set or unset: safe to log."""
+        out: dict[str, object] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Secret):
+                out[name] = "<set>" if value else "<empty>"
+            elif name == "database_url":
+                out[name] = redact_url(str(value))
+            elif isinstance(value, frozenset):
+                out[name] = sorted(value)
+            else:
+                out[name] = value
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Hide a password inside a URL such as postgresql://user:pw@host/db."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _secret(name: str, raw: str) -> Secret | None:
+    raw = raw.strip()
+    return Secret(raw) if raw else None
+
+
+def _prefixed_secret(prefix: str) -> Callable[[str, str], Secret | None]:
+    def parse(name: str, raw: str) -> Secret | None:
+        secret = _secret(name, raw)
+        if secret is not None and not secret.value.startswith(prefix):
+            raise ConfigError(f"{name} must start with '{prefix}' (a Slack token of that kind)")
+        return secret
+
+    return parse
+
+
+def _http_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{name} must be an http:// or https:// URL with a host, got {url!r}"
+        )
+    return url
+
+
+def _slack_api_url(name: str, raw: str) -> str:
+    url = _http_url(name, raw)
+    return url if url.endswith("/") else url + "/"
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw.strip()!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number, got {raw.strip()!r}")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw.strip()!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _database_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    scheme = urlsplit(url).scheme.split("+", 1)[0]
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(
+            f"{name} must be sqlite:///path.db or postgresql://user@host/db, "
+            f"got {redact_url(url)!r}"
+        )
+    return url
+
+
+def _timezone(name: str, raw: str) -> str:
+    tz = raw.strip()
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Europe/Berlin, got {tz!r}"
+        ) from None
+    return tz
+
+
+def _id_set(name: str, raw: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING or ERROR, got {raw.strip()!r}")
+    return level
+
+
+# environment variable -> (settings field, parser)
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "SLACK_BOT_TOKEN": ("slack_bot_token", _prefixed_secret("xoxb-")),
+    "SLACK_SIGNING_SECRET": ("slack_signing_secret", _secret),
+    "SLACK_APP_TOKEN": ("slack_app_token", _prefixed_secret("xapp-")),
+    "SLACK_API_URL": ("slack_api_url", _slack_api_url),
+    "METAKRAFTWERK_URL": ("metakraftwerk_url", _http_url),
+    "METAKRAFTWERK_TOKEN": ("metakraftwerk_token", _secret),
+    "METAKRAFTWERK_EMAIL": ("metakraftwerk_email", _text),
+    "METAKRAFTWERK_PASSWORD": ("metakraftwerk_password", _secret),
+    "CACHE_TTL_SECONDS": ("cache_ttl_seconds", _positive_float),
+    "CACHE_MAX_ENTRIES": ("cache_max_entries", _int_in(1, 1_000_000)),
+    "API_DEADLINE_SECONDS": ("api_deadline_seconds", _positive_float),
+    "DATABASE_URL": ("database_url", _database_url),
+    "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", _positive_float),
+    "PORT": ("port", _int_in(1, 65535)),
+    "DEFAULT_TIMEZONE": ("default_timezone", _timezone),
+    "DIGEST_GRACE_MINUTES": ("digest_grace_minutes", _int_in(0, 24 * 60)),
+    "SUBSCRIPTION_MANAGERS": ("subscription_managers", _id_set),
+    "LISTENER_THREADS": ("listener_threads", _int_in(1, 512)),
+    "LOG_LEVEL": ("log_level", _log_level),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> Settings:
+    """Read the settings; the real environment wins over `.env`, as python-dotenv intends."""
+    env: dict[str, str] = {}
+    path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
+    if path.is_file():
+        env.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    values: dict[str, object] = {}
+    for variable, (attribute, parse) in _VARIABLES.items():
+        raw = env.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        values[attribute] = parse(variable, raw)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if bool(settings.metakraftwerk_email) != bool(settings.metakraftwerk_password):
+        raise ConfigError(
+            "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD must be set together"
+        )
+    return settings

@@ -1,0 +1,39 @@
+"""Typed failures of the MetaKraftwerk API, each carrying a message fit to show a Slack user."""
+
+from __future__ import annotations
+
+
+class MetaKraftwerkError(Exception):
+    """Base of every API failure; `user_message` is safe to show (no secret, no traceback)."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class CredentialsRejected(MetaKraftwerkError):
+    """The token or the email/password was refused (HTTP 401 after a fresh login)."""
+
+
+class GroupNotFound(MetaKraftwerkError):
+    """A `group` filter named no release group (HTTP 404 on the list endpoint)."""
+
+
+class ReleaseNotFound(MetaKraftwerkError):
+    """No release with that id (HTTP 404 on the by-id endpoint)."""
+
+    def __init__(self, release_id: int, user_message: str | None = None) -> None:
+        super().__init__(user_message or f"No release with id {release_id}")
+        self.release_id = release_id
+
+
+class Unavailable(MetaKraftwerkError):
+    """The API could not be reached or kept failing until the deadline; `cause` says how."""
+
+    def __init__(self, user_message: str, cause: str) -> None:
+        super().__init__(user_message)
+        self.cause = cause
+
+
+class BadResponse(MetaKraftwerkError):
+    """The API answered, but with something that is not the documented JSON."""

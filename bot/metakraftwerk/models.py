@@ -1,0 +1,173 @@
+"""Release records as the bot sees them, parsed tolerantly from the API's JSON.
+
+The API sends nulls, may omit or add fields, and writes dates with or without a time and zone;
+a record that cannot be shown at all (no id or no name) is skipped, never fatal to the list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class InvalidRecord(ValueError):
+    """One API record that cannot be shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    id: int
+    name: str
+    group_id: int | None = None
+    description: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    closed: bool = False
+    deleted: bool = False
+    hotfix_of_id: int | None = None
+    prev_release_id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed
+
+    @property
+    def is_hotfix(self) -> bool:
+        return self.hotfix_of_id is not None
+
+    @classmethod
+    def from_api(cls, data: object) -> Release:
+        """Parse one API object; raise InvalidRecord only when it cannot be shown."""
+        if not isinstance(data, Mapping):
+            raise InvalidRecord(f"expected an object, got {type(data).__name__}")
+        release_id = _int(data.get("id"))
+        if release_id is None:
+            raise InvalidRecord(f"record without a usable id: {_short(data.get('id'))}")
+        name = data.get("name")
+        if isinstance(name, int | float) and not isinstance(name, bool):
+            name = str(name)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRecord(f"release {release_id} has no name")
+        description = data.get("description")
+        return cls(
+            id=release_id,
+            name=name.strip(),
+            group_id=_int(data.get("group_id")),
+            description=description if isinstance(description, str) else None,
+            start_date=parse_datetime(data.get("start_date")),
+            end_date=parse_datetime(data.get("end_date")),
+            closed=_bool(data.get("closed")),
+            deleted=_bool(data.get("deleted")),
+            hotfix_of_id=_int(data.get("hotfix_of_id")),
+            prev_release_id=_int(data.get("prev_release_id")),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The API's JSON shape; the demo server and snapshots store releases this way."""
+        return {
+            "id": self.id,
+            "group_id": self.group_id,
+            "name": self.name,
+            "description": self.description,
+            "start_date": format_datetime(self.start_date),
+            "end_date": format_datetime(self.end_date),
+            "closed": self.closed,
+            "deleted": self.deleted,
+            "hotfix_of_id": self.hotfix_of_id,
+            "prev_release_id": self.prev_release_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseGroup:
+    id: int
+    name: str
+
+
+def parse_releases(items: Iterable[object]) -> tuple[Release, ...]:
+    """Parse a list answer, skipping (and logging) records that cannot be shown."""
+    releases: list[Release] = []
+    for item in items:
+        try:
+            releases.append(Release.from_api(item))
+        except InvalidRecord as exc:
+            log.warning("skipping a release record that cannot be shown: %s", exc)
+    return tuple(releases)
+
+
+def parse_groups(items: object) -> dict[int, str]:
+    """Best-effort group names from an undocumented answer: whatever has an id and a name."""
+    if isinstance(items, Mapping):
+        items = items.get("data", [])
+    if not isinstance(items, list):
+        return {}
+    names: dict[int, str] = {}
+    for item in items:
+        if isinstance(item, Mapping):
+            group_id = _int(item.get("id"))
+            name = item.get("name")
+            if group_id is not None and isinstance(name, str) and name.strip():
+                names[group_id] = name.strip()
+    return names
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """ISO 8601 with or without time and zone; naive values are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
+        except ValueError:
+            log.debug("unreadable date %r", _short(value))
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def format_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return False
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
