@@ -1,0 +1,1 @@
+"""Pure functions from releases to Slack messages (Block Kit) and to console text."""
