@@ -1,0 +1,1 @@
+"""Bolt wiring only: listeners translate Slack payloads into calls on `bot.answers`."""
