@@ -1,0 +1,114 @@
+"""Requests signed exactly as Slack signs them, for the web process's /slack/events."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+        "Content-Type": content_type,
+    }
+
+
+def slash_command_body(
+    text: str,
+    *,
+    response_url: str,
+    user_id: str = "U0USER",
+    channel_id: str = "C0CHAN",
+    team_id: str = "T0001",
+    command: str = "/releases",
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": team_id,
+            "team_domain": "example",
+            "channel_id": channel_id,
+            "channel_name": "data-team",
+            "user_id": user_id,
+            "user_name": "ada",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": "1234.5678.abcd",
+        }
+    )
+
+
+def interactive_body(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def block_action_payload(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    user_id: str = "U0USER",
+    channel_id: str = "C0CHAN",
+    team_id: str = "T0001",
+    block_id: str = "b1",
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id, "domain": "example"},
+        "user": {"id": user_id, "username": "ada", "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": "1.2", "channel_id": channel_id,
+                      "is_ephemeral": True},
+        "trigger_id": "1234.5678.abcd",
+        "channel": {"id": channel_id, "name": "data-team"},
+        "response_url": response_url,
+        "actions": [
+            {"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
+             "action_ts": "1.3", "text": {"type": "plain_text", "text": "x"}}
+        ],
+    }
+
+
+def message_shortcut_payload(
+    text: str,
+    *,
+    response_url: str,
+    callback_id: str = "find_releases",
+    user_id: str = "U0USER",
+    channel_id: str = "C0CHAN",
+    team_id: str = "T0001",
+) -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": "1234.5678.abcd",
+        "response_url": response_url,
+        "team": {"id": team_id, "domain": "example"},
+        "channel": {"id": channel_id, "name": "data-team"},
+        "user": {"id": user_id, "name": "ada"},
+        "message_ts": "1.1",
+        "message": {"type": "message", "text": text, "ts": "1.1", "user": "U0OTHER"},
+        "token": "legacy-verification-token",
+    }
+
+
+def post_signed(
+    client: httpx.Client, url: str, body: str, *, form: bool = True, **kwargs: Any
+) -> httpx.Response:
+    ctype = "application/x-www-form-urlencoded" if form else "application/json"
+    return client.post(url, content=body, headers=signed_headers(body, content_type=ctype, **kwargs))

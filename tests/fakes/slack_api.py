@@ -1,0 +1,186 @@
+"""A local stand-in for Slack's Web API and for response_url, recording what the bot sends.
+
+It speaks real HTTP on loopback, so the bot's real WebClient and Bolt's real `respond()` are
+exercised. Tests read `calls` and `responses`, and script failures per method or channel.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class ResponseUrlPost:
+    key: str
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Script:
+    """Failures to play back: error per channel, 429s before success."""
+
+    channel_errors: dict[str, str] = field(default_factory=dict)
+    rate_limit_next: int = 0
+    retry_after: int = 1
+    users_tz: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[ResponseUrlPost] = []
+        self.script = Script()
+        self._lock = threading.Condition()
+        self._ts = 1_700_000_000
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL, as SLACK_API_URL expects it (with a trailing slash)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/response/{key}"
+
+    # -- recording -----------------------------------------------------------------------------
+    def next_ts(self) -> str:
+        with self._lock:
+            self._ts += 1
+            return f"{self._ts}.000100"
+
+    def record_call(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+
+    def record_response(self, post: ResponseUrlPost) -> None:
+        with self._lock:
+            self.responses.append(post)
+            self._lock.notify_all()
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def responses_to(self, key: str) -> list[ResponseUrlPost]:
+        with self._lock:
+            return [r for r in self.responses if r.key == key]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Block until `predicate(self)` is true or the timeout passes."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+            return True
+
+    def wait_responses(self, key: str, count: int = 1, timeout: float = 10.0) -> list[
+        ResponseUrlPost
+    ]:
+        self.wait_for(lambda s: len(s.responses_to(key)) >= count, timeout)
+        return self.responses_to(key)
+
+    def iter_messages(self) -> Iterator[dict[str, Any]]:
+        for call in self.calls_to("chat.postMessage"):
+            yield call.args
+
+    # -- Web API behaviour ---------------------------------------------------------------------
+    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        script = self.script
+        if method == "auth.test":
+            return 200, {
+                "ok": True, "url": "https://example.slack.com/", "team": "Example",
+                "user": "releases", "team_id": "T0001", "user_id": "UBOT", "bot_id": "BBOT",
+            }, {}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            with self._lock:
+                if script.rate_limit_next > 0:
+                    script.rate_limit_next -= 1
+                    return 429, {"ok": False, "error": "ratelimited"}, {
+                        "Retry-After": str(script.retry_after)
+                    }
+            channel = str(args.get("channel", ""))
+            if channel in script.channel_errors:
+                return 200, {"ok": False, "error": script.channel_errors[channel]}, {}
+            ts = str(args.get("ts")) if method == "chat.update" else self.next_ts()
+            return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            tz = script.users_tz.get(user)
+            if tz is None:
+                return 200, {"ok": False, "error": "user_not_found"}, {}
+            return 200, {"ok": True, "user": {"id": user, "tz": tz}}, {}
+        if method == "views.open":
+            return 200, {"ok": True, "view": {"id": "V1"}}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode("utf-8")
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                args: dict[str, Any] = json.loads(raw or "{}")
+            else:
+                args = dict(parse_qsl(raw))
+                for key in ("blocks", "attachments"):
+                    if isinstance(args.get(key), str):
+                        args[key] = json.loads(args[key])
+            if self.path.startswith("/response/"):
+                fake.record_response(ResponseUrlPost(self.path.split("/")[-1], args, time.time()))
+                self._send(200, b"ok", "text/plain", {})
+                return
+            method = self.path.rsplit("/", 1)[-1]
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ") if auth else args.get("token")
+            status, body, headers = fake.answer(method, args)
+            fake.record_call(Call(method, args, token, time.time()))
+            self._send(status, json.dumps(body).encode(), "application/json", headers)
+
+        def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
