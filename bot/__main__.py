@@ -1,0 +1,127 @@
+"""The `releases-bot` command: console, ask, check, serve, socket, worker, demo-api."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import bot
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"releases-bot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(
+        settings.log_level if args.command in ("serve", "socket", "worker") else "WARNING"
+    )
+    try:
+        return int(args.run(settings, args) or 0)
+    except ConfigError as exc:
+        print(f"releases-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="releases-bot", description="MetaKraftwerk releases in Slack."
+    )
+    parser.add_argument("--version", action="version", version=f"releases-bot {bot.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    console = sub.add_parser("console", help="type /releases commands in a terminal")
+    console.add_argument("--with-worker", action="store_true",
+                         help="also run the notification worker in-process")
+    console.set_defaults(run=_console)
+
+    ask = sub.add_parser("ask", help="answer one command and exit")
+    ask.add_argument("text", help='the command, e.g. "/releases open"')
+    ask.add_argument("--json", action="store_true", help="print Block Kit JSON instead of text")
+    ask.set_defaults(run=_ask)
+
+    check = sub.add_parser("check", help="check settings and the MetaKraftwerk connection")
+    check.set_defaults(run=_check)
+
+    serve = sub.add_parser("serve", help="HTTP mode under gunicorn on 0.0.0.0:$PORT")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="processes (default: $WEB_CONCURRENCY or 1)")
+    serve.set_defaults(run=_serve)
+
+    socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.add_argument("--with-worker", action="store_true",
+                        help="also run the notification worker in-process")
+    socket.set_defaults(run=_socket)
+
+    worker = sub.add_parser("worker", help="the notification worker")
+    worker.add_argument("--once", action="store_true", help="run one poll and exit")
+    worker.set_defaults(run=_worker)
+
+    demo = sub.add_parser("demo-api", help="serve the demo MetaKraftwerk API")
+    demo.add_argument("--port", type=int, default=8089)
+    demo.set_defaults(run=_demo_api)
+    return parser
+
+
+def _console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    return run_console(settings, with_worker=args.with_worker)
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.console import ask
+
+    return ask(settings, args.text, as_json=args.json)
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    return run_check(settings, sys.stdout)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from bot.runtime import web_app_factory
+    from bot.serve import serve
+
+    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    load = web_app_factory(settings)  # validates the settings before gunicorn starts
+    log.info("serving HTTP on 0.0.0.0:%s with %d process(es)", settings.port, workers)
+    serve(load, port=settings.port, workers=workers, threads=16)
+    return 0
+
+
+def _socket(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import run_socket_mode
+
+    return run_socket_mode(settings, with_worker=args.with_worker)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import run_worker
+
+    return run_worker(settings, once=args.once)
+
+
+def _demo_api(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo.__main__ import serve_forever
+
+    return serve_forever(port=args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

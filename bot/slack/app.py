@@ -1,0 +1,45 @@
+"""Builds the Bolt App: verified requests, our Web API client, a listener pool sized for bursts."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.answers import Answers
+from bot.config import ConfigError, Settings
+from bot.slack import listeners
+
+
+def build_app(
+    settings: Settings,
+    answers: Answers,
+    client: WebClient,
+    *,
+    require_signing_secret: bool = True,
+) -> App:
+    """A Bolt App for HTTP mode (signing secret required) or Socket Mode (not needed there).
+
+    Bolt runs listeners on 5 threads by default; a standup burst of commands against a slow API
+    would then queue. The pool here is `LISTENER_THREADS` (32 by default).
+    """
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is required to talk to Slack (xoxb-...)")
+    if require_signing_secret and settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is required in HTTP mode")
+    signing_secret = (
+        settings.slack_signing_secret.value if settings.slack_signing_secret else "socket-mode"
+    )
+    app = App(
+        token=settings.slack_bot_token.value,
+        signing_secret=signing_secret,
+        client=client,
+        logger=logging.getLogger("bot.slack.bolt"),
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.listener_threads, thread_name_prefix="listener"
+        ),
+    )
+    listeners.register(app, answers)
+    return app
