@@ -1,0 +1,226 @@
+"""The list view: a page of matching releases, the filters applied, and paging buttons.
+
+Paging happens here, not in the finder: the finder returns every match and the page number
+travels in the buttons, so a click re-runs the (cached) query and renders another page.
+Page sizes depend on the query only, never on the data, so "page 3" means the same releases
+for every click; long data is cut instead, which the sizes below leave room for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot.finder import FindResult
+from bot.metakraftwerk.models import Release
+from bot.query import Query
+from bot.render import actions as act
+from bot.render import parts
+from bot.render.escape import escape, escape_truncated
+from bot.render.fit import fit_blocks, fit_text
+from bot.render.message import Message
+
+DEFAULT_PAGE_SIZE = 10
+DEFAULT_FULL_PAGE_SIZE = 5
+MAX_PAGE_SIZE = 15  # worst case ~520 chars a release: 15 fit the 10k budget with room to spare
+MAX_FULL_PAGE_SIZE = 8  # plus a description excerpt
+EXCERPT_LIMIT = 400
+DESCRIBE_LIMIT = 600
+
+_STATUS_TITLES = {"open": "Open releases", "closed": "Closed releases", "all": "Releases"}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which slice of the matches one message shows."""
+
+    number: int  # 1-based, clamped to [1, count]
+    count: int  # at least 1, also for an empty result
+    size: int
+    start: int
+    end: int
+
+
+def paginate(total: int, page: int, size: int) -> Page:
+    """Clamp the page into range: page 0 is the first, a page beyond the last is the last."""
+    size = max(1, size)
+    count = max(1, math.ceil(total / size))
+    number = min(max(1, page), count)
+    start = (number - 1) * size
+    return Page(number, count, size, start, min(total, start + size))
+
+
+def page_size_for(query: Query, requested: int | None = None) -> int:
+    """The page size for a query's format, capped so a page always fits Slack's limits."""
+    full = query.format == "full"
+    if requested is None:
+        return DEFAULT_FULL_PAGE_SIZE if full else DEFAULT_PAGE_SIZE
+    return max(1, min(requested, MAX_FULL_PAGE_SIZE if full else MAX_PAGE_SIZE))
+
+
+def list_title(query: Query, group_names: Mapping[int, str]) -> str:
+    """`Open releases · DWH_GROUP`, escaped, without the count."""
+    title = _STATUS_TITLES.get(query.status, "Releases")
+    if query.deleted == "only":
+        title = "Deleted releases"
+    groups = [escape(g) for g in query.groups]
+    groups += [parts.group_label(g, group_names) for g in query.group_ids]
+    if groups:
+        title += " · " + parts.cut_group_list(groups)
+    return title
+
+
+def describe_filters(query: Query) -> str:
+    """The filters the answer applied, restated for the reader (escaped)."""
+    return escape_truncated(query.describe(), DESCRIBE_LIMIT)
+
+
+def query_text(query: Query) -> str:
+    """The canonical text buttons carry to re-run the query (page travels separately)."""
+    return query.with_page(1).to_text()
+
+
+def excerpt(description: str | None, limit: int = EXCERPT_LIMIT) -> str:
+    """A description on one line, escaped and cut: enough to recognise a release."""
+    if not description or not description.strip():
+        return ""
+    return escape_truncated(re.sub(r"\s+", " ", description).strip(), limit)
+
+
+def release_section(
+    release: Release,
+    *,
+    group_names: Mapping[int, str],
+    known: Mapping[int, Release],
+    now: datetime,
+    action_id: str,
+    full: bool = False,
+) -> dict[str, Any]:
+    """One release: a summary line, in `full` format its description, and a Details button."""
+    text = parts.summary_line(release, group_names=group_names, known=known, now=now)
+    if full:
+        text += f"\n{excerpt(release.description) or '_No description._'}"
+    details = parts.button("Details", action_id, act.encode_release_ref(release.id))
+    return parts.section(text, details)
+
+
+def empty_hint(query: Query) -> str:
+    """What to try when nothing matched."""
+    if query.status != "all":
+        other = escape_truncated(replace(query, status="all", page=1).to_text(), 300)
+        return (
+            f"Try `/releases {other}` to include "
+            f"{'closed' if query.status == 'open' else 'open'} releases, "
+            "or see `/releases help filters`."
+        )
+    return (
+        "Check the spelling of names and groups; `*` and `?` match any characters "
+        "(`name:R5*`). See `/releases help filters`."
+    )
+
+
+def render_list(
+    result: FindResult,
+    now: datetime,
+    page_size: int | None = None,
+    *,
+    shared_by: str | None = None,
+) -> Message:
+    """A page of `result` (the page the query asks for, clamped) as a Slack message.
+
+    `shared_by` (a Slack user id) renders the copy posted by "Share in channel": in the
+    channel, for everyone, without paging or share buttons.
+    """
+    query = result.query
+    releases = result.releases
+    total = len(releases)
+    full = query.format == "full"
+    size = page_size_for(query, page_size)
+    page = paginate(total, query.page, size)
+    shared = shared_by is not None
+    title = list_title(query, result.group_names)
+    known = {r.id: r for r in releases}
+    ids = act.ActionIds()
+
+    blocks: list[dict[str, Any]] = [parts.header(f"{title} · {total}")]
+    stale = parts.stale_block(result.freshness, now)
+    if stale:
+        blocks.append(stale)
+
+    shown = releases[page.start : page.end]
+    if not shown:
+        blocks.append(
+            parts.section(f"Nothing matched *{describe_filters(query)}*.\n{empty_hint(query)}")
+        )
+    for release in shown:
+        blocks.append(
+            release_section(
+                release,
+                group_names=result.group_names,
+                known=known,
+                now=now,
+                action_id=ids(act.ACTION_DETAIL, release.id),
+                full=full,
+            )
+        )
+
+    notes = [f"Filters: {describe_filters(query)}", parts.plural(total, "release")]
+    if page.count > 1:
+        notes.append(f"page {page.number} of {page.count}")
+    notes.append(parts.freshness_text(result.freshness, now))
+    notes.append(parts.shared_by_text(shared_by))
+    buttons: list[dict[str, Any]] = []
+    if not shared:
+        text = query_text(query)
+        if page.count > 1:
+            prev_value = act.encode_page(text, page.number - 1)
+            next_value = act.encode_page(text, page.number + 1)
+            if prev_value is None or next_value is None:
+                notes.append(
+                    "_The filters are too long for paging buttons: add `page:2` (and so on) "
+                    "to the command to see more._"
+                )
+            else:
+                if page.number > 1:
+                    buttons.append(parts.button("‹ Prev", ids(act.ACTION_PAGE, "prev"), prev_value))
+                if page.number < page.count:
+                    buttons.append(parts.button("Next ›", ids(act.ACTION_PAGE, "next"), next_value))
+        if shown:
+            share = act.encode_share(act.ShareRequest("list", query_text=text, page=page.number))
+            if share is not None:
+                buttons.append(parts.button("Share in channel", ids(act.ACTION_SHARE), share))
+    blocks.append(parts.context(*notes))
+    if buttons:
+        blocks.append(parts.actions(act.BLOCK_LIST_NAV, buttons))
+
+    return Message(
+        text=_fallback(title, total, page, shown, result.group_names),
+        blocks=fit_blocks(blocks),
+        response_type="in_channel" if shared else "ephemeral",
+        meta={
+            "view": "list",
+            "page": page.number,
+            "pages": page.count,
+            "page_size": size,
+            "total": total,
+        },
+    )
+
+
+def _fallback(
+    title: str,
+    total: int,
+    page: Page,
+    shown: tuple[Release, ...],
+    group_names: Mapping[int, str],
+) -> str:
+    text = f"{title}: {total}"
+    if page.count > 1:
+        text += f" (page {page.number} of {page.count})"
+    if shown:
+        text += ": " + ", ".join(parts.plain_summary(r, group_names) for r in shown)
+    return fit_text(text)

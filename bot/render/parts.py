@@ -1,0 +1,249 @@
+"""Small builders every view shares: text objects, buttons, dates, status, one-line summaries.
+
+Conventions: functions taking foreign text (release names, descriptions, group names, user
+input) escape it themselves; functions taking `*_mrkdwn` arguments expect text that is already
+safe. Every mrkdwn object is `verbatim`, so Slack never auto-links or auto-mentions inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.finder import Freshness
+from bot.metakraftwerk.models import Release
+from bot.render.escape import escape_truncated
+from bot.render.fit import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
+
+Block = dict[str, Any]
+
+NAME_LIMIT = 100  # a release name inside a summary line
+GROUP_LIMIT = 60  # a group name inside a summary line
+
+EMOJI_OPEN = ":large_green_circle:"
+EMOJI_OVERDUE = ":red_circle:"
+EMOJI_CLOSED = ":lock:"
+EMOJI_DELETED = ":wastebasket:"
+EMOJI_HOTFIX = ":adhesive_bandage:"
+EMOJI_WARNING = ":warning:"
+
+DATE_AND_TIME = "{date_short_pretty} {time}"
+DATE_ONLY = "{date_short_pretty}"
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def utc(now: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken as UTC."""
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def header(text_escaped: str) -> Block:
+    return {"type": "header", "text": plain(cut_mrkdwn(text_escaped, MAX_HEADER_TEXT))}
+
+
+def section(text_mrkdwn: str, accessory: dict[str, Any] | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text_mrkdwn)}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def fields_section(fields_mrkdwn: list[str]) -> Block:
+    return {"type": "section", "fields": [mrkdwn(f) for f in fields_mrkdwn]}
+
+
+def context(*texts_mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts_mrkdwn if t][:10]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def actions(block_id: str, elements: list[dict[str, Any]]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
+def button(
+    label_escaped: str, action_id: str, value: str, *, style: str | None = None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(cut_mrkdwn(label_escaped, MAX_BUTTON_TEXT)),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style is not None:
+        element["style"] = style
+    return element
+
+
+def name_label(name: str, limit: int = NAME_LIMIT) -> str:
+    """A foreign name, escaped and cut for display."""
+    return escape_truncated(name, limit)
+
+
+def bold(text_escaped: str) -> str:
+    """Bold in mrkdwn; text with its own `*` stays plain, as Slack would mangle nested stars."""
+    return text_escaped if "*" in text_escaped else f"*{text_escaped}*"
+
+
+def group_label(group_id: int | None, group_names: Mapping[int, str]) -> str:
+    """The group's name when known, else `group <id>`; escaped."""
+    if group_id is None:
+        return "no group"
+    name = group_names.get(group_id)
+    if name:
+        return escape_truncated(name, GROUP_LIMIT)
+    return f"group {group_id}"
+
+
+def cut_group_list(groups_escaped: list[str], limit: int = 80) -> str:
+    """Several group names for a title: `A, B, C`, cut to fit."""
+    return cut_mrkdwn(", ".join(groups_escaped), limit)
+
+
+def date_fallback(value: datetime) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def date_token(value: datetime, fmt: str = DATE_AND_TIME) -> str:
+    """`<!date^...>`: Slack shows it in each reader's own time zone; the fallback is UTC."""
+    try:
+        stamp = int(utc(value).timestamp())
+    except (OverflowError, ValueError, OSError):
+        return date_fallback(value)
+    return f"<!date^{stamp}^{fmt}|{date_fallback(value)}>"
+
+
+def is_overdue(release: Release, now: datetime) -> bool:
+    return release.is_open and release.end_date is not None and utc(release.end_date) < utc(now)
+
+
+def status_emoji(release: Release, now: datetime) -> str:
+    if release.deleted:
+        return EMOJI_DELETED
+    if release.closed:
+        return EMOJI_CLOSED
+    return EMOJI_OVERDUE if is_overdue(release, now) else EMOJI_OPEN
+
+
+def status_word(release: Release, now: datetime) -> str:
+    word = "Closed" if release.closed else "Open"
+    if is_overdue(release, now):
+        word += ", overdue"
+    if release.deleted:
+        word += ", deleted"
+    return word
+
+
+def date_range(release: Release, fmt: str = DATE_ONLY) -> str:
+    start, end = release.start_date, release.end_date
+    if start is not None and end is not None:
+        return f"{date_token(start, fmt)} → {date_token(end, fmt)}"
+    if start is not None:
+        return f"from {date_token(start, fmt)}, no end date"
+    if end is not None:
+        return f"until {date_token(end, fmt)}, no start date"
+    return "no dates"
+
+
+def release_ref(release_id: int, known: Mapping[int, Release]) -> str:
+    """Another release by name when it is at hand, else by `#id`; escaped."""
+    other = known.get(release_id)
+    return name_label(other.name, 60) if other is not None else f"#{release_id}"
+
+
+def hints(release: Release, known: Mapping[int, Release], now: datetime) -> list[str]:
+    """The short notes after a release: hotfix of, builds on, overdue, deleted."""
+    out: list[str] = []
+    if release.hotfix_of_id is not None:
+        out.append(f"{EMOJI_HOTFIX} hotfix of {release_ref(release.hotfix_of_id, known)}")
+    if release.prev_release_id is not None and release.prev_release_id != release.hotfix_of_id:
+        out.append(f"after {release_ref(release.prev_release_id, known)}")
+    if is_overdue(release, now):
+        out.append("overdue")
+    if release.deleted:
+        out.append("deleted")
+    return out
+
+
+def summary_line(
+    release: Release,
+    *,
+    group_names: Mapping[int, str],
+    known: Mapping[int, Release],
+    now: datetime,
+    when: str | None = None,
+    show_group: bool = True,
+) -> str:
+    """`🟢 *R59* · DWH_GROUP · Jan 2 → Jan 8 · hotfix of R58`: one release on one line."""
+    parts = [f"{status_emoji(release, now)} {bold(name_label(release.name))}"]
+    if show_group:
+        parts.append(group_label(release.group_id, group_names))
+    parts.append(when if when is not None else date_range(release))
+    parts.extend(hints(release, known, now))
+    return " · ".join(parts)
+
+
+def plain_summary(release: Release, group_names: Mapping[int, str]) -> str:
+    """The release for the notification fallback text: name and group, escaped."""
+    return f"{name_label(release.name, 60)} ({group_label(release.group_id, group_names)})"
+
+
+def age_text(fetched_at: datetime, now: datetime) -> str:
+    """How old data is, in words a reader takes in at a glance: `2 min ago`."""
+    seconds = (utc(now) - utc(fetched_at)).total_seconds()
+    if seconds < 45:
+        return "just now"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{max(1, minutes)} min ago"
+    hours = round(seconds / 3600)
+    if hours < 48:
+        return f"{hours} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def freshness_text(freshness: Freshness | None, now: datetime) -> str:
+    if freshness is None:
+        return ""
+    return f"data from {age_text(freshness.fetched_at, now)}"
+
+
+def stale_block(freshness: Freshness | None, now: datetime) -> Block | None:
+    """A visible warning when the answer comes from the cache because the API failed."""
+    if freshness is None or not freshness.stale:
+        return None
+    reason = escape_truncated(freshness.reason, 300) if freshness.reason else "MetaKraftwerk failed"
+    reason = reason.rstrip(".")
+    return context(
+        f"{EMOJI_WARNING} {reason}; showing data from {age_text(freshness.fetched_at, now)}."
+    )
+
+
+def shared_by_text(user_id: str | None) -> str:
+    """`Shared by <@U123>` for a Slack user id; anything that is not one is left out."""
+    if user_id and _USER_ID.fullmatch(user_id):
+        return f"Shared by <@{user_id}>"
+    return ""
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def safe_user_text(text: str, limit: int) -> str:
+    """User input echoed back (filters, searched text): escaped and cut."""
+    return escape_truncated(text, limit)
