@@ -1,0 +1,1 @@
+"""Channel notifications: the store, change detection, digest schedules (and later the worker)."""

@@ -1,0 +1,88 @@
+"""From one poll to what the store must write: snapshot, deliveries and recorded baselines.
+
+Pure, so the rules a channel relies on are tested without a database or Slack:
+- the very first poll (no stored snapshot) only records the baseline for everyone;
+- a change subscription that has not had its first poll yet only records its baseline, even
+  though the shared snapshot exists: it hears about changes from its second poll on;
+- one event is delivered to a channel once, even when several of its subscriptions match.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from bot.metakraftwerk.models import Release
+from bot.notify.changes import ChangeEvent, by_id, diff, next_snapshot
+from bot.notify.store import NewDelivery, Snapshot, Subscription
+
+log = logging.getLogger(__name__)
+
+Matcher = Callable[[Subscription, Release], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """Arguments for Store.commit_poll, plus the events for logging."""
+
+    snapshot: dict[int, Release]
+    events: tuple[ChangeEvent, ...]
+    deliveries: tuple[NewDelivery, ...]
+    baselined: tuple[int, ...]
+
+
+def plan_poll(
+    previous: Snapshot,
+    polled: Iterable[Release],
+    subscriptions: Sequence[Subscription],
+    matches: Matcher,
+) -> PollPlan:
+    """Diff a complete, unfiltered poll against the stored snapshot and route the events.
+
+    `matches(subscription, release)` applies the subscription's filters to one release state;
+    an event is routed when either its old or its new state matches. A subscription whose
+    filter cannot be applied is logged and skipped for this poll, never blocking the others.
+    """
+    new = by_id(polled)
+    first_poll = previous.taken_at is None
+    events = () if first_poll else tuple(diff(previous.releases, new))
+    snapshot = new if first_poll else next_snapshot(previous.releases, new)
+
+    baselined: list[int] = []
+    listeners: list[Subscription] = []
+    for sub in subscriptions:
+        if sub.kind != "change" or sub.paused:
+            continue
+        if first_poll or not sub.baseline_done:
+            baselined.append(sub.id)
+        else:
+            listeners.append(sub)
+
+    deliveries: list[NewDelivery] = []
+    seen: set[tuple[str, str, int, str]] = set()
+    broken: set[int] = set()
+    for change in events:
+        for sub in listeners:
+            if sub.id in broken:
+                continue
+            key = (sub.team_id, sub.channel_id, change.release.id, change.kind)
+            if key in seen:
+                continue
+            try:
+                hit = change.matches(partial(matches, sub))
+            except Exception:
+                log.warning("subscription %d: filters could not be applied", sub.id, exc_info=True)
+                broken.add(sub.id)
+                continue
+            if hit:
+                seen.add(key)
+                deliveries.append(
+                    NewDelivery(
+                        subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
+                        kind=change.kind, payload=change.to_payload(),
+                        release_id=change.release.id,
+                    )
+                )
+    return PollPlan(snapshot, events, tuple(deliveries), tuple(baselined))
