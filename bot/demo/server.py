@@ -1,0 +1,457 @@
+"""A small, real HTTP server that speaks the documented MetaKraftwerk Releases API.
+
+It backs the console mode when no credentials are configured, `releases-bot check` without
+credentials, and every test that needs the network: the bot talks to it over loopback exactly as
+it talks to MetaKraftwerk. `Switches` inject latency, failures, hangs, bad JSON and dropped
+connections; `counts` records what the server was asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+from bot.demo.data import DemoData
+from bot.demo.tokens import TokenSigner
+from bot.metakraftwerk.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo"  # noqa: S105 - the public demo login, documented in the README
+DEMO_TOKEN = "demo-token"  # noqa: S105 - a fixed token the demo always accepts
+DEMO_USER_ID = 1
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=20).total_seconds()
+
+_RELEASES = "/api/v1/releases"
+_GROUPS = "/api/v1/release_groups"
+_AUTH = "/authentication"
+
+
+@dataclass(slots=True)
+class _Fault:
+    kind: str  # "status", "invalid_json" or "drop"
+    remaining: int
+    path: str | None
+    status: int = 503
+    retry_after: str | None = None
+
+
+class Switches:
+    """Misbehaviour on demand, for tests and manual trials; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._unhung = threading.Event()
+        self._unhung.set()
+        self._hang_path: str | None = None
+        self.latency = 0.0  # seconds added to every answer
+        self.token_lifetime = DEFAULT_TOKEN_LIFETIME  # seconds
+        self.token_generation = 0
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 503,
+        *,
+        retry_after: float | str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The next `n` requests (to paths starting with `path`) answer `status`."""
+        header = None if retry_after is None else str(retry_after)
+        if isinstance(retry_after, float) and retry_after.is_integer():
+            header = str(int(retry_after))
+        self._add(_Fault("status", n, path, status, header))
+
+    def invalid_json_next(self, n: int = 1, *, path: str | None = None) -> None:
+        self._add(_Fault("invalid_json", n, path))
+
+    def drop_next(self, n: int = 1, *, path: str | None = None) -> None:
+        """Close the connection without answering."""
+        self._add(_Fault("drop", n, path))
+
+    def hang(self, path: str | None = None) -> None:
+        """Requests (to `path`) get no answer until `release_hang()`."""
+        with self._lock:
+            self._hang_path = path
+            self._unhung.clear()
+
+    def release_hang(self) -> None:
+        self._unhung.set()
+
+    def revoke_tokens(self) -> None:
+        """Tokens issued so far answer 401 from now on (the fixed demo token stays valid)."""
+        with self._lock:
+            self.token_generation += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self.latency = 0.0
+            self.token_lifetime = DEFAULT_TOKEN_LIFETIME
+        self._unhung.set()
+
+    def _add(self, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path is None or path.startswith(fault.path):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+            return None
+
+    def _wait_if_hung(self, path: str) -> None:
+        with self._lock:
+            hang_path = self._hang_path
+        if not self._unhung.is_set() and (hang_path is None or path.startswith(hang_path)):
+            self._unhung.wait()
+
+
+class RequestCounts:
+    """What the server was asked: method, path and query parameters of every request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counter: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = Counter()
+
+    def record(self, method: str, path: str, params: Mapping[str, str]) -> None:
+        with self._lock:
+            self._counter[(method, path, tuple(sorted(params.items())))] += 1
+
+    def count(
+        self,
+        path: str | None = None,
+        method: str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> int:
+        """Requests matching every given part; `params` must match exactly (use {} for none)."""
+        wanted = None if params is None else tuple(sorted(params.items()))
+        with self._lock:
+            return sum(
+                n
+                for (m, p, q), n in self._counter.items()
+                if (path is None or p == path)
+                and (method is None or m == method)
+                and (wanted is None or q == wanted)
+            )
+
+    @property
+    def total(self) -> int:
+        return self.count()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counter.clear()
+
+
+class DemoApiServer:
+    """`with DemoApiServer() as api: api.url, api.data, api.switches, api.counts`."""
+
+    def __init__(
+        self,
+        data: DemoData | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        email: str = DEMO_EMAIL,
+        password: str = DEMO_PASSWORD,
+        static_token: str | None = DEMO_TOKEN,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.data = data if data is not None else DemoData.sample(self.clock.now())
+        self.switches = Switches()
+        self.counts = RequestCounts()
+        self.email = email
+        self.password = password
+        self.static_token = static_token
+        self.signer = TokenSigner()
+        self._httpd = _Server((host, port), _Handler)
+        self._httpd.api = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = str(self._httpd.server_address[0])
+        return f"http://{'localhost' if host in ('0.0.0.0', '') else host}:{self.port}"  # noqa: S104
+
+    def start(self) -> DemoApiServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"demo-api:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.switches.release_hang()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the CLI), until interrupted."""
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self.switches.release_hang()
+            self._httpd.server_close()
+
+    def __enter__(self) -> DemoApiServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def issue_token(self) -> str:
+        """A fresh access token, as POST /authentication would return."""
+        return self.signer.issue(
+            DEMO_USER_ID,
+            self.clock.now(),
+            self.switches.token_lifetime,
+            self.switches.token_generation,
+        )
+
+    def token_is_valid(self, token: str) -> bool:
+        if self.static_token is not None and token == self.static_token:
+            return True
+        return self.signer.verify(token, self.clock.now(), self.switches.token_generation)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    api: DemoApiServer
+
+
+class _Answer(Exception):
+    """An error answer in the server framework's JSON shape."""
+
+    _NAMES: ClassVar[dict[int, tuple[str, str]]] = {
+        400: ("BadRequest", "bad-request"),
+        401: ("NotAuthenticated", "not-authenticated"),
+        403: ("Forbidden", "forbidden"),
+        404: ("NotFound", "not-found"),
+        405: ("MethodNotAllowed", "method-not-allowed"),
+        429: ("TooManyRequests", "too-many-requests"),
+        500: ("GeneralError", "general-error"),
+        502: ("BadGateway", "bad-gateway"),
+        503: ("Unavailable", "unavailable"),
+    }
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        name, class_name = self._NAMES.get(self.status, ("GeneralError", "general-error"))
+        return {"name": name, "message": self.message, "code": self.status, "className": class_name}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "MetaKraftwerkDemo/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("demo api: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    # ---- dispatch -----------------------------------------------------------------------
+
+    def _serve(self, method: str) -> None:
+        api = self.server.api
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/") or "/"
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        body = self._read_body()
+        api.counts.record(method, path, params)
+        switches = api.switches
+        switches._wait_if_hung(path)
+        if switches.latency > 0:
+            threading.Event().wait(switches.latency)
+        fault = switches._take_fault(path)
+        if fault is not None and fault.kind == "drop":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.kind == "status":
+            headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
+            message = {429: "Too many requests"}.get(fault.status, "Service unavailable")
+            self._send_json(fault.status, _Answer(fault.status, message).body(), headers)
+            return
+        try:
+            status, answer = self._route(method, path, params, body)
+        except _Answer as exc:
+            status, answer = exc.status, exc.body()
+        if fault is not None and fault.kind == "invalid_json":
+            self._send_raw(status, b'{"id": 1, "name": "R1", <not json', "application/json")
+            return
+        self._send_json(status, answer)
+
+    def _route(
+        self, method: str, path: str, params: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        api = self.server.api
+        if path == _AUTH:
+            if method != "POST":
+                raise _Answer(405, f"Method `{method}` is not supported by this endpoint.")
+            return 201, self._authenticate(body)
+        if path in (_RELEASES, _GROUPS) or path.startswith(_RELEASES + "/"):
+            if method != "GET":
+                verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "remove")
+                raise _Answer(405, f"Method `{verb}` is not supported by this endpoint.")
+            self._require_token()
+            if path == _RELEASES:
+                return 200, self._list(params)
+            if path == _GROUPS:
+                return 200, [
+                    {"id": gid, "name": name} for gid, name in sorted(api.data.groups().items())
+                ]
+            return 200, self._one(path[len(_RELEASES) + 1 :])
+        raise _Answer(404, "Page not found")
+
+    # ---- endpoints ----------------------------------------------------------------------
+
+    def _authenticate(self, body: bytes) -> dict[str, Any]:
+        api = self.server.api
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            raise _Answer(400, "Unexpected token in JSON") from None
+        if not isinstance(payload, dict):
+            raise _Answer(400, "Invalid authentication payload")
+        if payload.get("strategy") not in (None, "local"):
+            raise _Answer(401, "Invalid authentication information (no `strategy` set)")
+        email, password = payload.get("email"), payload.get("password")
+        if not email:
+            raise _Answer(400, "'email' is required")
+        if not password:
+            raise _Answer(400, "'password' is required")
+        if email != api.email or password != api.password:
+            raise _Answer(401, "Invalid login")
+        token = api.issue_token()
+        return {
+            "accessToken": token,
+            "authentication": {"strategy": "local", "accessToken": token},
+            "user": {"id": DEMO_USER_ID, "email": api.email},
+        }
+
+    def _require_token(self) -> None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not self.server.api.token_is_valid(token.strip()):
+            raise _Answer(401, "Not authenticated")
+
+    def _list(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        data = self.server.api.data
+        releases = data.releases()
+        if "group" in params:
+            group_id = data.group_id(params["group"])
+            if group_id is None:
+                raise _Answer(
+                    404, f"A release group with the name '{params['group']}' does not exist!"
+                )
+            releases = [r for r in releases if r.group_id == group_id]
+        if "group_id" in params:
+            try:
+                wanted = int(params["group_id"])
+            except ValueError:
+                raise _Answer(400, f"Invalid value for 'group_id': {params['group_id']}") from None
+            releases = [r for r in releases if r.group_id == wanted]
+        if "name" in params:
+            releases = [r for r in releases if r.name == params["name"]]
+        if "closed" in params:
+            closed = {"true": True, "1": True, "false": False, "0": False}.get(
+                params["closed"].lower()
+            )
+            if closed is None:
+                raise _Answer(400, f"Invalid value for 'closed': {params['closed']}")
+            releases = [r for r in releases if r.closed == closed]
+        return [r.to_api() for r in releases]
+
+    def _one(self, raw_id: str) -> dict[str, Any]:
+        release = self.server.api.data.by_id(int(raw_id)) if raw_id.isdigit() else None
+        if release is None:
+            raise _Answer(404, f"No record found for id '{raw_id}'")
+        return release.to_api()
+
+    # ---- wire ---------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send_json(
+        self, status: int, payload: object, headers: Mapping[str, str] | None = None
+    ) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send_raw(status, body, "application/json; charset=utf-8", headers)
+
+    def _send_raw(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the client gave up (a test's timeout, a hang released late)
+            self.close_connection = True

@@ -1,0 +1,262 @@
+"""A TTL cache in front of the API: fresh answers, one upstream call per key, stale on error.
+
+- Answers stay fresh for `ttl_seconds` (cachetools TTLCache, timed by the injected clock).
+- Single flight: concurrent misses of one key make one upstream call; when it fails, every
+  waiter gets that failure at once. cachetools' `cached(condition=...)` instead lets each waiter
+  retry in turn, so N waiters during an outage make N calls and the last waits N deadlines
+  (tests/metakraftwerk/test_cache.py measures both).
+- Stale on error: when the API is unavailable or answers garbage, an expired answer for the same
+  key (kept in a bounded LRU beyond the TTL, up to `stale_max_age_seconds`) is returned marked
+  stale, with the reason; "not found" and credential errors are never masked.
+- A list answer also fills the by-id entries of the releases it contains.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar, cast
+
+from cachetools import LRUCache, TTLCache
+
+from bot.config import Settings
+from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
+from bot.metakraftwerk.errors import BadResponse, Unavailable
+from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
+from bot.metakraftwerk.models import Release
+from bot.query import ApiFilter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+GROUPS_KEY = "groups"
+DEFAULT_STALE_MAX_AGE = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T]):
+    """An answer and how fresh it is; `reason` says why stale data was served."""
+
+    value: T
+    fetched_at: datetime
+    stale: bool = False
+    reason: str | None = None
+
+    def age(self, now: datetime) -> timedelta:
+        return max(timedelta(0), now - self.fetched_at)
+
+
+class ReleaseSource(Protocol):
+    """What the cache needs from the client (MetaKraftwerkClient, or a fake in tests)."""
+
+    def new_deadline(self) -> Deadline: ...
+
+    def list_releases(
+        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
+    ) -> tuple[Release, ...]: ...
+
+    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release: ...
+
+    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]: ...
+
+
+# Failures that older data can stand in for; 404s and credential errors must reach the user.
+STALE_OK: tuple[type[Exception], ...] = (Unavailable, BadResponse)
+
+
+class ReleaseCache:
+    """Thread-safe cache keyed by ApiFilter, ("release", id) and "groups"."""
+
+    def __init__(
+        self,
+        source: ReleaseSource,
+        *,
+        ttl_seconds: float = 60.0,
+        max_entries: int = 1024,
+        clock: Clock | None = None,
+        stale_max_age_seconds: float = DEFAULT_STALE_MAX_AGE,
+        wait_timeout: float | None = None,
+    ) -> None:
+        self._source = source
+        self._clock: Clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._fresh: TTLCache[Hashable, Cached[object]] = TTLCache(
+            maxsize=max_entries, ttl=ttl_seconds, timer=self._clock.monotonic
+        )
+        self._stale: LRUCache[Hashable, Cached[object]] = LRUCache(maxsize=max_entries)
+        self._stale_max_age = timedelta(seconds=stale_max_age_seconds)
+        self._flight: SingleFlight[Hashable, Cached[object]] = SingleFlight()
+        self._wait_timeout = wait_timeout
+        self._stats = dict.fromkeys(("hits", "misses", "coalesced", "stale", "errors"), 0)
+
+    @classmethod
+    def from_settings(
+        cls, source: ReleaseSource, settings: Settings, clock: Clock | None = None
+    ) -> ReleaseCache:
+        return cls(
+            source,
+            ttl_seconds=settings.cache_ttl_seconds,
+            max_entries=settings.cache_max_entries,
+            clock=clock,
+            wait_timeout=settings.api_deadline_seconds + 2.0,
+        )
+
+    def new_deadline(self) -> Deadline:
+        return self._source.new_deadline()
+
+    # ---- lookups ------------------------------------------------------------------------
+
+    def releases(
+        self, f: ApiFilter, *, refresh: bool = False, deadline: Deadline | None = None
+    ) -> Cached[tuple[Release, ...]]:
+        def fetch() -> tuple[Release, ...]:
+            return self._source.list_releases(f, deadline=deadline)
+
+        result = self._get(f, fetch, refresh, on_store=self._fill_by_id)
+        return cast(Cached[tuple[Release, ...]], result)
+
+    def release(
+        self, release_id: int, *, refresh: bool = False, deadline: Deadline | None = None
+    ) -> Cached[Release]:
+        def fetch() -> Release:
+            return self._source.get_release(release_id, deadline=deadline)
+
+        return cast(Cached[Release], self._get(("release", release_id), fetch, refresh))
+
+    def groups(
+        self, *, refresh: bool = False, deadline: Deadline | None = None, fetch: bool = True
+    ) -> Cached[Mapping[int, str]]:
+        """Group names, never raising: stale names, or {} (callers then show group ids).
+
+        With `fetch=False` only what is held is used; a lookup that already fell back to stale
+        releases should not spend another deadline on names.
+        """
+        if not fetch:
+            held = self._peek(GROUPS_KEY)
+            now = self._clock.now()
+            return cast(Cached[Mapping[int, str]], held or Cached({}, now, True, "not fetched"))
+
+        def fetch_names() -> dict[int, str]:
+            return self._source.fetch_groups(deadline=deadline)
+
+        try:
+            return cast(Cached[Mapping[int, str]], self._get(GROUPS_KEY, fetch_names, refresh))
+        except Unavailable as exc:
+            return Cached({}, self._clock.now(), True, exc.user_message)
+        except Exception as exc:  # an endpoint that is missing or odd: ids will do for a TTL
+            log.warning("release group names are unavailable, showing ids: %s", exc)
+            empty: Cached[object] = Cached({}, self._clock.now())
+            with self._lock:
+                self._fresh[GROUPS_KEY] = empty
+            return cast(Cached[Mapping[int, str]], empty)
+
+    def known_releases(self) -> tuple[Release, ...]:
+        """Every release held, fresh or stale (newest copy of each), e.g. to recognise names."""
+        newest: dict[int, tuple[datetime, Release]] = {}
+        with self._lock:
+            entries = list(self._stale.values()) + list(self._fresh.values())
+        for entry in entries:
+            value = entry.value
+            items = value if isinstance(value, tuple) else (value,)
+            for item in items:
+                if isinstance(item, Release):
+                    seen = newest.get(item.id)
+                    if seen is None or seen[0] <= entry.fetched_at:
+                        newest[item.id] = (entry.fetched_at, item)
+        return tuple(release for _, release in newest.values())
+
+    def stats(self) -> dict[str, int]:
+        """Counters for logs and /healthz: hits, misses, coalesced, stale, errors, entries."""
+        with self._lock:
+            return {**self._stats, "entries": len(self._fresh), "stale_entries": len(self._stale)}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fresh.clear()
+            self._stale.clear()
+
+    # ---- machinery ----------------------------------------------------------------------
+
+    def _get(
+        self,
+        key: Hashable,
+        fetch: Callable[[], object],
+        refresh: bool,
+        on_store: Callable[[Cached[object]], None] | None = None,
+    ) -> Cached[object]:
+        if not refresh:
+            with self._lock:
+                entry = self._fresh.get(key)
+                if entry is not None:
+                    self._stats["hits"] += 1
+                    return entry
+
+        def load() -> Cached[object]:
+            with self._lock:
+                self._stats["misses"] += 1
+            value = fetch()
+            entry = Cached(value, self._clock.now())
+            with self._lock:
+                if on_store is not None:
+                    on_store(entry)
+                self._fresh[key] = entry
+                self._stale[key] = entry
+            return entry
+
+        try:
+            outcome = self._flight.run(key, load, self._wait_timeout)
+        except FlightTimeout:
+            exc: Exception = Unavailable("MetaKraftwerk did not answer in time", cause="timeout")
+            return self._fallback(key, exc)
+        except STALE_OK as exc:
+            return self._fallback(key, exc)
+        except Exception:
+            with self._lock:
+                self._stats["errors"] += 1
+            raise
+        if not outcome.leader:
+            with self._lock:
+                self._stats["coalesced"] += 1
+        return outcome.value
+
+    def _fallback(self, key: Hashable, exc: Exception) -> Cached[object]:
+        """Serve the last good answer for `key`, marked stale, or re-raise `exc`."""
+        reason = getattr(exc, "user_message", str(exc))
+        with self._lock:
+            self._stats["errors"] += 1
+            held = self._stale.get(key)
+            if held is not None and self._clock.now() - held.fetched_at <= self._stale_max_age:
+                self._stats["stale"] += 1
+                age = held.age(self._clock.now())
+                log.warning("serving %s from %s ago: %s", _describe(key), age, reason)
+                return replace(held, stale=True, reason=reason)
+        raise exc
+
+    def _peek(self, key: Hashable) -> Cached[object] | None:
+        with self._lock:
+            fresh = self._fresh.get(key)
+            if fresh is not None:
+                return fresh
+            held = self._stale.get(key)
+        return None if held is None else replace(held, stale=True, reason="not refreshed")
+
+    def _fill_by_id(self, entry: Cached[object]) -> None:
+        releases = entry.value
+        if isinstance(releases, tuple):
+            for release in releases:
+                if isinstance(release, Release):
+                    by_id: Cached[object] = Cached(release, entry.fetched_at)
+                    self._fresh[("release", release.id)] = by_id
+                    self._stale[("release", release.id)] = by_id
+
+
+def _describe(key: Hashable) -> str:
+    if isinstance(key, ApiFilter):
+        params = key.params()
+        return "releases " + (" ".join(f"{k}={v}" for k, v in params.items()) or "(all)")
+    if isinstance(key, tuple) and len(key) == 2:
+        return f"release {key[1]}"
+    return str(key)

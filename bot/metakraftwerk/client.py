@@ -1,0 +1,348 @@
+"""The MetaKraftwerk Releases API over one pooled httpx client: auth, retries, typed errors.
+
+Every public call runs inside one deadline (Settings.api_deadline_seconds unless the caller
+passes its own), so a Slack command always answers in time, whatever the API does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from bot import __version__
+from bot.config import Secret, Settings
+from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
+from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
+from bot.metakraftwerk.errors import (
+    BadResponse,
+    CredentialsRejected,
+    GroupNotFound,
+    MetaKraftwerkError,
+    ReleaseNotFound,
+    Unavailable,
+)
+from bot.metakraftwerk.models import InvalidRecord, Release, parse_groups, parse_releases
+from bot.metakraftwerk.retry import RetryPolicy, is_retryable_status, parse_retry_after
+from bot.query import ApiFilter
+
+log = logging.getLogger(__name__)
+
+RELEASES_PATH = "/api/v1/releases"
+GROUPS_PATH = "/api/v1/release_groups"
+LOGIN_PATH = "/authentication"
+USER_AGENT = f"releases-bot/{__version__}"
+
+
+def make_http_client(settings: Settings, **overrides: Any) -> httpx.Client:
+    """The one pooled httpx client the process shares (keyword arguments override defaults)."""
+    options: dict[str, Any] = {
+        "base_url": settings.metakraftwerk_url,
+        "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+        "timeout": httpx.Timeout(
+            settings.api_deadline_seconds, connect=min(3.0, settings.api_deadline_seconds)
+        ),
+        "limits": httpx.Limits(max_connections=32, max_keepalive_connections=8),
+        "follow_redirects": False,
+    }
+    options.update(overrides)
+    return httpx.Client(**options)
+
+
+class MetaKraftwerkClient:
+    """Read-only access to releases and release groups; thread-safe."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        token: Secret | None = None,
+        email: str | None = None,
+        password: Secret | None = None,
+        deadline_seconds: float = 8.0,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._http = http
+        self._clock: Clock = clock or SystemClock()
+        self._deadline_seconds = deadline_seconds
+        self._retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._groups_warned = False
+        self._email = email
+        self._password = password
+        self._auth: TokenSource
+        if token:
+            self._auth = StaticToken(token)
+        elif email and password:
+            self._auth = LoginSession(self._log_in, self._clock)
+        else:
+            self._auth = NoToken()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, http: httpx.Client, clock: Clock | None = None
+    ) -> MetaKraftwerkClient:
+        return cls(
+            http,
+            token=settings.metakraftwerk_token,
+            email=settings.metakraftwerk_email,
+            password=settings.metakraftwerk_password,
+            deadline_seconds=settings.api_deadline_seconds,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"MetaKraftwerkClient(base_url={str(self._http.base_url)!r}, auth={self._auth!r})"
+
+    @property
+    def auth(self) -> TokenSource:
+        return self._auth
+
+    def new_deadline(self) -> Deadline:
+        """A fresh budget for one lookup; pass it to several calls to bound them together."""
+        return Deadline.start(self._clock, self._deadline_seconds)
+
+    # ---- public calls -------------------------------------------------------------------
+
+    def list_releases(
+        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
+    ) -> tuple[Release, ...]:
+        """GET /api/v1/releases; unreadable records are skipped, a non-list answer is refused."""
+        f = f or ApiFilter()
+        response = self._get(RELEASES_PATH, f.params(), deadline or self.new_deadline())
+        if response.status_code == 404:
+            message = _server_message(response)
+            if f.group is not None or f.group_id is not None:
+                raise GroupNotFound(
+                    message or f"A release group with the name '{f.group}' does not exist!"
+                )
+            raise BadResponse(f"MetaKraftwerk has no release list at {RELEASES_PATH} (HTTP 404)")
+        body = _json(self._expect_ok(response))
+        if not isinstance(body, list):
+            raise BadResponse(
+                f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, not a list"
+            )
+        return parse_releases(body)
+
+    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
+        """GET /api/v1/releases/:id."""
+        path = f"{RELEASES_PATH}/{int(release_id)}"
+        response = self._get(path, {}, deadline or self.new_deadline())
+        if response.status_code == 404:
+            raise ReleaseNotFound(release_id)
+        body = _json(self._expect_ok(response))
+        try:
+            return Release.from_api(body)
+        except InvalidRecord as exc:
+            raise BadResponse(
+                f"MetaKraftwerk sent release {release_id} in a shape the bot cannot read ({exc})"
+            ) from None
+
+    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
+        """GET /api/v1/release_groups, raising on failure (the cache keeps stale names then)."""
+        response = self._get(GROUPS_PATH, {}, deadline or self.new_deadline())
+        body = _json(self._expect_ok(response))
+        names = parse_groups(body)
+        if not names and body not in ([], {}):
+            raise BadResponse("MetaKraftwerk answered the release groups in an unknown shape")
+        return names
+
+    def list_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
+        """Group names by id, best effort: {} on any failure (callers fall back to ids)."""
+        try:
+            return self.fetch_groups(deadline=deadline)
+        except MetaKraftwerkError as exc:
+            if not self._groups_warned:
+                self._groups_warned = True
+                log.warning("release group names are unavailable, showing ids: %s", exc)
+            return {}
+
+    # ---- authentication -----------------------------------------------------------------
+
+    def _get(self, path: str, params: Mapping[str, str], deadline: Deadline) -> httpx.Response:
+        token = self._auth.token(deadline)
+        response = self._send("GET", path, deadline, params=params, token=token)
+        if response.status_code != 401:
+            return response
+        if self._auth.renewable:
+            log.info("MetaKraftwerk answered 401; logging in again once")
+            self._auth.invalidate(token)
+            token = self._auth.token(deadline)
+            response = self._send("GET", path, deadline, params=params, token=token)
+            if response.status_code != 401:
+                return response
+            self._auth.invalidate(token)
+            raise CredentialsRejected(
+                "MetaKraftwerk refused the bot's fresh login "
+                f"({_server_message(response) or 'HTTP 401'})"
+            )
+        if isinstance(self._auth, NoToken):
+            raise CredentialsRejected(
+                "MetaKraftwerk needs credentials: set METAKRAFTWERK_TOKEN, or "
+                "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
+            )
+        raise CredentialsRejected(
+            "MetaKraftwerk rejected the bot's token "
+            f"({_server_message(response) or 'HTTP 401'}); tokens expire after about 20 hours, "
+            "so set METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD to let the bot renew it"
+        )
+
+    def _log_in(self, deadline: Deadline) -> Secret:
+        """POST /authentication with the local strategy; returns the access token."""
+        assert self._email is not None
+        assert self._password is not None
+        response = self._send(
+            "POST",
+            LOGIN_PATH,
+            deadline,
+            json_body={
+                "strategy": "local",
+                "email": self._email,
+                "password": self._password.value,
+            },
+        )
+        if response.status_code in (400, 401, 403):
+            raise CredentialsRejected(
+                "MetaKraftwerk refused the bot's login for "
+                f"{self._email} ({_server_message(response) or f'HTTP {response.status_code}'})"
+            )
+        body = _json(self._expect_ok(response))
+        token = body.get("accessToken") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise BadResponse("MetaKraftwerk's login answer has no accessToken")
+        return Secret(token)
+
+    # ---- transport ----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        deadline: Deadline,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, object] | None = None,
+        token: Secret | None = None,
+    ) -> httpx.Response:
+        """One exchange, retried on connection errors, timeouts, 5xx and 429 until the deadline."""
+        headers = {"Authorization": f"Bearer {token.value}"} if token else None
+        failure: Unavailable | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline.remaining()
+            if remaining <= 0.0:
+                raise failure or _timed_out(deadline)
+            timeout = httpx.Timeout(remaining, connect=min(self._retry.connect_timeout, remaining))
+            wait: float | None = None
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json_body, headers=headers, timeout=timeout
+                )
+            except httpx.TimeoutException:
+                failure = _timed_out(deadline)
+            except httpx.TransportError as exc:
+                cause = _transport_cause(exc)
+                failure = Unavailable(f"MetaKraftwerk cannot be reached ({cause})", cause=cause)
+            else:
+                if not is_retryable_status(response.status_code):
+                    if response.status_code >= 500:
+                        raise _http_unavailable(response.status_code)
+                    return response
+                failure = _http_unavailable(response.status_code)
+                wait = parse_retry_after(response.headers.get("Retry-After"), self._clock.now())
+                if wait is not None and wait > deadline.remaining():
+                    log.warning(
+                        "MetaKraftwerk %s %s answered HTTP %d and asks to wait %.1f s, "
+                        "beyond this lookup's deadline; giving up",
+                        method, path, response.status_code, wait,
+                    )
+                    raise failure
+            if wait is None:
+                with self._rng_lock:
+                    wait = self._retry.backoff(attempt, self._rng)
+            if attempt >= self._retry.max_attempts or wait >= deadline.remaining():
+                raise failure
+            log.info(
+                "MetaKraftwerk %s %s failed (%s); retrying in %.2f s",
+                method, path, failure.cause, wait,
+            )
+            self._clock.sleep(wait)
+
+    def _expect_ok(self, response: httpx.Response) -> httpx.Response:
+        if 200 <= response.status_code < 300:
+            return response
+        if response.status_code == 403:
+            raise CredentialsRejected(
+                f"MetaKraftwerk refused access ({_server_message(response) or 'HTTP 403'})"
+            )
+        raise BadResponse(
+            f"MetaKraftwerk answered HTTP {response.status_code}"
+            + (f": {message}" if (message := _server_message(response)) else "")
+        )
+
+
+def _timed_out(deadline: Deadline) -> Unavailable:
+    return Unavailable(
+        f"MetaKraftwerk did not answer within {deadline.describe()}", cause="timeout"
+    )
+
+
+def _http_unavailable(status: int) -> Unavailable:
+    if status == 429:
+        return Unavailable("MetaKraftwerk is busy (HTTP 429)", cause="HTTP 429")
+    return Unavailable(f"MetaKraftwerk is unavailable (HTTP {status})", cause=f"HTTP {status}")
+
+
+def _transport_cause(exc: httpx.TransportError) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in text:
+            return "connection refused"
+        if "name" in text or "resolution" in text or "getaddrinfo" in text:
+            return "host not found"
+        if "ssl" in text or "certificate" in text:
+            return "TLS handshake failed"
+        return "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "connection dropped"
+    return "network error"
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise BadResponse(
+            f"MetaKraftwerk answered {response.request.url.path} with something that is not JSON"
+        ) from None
+
+
+def _server_message(response: httpx.Response) -> str | None:
+    """The `message` of a JSON error body, else the body text, shortened; None if empty."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        text: str = body["message"]
+    else:
+        text = response.content.decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    if not text:
+        return None
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _kind(value: object) -> str:
+    return {dict: "object", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number" if isinstance(value, int | float) else type(value).__name__
+    )
