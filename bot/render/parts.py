@@ -216,6 +216,16 @@ def age_text(fetched_at: datetime, now: datetime) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
+def relative_text(value: datetime, now: datetime) -> str:
+    """`in 3 days`, `5 h ago`: how far a date is from now, roughly."""
+    seconds = (utc(value) - utc(now)).total_seconds()
+    size = abs(seconds)
+    if size < 3600:
+        return "now"
+    amount = f"{round(size / 3600)} h" if size < 36 * 3600 else f"{round(size / 86400)} days"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
 def freshness_text(freshness: Freshness | None, now: datetime) -> str:
     if freshness is None:
         return ""
