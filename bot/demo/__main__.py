@@ -19,12 +19,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per answer")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return serve_forever(port=args.port, host=args.host, latency=args.latency)
+
+
+def serve_forever(port: int = 8080, host: str = "127.0.0.1", latency: float = 0.0) -> int:
+    """Serve the demo API in this thread until Ctrl-C; 1 when the port cannot be used."""
     try:
-        server = DemoApiServer(host=args.host, port=args.port)
+        server = DemoApiServer(host=host, port=port)
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    server.switches.latency = args.latency
+    server.switches.latency = latency
     print(f"MetaKraftwerk demo API on {server.url}")
     print(f"  METAKRAFTWERK_URL={server.url}")
     print(f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}, or use METAKRAFTWERK_TOKEN={DEMO_TOKEN}")
