@@ -409,7 +409,11 @@ class Store:
             yield conn
 
     def _insert_ignore(self, table: Table, *conflict: str) -> Insert:
-        """INSERT that does nothing (rowcount 0) when a row with the same key exists."""
+        """INSERT that does nothing when a row with the same key exists.
+
+        Callers add RETURNING and test for a row: rowcount is not reliable once SQLAlchemy
+        adds RETURNING for the primary key itself (it reports -1 on PostgreSQL).
+        """
         if self.dialect == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
@@ -735,14 +739,16 @@ class Store:
         now = self._now()
         with self._write() as conn:
             claimed = conn.execute(
-                self._insert_ignore(digest_runs, "subscription_id", "local_date").values(
+                self._insert_ignore(digest_runs, "subscription_id", "local_date")
+                .values(
                     subscription_id=subscription_id, local_date=local_date,
                     scheduled_at=scheduled_at, outcome=outcome, created_at=now,
                 )
-            ).rowcount
+                .returning(digest_runs.c.id)
+            ).first() is not None
             if claimed and delivery is not None:
                 _enqueue(conn, delivery, now)
-        return bool(claimed)
+        return claimed
 
     def last_digest_dates(self) -> dict[int, date]:
         """Per subscription, the latest local date that was sent or skipped."""
@@ -769,13 +775,16 @@ class Store:
             ).rowcount
             if taken:
                 return True
-            return bool(
+            return (
                 conn.execute(
-                    self._insert_ignore(worker_leases, "name").values(
+                    self._insert_ignore(worker_leases, "name")
+                    .values(
                         name=lease.name, holder=lease.holder, expires_at=now + ttl,
                         acquired_at=now,
                     )
-                ).rowcount
+                    .returning(worker_leases.c.name)
+                ).first()
+                is not None
             )
 
     def renew_lease(self, lease: Lease, ttl: timedelta) -> bool:

@@ -1,0 +1,53 @@
+"""Shared test helpers for the notification package: a settable clock and release builders."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.metakraftwerk.models import Release
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """An injected clock tests move by hand; thread-safe so concurrent tests can share it."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, now: datetime) -> None:
+        with self._lock:
+            self._now = now
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._now += delta
+
+
+def release(release_id: int, **changes: Any) -> Release:
+    """A plausible open release; keyword arguments override single fields."""
+    values: dict[str, Any] = {
+        "id": release_id,
+        "name": f"R{release_id}",
+        "group_id": 1,
+        "description": None,
+        "start_date": datetime(2026, 1, 1, 23, 0, tzinfo=UTC),
+        "end_date": datetime(2026, 1, 7, 23, 0, tzinfo=UTC),
+        "closed": False,
+        "deleted": False,
+        "hotfix_of_id": None,
+        "prev_release_id": None,
+    }
+    values.update(changes)
+    return Release(**values)
+
+
+def snapshot_of(*releases: Release) -> dict[int, Release]:
+    return {r.id: r for r in releases}
