@@ -1,0 +1,150 @@
+"""`/releases help [topic]`: what the app does, shown as commands with examples.
+
+Modelled on the help of well-known Slack apps: a short header, each command in code with one
+line on what it does, grouped by purpose, and pointers to the detailed topics at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.render import parts
+from bot.render.escape import escape_truncated
+from bot.render.fit import fit_blocks, fit_text
+from bot.render.message import Message
+
+TOPICS = ("filters", "standup", "subscribe", "shortcut")
+_ALIASES = {
+    "filter": "filters",
+    "filters": "filters",
+    "grammar": "filters",
+    "search": "filters",
+    "query": "filters",
+    "standup": "standup",
+    "stand-up": "standup",
+    "subscribe": "subscribe",
+    "subscriptions": "subscribe",
+    "subscription": "subscribe",
+    "unsubscribe": "subscribe",
+    "digest": "subscribe",
+    "digests": "subscribe",
+    "notifications": "subscribe",
+    "shortcut": "shortcut",
+    "shortcuts": "shortcut",
+    "message": "shortcut",
+}
+
+_LOOKUP = """*Look up releases* (only you see the answer; share it with a button)
+• `/releases` open releases, same as `/releases open`
+• `/releases closed` or `/releases all` by status
+• `/releases group:DWH_GROUP` the releases of one release group
+• `/releases 21` or `/releases #21` one release by id
+• `/releases R59 group:DWH_GROUP` a release by name
+• `/releases standup` overdue, ending soon, started this week, closed since yesterday"""
+
+_CHANNEL = """*Keep this channel informed* (confirmed in the channel)
+• `/releases subscribe group:DWH_GROUP` post here when releases open, close or change
+• `/releases digest weekdays 09:00` the standup view here every weekday at 9:00
+• `/releases subscriptions` list this channel's subscriptions and digests
+• `/releases unsubscribe 3` stop one by id, or `/releases unsubscribe all`"""
+
+_SHORTCUT_SHORT = """*From any message*
+Open a message's *⋯* menu and choose *Find releases in this message*: ids, names and \
+filters it mentions are looked up."""
+
+_FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
+• `group:DWH_GROUP` or `group=DWH_GROUP` by release group name; `group_id:3` by id
+• `name:R59` by name; `*` and `?` are wildcards: `name:R-2025-*`
+• `open`, `closed`, `all` or `status:closed` by status (default: open)
+• `closed:yes` / `closed:no` also work (`true/false/yes/no/1/0`)
+• `hotfix:yes` only hotfixes, `hotfix:no` none
+• `deleted:yes` include deleted releases (hidden by default)
+• `page:2` a later page; `format:full` descriptions too, fewer per page"""
+
+_FILTERS_RULES = """*Combining*
+• Different keys combine with AND: `group:DWH_GROUP closed`
+• A repeated key combines with OR: `group:DWH_GROUP group:LAKE`
+• A leading `-` excludes: `-name:"*-HF*"`
+• Quote values with spaces: `name:"Release 2022 Q1"`
+Every answer restates the filters it applied."""
+
+_STANDUP = """*`/releases standup [filters]`* what a team lead wants at 9:00, one line a release:
+• *Overdue*: the end date passed and the release is still open
+• *Ending within 7 days*
+• *Started this week* (on Monday, since Friday)
+• *Running* and *Not started yet*
+• *Closed since the last working day* (Monday looks back to Friday; the API has no closing \
+time, so this goes by end date)
+Example: `/releases standup group:DWH_GROUP`"""
+
+_SUBSCRIBE = """*Change notifications*
+• `/releases subscribe [filters] [mention:@team]` post in this channel when a matching \
+release appears, opens, closes, is reopened, changes dates or is deleted. One message per \
+release, updated in place; later changes go to its thread.
+• Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team`"""
+
+_DIGEST = """*Digests*
+• `/releases digest daily 09:00` every day
+• `/releases digest weekdays 09:00 tz:Europe/Berlin group:DWH_GROUP` Monday to Friday
+• `/releases digest mon,thu 09:30` chosen days
+The time zone defaults to yours. An empty digest says so in one line."""
+
+_MANAGE = """*Managing*
+• `/releases subscriptions` lists this channel's subscriptions and digests with their ids
+• `/releases unsubscribe 3` or `/releases unsubscribe all`
+Subscriptions belong to the channel, not to the person who made them."""
+
+_SHORTCUT = """*Find releases in this message*
+Open any message's *⋯* menu, choose *Find releases in this message*, and the app looks up:
+• release ids: `#21`, `release 21`
+• filters: `group:DWH_GROUP`, `name:R59`
+• names of known releases: `R59`, `R9.HF1`
+Only you see the answer. When nothing is found, a button opens a search form."""
+
+_MORE = (
+    "More: `/releases help filters` · `/releases help standup` · "
+    "`/releases help subscribe` · `/releases help shortcut`"
+)
+
+
+def _topic_blocks(topic: str) -> tuple[str, list[str]]:
+    if topic == "filters":
+        return "Help: filters", [_FILTERS, _FILTERS_RULES]
+    if topic == "standup":
+        return "Help: standup", [_STANDUP]
+    if topic == "subscribe":
+        return "Help: subscriptions and digests", [_SUBSCRIBE, _DIGEST, _MANAGE]
+    return "Help: message shortcut", [_SHORTCUT]
+
+
+def render_help(topic: str | None = None) -> Message:
+    """General help, or one topic; an unknown topic gets the general help with a note."""
+    key = _ALIASES.get((topic or "").strip().lower()) if topic else None
+    blocks: list[dict[str, Any]] = []
+    if key is not None:
+        title, sections = _topic_blocks(key)
+        blocks.append(parts.header(title))
+        blocks.extend(parts.section(s) for s in sections)
+        blocks.append(parts.context("All commands: `/releases help`"))
+        fallback = f"{title}. " + sections[0].split("\n", 1)[0].replace("*", "")
+    else:
+        blocks.append(parts.header("/releases: MetaKraftwerk releases in Slack"))
+        if topic and topic.strip():
+            blocks.append(
+                parts.section(
+                    f"There is no help on `{escape_truncated(topic.strip(), 60)}`; "
+                    f"the topics are {', '.join(f'`{t}`' for t in TOPICS)}. "
+                    "Here is the overview."
+                )
+            )
+        blocks.extend(parts.section(s) for s in (_LOOKUP, _CHANNEL, _SHORTCUT_SHORT))
+        blocks.append(parts.context(_MORE))
+        fallback = (
+            "How to use /releases: `/releases` lists open releases, `/releases 21` shows one, "
+            "`/releases standup` groups them for a standup; `/releases help filters` for more."
+        )
+    return Message(
+        text=fit_text(fallback),
+        blocks=fit_blocks(blocks),
+        meta={"view": "help", "topic": key},
+    )
