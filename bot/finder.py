@@ -1,16 +1,26 @@
 """Query -> releases: the one place that decides which API calls a query needs.
 
-INTERFACE SKETCH, to be completed: the dataclasses are the contract renderers and listeners use.
+Every lookup shares one deadline across its API calls (lists, the release groups, related
+releases), so a command answers in time even when MetaKraftwerk is slow. Answers carry their
+freshness; when the API failed and older data stood in, they say so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
+from bot.metakraftwerk.cache import Cached, ReleaseCache
+from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
+from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
 from bot.metakraftwerk.models import Release
-from bot.query import Query
+from bot.query import ApiFilter, Query
+
+log = logging.getLogger(__name__)
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +48,161 @@ class DetailResult:
     hotfixes: tuple[Release, ...] = ()
     group_names: Mapping[int, str] = field(default_factory=dict)
     freshness: Freshness | None = None
+
+
+# What `all_releases` answers for: everything, deleted releases included.
+EVERYTHING = Query(status="all", deleted="yes")
+
+
+def display_order(releases: Iterable[Release]) -> tuple[Release, ...]:
+    """Newest start first, releases without a start last, then the higher id first."""
+    return tuple(
+        sorted(
+            releases,
+            key=lambda r: (r.start_date is not None, r.start_date or _NEVER, r.id),
+            reverse=True,
+        )
+    )
+
+
+def freshness_of(parts: Iterable[Cached[object]]) -> Freshness | None:
+    """The oldest part decides the age; any stale part makes the whole answer stale."""
+    parts = list(parts)
+    if not parts:
+        return None
+    stale = [p for p in parts if p.stale]
+    return Freshness(
+        fetched_at=min(p.fetched_at for p in parts),
+        stale=bool(stale),
+        reason=next((p.reason for p in stale if p.reason), None),
+    )
+
+
+class ReleaseFinder:
+    """Answers queries from the cache; thread-safe because the cache is."""
+
+    def __init__(self, cache: ReleaseCache, clock: Clock | None = None) -> None:
+        self._cache = cache
+        self._clock: Clock = clock or SystemClock()
+
+    def find(self, query: Query) -> FindResult:
+        """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
+        deadline = self._cache.new_deadline()
+        if query.release_id is not None:
+            part = self._cache.release(query.release_id, refresh=query.refresh, deadline=deadline)
+            names = self._group_names([part], deadline, {})
+            found = (part.value,) if query.matches(part.value, names) else ()
+            return FindResult(query, found, names, freshness_of([part]))
+
+        parts: list[Cached[tuple[Release, ...]]] = []
+        learnt: dict[int, str] = {}
+        for f in query.api_filters():
+            parts.extend(self._fetch(f, query.refresh, deadline, learnt))
+        names = self._group_names(parts, deadline, learnt)
+        merged = {r.id: r for part in sorted(parts, key=lambda p: p.fetched_at) for r in part.value}
+        matches = (r for r in merged.values() if query.matches(r, names))
+        return FindResult(query, display_order(matches), names, freshness_of(parts))
+
+    def detail(self, release_id: int, refresh: bool = False) -> DetailResult:
+        """One release and its relatives; only the release itself may fail the lookup."""
+        deadline = self._cache.new_deadline()
+        main = self._cache.release(release_id, refresh=refresh, deadline=deadline)
+        release = main.value
+        parts: list[Cached[object]] = [main]
+        siblings: tuple[Release, ...] = ()
+        family = ApiFilter(group_id=release.group_id)
+        try:
+            group_part = self._cache.releases(family, refresh=refresh, deadline=deadline)
+        except MetaKraftwerkError as exc:
+            log.info("hotfixes of release %s are unavailable: %s", release_id, exc)
+        else:
+            siblings = group_part.value
+        hotfixes = sorted(
+            (r for r in siblings if r.hotfix_of_id == release.id and not r.deleted),
+            key=lambda r: (r.start_date is None, r.start_date or _NEVER, r.id),
+        )
+        names = self._group_names(parts, deadline, {})
+        return DetailResult(
+            release=release,
+            previous=self._related(release.prev_release_id, siblings, deadline),
+            hotfix_parent=self._related(release.hotfix_of_id, siblings, deadline),
+            hotfixes=tuple(hotfixes),
+            group_names=names,
+            freshness=freshness_of(parts),
+        )
+
+    def all_releases(self, refresh: bool = False) -> FindResult:
+        """Everything in one unfiltered call, deleted releases included, for the worker.
+
+        `freshness.stale` is True when the API failed and older data stood in: such an answer
+        must never be reported as news.
+        """
+        deadline = self._cache.new_deadline()
+        part = self._cache.releases(ApiFilter(), refresh=refresh, deadline=deadline)
+        names = self._group_names([part], deadline, {})
+        return FindResult(EVERYTHING, display_order(part.value), names, freshness_of([part]))
+
+    def known_names(self, fetch_if_empty: bool = True) -> set[str]:
+        """Names of releases the bot has seen recently, to spot them in message text."""
+        releases = self._cache.known_releases()
+        if not releases and fetch_if_empty:
+            try:
+                releases = self._cache.releases(ApiFilter()).value
+            except MetaKraftwerkError as exc:
+                log.info("no release names to look for: %s", exc)
+        return {r.name for r in releases if not r.deleted}
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _fetch(
+        self, f: ApiFilter, refresh: bool, deadline: Deadline, learnt: dict[int, str]
+    ) -> list[Cached[tuple[Release, ...]]]:
+        """One API filter, forgiving the API's exact, case-sensitive matching of names."""
+        try:
+            part = self._cache.releases(f, refresh=refresh, deadline=deadline)
+        except GroupNotFound:
+            spelled = self._group_spelling(f.group, deadline)
+            if spelled is None:
+                raise
+            f = replace(f, group=spelled)
+            part = self._cache.releases(f, refresh=refresh, deadline=deadline)
+        if f.group is not None:
+            for release in part.value:
+                if release.group_id is not None:
+                    learnt.setdefault(release.group_id, f.group)
+        if not part.value and f.name is not None:
+            # `name` matched nothing: perhaps only its case differs; match locally instead.
+            wider = self._cache.releases(replace(f, name=None), refresh=refresh, deadline=deadline)
+            return [part, wider]
+        return [part]
+
+    def _group_spelling(self, group: str | None, deadline: Deadline) -> str | None:
+        """The group's name as MetaKraftwerk spells it, when it differs only in case."""
+        if group is None:
+            return None
+        names = self._cache.groups(deadline=deadline).value.values()
+        wanted = group.casefold()
+        return next((n for n in names if n.casefold() == wanted and n != group), None)
+
+    def _group_names(
+        self, parts: Iterable[Cached[object]], deadline: Deadline, learnt: Mapping[int, str]
+    ) -> dict[int, str]:
+        # When the releases themselves came from stale data the API is down: use held names.
+        fetch = not any(p.stale for p in parts)
+        names = dict(learnt)
+        names.update(self._cache.groups(deadline=deadline, fetch=fetch).value)
+        return names
+
+    def _related(
+        self, release_id: int | None, known: Iterable[Release], deadline: Deadline
+    ) -> Release | None:
+        if release_id is None:
+            return None
+        for release in known:
+            if release.id == release_id:
+                return release
+        try:
+            return self._cache.release(release_id, deadline=deadline).value
+        except MetaKraftwerkError as exc:
+            log.info("related release %s is unavailable: %s", release_id, exc)
+            return None

@@ -31,16 +31,16 @@ from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 GROUPS_KEY = "groups"
 DEFAULT_STALE_MAX_AGE = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
-class Cached(Generic[T]):
+class Cached(Generic[T_co]):
     """An answer and how fresh it is; `reason` says why stale data was served."""
 
-    value: T
+    value: T_co
     fetched_at: datetime
     stale: bool = False
     reason: str | None = None
@@ -169,9 +169,17 @@ class ReleaseCache:
         return tuple(release for _, release in newest.values())
 
     def stats(self) -> dict[str, int]:
-        """Counters for logs and /healthz: hits, misses, coalesced, stale, errors, entries."""
+        """Counters for logs and /healthz: hits, misses, coalesced, stale, errors; and gauges."""
         with self._lock:
-            return {**self._stats, "entries": len(self._fresh), "stale_entries": len(self._stale)}
+            counters = dict(self._stats)
+            entries, held = len(self._fresh), len(self._stale)
+        return {
+            **counters,
+            "entries": entries,
+            "stale_entries": held,
+            "in_flight": self._flight.in_flight(),
+            "waiting": self._flight.waiting(),
+        }
 
     def clear(self) -> None:
         with self._lock:

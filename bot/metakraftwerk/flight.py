@@ -65,5 +65,11 @@ class SingleFlight(Generic[K, V]):
         return Outcome(value=call.value, leader=leader)  # type: ignore[arg-type]
 
     def in_flight(self) -> int:
+        """Calls running now."""
         with self._lock:
             return len(self._calls)
+
+    def waiting(self) -> int:
+        """Callers waiting for a call that another caller runs."""
+        with self._lock:
+            return sum(call.waiters for call in self._calls.values())
