@@ -218,8 +218,9 @@ class Query:
         """Every filter, applied by the bot (globs, exclusions, hotfix, deleted).
 
         With `release_id` only the id counts. A group pattern is matched against the group's
-        name from `group_names`; when the name is unknown, against the group id's digits (what
-        the renderer shows then). Callers that learnt a name from a `group=` call should add it.
+        name from `group_names`; a release whose group name is unknown matches no group pattern
+        (and no exclusion), as the API could not have returned it for `group=`. Callers that
+        learnt a name from a `group=` call should add it; `group_id:` needs no names.
         """
         if self.release_id is not None:
             return release.id == self.release_id
@@ -1004,13 +1005,13 @@ def _parse_unsubscribe(tokens: Sequence[_Token]) -> UnsubscribeCommand:
 def _group_label(release: Release, group_names: Mapping[int, str]) -> str | None:
     if release.group_id is None:
         return None
-    return group_names.get(release.group_id) or str(release.group_id)
+    return group_names.get(release.group_id)
 
 
 # --- message shortcut ----------------------------------------------------------------------
 
 _SCAN_KEYS = frozenset({"group", "group_id", "name", "status", "closed", "hotfix", "deleted"})
-_SCAN_LIMIT = 20_000
+_SCAN_LIMIT = 40_000  # Slack's longest message text
 _MARKUP = re.compile(r"<[^<>\n]*>")
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://\S+|\bwww\.\S+")
 _CODE_BLOCK = re.compile(r"```.*?```", re.DOTALL)
@@ -1038,25 +1039,28 @@ def scan_message(text: str, known_names: Collection[str]) -> MessageScan:
     cleaned = _MARKUP.sub(" ", cleaned)
     cleaned = _URL.sub(" ", cleaned)
     cleaned = _unentity(cleaned)
-    ids = _scan_ids(cleaned)
-    query = _scan_query(cleaned)
-    names = _scan_names(cleaned, known_names)
+    query, taken = _scan_query(cleaned)
+    names, name_spans = _scan_names(cleaned, known_names)
+    # `release 2022` inside "Release 2022 Q1" or `name:"R 21"` is not an id.
+    ids = _scan_ids(cleaned, taken + name_spans)
     return MessageScan(release_ids=ids, query=query, names=names)
 
 
-def _scan_ids(text: str) -> tuple[int, ...]:
+def _scan_ids(text: str, taken: Sequence[tuple[int, int]]) -> tuple[int, ...]:
     found: list[tuple[int, int]] = []
     for match in _SCAN_HASH_ID.finditer(text):
-        found.append((match.start(), int(match.group(1))))
+        found.append((match.start(1), int(match.group(1))))
     for match in _SCAN_RELEASE_IDS.finditer(text):
         for number in _SCAN_NUMBER.finditer(match.group(1)):
             found.append((match.start(1) + number.start(), int(number.group())))
+    found = [(at, n) for at, n in found if not any(a <= at < b for a, b in taken)]
     ordered = (n for _, n in sorted(found))
     return tuple(dict.fromkeys(n for n in ordered if n <= MAX_ID))
 
 
-def _scan_query(text: str) -> Query | None:
+def _scan_query(text: str) -> tuple[Query | None, list[tuple[int, int]]]:
     builder = _Builder(default_status="all")
+    spans: list[tuple[int, int]] = []
     seen = False
     for match in _SCAN_PAIR.finditer(text):
         key = match.group(2).lower().replace("-", "_")
@@ -1068,26 +1072,29 @@ def _scan_query(text: str) -> Query | None:
         if not quoted:
             value = value.rstrip(".!?:")
         token = _Token(match.group(0), bool(match.group(1)), key, value, quoted)
+        spans.append(match.span())
         try:
             builder.add(token)
         except QueryError:
             continue
         seen = True
     if not seen:
-        return None
+        return None, spans
     try:
-        return builder.build()
+        return builder.build(), spans
     except QueryError:  # only ids are refused there, and a scan adds none
-        return None
+        return None, spans
 
 
-def _scan_names(text: str, known_names: Collection[str]) -> tuple[str, ...]:
+def _scan_names(
+    text: str, known_names: Collection[str]
+) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     by_fold: dict[str, str] = {}
     for name in known_names:
         if isinstance(name, str) and name.strip():
             by_fold.setdefault(name.strip().casefold(), name.strip())
     if not by_fold:
-        return ()
+        return (), []
     # Longest first so `R9.HF1` wins over `R9`; the lookarounds make `R9` not match inside
     # `R9.HF1` or `XR9`, while `R9.` at the end of a sentence still counts.
     alternatives = sorted(by_fold.values(), key=len, reverse=True)
@@ -1096,8 +1103,10 @@ def _scan_names(text: str, known_names: Collection[str]) -> tuple[str, ...]:
         re.IGNORECASE,
     )
     found: dict[str, None] = {}
+    spans: list[tuple[int, int]] = []
     for match in pattern.finditer(text):
         canonical = by_fold.get(match.group(0).casefold())
         if canonical is not None:
             found.setdefault(canonical, None)
-    return tuple(found)
+            spans.append(match.span())
+    return tuple(found), spans
