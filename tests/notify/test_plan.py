@@ -1,0 +1,127 @@
+"""From poll to outbox: baselines, routing and the whole cycle against a real store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.metakraftwerk.models import Release
+from bot.notify.changes import ChangeEvent
+from bot.notify.plan import plan_poll
+from bot.notify.store import Snapshot, Store, Subscription
+from tests.notify.support import T0, FakeClock, release, snapshot_of
+
+
+def sub(
+    sub_id: int, channel: str = "C1", *, baseline_done: bool = True, **kw: object
+) -> Subscription:
+    values: dict[str, object] = {
+        "id": sub_id, "team_id": "T1", "channel_id": channel, "kind": "change",
+        "filters": "", "schedule": None, "timezone": None, "mention": None,
+        "created_by": "U1", "created_at": T0, "baseline_done": baseline_done,
+    }
+    values.update(kw)
+    return Subscription(**values)  # type: ignore[arg-type]
+
+
+def group_filter(subscription: Subscription, r: Release) -> bool:
+    """Stands in for the query grammar: `filters` holds a group id, or nothing for all."""
+    return not subscription.filters or str(r.group_id) == subscription.filters
+
+
+PREVIOUS = Snapshot(snapshot_of(release(1), release(2, group_id=2)), taken_at=T0)
+
+
+def test_first_poll_ever_only_records_baselines() -> None:
+    plan = plan_poll(Snapshot({}, None), [release(1)], [sub(1), sub(2, baseline_done=False)],
+                     group_filter)
+    assert plan.events == ()
+    assert plan.deliveries == ()
+    assert plan.baselined == (1, 2)
+    assert plan.snapshot == snapshot_of(release(1))
+
+
+def test_a_new_subscription_is_baselined_although_the_snapshot_exists() -> None:
+    polled = [release(1, closed=True), release(2, group_id=2), release(3)]
+    plan = plan_poll(PREVIOUS, polled, [sub(1), sub(2, "C2", baseline_done=False)], group_filter)
+    assert [(d.subscription_id, d.release_id, d.kind) for d in plan.deliveries] == [
+        (1, 1, "closed"), (1, 3, "created")
+    ]
+    assert plan.baselined == (2,)
+
+
+def test_routing_follows_filters_and_skips_paused_and_digests() -> None:
+    subscriptions = [
+        sub(1, filters="2"),
+        sub(2, "C2", paused_at=T0, paused_reason="not_in_channel"),
+        sub(3, "C3", kind="digest", schedule="daily 09:00", timezone="UTC"),
+        sub(4, "C4", filters="1"),
+    ]
+    polled = [release(1, closed=True), release(2, group_id=2, closed=True)]
+    plan = plan_poll(PREVIOUS, polled, subscriptions, group_filter)
+    assert [(d.subscription_id, d.channel_id, d.release_id) for d in plan.deliveries] == [
+        (4, "C4", 1), (1, "C1", 2)
+    ]
+    assert plan.baselined == ()
+    event = ChangeEvent.from_payload(plan.deliveries[0].payload)
+    assert event == ChangeEvent("closed", release(1, closed=True), release(1))
+
+
+def test_a_release_that_leaves_the_filter_is_still_reported() -> None:
+    # Moved from group 1 to 2 and closed: a group-1 channel hears it closed.
+    plan = plan_poll(PREVIOUS, [release(1, group_id=2, closed=True)], [sub(1, filters="1")],
+                     group_filter)
+    assert [(d.release_id, d.kind) for d in plan.deliveries] == [(1, "closed")]
+    assert plan.snapshot[2] == release(2, group_id=2, deleted=True)
+
+
+def test_one_channel_hears_an_event_once() -> None:
+    plan = plan_poll(PREVIOUS, [release(1, closed=True), release(2, group_id=2)],
+                     [sub(1), sub(2, filters="1"), sub(3, "C2")], group_filter)
+    assert [(d.subscription_id, d.channel_id) for d in plan.deliveries] == [(1, "C1"), (3, "C2")]
+
+
+def test_a_broken_filter_skips_only_its_subscription() -> None:
+    def flaky(subscription: Subscription, r: Release) -> bool:
+        if subscription.id == 1:
+            raise ValueError("unreadable filters")
+        return True
+
+    plan = plan_poll(PREVIOUS, [release(1, closed=True)], [sub(1), sub(2, "C2")], flaky)
+    assert {d.subscription_id for d in plan.deliveries} == {2}
+
+
+def test_worker_cycle_against_the_store(store: Store, clock: FakeClock) -> None:
+    """poll -> plan -> commit -> deliver -> mark sent, with a subscription added in between."""
+
+    def poll(releases: list[Release]) -> list[tuple[int, int, str]]:
+        plan = plan_poll(store.load_snapshot(), releases, store.all_subscriptions("change"),
+                         group_filter)
+        store.commit_poll(plan.snapshot, plan.deliveries, baselined=plan.baselined)
+        clock.advance(timedelta(minutes=1))
+        sent = []
+        for delivery in store.pending_deliveries():
+            assert delivery.release_id is not None
+            parent = store.get_parent(delivery.team_id, delivery.channel_id, delivery.release_id)
+            store.mark_sent(delivery.id, f"{delivery.id}.0", parent=parent is None)
+            sent.append((delivery.subscription_id, delivery.release_id, delivery.kind))
+        return sent
+
+    early = store.add_change_subscription(team_id="T1", channel_id="C1", filters="",
+                                          created_by="U1").id
+    assert poll([release(1)]) == []  # first poll: baseline
+    assert poll([release(1, closed=True)]) == [(early, 1, "closed")]
+
+    late = store.add_change_subscription(team_id="T1", channel_id="C2", filters="",
+                                         created_by="U1").id
+    assert poll([release(1, closed=True), release(2)]) == [(early, 2, "created")]  # late: baseline
+    assert poll([release(1), release(2)]) == [(early, 1, "reopened"), (late, 1, "reopened")]
+    assert poll([release(1), release(2)]) == []
+    assert store.get_parent("T1", "C1", 1) == "1.0"  # the thread started with the first post
+    assert store.get_parent("T1", "C2", 1) is not None
+
+
+def test_plan_keeps_tombstones_in_the_snapshot() -> None:
+    plan = plan_poll(PREVIOUS, [release(1)], [sub(1)], group_filter)
+    assert plan.snapshot == {1: release(1), 2: replace(release(2, group_id=2), deleted=True)}
+    assert [d.kind for d in plan.deliveries] == ["deleted"]
