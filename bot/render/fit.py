@@ -165,6 +165,37 @@ def _cuttable(block: Block) -> list[Any]:
     return []
 
 
+def _cap_longest(blocks: list[Block], target: int) -> bool:
+    """Cut the longest cuttable texts to one cap so the total meets `target`; False if it can't."""
+    objs = [
+        obj
+        for b in blocks
+        for obj in _cuttable(b)
+        if isinstance(obj, dict) and isinstance(obj.get("text"), str)
+    ]
+    total = block_text_size(blocks)
+    fixed = total - sum(len(o["text"]) for o in objs)
+
+    def size_with(cap: int) -> int:
+        return fixed + sum(min(len(o["text"]), cap) for o in objs)
+
+    longest = max((len(o["text"]) for o in objs), default=0)
+    if longest <= _MIN_SECTION:
+        return False
+    if size_with(_MIN_SECTION) > target:
+        cap = _MIN_SECTION
+    else:
+        low, high = _MIN_SECTION, longest  # size_with(low) <= target < size_with(high)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (mid, high) if size_with(mid) <= target else (low, mid)
+        cap = low
+    for obj in objs:
+        if len(obj["text"]) > cap:
+            _cut_obj(obj, cap)
+    return block_text_size(blocks) <= target
+
+
 def fit_blocks(blocks: Sequence[Block], *, budget: int = TEXT_BUDGET) -> tuple[Block, ...]:
     """A copy of `blocks` within every Block Kit limit and within `budget` chars of text."""
     fitted = [b for b in (_fit_block(copy.deepcopy(dict(block))) for block in blocks) if b]
@@ -181,22 +212,11 @@ def fit_blocks(blocks: Sequence[Block], *, budget: int = TEXT_BUDGET) -> tuple[B
 
     while len(fitted) > MAX_BLOCKS - 1 and drop_one():
         pass
-    # Cut the longest section texts first, down to a floor, then drop content blocks.
-    while block_text_size(fitted) > budget - 200:
-        excess = block_text_size(fitted) - (budget - 200)
-        longest = max(
-            (
-                obj
-                for b in fitted
-                for obj in _cuttable(b)
-                if isinstance(obj, dict) and len(obj.get("text", "")) > _MIN_SECTION
-            ),
-            key=lambda obj: len(obj["text"]),
-            default=None,
-        )
-        if longest is not None:
-            _cut_obj(longest, max(_MIN_SECTION, len(longest["text"]) - excess))
-        elif not drop_one():
+    # Cut the longest texts to a common cap (long ones lose most, short ones nothing), down to
+    # a floor; when even that is too much, drop content blocks and try again.
+    target = budget - 200
+    while block_text_size(fitted) > target:
+        if not _cap_longest(fitted, target) and not drop_one():
             break
     if dropped:
         fitted.insert(_tail_start(fitted), _omitted_note(dropped))
