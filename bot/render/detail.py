@@ -55,7 +55,11 @@ def render_detail(result: DetailResult, now: datetime, *, shared_by: str | None 
     ]
     for field in (
         _link_field("Hotfix of", release.hotfix_of_id, result.hotfix_parent),
-        _link_field("Previous release", release.prev_release_id, result.previous),
+        _link_field(
+            "Previous release",
+            None if release.prev_release_id == release.hotfix_of_id else release.prev_release_id,
+            result.previous,
+        ),
     ):
         if field:
             fields.append(field)
