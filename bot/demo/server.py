@@ -251,6 +251,7 @@ class DemoApiServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops bursts of connections (tests use 50 threads)
     allow_reuse_address = True
     api: DemoApiServer
 
@@ -282,6 +283,7 @@ class _Answer(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; don't delay the 2nd
     server: _Server
     server_version = "MetaKraftwerkDemo/1.0"
 
