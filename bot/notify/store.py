@@ -405,8 +405,12 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+        """A consistent view across statements (SQLite gives one per transaction anyway)."""
+        with self._engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     def _insert_ignore(self, table: Table, *conflict: str) -> Insert:
         """INSERT that does nothing when a row with the same key exists.
@@ -617,6 +621,7 @@ class Store:
 
         With `fence`, first checks (and on PostgreSQL locks) that the lease is still held and
         raises LeaseLost otherwise, so a worker that lost its lease cannot write a poll.
+        Deliveries for subscriptions deleted or paused since the caller read them are dropped.
         Returns the new outbox ids in the order given.
         """
         now = self._now()
@@ -624,7 +629,19 @@ class Store:
             if fence is not None:
                 _check_fence(conn, fence, now)
             _replace_snapshot(conn, snapshot, now)
-            ids = [_enqueue(conn, delivery, now) for delivery in deliveries]
+            wanted = {delivery.subscription_id for delivery in deliveries}
+            active = set(
+                conn.scalars(
+                    select(subscriptions.c.id).where(
+                        subscriptions.c.id.in_(wanted), subscriptions.c.paused_at.is_(None)
+                    )
+                )
+            ) if wanted else set()
+            ids = [
+                _enqueue(conn, delivery, now)
+                for delivery in deliveries
+                if delivery.subscription_id in active
+            ]
             baseline_ids = list(baselined)
             if baseline_ids:
                 conn.execute(
@@ -699,11 +716,22 @@ class Store:
             )
 
     def purge_outbox(self, older_than: timedelta) -> int:
-        """Delete sent and failed rows older than this; pending rows are never purged."""
+        """Delete sent and failed rows older than this, and rows nobody can deliver any more.
+
+        Pending rows of live subscriptions are kept however old: they are still owed.
+        """
         cutoff = self._now() - older_than
+        orphaned = ~select(subscriptions.c.id).where(
+            subscriptions.c.id == outbox.c.subscription_id
+        ).exists()
         with self._write() as conn:
             return conn.execute(
-                delete(outbox).where(outbox.c.state != "pending", outbox.c.created_at < cutoff)
+                delete(outbox).where(
+                    or_(
+                        (outbox.c.state != "pending") & (outbox.c.created_at < cutoff),
+                        orphaned,
+                    )
+                )
             ).rowcount
 
     def record_parent(self, team_id: str, channel_id: str, release_id: int, ts: str) -> None:

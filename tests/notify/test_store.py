@@ -321,6 +321,23 @@ def test_purge_keeps_pending_rows(store: Store, clock: FakeClock) -> None:
     assert [d.id for d in store.pending_deliveries()] == [pending]
 
 
+def test_deliveries_for_subscriptions_gone_since_planning_are_dropped(store: Store) -> None:
+    kept, paused, deleted = change_sub(store), change_sub(store), change_sub(store)
+    store.pause_subscription(paused, "channel_not_found")
+    store.delete_subscription(TEAM, CHANNEL, deleted)
+    ids = store.commit_poll({}, [delivery(kept), delivery(paused), delivery(deleted)])
+    assert [d.id for d in store.pending_deliveries()] == ids
+    assert len(ids) == 1
+
+
+def test_purge_removes_undeliverable_rows(store: Store) -> None:
+    sub = change_sub(store)
+    store.commit_poll({}, [delivery(sub)])
+    with store.engine.begin() as conn:  # the subscription removed by hand, its row left over
+        conn.execute(text("DELETE FROM subscriptions"))
+    assert store.purge_outbox(timedelta(days=7)) == 1
+
+
 def test_deleting_a_subscription_drops_its_pending_deliveries(store: Store) -> None:
     gone, kept = change_sub(store), change_sub(store)
     store.commit_poll({}, [delivery(gone), delivery(kept)])
