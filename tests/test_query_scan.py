@@ -51,6 +51,9 @@ SCAN_CASES: list[tuple[str, MessageScan]] = [
     ("http://example.com/#45 and www.example.com/#46", S()),
     ("```#99 release 5```", S()),
     ("<@U123> please look at #7", S(release_ids=(7,))),
+    ("<mailto:qa@example.com|release 21 team> <@U1|R59>", S()),
+    ("<!subteam^S1|@release 21>", S()),
+    ("typed &lt;#12&gt; by hand", S(release_ids=(12,))),
     # filter tokens
     ("group:DWH_GROUP please", S(query=Q(status="all", groups=("DWH_GROUP",)))),
     ("look at group:DWH_GROUP.", S(query=Q(status="all", groups=("DWH_GROUP",)))),
