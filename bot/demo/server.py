@@ -200,7 +200,7 @@ class DemoApiServer:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
+                kwargs={"poll_interval": 0.01},
                 name=f"demo-api:{self.port}",
                 daemon=True,
             )
