@@ -29,9 +29,7 @@ class WebApp:
         self._slack = SlackRequestHandler(app, path=SLACK_PATH)
         self._health = health
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
@@ -39,7 +37,10 @@ class WebApp:
                 code = "200 OK"
             except Exception:
                 log.exception("health check failed")
-                status, code = {"status": "error", "version": bot.__version__}, "500 Internal Server Error"
+                status, code = (
+                    {"status": "error", "version": bot.__version__},
+                    "500 Internal Server Error",
+                )
             body = json.dumps(status, sort_keys=True).encode()
             start_response(
                 code,

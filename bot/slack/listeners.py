@@ -89,13 +89,12 @@ def register(app: App, answers: Answers) -> None:
 
 def deliver(reply: Reply, respond: Respond, client: WebClient, *, trigger_id: str | None) -> None:
     """Send a reply the way its mode says: ephemeral, in channel, replacing, or as a modal."""
-    if reply.view is not None:
-        if trigger_id:
-            try:
-                client.views_open(trigger_id=trigger_id, view=reply.view)
-                return
-            except SlackApiError as exc:
-                log.warning("views.open failed: %s", exc.response.get("error"))
+    if reply.view is not None and trigger_id:
+        try:
+            client.views_open(trigger_id=trigger_id, view=reply.view)
+            return
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
         # No trigger or it expired: fall through to the message that comes with the view.
     payload = reply.message.payload()
     if reply.mode == "replace":

@@ -1,0 +1,277 @@
+"""What the bot answers to a command, a button or a shortcut, independent of how it got there.
+
+Slack listeners and the console both call these methods, so the terminal shows exactly what Slack
+would. Every failure becomes a friendly message here: a QueryError or an API error says what
+went wrong; anything unexpected is logged with a short reference the user can quote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from bot.finder import FindResult, ReleaseFinder
+from bot.metakraftwerk.errors import MetaKraftwerkError, ReleaseNotFound
+from bot.metakraftwerk.models import Release
+from bot.query import (
+    Command,
+    DigestCommand,
+    HelpCommand,
+    ListCommand,
+    Query,
+    QueryError,
+    StandupCommand,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnsubscribeCommand,
+    parse_command,
+    scan_message,
+)
+from bot.render import actions as act
+from bot.render.detail import render_detail
+from bot.render.errors import render_error, render_not_available, render_unexpected_error
+from bot.render.help import render_help
+from bot.render.listing import render_list
+from bot.render.message import Message
+from bot.render.search import render_search_form, search_form_query
+from bot.render.shortcut import ShortcutFindings, render_shortcut_result
+from bot.render.standup import render_standup
+
+log = logging.getLogger(__name__)
+
+ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
+SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+HELP_HINT = "Type `/releases help` for examples."
+MAX_SHORTCUT_LOOKUPS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked, and where: the parts of a Slack payload the answers depend on."""
+
+    team_id: str = ""
+    channel_id: str = ""
+    user_id: str = ""
+    user_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message and how to deliver it; `view` asks the listener to open a modal instead."""
+
+    message: Message
+    mode: ReplyMode = "ephemeral"
+    view: dict[str, Any] | None = field(default=None)
+
+
+class Subscriptions(Protocol):
+    """The notification commands; provided by `bot.notify` where a store is configured."""
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply: ...
+
+    def remove(self, subscription_id: int, caller: Caller) -> Reply: ...
+
+
+class Answers:
+    def __init__(
+        self,
+        finder: ReleaseFinder,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        subscriptions: Subscriptions | None = None,
+    ) -> None:
+        self._finder = finder
+        self._now = clock or (lambda: datetime.now(UTC))
+        self.subscriptions = subscriptions
+
+    # ---- entry points ---------------------------------------------------------------------
+
+    def command(self, text: str, caller: Caller) -> Reply:
+        """`/releases <text>`."""
+        return self._guard(lambda: self._command(text, caller), caller, f"command {text[:80]!r}")
+
+    def button(
+        self, action_id: str, value: str, caller: Caller, *, response_url: str | None = None
+    ) -> Reply:
+        """A click on one of the app's buttons."""
+        return self._guard(
+            lambda: self._button(action_id, value, caller, response_url),
+            caller,
+            f"button {action_id[:60]}",
+        )
+
+    def message_shortcut(
+        self, text: str, caller: Caller, *, response_url: str | None = None
+    ) -> Reply:
+        """The "Find releases" message shortcut, on the text of one message."""
+        return self._guard(lambda: self._shortcut(text, response_url), caller, "message shortcut")
+
+    def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
+        """The search form sent from the shortcut's "nothing found" answer."""
+        return self._guard(lambda: self._search(values), caller, "search form")
+
+    def log_unexpected(self, error: BaseException) -> str:
+        """Log an error nobody caught with a short reference, and return the reference."""
+        ref = secrets.token_hex(4)
+        log.error("unexpected error ref=%s", ref, exc_info=error)
+        return ref
+
+    # ---- commands -------------------------------------------------------------------------
+
+    def _command(self, text: str, caller: Caller) -> Reply:
+        command: Command = parse_command(text)
+        if isinstance(command, HelpCommand):
+            return Reply(render_help(command.topic))
+        if isinstance(command, StandupCommand):
+            return Reply(self._standup(command.query))
+        if isinstance(command, ListCommand):
+            return Reply(self._list_or_detail(command.query))
+        if self.subscriptions is None:
+            return Reply(render_not_available("Channel subscriptions and digests"))
+        return self.subscriptions.handle(command, caller)
+
+    def _list_or_detail(self, query: Query, *, shared_by: str | None = None) -> Message:
+        if query.release_id is not None:
+            return self._detail(query.release_id, refresh=query.refresh, shared_by=shared_by)
+        return render_list(self._finder.find(query), self._now(), shared_by=shared_by)
+
+    def _detail(
+        self, release_id: int, *, refresh: bool = False, shared_by: str | None = None
+    ) -> Message:
+        result = self._finder.detail(release_id, refresh=refresh)
+        return render_detail(result, self._now(), shared_by=shared_by)
+
+    def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
+        # The standup shows open releases and what closed recently, so it reads every status.
+        wide = Query(**{**_fields(query), "status": "all"})
+        result = self._finder.find(wide)
+        return render_standup(
+            FindResult(query, result.releases, result.group_names, result.freshness),
+            self._now(),
+            shared_by=shared_by,
+        )
+
+    # ---- buttons --------------------------------------------------------------------------
+
+    def _button(
+        self, action_id: str, value: str, caller: Caller, response_url: str | None
+    ) -> Reply:
+        try:
+            action = act.decode(action_id, value)
+        except act.ActionValueError as exc:
+            log.warning("unreadable button %s: %s", action_id[:60], exc)
+            return Reply(
+                render_error(
+                    "That button no longer works (it may come from an older message).",
+                    "Run the command again to get fresh buttons.",
+                )
+            )
+        if isinstance(action, act.PageRequest):
+            query = _query_from_text(action.query_text).with_page(action.page)
+            return Reply(render_list(self._finder.find(query), self._now()), mode="replace")
+        if isinstance(action, act.ReleaseRef):
+            return Reply(self._detail(action.release_id))
+        if isinstance(action, act.ShareRequest):
+            return Reply(self._shared(action, caller), mode="share")
+        if isinstance(action, act.OpenSearch):
+            return Reply(
+                render_error("The search form could not be opened; try `/releases help`."),
+                view=render_search_form(action.prefill, response_url=response_url),
+            )
+        if self.subscriptions is None:
+            return Reply(render_not_available("Channel subscriptions"))
+        return self.subscriptions.remove(action.subscription_id, caller)
+
+    def _shared(self, action: act.ShareRequest, caller: Caller) -> Message:
+        who = caller.user_id or None
+        if action.kind == "detail" and action.release_id is not None:
+            return self._detail(action.release_id, shared_by=who)
+        query = _query_from_text(action.query_text or "")
+        if action.kind == "standup":
+            return self._standup(query, shared_by=who)
+        return render_list(
+            self._finder.find(query.with_page(action.page)), self._now(), shared_by=who
+        )
+
+    # ---- shortcut and search form ---------------------------------------------------------
+
+    def _shortcut(self, text: str, response_url: str | None) -> Reply:
+        scan = scan_message(text, self._finder.known_names())
+        found: list[Release] = []
+        missing_ids: list[int] = []
+        freshness = None
+        group_names: dict[int, str] = {}
+        for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
+            try:
+                result = self._finder.find(
+                    Query(release_id=release_id, status="all", deleted="yes")
+                )
+            except ReleaseNotFound:
+                missing_ids.append(release_id)
+                continue
+            found.extend(result.releases)
+            group_names.update(result.group_names)
+            freshness = freshness or result.freshness
+        missing_names: list[str] = []
+        for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
+            result = self._finder.find(Query(names=(name,), status="all"))
+            if result.releases:
+                found.extend(r for r in result.releases if r.id not in {f.id for f in found})
+                group_names.update(result.group_names)
+            else:
+                missing_names.append(name)
+        search = self._finder.find(scan.query) if scan.query is not None else None
+        findings = ShortcutFindings(
+            releases=tuple(found),
+            missing_ids=tuple(missing_ids),
+            missing_names=tuple(missing_names),
+            search=search,
+            group_names=group_names,
+            freshness=freshness or (search.freshness if search else None),
+            prefill=scan.query.to_text() if scan.query is not None else "",
+        )
+        return Reply(render_shortcut_result(findings, self._now()))
+
+    def _search(self, values: Mapping[str, Any]) -> Reply:
+        query = search_form_query(values)
+        return Reply(self._list_or_detail(query))
+
+    # ---- error handling -------------------------------------------------------------------
+
+    def _guard(self, answer: Callable[[], Reply], caller: Caller, what: str) -> Reply:
+        try:
+            return answer()
+        except QueryError as exc:
+            log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
+            return Reply(render_error(exc.message, HELP_HINT))
+        except MetaKraftwerkError as exc:
+            log.warning("%s for %s failed: %s", what, caller.user_id or "?", exc)
+            return Reply(render_error(exc.user_message))
+        except Exception as exc:
+            ref = self.log_unexpected(exc)
+            log.error("… while answering %s for %s", what, caller.user_id or "?")
+            return Reply(render_unexpected_error(ref))
+
+
+def _query_from_text(text: str) -> Query:
+    """The query a button carries; raises QueryError when it is no list query."""
+    command = parse_command(text)
+    if isinstance(command, ListCommand | StandupCommand):
+        return command.query
+    raise QueryError("That button no longer works; run the command again.")
+
+
+def _fields(query: Query) -> dict[str, Any]:
+    return {name: getattr(query, name) for name in query.__dataclass_fields__}
+
+
+def dumps(message: Message) -> str:
+    """Block Kit JSON of a message, as Slack's Block Kit Builder takes it."""
+    return json.dumps(
+        {"text": message.text, "blocks": list(message.blocks)}, indent=2, ensure_ascii=False
+    )
