@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     console = sub.add_parser("console", help="type /releases commands in a terminal")
-    console.add_argument("--with-worker", action="store_true",
-                         help="also run the notification worker in-process")
+    console.add_argument(
+        "--with-worker", action="store_true", help="also run the notification worker in-process"
+    )
     console.set_defaults(run=_console)
 
     ask = sub.add_parser("ask", help="answer one command and exit")
@@ -55,17 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     serve = sub.add_parser("serve", help="HTTP mode under gunicorn on 0.0.0.0:$PORT")
-    serve.add_argument("--workers", type=int, default=None,
-                       help="processes (default: $WEB_CONCURRENCY or 1)")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="processes (default: $WEB_CONCURRENCY or 1)"
+    )
+    serve.add_argument("--demo", action="store_true", help="use the built-in demo API")
     serve.set_defaults(run=_serve)
 
     socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN)")
-    socket.add_argument("--with-worker", action="store_true",
-                        help="also run the notification worker in-process")
+    socket.add_argument(
+        "--with-worker", action="store_true", help="also run the notification worker in-process"
+    )
+    socket.add_argument("--demo", action="store_true", help="use the built-in demo API")
     socket.set_defaults(run=_socket)
 
     worker = sub.add_parser("worker", help="the notification worker")
     worker.add_argument("--once", action="store_true", help="run one poll and exit")
+    worker.add_argument("--demo", action="store_true", help="use the built-in demo API")
     worker.set_defaults(run=_worker)
 
     demo = sub.add_parser("demo-api", help="serve the demo MetaKraftwerk API")
@@ -99,7 +105,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-    load = web_app_factory(settings)  # validates the settings before gunicorn starts
+    load = web_app_factory(
+        settings, demo=args.demo
+    )  # validates the settings before gunicorn starts
     log.info("serving HTTP on 0.0.0.0:%s with %d process(es)", settings.port, workers)
     serve(load, port=settings.port, workers=workers, threads=16)
     return 0
@@ -108,13 +116,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _socket(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import run_socket_mode
 
-    return run_socket_mode(settings, with_worker=args.with_worker)
+    return run_socket_mode(settings, with_worker=args.with_worker, demo=args.demo)
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import run_worker
 
-    return run_worker(settings, once=args.once)
+    return run_worker(settings, once=args.once, demo=args.demo)
 
 
 def _demo_api(settings: Settings, args: argparse.Namespace) -> int:

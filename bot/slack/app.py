@@ -25,13 +25,11 @@ def build_app(
     Bolt runs listeners on 5 threads by default; a standup burst of commands against a slow API
     would then queue. The pool here is `LISTENER_THREADS` (32 by default).
     """
-    if settings.slack_bot_token is None:
-        raise ConfigError("SLACK_BOT_TOKEN is required to talk to Slack (xoxb-...)")
-    if require_signing_secret and settings.slack_signing_secret is None:
-        raise ConfigError("SLACK_SIGNING_SECRET is required in HTTP mode")
+    check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
         settings.slack_signing_secret.value if settings.slack_signing_secret else "socket-mode"
     )
+    assert settings.slack_bot_token is not None
     app = App(
         token=settings.slack_bot_token.value,
         signing_secret=signing_secret,
@@ -43,3 +41,13 @@ def build_app(
     )
     listeners.register(app, answers)
     return app
+
+
+def check_slack_settings(settings: Settings, *, http_mode: bool) -> None:
+    """Fail fast, with one line, when a Slack setting the chosen mode needs is missing."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is required to talk to Slack (xoxb-...)")
+    if http_mode and settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is required in HTTP mode")
+    if not http_mode and settings.slack_app_token is None:
+        raise ConfigError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")

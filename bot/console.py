@@ -1,0 +1,298 @@
+"""The console: the bot's own handlers in a terminal, like Hubot's shell or Errbot's text mode.
+
+Type `/releases ...` and read the answer as text; type a button's number to press it. With no
+MetaKraftwerk credentials it runs on the built-in demo API, whose data `:close R60` and friends
+change, so that with `--with-worker` a newcomer sees notifications without Slack.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot.answers import Answers, Caller, Reply, Subscriptions, dumps
+from bot.config import Settings
+from bot.demo.data import DemoDataError
+from bot.demo.server import DemoApiServer
+from bot.metakraftwerk.models import parse_datetime
+from bot.render.text import ConsoleText, render_text
+from bot.runtime import Services, build_answers, build_services, build_subscriptions
+
+PROMPT = "releases> "
+CONSOLE_CHANNEL = "console"
+_MODES = {
+    "ephemeral": "(only you can see this)",
+    "in_channel": "(posted in #console for everyone)",
+    "replace": "(replaces the message above)",
+    "share": "(shared in #console for everyone)",
+    "delete": "(message deleted)",
+}
+HELP = """\
+Type a command as in Slack, e.g. `/releases`, `/releases group:DWH_GROUP all`,
+`/releases #21`, `/releases standup`, `/releases help`. The `/releases` may be left out.
+Type a number to press that button of the last answer.
+  :find <message text>     run the "Find releases" message shortcut on a message
+  :json                    the last answer as Block Kit JSON (for Block Kit Builder)
+  :poll                    let the notification worker poll now (with --with-worker)
+  :quit                    leave (Ctrl-D works too)
+Demo data (only with the built-in demo API):
+  :close R60   :open R60   :delete R60   :rename R60 R60b
+  :dates R60 2026-12-01 2026-12-24       :add DWH_GROUP R99
+"""
+
+
+class Console:
+    def __init__(
+        self,
+        answers: Answers,
+        out: TextIO,
+        *,
+        demo: DemoApiServer | None = None,
+        caller: Caller | None = None,
+        poll: Callable[[], None] | None = None,
+    ) -> None:
+        self._answers = answers
+        self._out = out
+        self._demo = demo
+        self._poll = poll
+        self._caller = caller or Caller(
+            team_id="TCONSOLE",
+            channel_id=CONSOLE_CHANNEL,
+            user_id="UCONSOLE",
+            user_name=_user_name(),
+        )
+        self._last: ConsoleText | None = None
+        self._last_reply: Reply | None = None
+
+    def run(self, lines: Iterable[str], *, interactive: bool = False) -> None:
+        for line in lines:
+            if not self.handle(line):
+                break
+            if interactive:
+                self._out.write(PROMPT)
+                self._out.flush()
+
+    def handle(self, line: str) -> bool:
+        """Answer one line; False when the user asked to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in (":quit", ":q", ":exit", "exit", "quit"):
+            return False
+        if text in (":help", "?"):
+            self._print(HELP)
+        elif text.isdigit():
+            self._press(int(text))
+        elif text.startswith(":"):
+            self._meta(text)
+        else:
+            command = text.removeprefix("/releases").strip() if text.startswith("/") else text
+            if text.startswith("/") and not text.startswith("/releases"):
+                self._print(f"Only /releases is known here; try `/releases {text[1:]}`.")
+                return True
+            self._show(self._answers.command(command, self._caller))
+        return True
+
+    # ---- answers ------------------------------------------------------------------------
+
+    def _show(self, reply: Reply) -> None:
+        if reply.view is not None:
+            self._search_form(reply)
+            return
+        self._last_reply = reply
+        rendered = render_text(reply.message)
+        if reply.mode != "delete":
+            self._last = rendered
+        self._print(f"{_MODES.get(reply.mode, '')}\n{rendered.text}")
+
+    def _press(self, number: int) -> None:
+        button = self._last.button(number) if self._last else None
+        if button is None:
+            self._print(f"There is no button [{number}] in the last answer.")
+            return
+        self._print(f"(pressed [{number}] {button.label})")
+        self._show(self._answers.button(button.action_id, button.value, self._caller))
+
+    def _search_form(self, reply: Reply) -> None:
+        """A modal cannot open in a terminal; ask for its one field instead."""
+        self._print("Search form. Filters, a release name or #id (empty to cancel):")
+        self._out.write("search> ")
+        self._out.flush()
+        entered = sys.stdin.readline().strip() if self._out is sys.stdout else ""
+        if not entered:
+            self._print("(search cancelled)")
+            return
+        values = {"search_filters": {"filters": {"value": entered}}}
+        self._show(self._answers.search_submitted(values, self._caller))
+
+    # ---- meta commands ------------------------------------------------------------------
+
+    def _meta(self, text: str) -> None:
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            self._print(f"Could not read that: {exc}.")
+            return
+        verb, args = words[0].lower(), words[1:]
+        if verb == ":find":
+            self._show(self._answers.message_shortcut(" ".join(args), self._caller))
+        elif verb == ":json":
+            if self._last_reply is None:
+                self._print("No answer yet.")
+            else:
+                self._print(dumps(self._last_reply.message))
+        elif verb == ":poll":
+            if self._poll is None:
+                self._print("The worker is not running; start the console with --with-worker.")
+            else:
+                self._poll()
+                self._print("(polled)")
+        elif verb in (":close", ":open", ":reopen", ":delete", ":rename", ":dates", ":add"):
+            self._change_demo(verb, args)
+        else:
+            self._print(f"Unknown console command {verb}; type :help.")
+
+    def _change_demo(self, verb: str, args: list[str]) -> None:
+        if self._demo is None:
+            self._print("Data can only be changed on the built-in demo API.")
+            return
+        data = self._demo.data
+        try:
+            if verb in (":close", ":open", ":reopen", ":delete") and len(args) == 1:
+                ref = _ref(args[0])
+                release = {
+                    ":close": data.close,
+                    ":open": data.open,
+                    ":reopen": data.open,
+                    ":delete": data.delete,
+                }[verb](ref)
+            elif verb == ":rename" and len(args) == 2:
+                release = data.rename(_ref(args[0]), args[1])
+            elif verb == ":dates" and len(args) == 3:
+                start, end = parse_datetime(args[1]), parse_datetime(args[2])
+                if start is None or end is None:
+                    self._print("Dates are YYYY-MM-DD, e.g. :dates R60 2026-12-01 2026-12-24")
+                    return
+                release = data.set_dates(_ref(args[0]), start=start, end=end)
+            elif verb == ":add" and len(args) == 2:
+                release = data.add(args[0], args[1])
+            else:
+                self._print(f"Usage: see :help for {verb}.")
+                return
+        except (DemoDataError, LookupError, ValueError, TypeError) as exc:
+            self._print(f"Could not change the demo data: {exc}")
+            return
+        state = "deleted" if release.deleted else ("closed" if release.closed else "open")
+        self._print(f"(demo data: {release.name} #{release.id} is now {state})")
+
+    def _print(self, text: str) -> None:
+        self._out.write(text.rstrip() + "\n")
+        self._out.flush()
+
+
+def run_console(settings: Settings, *, with_worker: bool = False) -> int:
+    """The interactive console on stdin/stdout."""
+    out = sys.stdout
+    services, demo_note = _services(settings, out)
+    try:
+        poll: Callable[[], None] | None = None
+        subscriptions = None
+        if with_worker:
+            poll, subscriptions = _start_worker(services, out)
+        else:
+            subscriptions = build_subscriptions(services, None)
+        answers = build_answers(services, subscriptions)
+        console = Console(answers, out, demo=services.demo, poll=poll)
+        out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
+        out.write(PROMPT)
+        out.flush()
+        console.run(sys.stdin, interactive=True)
+        out.write("\n")
+    finally:
+        services.close()
+    return 0
+
+
+def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | None = None) -> int:
+    """Answer one command and exit: 0 when it answered, 1 when the answer is an error."""
+    stream = out or sys.stdout
+    services, _ = _services(settings, sys.stderr, quiet=True)
+    try:
+        answers = build_answers(services)
+        command = text.strip()
+        command = command.removeprefix("/releases").strip()
+        reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        if as_json:
+            stream.write(dumps(reply.message) + "\n")
+        else:
+            stream.write(render_text(reply.message).text.rstrip() + "\n")
+        return 1 if reply.message.meta.get("view") == "error" else 0
+    finally:
+        services.close()
+
+
+def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
+    if settings.has_metakraftwerk_credentials:
+        return build_services(settings), f" on {settings.metakraftwerk_url}"
+    # Demo subscriptions live in a throwaway database unless DATABASE_URL says otherwise.
+    demo_db = Path(tempfile.mkdtemp(prefix="releases-bot-")) / "console.db"
+    settings = replace(settings, database_url=f"sqlite:///{demo_db}")
+    if not quiet:
+        out.write(
+            "No MetaKraftwerk credentials are set: using the built-in demo API with sample data.\n"
+        )
+    return build_services(settings, demo=True), " on the built-in demo API"
+
+
+def _start_worker(
+    services: Services, out: TextIO
+) -> tuple[Callable[[], None], Subscriptions]:
+    from slack_sdk import WebClient
+
+    from bot.console_slack import ConsoleSlack
+    from bot.notify.store import Store
+    from bot.notify.worker import Worker
+
+    def printer(text: str) -> None:
+        out.write("\n" + text.rstrip() + "\n" + PROMPT)
+        out.flush()
+
+    slack = ConsoleSlack(printer).start()
+    services.on_close(slack.close)
+    web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
+    subscriptions = build_subscriptions(services, web_client)
+    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    services.on_close(store.close)
+    worker = Worker(
+        store,
+        services.finder,
+        web_client,
+        settings=services.settings,
+        clock=services.clock.now,
+        holder_id="console",
+    )
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
+    thread.start()
+    services.on_close(stop.set)
+    return worker.poll_once, subscriptions
+
+
+def _ref(text: str) -> int | str:
+    cleaned = text.lstrip("#")
+    return int(cleaned) if cleaned.isdigit() else text
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "you"

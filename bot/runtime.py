@@ -1,0 +1,238 @@
+"""Assembles the running bot from settings: one httpx client, one cache, one finder, one store.
+
+Every entry point (web, Socket Mode, worker, console) builds its parts here, so they share the
+same wiring and the tests can build the same thing with their own clock and servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+from slack_sdk import WebClient
+
+from bot.answers import Answers, Subscriptions
+from bot.config import ConfigError, Secret, Settings
+from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.finder import ReleaseFinder
+from bot.metakraftwerk.cache import ReleaseCache
+from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
+from bot.metakraftwerk.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+NO_CREDENTIALS = (
+    "METAKRAFTWERK_TOKEN, or METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD, must be set "
+    "(or pass --demo to use the built-in demo API)"
+)
+
+
+@dataclass
+class Services:
+    """The long-lived parts of one process; `close()` releases sockets and threads."""
+
+    settings: Settings
+    http: httpx.Client
+    client: MetaKraftwerkClient
+    cache: ReleaseCache
+    finder: ReleaseFinder
+    clock: Clock
+    demo: DemoApiServer | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:
+                log.exception("error while shutting down")
+        self.http.close()
+        if self.demo is not None:
+            self.demo.close()
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        self._closers.append(closer)
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "cache": self.cache.stats(),
+            "metakraftwerk": "demo" if self.demo is not None else "configured",
+        }
+
+
+def start_demo(settings: Settings) -> tuple[Settings, DemoApiServer]:
+    """Start the demo API in-process and point the settings at it."""
+    demo = DemoApiServer().start()
+    log.info("using the built-in demo MetaKraftwerk API at %s", demo.url)
+    return replace(
+        settings,
+        metakraftwerk_url=demo.url,
+        metakraftwerk_token=Secret(DEMO_TOKEN),
+        metakraftwerk_email=None,
+        metakraftwerk_password=None,
+    ), demo
+
+
+def build_services(
+    settings: Settings, *, demo: bool = False, clock: Clock | None = None
+) -> Services:
+    """The data path; with `demo`, or no credentials where that is allowed, the demo API."""
+    demo_server: DemoApiServer | None = None
+    if demo:
+        settings, demo_server = start_demo(settings)
+    elif not settings.has_metakraftwerk_credentials:
+        raise ConfigError(NO_CREDENTIALS)
+    clock = clock or SystemClock()
+    http = make_http_client(settings)
+    client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+    cache = ReleaseCache.from_settings(client, settings, clock=clock)
+    finder = ReleaseFinder(cache, clock=clock)
+    return Services(settings, http, client, cache, finder, clock, demo_server)
+
+
+def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
+    return Answers(services.finder, clock=services.clock.now, subscriptions=subscriptions)
+
+
+def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:
+    """The notification commands over the store named by DATABASE_URL."""
+    from bot.notify.commands import SubscriptionCommands, slack_user_timezone
+    from bot.notify.store import Store
+
+    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    services.on_close(store.close)
+
+    def no_timezone(user_id: str) -> str | None:
+        return None
+
+    return SubscriptionCommands(
+        store,
+        settings=services.settings,
+        user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
+        clock=services.clock.now,
+    )
+
+
+def start_worker_thread(services: Services, web_client: WebClient) -> threading.Event:
+    """Run the notification worker beside the listeners (console and Socket Mode demos)."""
+    from bot.notify.store import Store
+    from bot.notify.worker import Worker
+
+    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    worker = Worker(
+        store,
+        services.finder,
+        web_client,
+        settings=services.settings,
+        clock=services.clock.now,
+        holder_id=f"{socket.gethostname()}:in-process",
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
+    thread.start()
+
+    def shut_down() -> None:
+        stop.set()
+        thread.join(timeout=10)
+        store.close()
+
+    services.on_close(shut_down)
+    return stop
+
+
+def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
+    """Check the settings now, and return what builds the WSGI app inside each web process."""
+    from bot.slack.app import check_slack_settings
+
+    check_slack_settings(settings, http_mode=True)
+    if not demo and not settings.has_metakraftwerk_credentials:
+        raise ConfigError(NO_CREDENTIALS)
+
+    def load() -> Any:
+        from bot.slack.app import build_app
+        from bot.slack.webclient import make_web_client
+        from bot.web import WebApp
+
+        services = build_services(settings, demo=demo)
+        web_client = make_web_client(services.settings)
+        answers = build_answers(services, build_subscriptions(services, web_client))
+        app = build_app(services.settings, answers, web_client)
+        return WebApp(app, services.health)
+
+    return load
+
+
+def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.app import build_app, check_slack_settings
+    from bot.slack.webclient import make_web_client
+
+    check_slack_settings(settings, http_mode=False)
+    assert settings.slack_app_token is not None
+    services = build_services(settings, demo=demo)
+    try:
+        web_client = make_web_client(services.settings)
+        answers = build_answers(services, build_subscriptions(services, web_client))
+        app = build_app(services.settings, answers, web_client, require_signing_secret=False)
+        if with_worker:
+            start_worker_thread(services, web_client)
+        handler = SocketModeHandler(
+            app,
+            app_token=settings.slack_app_token.value,
+            web_client=WebClient(base_url=services.settings.slack_api_url),
+            logger=logging.getLogger("bot.slack.socket"),
+        )
+        log.info("connecting to Slack in Socket Mode")
+        handler.start()  # type: ignore[no-untyped-call]
+    finally:
+        services.close()
+    return 0
+
+
+def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
+    from bot.notify.store import Store
+    from bot.notify.worker import Worker
+    from bot.slack.webclient import make_web_client
+
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
+    services = build_services(settings, demo=demo)
+    store = Store.from_url(settings.database_url, clock=services.clock.now)
+    try:
+        worker = Worker(
+            store,
+            services.finder,
+            make_web_client(services.settings),
+            settings=services.settings,
+            clock=services.clock.now,
+            holder_id=f"{socket.gethostname()}:{threading.get_native_id()}",
+        )
+        if once:
+            worker.poll_once()
+            return 0
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        log.info("worker started; polling every %ss", settings.poll_interval_seconds)
+        worker.run(stop)
+    finally:
+        store.close()
+        services.close()
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (a platform's stop) and SIGINT end the worker between polls."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        log.info("signal %s: stopping after the current step", signum)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
