@@ -12,6 +12,7 @@ import pytest
 
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, DemoApiServer
 from bot.metakraftwerk.clock import ManualClock
+from tests.conftest import shared_tls_context
 
 RELEASES = "/api/v1/releases"
 AUTH_HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}"}
@@ -19,7 +20,9 @@ AUTH_HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 
 @pytest.fixture
 def http(demo_api: DemoApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=demo_api.url, headers=AUTH_HEADERS, timeout=5) as client:
+    with httpx.Client(
+        base_url=demo_api.url, headers=AUTH_HEADERS, timeout=5, verify=shared_tls_context()
+    ) as client:
         yield client
 
 
