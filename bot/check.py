@@ -64,8 +64,8 @@ def main_check(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
 def _check(
     settings: Settings, out: TextIO, http_client: httpx.Client | None, clock: Clock
 ) -> int:
-    out.write(f"MetaKraftwerk: {settings.metakraftwerk_url}\n")
     http = http_client if http_client is not None else make_http_client(settings)
+    url = str(http.base_url).rstrip("/")
     try:
         client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
         started = clock.monotonic()
@@ -73,11 +73,12 @@ def _check(
         elapsed_ms = (clock.monotonic() - started) * 1000
         groups = client.list_groups()
     except MetaKraftwerkError as exc:
-        out.write(f"check failed: {exc.user_message}\n")
+        out.write(f"check failed ({url}): {exc.user_message}\n")
         return 1
     finally:
         if http_client is None:
             http.close()
+    out.write(f"MetaKraftwerk: {url}\n")
     auth = client.auth
     if isinstance(auth, LoginSession):
         expires = auth.expires_at

@@ -1,0 +1,122 @@
+"""`releases-bot check` against the demo API, with bad credentials, and against a closed port."""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from bot.check import main_check, run_check
+from bot.config import Secret, Settings
+from bot.demo import DEMO_TOKEN, DemoApiServer
+
+PASSWORD = "wrong-pw-5c8e1f"
+
+
+def check(settings: Settings, http: httpx.Client | None = None) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_check(settings, out, http_client=http)
+    return code, out.getvalue()
+
+
+def one_failure_line(text: str) -> str:
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    assert lines[0].startswith("check failed")
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def test_login_and_list(demo_api: DemoApiServer, demo_settings: Settings) -> None:
+    code, text = check(demo_settings)
+    assert code == 0
+    assert f"MetaKraftwerk: {demo_api.url}" in text
+    assert "Logged in as demo@example.com" in text
+    visible = [r for r in demo_api.data.releases() if not r.deleted]
+    opened = sum(1 for r in visible if r.is_open)
+    assert f"OK: {len(visible)} releases ({opened} open, 2 deleted) in 5 groups" in text
+    assert " ms." in text
+
+
+def test_with_an_injected_http_client(
+    demo_api: DemoApiServer, demo_settings: Settings, http_client: httpx.Client
+) -> None:
+    code, text = check(
+        replace(demo_settings, metakraftwerk_url="http://unused.invalid"), http_client
+    )
+    assert code == 0
+    assert f"MetaKraftwerk: {demo_api.url}\n" in text
+    assert demo_api.counts.count("/api/v1/releases") == 1
+    assert not http_client.is_closed  # not ours to close
+
+
+def test_static_token(demo_api: DemoApiServer) -> None:
+    settings = Settings(metakraftwerk_url=demo_api.url, metakraftwerk_token=Secret(DEMO_TOKEN))
+    code, text = check(settings)
+    assert code == 0
+    assert "Authenticated with METAKRAFTWERK_TOKEN" in text
+
+
+def test_bad_password(demo_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        code, text = check(replace(demo_settings, metakraftwerk_password=Secret(PASSWORD)))
+    assert code == 1
+    line = one_failure_line(text)
+    assert "Invalid login" in line
+    assert PASSWORD not in text + caplog.text
+
+
+def test_rejected_token(demo_api: DemoApiServer) -> None:
+    settings = Settings(metakraftwerk_url=demo_api.url, metakraftwerk_token=Secret(PASSWORD))
+    code, text = check(settings)
+    assert code == 1
+    assert "rejected the bot's token" in one_failure_line(text)
+    assert PASSWORD not in text
+
+
+def test_closed_port() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(
+        metakraftwerk_url=f"http://127.0.0.1:{port}",
+        metakraftwerk_token=Secret(DEMO_TOKEN),
+        api_deadline_seconds=0.5,
+    )
+    code, text = check(settings)
+    assert code == 1
+    assert "connection refused" in one_failure_line(text)
+
+
+def test_bad_response(demo_api: DemoApiServer, demo_settings: Settings) -> None:
+    demo_api.switches.invalid_json_next(path="/api/v1/releases")
+    code, text = check(demo_settings)
+    assert code == 1
+    assert "not JSON" in one_failure_line(text)
+
+
+def test_no_credentials_checks_the_demo() -> None:
+    code, text = check(Settings())
+    assert code == 0
+    assert "No MetaKraftwerk credentials" in text
+    assert "releases-bot console" in text
+    assert "OK:" in text
+
+
+def test_main_check_reads_the_environment(
+    demo_api: DemoApiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"METAKRAFTWERK_URL": demo_api.url, "METAKRAFTWERK_TOKEN": DEMO_TOKEN}
+    assert main_check([], environ=env) == 0
+    assert "OK:" in capsys.readouterr().out
+
+
+def test_main_check_reports_a_bad_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_check([], environ={"METAKRAFTWERK_URL": "ftp://nope"}) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "METAKRAFTWERK_URL" in err
