@@ -120,10 +120,12 @@ class MetaKraftwerkClient:
         response = self._get(RELEASES_PATH, f.params(), deadline or self.new_deadline())
         if response.status_code == 404:
             message = _server_message(response)
-            if f.group is not None or f.group_id is not None:
+            if f.group is not None:
                 raise GroupNotFound(
                     message or f"A release group with the name '{f.group}' does not exist!"
                 )
+            if f.group_id is not None:
+                raise GroupNotFound(message or f"No release group with id {f.group_id}")
             raise BadResponse(f"MetaKraftwerk has no release list at {RELEASES_PATH} (HTTP 404)")
         body = _json(self._expect_ok(response))
         if not isinstance(body, list):
@@ -252,6 +254,10 @@ class MetaKraftwerkClient:
             except httpx.TransportError as exc:
                 cause = _transport_cause(exc)
                 failure = Unavailable(f"MetaKraftwerk cannot be reached ({cause})", cause=cause)
+            except httpx.DecodingError:
+                raise BadResponse(
+                    f"MetaKraftwerk answered {path} with a body that cannot be decoded"
+                ) from None
             else:
                 if not is_retryable_status(response.status_code):
                     if response.status_code >= 500:

@@ -358,3 +358,19 @@ def test_one_shared_http_client_serves_concurrent_calls(
         t.join(timeout=TEST_DEADLINE + 5)
     assert errors == []
     assert demo_api.counts.count(f"{RELEASES}/21") == 20
+
+
+def test_undecodable_body_is_a_bad_response() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not gzip", headers={"Content-Encoding": "gzip"})
+
+    with pytest.raises(BadResponse, match="cannot be decoded"):
+        mocked(handler).list_releases()
+
+
+def test_404_for_a_group_id_names_the_id() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=b"")
+
+    with pytest.raises(GroupNotFound, match="No release group with id 77"):
+        mocked(handler).list_releases(ApiFilter(group_id=77))
