@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 SubscriptionKind = Literal["change", "digest"]
-DeliveryState = Literal["pending", "sent", "failed"]
+DeliveryState = Literal["pending", "sending", "sent", "failed"]
 DigestOutcome = Literal["sent", "skipped"]
 
 DEFAULT_DATABASE_URL = "sqlite:///releases-bot.db"
@@ -262,8 +262,18 @@ def _define_v1(metadata: MetaData) -> None:
     )
 
 
+def _v2_columns() -> tuple[Column[Any], ...]:
+    """Step 2: an outbox row being posted right now is `pending` with `sending_at` set.
+
+    A column rather than a new state value: SQLite cannot alter a CHECK constraint in place.
+    """
+    return (Column("sending_at", UtcDateTime), Column("sending_by", String(255)))
+
+
 metadata = MetaData()
 _define_v1(metadata)
+for _column in _v2_columns():
+    metadata.tables["outbox"].append_column(_column)
 subscriptions = metadata.tables["subscriptions"]
 release_snapshot = metadata.tables["release_snapshot"]
 worker_state = metadata.tables["worker_state"]
@@ -285,8 +295,17 @@ def _migrate_v1(conn: Connection) -> None:
     v1.create_all(conn, checkfirst=True)
 
 
+def _migrate_v2(conn: Connection) -> None:
+    for column in _v2_columns():
+        ddl = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {column.name} {ddl}"))
+
+
 # Ordered and append-only: step N runs once, in the transaction that records version N.
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _migrate_v1),)
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
+    (1, _migrate_v1),
+    (2, _migrate_v2),
+)
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -659,6 +678,7 @@ class Store:
             .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
             .where(
                 outbox.c.state == "pending",
+                outbox.c.sending_at.is_(None),
                 outbox.c.available_at <= self._now(),
                 subscriptions.c.paused_at.is_(None),
             )
@@ -667,20 +687,76 @@ class Store:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [
-            Delivery(
-                id=row.id, subscription_id=row.subscription_id, team_id=row.team_id,
-                channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
-                payload=row.payload, created_at=row.created_at, attempts=row.attempts,
-                mention=row.mention,
-            )
-            for row in rows
-        ]
+        return [_delivery(row) for row in rows]
 
     def delivery_state(self, delivery_id: int) -> DeliveryState | None:
         with self._read() as conn:
-            state = conn.scalar(select(outbox.c.state).where(outbox.c.id == delivery_id))
-        return cast(DeliveryState | None, state)
+            row = conn.execute(
+                select(outbox.c.state, outbox.c.sending_at).where(outbox.c.id == delivery_id)
+            ).one_or_none()
+        if row is None:
+            return None
+        if row.state == "pending" and row.sending_at is not None:
+            return "sending"
+        return cast(DeliveryState, row.state)
+
+    def claim_delivery(self, delivery_id: int, *, fence: Lease | None = None) -> bool:
+        """Mark a pending row as being posted now; False if it is not (or no longer) ours to post.
+
+        One UPDATE decides, so two processes can never both claim a row; with `fence`, a worker
+        that lost its lease claims nothing (LeaseLost). The mark lets a successor see which rows
+        were in flight when a worker died (`recover_in_flight`).
+        """
+        now = self._now()
+        with self._write() as conn:
+            if fence is not None:
+                _check_fence(conn, fence, now)
+            return bool(
+                conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id == delivery_id,
+                        outbox.c.state == "pending",
+                        outbox.c.sending_at.is_(None),
+                    )
+                    .values(
+                        sending_at=now, sending_by=None if fence is None else fence.holder
+                    )
+                ).rowcount
+            )
+
+    def unclaim_delivery(self, delivery_id: int) -> None:
+        """Undo a claim when the post certainly did not happen (nothing reached Slack)."""
+        with self._write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id, outbox.c.state == "pending")
+                .values(sending_at=None, sending_by=None)
+            )
+
+    def recover_in_flight(self, *, fence: Lease | None = None) -> list[Delivery]:
+        """Rows a worker claimed but never finished (it died mid-post): made pending again.
+
+        Whether Slack got such a post is unknown; the caller logs them, and the next delivery
+        posts them again (at least once). Call only while holding the worker lease.
+        """
+        now = self._now()
+        with self._write() as conn:
+            if fence is not None:
+                _check_fence(conn, fence, now)
+            rows = conn.execute(
+                select(outbox, subscriptions.c.mention)
+                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .where(outbox.c.state == "pending", outbox.c.sending_at.is_not(None))
+                .order_by(outbox.c.id)
+            ).all()
+            if rows:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(sending_at=None, sending_by=None)
+                )
+        return [_delivery(row) for row in rows]
 
     def mark_sent(self, delivery_id: int, ts: str, *, parent: bool = False) -> None:
         """Record a posted row; with `parent`, its ts becomes the release's parent message."""
@@ -689,7 +765,10 @@ class Store:
             row = conn.execute(
                 update(outbox)
                 .where(outbox.c.id == delivery_id)
-                .values(state="sent", slack_ts=ts, sent_at=now, attempts=outbox.c.attempts + 1)
+                .values(
+                    state="sent", slack_ts=ts, sent_at=now, attempts=outbox.c.attempts + 1,
+                    sending_at=None, sending_by=None,
+                )
                 .returning(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
             ).one_or_none()
             if row is None:
@@ -703,7 +782,10 @@ class Store:
         self, delivery_id: int, error: str, *, retry_at: datetime | None = None
     ) -> None:
         """Count a failed attempt: retry at `retry_at` (e.g. after a 429), or give up."""
-        values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error[:2000]}
+        values: dict[str, Any] = {
+            "attempts": outbox.c.attempts + 1, "last_error": error[:2000],
+            "sending_at": None, "sending_by": None,
+        }
         if retry_at is None:
             values["state"] = "failed"
         else:
@@ -900,6 +982,15 @@ def _subscription(row: RowMapping) -> Subscription:
         mention=row["mention"], created_by=row["created_by"], created_at=row["created_at"],
         paused_reason=row["paused_reason"], paused_at=row["paused_at"],
         baseline_done=bool(row["baseline_done"]),
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id, subscription_id=row.subscription_id, team_id=row.team_id,
+        channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
+        payload=row.payload, created_at=row.created_at, attempts=row.attempts,
+        mention=row.mention,
     )
 
 
