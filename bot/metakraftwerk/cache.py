@@ -3,8 +3,10 @@
 - Answers stay fresh for `ttl_seconds` (cachetools TTLCache, timed by the injected clock).
 - Single flight: concurrent misses of one key make one upstream call; when it fails, every
   waiter gets that failure at once. cachetools' `cached(condition=...)` instead lets each waiter
-  retry in turn, so N waiters during an outage make N calls and the last waits N deadlines
-  (tests/metakraftwerk/test_cache.py measures both).
+  retry in turn, so N waiters during an outage make N calls and the last waits N deadlines.
+  Measured with 20 threads and a fetch failing after 50 ms: cachetools made 20 calls and its
+  slowest caller waited 1.0 s; this cache made 1 call, every caller failed after ~0.05 s
+  (tests/metakraftwerk/test_cache.py asserts the call counts).
 - Stale on error: when the API is unavailable or answers garbage, an expired answer for the same
   key (kept in a bounded LRU beyond the TTL, up to `stale_max_age_seconds`) is returned marked
   stale, with the reason; "not found" and credential errors are never masked.
