@@ -152,7 +152,7 @@ class ReleaseFinder:
                 log.info("no release names to look for: %s", exc)
         return {r.name for r in releases if not r.deleted}
 
-    # ---- helpers ------------------------------------------------------------------------
+    # ---- internals ----------------------------------------------------------------------
 
     def _fetch(
         self, f: ApiFilter, refresh: bool, deadline: Deadline, learnt: dict[int, str]

@@ -210,7 +210,7 @@ def test_unknown_release_detail(finder: ReleaseFinder) -> None:
         finder.detail(99999)
 
 
-# ---- worker and shortcut helpers -----------------------------------------------------------
+# ---- for the worker and the shortcut--------------------------------------------------------
 
 
 def test_all_releases_is_one_unfiltered_call_with_deleted(
