@@ -18,6 +18,7 @@ def signed_headers(
 ) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
     return {
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,
@@ -111,4 +112,39 @@ def post_signed(
     client: httpx.Client, url: str, body: str, *, form: bool = True, **kwargs: Any
 ) -> httpx.Response:
     ctype = "application/x-www-form-urlencoded" if form else "application/json"
-    return client.post(url, content=body, headers=signed_headers(body, content_type=ctype, **kwargs))
+    headers = signed_headers(body, content_type=ctype, **kwargs)
+    return client.post(url, content=body, headers=headers)
+
+
+def view_submission_payload(
+    view: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    user_id: str = "U0USER",
+    team_id: str = "T0001",
+    trigger_id: str = "1234.5678.efgh",
+) -> dict[str, Any]:
+    """A modal's submission: `view` as the app opened it, with the user's input in `values`."""
+    submitted = {
+        "id": "V1",
+        "team_id": team_id,
+        "type": view.get("type", "modal"),
+        "callback_id": view.get("callback_id", ""),
+        "private_metadata": view.get("private_metadata", ""),
+        "blocks": view.get("blocks", []),
+        "title": view.get("title"),
+        "state": {"values": values},
+        "hash": "1.abc",
+        "app_id": "A0APP",
+        "bot_id": "BBOT",
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "example"},
+        "user": {"id": user_id, "username": "ada", "name": "ada", "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "trigger_id": trigger_id,
+        "view": submitted,
+        "response_urls": [],
+    }

@@ -118,7 +118,9 @@ class FakeSlack:
             yield call.args
 
     # -- Web API behaviour ---------------------------------------------------------------------
-    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         script = self.script
         if method == "auth.test":
             return 200, {
