@@ -1,0 +1,180 @@
+"""Whatever the API sends and the user types, every view is postable and cannot ping anyone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.finder import DetailResult, FindResult, Freshness
+from bot.metakraftwerk.models import Release
+from bot.query import Query
+from bot.render.detail import render_detail
+from bot.render.escape import escape
+from bot.render.listing import render_list
+from bot.render.shortcut import ShortcutFindings, render_shortcut_result
+from bot.render.standup import render_standup
+from bot.render.text import render_text
+from tests.render.limits import all_text, assert_valid
+from tests.render.support import MENTIONS
+
+# Text with a good share of what breaks Slack messages: markup, mentions, entities, emoji.
+_SPICY = st.sampled_from(
+    [
+        *MENTIONS,
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&lt;",
+        "*",
+        "_",
+        "~",
+        "`",
+        "```",
+        "|",
+        "^",
+        "\n",
+        ":smile:",
+        "🚀",
+        "Ü",
+        "<!date^1^{time}|x>",
+        "<https://e.com|x>",
+    ]
+)
+TEXT = st.lists(st.one_of(st.text(max_size=40), _SPICY), max_size=12).map("".join)
+LONG = st.one_of(TEXT, st.builds(lambda t, n: t * n, TEXT, st.integers(1, 300)))
+DATES = st.one_of(
+    st.none(),
+    st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    ),
+    st.datetimes(
+        min_value=datetime(2023, 1, 1), max_value=datetime(2025, 12, 31), timezones=st.just(UTC)
+    ),
+)
+NOW = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+IDS = st.integers(min_value=-5, max_value=10**12)
+SMALL_IDS = st.one_of(st.none(), st.integers(min_value=1, max_value=30))
+
+RELEASES = st.builds(
+    Release,
+    id=IDS,
+    name=TEXT.filter(lambda t: bool(t.strip())),
+    group_id=SMALL_IDS,
+    description=st.one_of(st.none(), LONG),
+    start_date=DATES,
+    end_date=DATES,
+    closed=st.booleans(),
+    deleted=st.booleans(),
+    hotfix_of_id=SMALL_IDS,
+    prev_release_id=SMALL_IDS,
+)
+RELEASE_LISTS = st.lists(RELEASES, max_size=60).map(tuple)
+GROUP_NAMES = st.dictionaries(st.integers(1, 30), TEXT, max_size=10)
+QUERIES = st.builds(
+    Query,
+    status=st.sampled_from(["open", "closed", "all"]),
+    groups=st.lists(TEXT.filter(lambda t: bool(t.strip())), max_size=3).map(tuple),
+    group_ids=st.lists(st.integers(1, 30), max_size=2).map(tuple),
+    names=st.lists(TEXT.filter(lambda t: bool(t.strip())), max_size=2).map(tuple),
+    page=st.integers(min_value=-2, max_value=50),
+    format=st.sampled_from(["compact", "full"]),
+)
+FRESHNESS = st.one_of(
+    st.none(),
+    st.builds(Freshness, fetched_at=NOW, stale=st.booleans(), reason=st.one_of(st.none(), TEXT)),
+)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(RELEASE_LISTS, QUERIES, GROUP_NAMES, FRESHNESS, NOW)
+def test_list_is_postable_and_escaped(
+    releases: tuple[Release, ...],
+    query: Query,
+    group_names: dict[int, str],
+    freshness: Freshness | None,
+    now: datetime,
+) -> None:
+    result = FindResult(query, releases, group_names, freshness)
+    message = render_list(result, now)
+    assert_valid(message)
+    render_text(message)
+    if query.format == "compact":
+        page = message.meta["page"]
+        size = message.meta["page_size"]
+        text = all_text(message)
+        for release in releases[(page - 1) * size : page * size]:
+            if len(release.name) <= 60:
+                assert escape(release.name) in text
+
+
+@SETTINGS
+@given(
+    RELEASES,
+    st.one_of(st.none(), RELEASES),
+    st.lists(RELEASES, max_size=40),
+    GROUP_NAMES,
+    FRESHNESS,
+    NOW,
+)
+def test_detail_is_postable_and_escaped(
+    release: Release,
+    previous: Release | None,
+    hotfixes: list[Release],
+    group_names: dict[int, str],
+    freshness: Freshness | None,
+    now: datetime,
+) -> None:
+    result = DetailResult(release, previous, previous, tuple(hotfixes), group_names, freshness)
+    message = render_detail(result, now)
+    assert_valid(message)
+    render_text(message)
+
+
+@SETTINGS
+@given(RELEASE_LISTS, QUERIES, GROUP_NAMES, FRESHNESS, NOW, st.one_of(st.none(), TEXT))
+def test_standup_is_postable_and_escaped(
+    releases: tuple[Release, ...],
+    query: Query,
+    group_names: dict[int, str],
+    freshness: Freshness | None,
+    now: datetime,
+    title: str | None,
+) -> None:
+    message = render_standup(FindResult(query, releases, group_names, freshness), now, title=title)
+    assert_valid(message)
+    render_text(message)
+
+
+@SETTINGS
+@given(
+    RELEASE_LISTS,
+    st.lists(IDS, max_size=30),
+    st.lists(TEXT, max_size=10),
+    st.one_of(st.none(), st.builds(FindResult, QUERIES, RELEASE_LISTS, GROUP_NAMES)),
+    LONG,
+    NOW,
+)
+def test_shortcut_is_postable_and_escaped(
+    releases: tuple[Release, ...],
+    missing_ids: list[int],
+    missing_names: list[str],
+    search: FindResult | None,
+    prefill: str,
+    now: datetime,
+) -> None:
+    findings = ShortcutFindings(
+        releases=releases,
+        missing_ids=tuple(missing_ids),
+        missing_names=tuple(missing_names),
+        search=search,
+        prefill=prefill,
+    )
+    message = render_shortcut_result(findings, now)
+    assert_valid(message)
+    render_text(message)
