@@ -39,6 +39,10 @@ class Script:
     rate_limit_next: int = 0
     retry_after: int = 1
     users_tz: dict[str, str] = field(default_factory=dict)
+    # Every chat.* call answers this error while set (e.g. "invalid_auth").
+    chat_error: str | None = None
+    # The next chat.* calls to a channel answer these errors, one each, then succeed.
+    channel_errors_next: dict[str, list[str]] = field(default_factory=dict)
 
 
 class FakeSlack:
@@ -135,6 +139,12 @@ class FakeSlack:
                         "Retry-After": str(script.retry_after)
                     }
             channel = str(args.get("channel", ""))
+            if script.chat_error is not None:
+                return 200, {"ok": False, "error": script.chat_error}, {}
+            with self._lock:
+                queued = script.channel_errors_next.get(channel)
+                if queued:
+                    return 200, {"ok": False, "error": queued.pop(0)}, {}
             if channel in script.channel_errors:
                 return 200, {"ok": False, "error": script.channel_errors[channel]}, {}
             ts = str(args.get("ts")) if method == "chat.update" else self.next_ts()
@@ -154,6 +164,17 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             return
+
+        def do_GET(self) -> None:
+            # slack_sdk sends some methods (users.info) as GET with query parameters.
+            path, _, query = self.path.partition("?")
+            method = path.rsplit("/", 1)[-1]
+            args: dict[str, Any] = dict(parse_qsl(query))
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ") if auth else args.get("token")
+            status, body, headers = fake.answer(method, args)
+            fake.record_call(Call(method, args, token, time.time()))
+            self._send(status, json.dumps(body).encode(), "application/json", headers)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -1,0 +1,509 @@
+"""`/releases subscribe | digest | subscriptions | unsubscribe` and the Remove button.
+
+Subscriptions belong to the channel, so changes to them are confirmed in the channel and name
+who made them; refusals and mistakes are answered only to the person who typed the command.
+Ids are looked up within the caller's channel only: another channel's id is "not found" here,
+so nobody can read or remove another channel's subscriptions by guessing numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cachetools import TTLCache
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.config import Settings
+from bot.notify.digests import schedule_of
+from bot.notify.messages import filters_label, mention_label, mention_pings
+from bot.notify.store import Clock, Store, Subscription, utc_now
+from bot.query import (
+    DigestCommand,
+    ListCommand,
+    Query,
+    QueryError,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnsubscribeCommand,
+    parse_command,
+)
+from bot.render import actions as act
+from bot.render import parts
+from bot.render.escape import escape_truncated
+from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.message import Message
+from bot.schedule import Schedule, ScheduleError, parse_timezone
+
+log = logging.getLogger(__name__)
+
+UserTimezone = Callable[[str], str | None]
+
+MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
+MAX_NAMED_MANAGERS = 10
+LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+
+
+def _no_zone(user_id: str) -> str | None:
+    return None
+
+
+class SubscriptionCommands:
+    """The `Subscriptions` service `bot.answers.Answers` delegates to, over a Store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        settings: Settings,
+        user_timezone: UserTimezone = _no_zone,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._user_timezone = user_timezone
+        self._clock = clock
+
+    # ---- the Subscriptions protocol ---------------------------------------------------------
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+        if not caller.channel_id:
+            return _error(
+                "Subscriptions belong to a channel. Run this in the channel that should get "
+                "the messages."
+            )
+        if isinstance(command, SubscriptionsCommand):
+            return self._list(caller)
+        refusal = self._refusal(caller)
+        if refusal is not None:
+            return refusal
+        if isinstance(command, SubscribeCommand):
+            return self._subscribe(command, caller)
+        if isinstance(command, DigestCommand):
+            return self._digest(command, caller)
+        return self._unsubscribe(command, caller)
+
+    def remove(self, subscription_id: int, caller: Caller) -> Reply:
+        """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
+        return self.handle(UnsubscribeCommand(ids=(subscription_id,)), caller)
+
+    # ---- commands ---------------------------------------------------------------------------
+
+    def _refusal(self, caller: Caller) -> Reply | None:
+        managers = self._settings.subscription_managers
+        if not managers or caller.user_id in managers:
+            return None
+        log.info(
+            "user %s may not change subscriptions of channel %s",
+            caller.user_id or "?", caller.channel_id,
+        )
+        named = sorted(managers)
+        shown = ", ".join(_user(u) for u in named[:MAX_NAMED_MANAGERS])
+        if len(named) > MAX_NAMED_MANAGERS:
+            shown += f" and {len(named) - MAX_NAMED_MANAGERS} more"
+        return _error(
+            f"Sorry, only {shown} can add or remove subscriptions and digests here.",
+            f"Ask one of them to do it for you. Anyone can see the list: {LIST_HINT}",
+        )
+
+    def _subscribe(self, command: SubscribeCommand, caller: Caller) -> Reply:
+        query = _stored_query(command.query)
+        filters = query.to_text()
+        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        twin = next(
+            (
+                s
+                for s in existing
+                if s.kind == "change" and s.filters == filters and s.mention == command.mention
+            ),
+            None,
+        )
+        if twin is not None:
+            return self._twin(twin, caller)
+        if len(existing) >= MAX_PER_CHANNEL:
+            return _too_many()
+        sub = self._store.add_change_subscription(
+            team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
+            created_by=caller.user_id, mention=command.mention,
+        )
+        log.info(
+            "subscription %d: %s subscribed channel %s to changes (%s)",
+            sub.id, caller.user_id or "?", caller.channel_id, filters,
+        )
+        what = escape_truncated(filters_label(query), 400)
+        text = f"{_who(caller)} subscribed this channel to release changes (#{sub.id}): *{what}*."
+        if query.status == "open" and query.release_id is None:
+            text += " A release that closes is reported too."
+        if command.mention:
+            label = mention_label(command.mention)
+            if mention_pings(command.mention):
+                text += f" Each new release message mentions {label}."
+            else:
+                text += (
+                    f" `{label}` is not a Slack user or user group I can mention, so it will "
+                    "show as plain text and notify nobody."
+                )
+        note = (
+            f"I check MetaKraftwerk every {_interval(self._settings.poll_interval_seconds)}. "
+            "The first check only notes where things stand; from then on each release that "
+            "changes gets one message here, with later changes in its thread. "
+            f"`/releases unsubscribe {sub.id}` stops it."
+        )
+        return _confirm(text, note)
+
+    def _digest(self, command: DigestCommand, caller: Caller) -> Reply:
+        zone, why = self._zone_for(command, caller)
+        query = _stored_query(command.query)
+        filters = query.to_text()
+        schedule_text = command.schedule.to_text()
+        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        twin = next(
+            (
+                s
+                for s in existing
+                if s.kind == "digest"
+                and s.filters == filters
+                and s.schedule == schedule_text
+                and s.timezone == zone
+            ),
+            None,
+        )
+        if twin is not None:
+            return self._twin(twin, caller)
+        if len(existing) >= MAX_PER_CHANNEL:
+            return _too_many()
+        sub = self._store.add_digest_subscription(
+            team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
+            schedule=command.schedule, timezone=zone, created_by=caller.user_id,
+        )
+        log.info(
+            "subscription %d: %s set up a digest in channel %s: %s %s (%s)",
+            sub.id, caller.user_id or "?", caller.channel_id, schedule_text, zone, filters,
+        )
+        tz = parse_timezone(zone)
+        nxt = next_run(command.schedule, tz, self._clock())
+        text = (
+            f"{_who(caller)} set up a digest in this channel (#{sub.id}): "
+            f"*{command.schedule.describe()}* {escape_truncated(zone, 64)} time, "
+            f"*{escape_truncated(filters_label(query), 400)}*."
+        )
+        if nxt is not None:
+            text += f" The first one comes {parts.date_token(nxt)}."
+        note = (
+            f"Time zone {escape_truncated(zone, 64)}: {why}. "
+            f"`/releases unsubscribe {sub.id}` stops it."
+        )
+        return _confirm(text, note)
+
+    def _zone_for(self, command: DigestCommand, caller: Caller) -> tuple[str, str]:
+        """The digest's zone and why it was chosen, in words for the confirmation."""
+        if command.timezone is not None:
+            return command.timezone, "as given with `tz:`"
+        if caller.user_id:
+            found = self._user_timezone(caller.user_id)
+            if found:
+                try:
+                    return (
+                        parse_timezone(found).key,
+                        f"from {_who(caller)}'s Slack profile; add `tz:Area/City` to choose "
+                        "another",
+                    )
+                except ScheduleError:
+                    log.warning("user %s has an unknown Slack time zone %r", caller.user_id, found)
+        default = self._settings.default_timezone or "UTC"
+        try:
+            zone = parse_timezone(default).key
+        except ScheduleError:
+            zone = "UTC"
+        return zone, (
+            "your Slack time zone was not available, so this is the app's default; "
+            "add `tz:Area/City` to choose another"
+        )
+
+    def _twin(self, twin: Subscription, caller: Caller) -> Reply:
+        """The same subscription again: resume it when paused, else say it exists."""
+        if twin.paused and self._store.resume_subscription(twin.id):
+            log.info(
+                "subscription %d: resumed by %s in channel %s (was paused: %s)",
+                twin.id, caller.user_id or "?", caller.channel_id, twin.paused_reason,
+            )
+            return _confirm(
+                f"{_who(caller)} resumed {_describe(twin)} (#{twin.id}) in this channel.",
+                "It had been paused: " + escape_truncated(twin.paused_reason or "", 300),
+            )
+        return _error(f"This channel already has that subscription (#{twin.id}).", LIST_HINT)
+
+    def _unsubscribe(self, command: UnsubscribeCommand, caller: Caller) -> Reply:
+        team, channel = caller.team_id, caller.channel_id
+        if command.all:
+            existing = self._store.list_subscriptions(team, channel)
+            removed = self._store.delete_channel_subscriptions(team, channel)
+            if not removed:
+                return _error("This channel has no subscriptions or digests to remove.")
+            ids = ", ".join(f"#{s.id}" for s in existing)
+            log.info(
+                "%s removed all %d subscriptions of channel %s",
+                caller.user_id or "?", removed, channel,
+            )
+            return _confirm(
+                f"{_who(caller)} removed all {parts.plural(removed, 'subscription')} of this "
+                f"channel ({cut_mrkdwn(ids, 1000)}).",
+            )
+        found: list[Subscription] = []
+        missing: list[int] = []
+        for sub_id in command.ids:
+            sub = self._store.get_subscription(team, channel, sub_id)
+            if sub is None:
+                missing.append(sub_id)
+            else:
+                found.append(sub)
+        if missing:
+            which = _id_list(missing)
+            return _error(
+                f"There is no subscription {which} in this channel"
+                + (", so I removed nothing." if found else "."),
+                LIST_HINT,
+            )
+        gone = [s for s in found if self._store.delete_subscription(team, channel, s.id)]
+        if not gone:
+            return _error(f"Subscription {_id_list(command.ids)} is already gone.", LIST_HINT)
+        for sub in gone:
+            log.info(
+                "subscription %d: removed by %s from channel %s",
+                sub.id, caller.user_id or "?", channel,
+            )
+        lines = "; ".join(f"#{s.id} ({_describe(s)})" for s in gone)
+        return _confirm(f"{_who(caller)} removed {cut_mrkdwn(lines, 2500)} from this channel.")
+
+    def _list(self, caller: Caller) -> Reply:
+        subs = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        return Reply(
+            render_subscriptions(
+                subs, self._clock(), managers=self._settings.subscription_managers
+            )
+        )
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def render_subscriptions(
+    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
+) -> Message:
+    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
+    if not subs:
+        text = (
+            "This channel has no subscriptions or digests. Start one with "
+            "`/releases subscribe group:DWH_GROUP` or `/releases digest weekdays 09:00`."
+        )
+        return Message(text=text, blocks=fit_blocks([parts.section(text)]))
+    blocks: list[dict[str, Any]] = [
+        parts.header(f"Subscriptions in this channel · {len(subs)}")
+    ]
+    ids = act.ActionIds()
+    shown = subs[: MAX_PER_CHANNEL + 5]
+    for sub in shown:
+        button = parts.button(
+            "Remove",
+            ids(act.ACTION_SUBSCRIPTION_REMOVE, sub.id),
+            act.encode_subscription_remove(sub.id),
+            style="danger",
+        )
+        button["confirm"] = {
+            "title": parts.plain(f"Remove #{sub.id}?"),
+            "text": parts.plain("It stops for everyone in this channel."),
+            "confirm": parts.plain("Remove"),
+            "deny": parts.plain("Keep it"),
+        }
+        block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
+        block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
+        blocks.append(block)
+    notes = ["Remove one with its button or `/releases unsubscribe <id>`; `… unsubscribe all`."]
+    if len(subs) > len(shown):
+        notes.insert(0, f"…and {len(subs) - len(shown)} more, not shown.")
+    if managers:
+        named = ", ".join(_user(u) for u in sorted(managers)[:MAX_NAMED_MANAGERS])
+        notes.append(f"Only {named} can add or remove them.")
+    blocks.append(parts.context(*notes))
+    paused = sum(1 for s in subs if s.paused)
+    fallback = f"{parts.plural(len(subs), 'subscription')} in this channel"
+    if paused:
+        fallback += f", {paused} paused"
+    return Message(
+        text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
+    )
+
+
+def _row(sub: Subscription, now: datetime) -> str:
+    head = f"*#{sub.id}* · {_describe(sub)}"
+    if sub.kind == "digest":
+        head = f":newspaper: {head}"
+        nxt = _next_of(sub, now)
+        if nxt is not None and not sub.paused:
+            head += f"\nNext: {parts.date_token(nxt)}"
+    else:
+        head = f":bell: {head}"
+    if sub.mention:
+        head += f" · mentions {mention_label(sub.mention)}"
+    added = f"added by {_user(sub.created_by)} {parts.date_token(sub.created_at, parts.DATE_ONLY)}"
+    head += f"\n{added}"
+    if sub.paused:
+        since = parts.date_token(sub.paused_at) if sub.paused_at else "a while"
+        reason = escape_truncated(sub.paused_reason or "no reason recorded", 400)
+        head += f"\n:double_vertical_bar: *Paused* since {since}: {reason}"
+    return head
+
+
+def _describe(sub: Subscription) -> str:
+    """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
+    what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
+    if sub.kind == "change":
+        return f"changes · {what}"
+    try:
+        schedule, _ = schedule_of(sub)
+        when = schedule.describe()
+    except ScheduleError:
+        when = escape_truncated(sub.schedule or "?", 64)
+    zone = escape_truncated(sub.timezone or "UTC", 64)
+    return f"digest {when} ({zone}) · {what}"
+
+
+def _parse_filters(text: str) -> Query:
+    try:
+        command = parse_command(text)
+    except QueryError:
+        return Query()
+    return command.query if isinstance(command, ListCommand) else Query()
+
+
+def _next_of(sub: Subscription, now: datetime) -> datetime | None:
+    try:
+        schedule, tz = schedule_of(sub)
+    except ScheduleError:
+        return None
+    return next_run(schedule, tz, now)
+
+
+def next_run(schedule: Schedule, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The first run strictly after `now` (UTC), looking a week ahead."""
+    today = now.astimezone(tz).date()
+    for offset in range(8):
+        at = schedule.occurrence(today + timedelta(days=offset), tz)
+        if at is not None and at > now:
+            return at
+    return None
+
+
+def _stored_query(query: Query) -> Query:
+    """What a subscription keeps: the filters, without page, format or refresh."""
+    return replace(query, page=1, format="compact", refresh=False)
+
+
+def _user(user_id: str) -> str:
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)
+
+
+def _who(caller: Caller) -> str:
+    if _USER_ID.fullmatch(caller.user_id):
+        return f"<@{caller.user_id}>"
+    if caller.user_name:
+        return escape_truncated(caller.user_name, 40)
+    return "Someone"
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    return ", ".join(f"#{i}" for i in ids)
+
+
+def _interval(seconds: float) -> str:
+    if seconds < 90:
+        return parts.plural(round(seconds), "second")
+    return parts.plural(round(seconds / 60), "minute")
+
+
+def _confirm(text: str, note: str | None = None) -> Reply:
+    blocks = [parts.section(cut_mrkdwn(text, MAX_SECTION_TEXT))]
+    if note:
+        blocks.append(parts.context(cut_mrkdwn(note, 1500)))
+    message = Message(
+        text=fit_text(text), blocks=fit_blocks(blocks), response_type="in_channel",
+        meta={"view": "subscription_change"},
+    )
+    return Reply(message, mode="in_channel")
+
+
+def _error(text: str, hint: str | None = None) -> Reply:
+    """An ephemeral refusal or mistake; the bot's own mrkdwn, foreign parts escaped by callers."""
+    blocks = [parts.section(f"{parts.EMOJI_WARNING} {cut_mrkdwn(text, MAX_SECTION_TEXT - 20)}")]
+    fallback = text
+    if hint:
+        blocks.append(parts.context(cut_mrkdwn(hint, 1500)))
+        fallback += " " + hint
+    message = Message(text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "error"})
+    return Reply(message)
+
+
+def _too_many() -> Reply:
+    return _error(
+        f"This channel has {MAX_PER_CHANNEL} subscriptions and digests already, the most I "
+        "keep per channel. Remove one first.",
+        LIST_HINT,
+    )
+
+
+# ---- Slack time zones ---------------------------------------------------------------------
+
+
+def slack_user_timezone(
+    web_client: WebClient,
+    *,
+    ttl_seconds: float = 600.0,
+    max_entries: int = 1024,
+    timer: Callable[[], float] = time.monotonic,
+) -> UserTimezone:
+    """A user's IANA time zone from `users.info` (needs `users:read`), cached for a while.
+
+    Any failure is logged in one line and answers None, so the caller falls back to the
+    default zone instead of failing the command.
+    """
+    cache: TTLCache[str, str | None] = TTLCache(maxsize=max_entries, ttl=ttl_seconds, timer=timer)
+    lock = threading.Lock()
+
+    def lookup(user_id: str) -> str | None:
+        if not user_id:
+            return None
+        with lock:
+            if user_id in cache:
+                return cache[user_id]
+        try:
+            response = web_client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.warning(
+                "users.info for %s failed (%s); using the default time zone",
+                user_id, exc.response.get("error", "unknown error"),
+            )
+            return None
+        except Exception as exc:
+            log.warning(
+                "users.info for %s failed (%s); using the default time zone",
+                user_id, type(exc).__name__,
+            )
+            return None
+        user = response.get("user")
+        tz = user.get("tz") if isinstance(user, dict) else None
+        zone = tz if isinstance(tz, str) and tz.strip() else None
+        with lock:
+            cache[user_id] = zone
+        return zone
+
+    return lookup

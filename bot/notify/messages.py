@@ -1,0 +1,242 @@
+"""What the worker posts: a parent message per release and channel, thread replies, digests.
+
+Pure functions of their arguments, so every message is tested for Block Kit limits and escaping
+without Slack. All foreign text (release and group names) is escaped; the one piece of markup
+let through is a subscription's mention, and only when it is exactly a user-group or user
+mention (`<!subteam^S1|@team>`, `<@U1>`): never `<!channel>`, `<!here>` or anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, tzinfo
+
+from bot.finder import FindResult
+from bot.metakraftwerk.models import Release
+from bot.notify.changes import ChangeEvent, ChangeKind
+from bot.query import Query
+from bot.render import parts
+from bot.render.escape import escape_truncated
+from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.message import Message
+from bot.render.standup import render_standup, standup_groups
+
+MENTION_MARKUP = re.compile(
+    r"<(?:!subteam\^[A-Z0-9]{2,30}|@[UW][A-Z0-9]{2,30})(?:\|[^<>|]{0,100})?>"
+)
+NAME_IN_LINE = 80
+
+_EMOJI: Mapping[ChangeKind, str] = {
+    "created": ":new:",
+    "restored": ":recycle:",
+    "reopened": ":unlock:",
+    "renamed": ":pencil2:",
+    "dates_changed": ":calendar:",
+    "closed": ":lock:",
+    "deleted": ":wastebasket:",
+}
+
+
+# ---- mentions ------------------------------------------------------------------------------
+
+
+def mention_markup(mention: str | None) -> str | None:
+    """The mention to put in a message: allowed markup as is, anything else escaped (inert)."""
+    if mention is None or not mention.strip():
+        return None
+    cleaned = mention.strip()
+    if MENTION_MARKUP.fullmatch(cleaned):
+        return cleaned
+    return escape_truncated(cleaned, 80)
+
+
+def mention_pings(mention: str | None) -> bool:
+    """True when Slack will notify someone for this mention (markup, not plain `@name` text)."""
+    return mention is not None and MENTION_MARKUP.fullmatch(mention.strip()) is not None
+
+
+def mention_label(mention: str) -> str:
+    """How to name a mention without pinging anyone: `@dwh-team`, escaped."""
+    cleaned = mention.strip()
+    if MENTION_MARKUP.fullmatch(cleaned):
+        inner = cleaned[1:-1]
+        target, _, label = inner.partition("|")
+        if label:
+            return escape_truncated("@" + label.lstrip("@"), 80)
+        return "@" + target.lstrip("@!").replace("subteam^", "")
+    return escape_truncated(cleaned, 80)
+
+
+# ---- change events -------------------------------------------------------------------------
+
+
+def filters_label(query: Query) -> str:
+    """The filters of a subscription in words, without the default that hides deleted ones."""
+    return query.describe().removesuffix(" · deleted hidden")
+
+
+def _name(release: Release) -> str:
+    return parts.bold(parts.name_label(release.name, NAME_IN_LINE))
+
+
+def _date(value: datetime | None, *, rich: bool) -> str:
+    if value is None:
+        return "none"
+    if rich:
+        return parts.date_token(value, parts.DATE_ONLY)
+    return parts.utc(value).strftime("%Y-%m-%d")
+
+
+def _date_changes(event: ChangeEvent, *, rich: bool) -> str:
+    before, after = event.previous, event.release
+    if before is None:
+        return ""
+    changes = [
+        f"{label} {_date(old, rich=rich)} → {_date(new, rich=rich)}"
+        for label, old, new in (
+            ("start", before.start_date, after.start_date),
+            ("end", before.end_date, after.end_date),
+        )
+        if old != new
+    ]
+    return ", ".join(changes)
+
+
+def change_line(event: ChangeEvent, *, rich: bool = True) -> str:
+    """One change in one line of safe mrkdwn: `:lock: *R59* closed`.
+
+    `rich=False` gives the notification fallback: plain dates instead of `<!date>` tokens.
+    """
+    name = _name(event.release) if rich else parts.name_label(event.release.name, NAME_IN_LINE)
+    kind = event.kind
+    if kind == "created":
+        what = "created" + (", already closed" if event.release.closed else "")
+    elif kind == "restored":
+        what = "restored (no longer deleted)"
+    elif kind == "reopened":
+        what = "reopened"
+    elif kind == "renamed":
+        old = event.details.get("old_name")
+        if not isinstance(old, str) and event.previous is not None:
+            old = event.previous.name
+        old_label = parts.name_label(str(old or "?"), NAME_IN_LINE)
+        what = f"renamed (was {parts.bold(old_label) if rich else old_label})"
+    elif kind == "dates_changed":
+        what = "dates changed: " + (_date_changes(event, rich=rich) or "see the release")
+    elif kind == "closed":
+        what = "closed"
+    else:
+        vanished = event.details.get("reason") == "vanished"
+        what = "deleted" + (" (no longer listed by MetaKraftwerk)" if vanished else "")
+    line = f"{name} {what}"
+    return f"{_EMOJI[kind]} {line}" if rich else line
+
+
+def _state_line(release: Release, group_name: str | None, now: datetime) -> str:
+    group = (
+        escape_truncated(group_name, parts.GROUP_LIMIT)
+        if group_name
+        else parts.group_label(release.group_id, {})
+    )
+    items = [
+        f"{parts.status_emoji(release, now)} {parts.status_word(release, now)}",
+        group,
+        parts.date_range(release),
+    ]
+    items.extend(h for h in parts.hints(release, {}, now) if h not in ("overdue", "deleted"))
+    return " · ".join(items)
+
+
+def render_parent(
+    event: ChangeEvent,
+    *,
+    group_name: str | None,
+    mention: str | None,
+    now: datetime,
+) -> Message:
+    """The release's message in a channel: the latest change on top, then its current state.
+
+    Posted for the first change a channel hears about a release and rewritten (chat.update)
+    after every later one, so the channel always shows where the release stands.
+    """
+    release = event.release
+    ping = mention_markup(mention)
+    head = change_line(event)
+    if ping:
+        head = f"{ping} {head}"
+    body = cut_mrkdwn(f"{head}\n{_state_line(release, group_name, now)}", MAX_SECTION_TEXT)
+    note = (
+        f"Release #{release.id} · last change {parts.date_token(now)} · "
+        "later changes are posted in the thread"
+    )
+    fallback = change_line(event, rich=False)
+    if group_name:
+        fallback += f" ({escape_truncated(group_name, parts.GROUP_LIMIT)})"
+    if ping:
+        fallback = f"{ping} {fallback}"
+    return Message(
+        text=fit_text(fallback),
+        blocks=fit_blocks([parts.section(body), parts.context(note)]),
+        response_type="in_channel",
+        meta={"view": "notification", "kind": event.kind, "release_id": release.id},
+    )
+
+
+def render_change(event: ChangeEvent, *, now: datetime) -> Message:
+    """A reply in the release's thread: what changed, in one line."""
+    line = change_line(event)
+    if event.kind in ("reopened", "closed", "restored"):
+        line += " · " + parts.date_range(event.release)
+    return Message(
+        text=fit_text(change_line(event, rich=False)),
+        blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
+        response_type="in_channel",
+        meta={"view": "notification", "kind": event.kind, "release_id": event.release.id},
+    )
+
+
+# ---- digests -------------------------------------------------------------------------------
+
+
+def digest_query(query: Query) -> Query:
+    """What a digest reads: its filters over open and closed releases (for the closed section),
+    whatever page, format or refresh flags were stored with it."""
+    return replace(query, status="all", page=1, format="compact", refresh=False)
+
+
+def digest_result(everything: FindResult, query: Query) -> FindResult:
+    """The releases a digest with these filters shows, out of the worker's one full poll."""
+    wide = digest_query(query)
+    names = everything.group_names
+    found = tuple(r for r in everything.releases if wide.matches(r, names))
+    return FindResult(wide, found, names, everything.freshness)
+
+
+def digest_title(query: Query) -> str:
+    return f"Digest · {filters_label(query)}"
+
+
+def render_digest(result: FindResult, now: datetime, *, query: Query, tz: tzinfo) -> Message:
+    """The standup view under a digest title; an empty digest says so in one line."""
+    title = digest_title(query)
+    groups = standup_groups(result.releases, now, tz=tz)
+    if not groups.is_empty():
+        return render_standup(result, now, title=title, tz=tz, share=False)
+    line = (
+        f":sunny: *{escape_truncated(title, 200)}*: nothing to report, no open releases and "
+        f"none closed {groups.closed_since_label}."
+    )
+    freshness = result.freshness
+    if freshness is not None and freshness.stale:
+        line += (
+            f" {parts.EMOJI_WARNING} MetaKraftwerk did not answer; this is data from "
+            f"{parts.age_text(freshness.fetched_at, now)}."
+        )
+    return Message(
+        text=fit_text(line.replace("*", "")),
+        blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
+        response_type="in_channel",
+        meta={"view": "digest", "open": 0, "closed": 0},
+    )
