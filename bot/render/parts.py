@@ -252,8 +252,3 @@ def shared_by_text(user_id: str | None) -> str:
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
-
-
-def safe_user_text(text: str, limit: int) -> str:
-    """User input echoed back (filters, searched text): escaped and cut."""
-    return escape_truncated(text, limit)
