@@ -142,15 +142,19 @@ class ReleaseFinder:
         names = self._group_names([part], deadline, {})
         return FindResult(EVERYTHING, display_order(part.value), names, freshness_of([part]))
 
-    def known_names(self, fetch_if_empty: bool = True) -> set[str]:
-        """Names of releases the bot has seen recently, to spot them in message text."""
-        releases = self._cache.known_releases()
-        if not releases and fetch_if_empty:
+    def known_names(self, fetch: bool = True) -> set[str]:
+        """Names of releases to spot in message text.
+
+        What the cache holds reflects what people happened to ask for, so a release nobody
+        listed lately would go unrecognised; the full list (cached like any other answer, so
+        one call per TTL) makes every name known. With `fetch=False` only held answers count.
+        """
+        if fetch:
             try:
-                releases = self._cache.releases(ApiFilter()).value
+                self._cache.releases(ApiFilter())
             except MetaKraftwerkError as exc:
-                log.info("no release names to look for: %s", exc)
-        return {r.name for r in releases if not r.deleted}
+                log.info("no complete list of release names: %s", exc)
+        return {r.name for r in self._cache.known_releases() if not r.deleted}
 
     # ---- internals ----------------------------------------------------------------------
 
