@@ -49,7 +49,7 @@ _CHANNEL = """*Keep this channel informed* (confirmed in the channel)
 • `/releases unsubscribe 3` stop one by id, or `/releases unsubscribe all`"""
 
 _SHORTCUT_SHORT = """*From any message*
-Open a message's *⋯* menu and choose *Find releases in this message*: ids, names and \
+Open a message's *⋯* menu and choose *Find releases*: ids, names and \
 filters it mentions are looked up."""
 
 _FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
@@ -94,8 +94,8 @@ _MANAGE = """*Managing*
 • `/releases unsubscribe 3` or `/releases unsubscribe all`
 Subscriptions belong to the channel, not to the person who made them."""
 
-_SHORTCUT = """*Find releases in this message*
-Open any message's *⋯* menu, choose *Find releases in this message*, and the app looks up:
+_SHORTCUT = """*Find releases* (message shortcut)
+Open any message's *⋯* menu, choose *Find releases*, and the app looks up:
 • release ids: `#21`, `release 21`
 • filters: `group:DWH_GROUP`, `name:R59`
 • names of known releases: `R59`, `R9.HF1`

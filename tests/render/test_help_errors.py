@@ -19,7 +19,7 @@ def test_general_help_lists_commands_with_examples() -> None:
         "`/releases subscribe group:DWH_GROUP`",
         "`/releases digest weekdays 09:00`",
         "`/releases unsubscribe 3`",
-        "Find releases in this message",
+        "Find releases",
         "`/releases help filters`",
     ):
         assert example in text
