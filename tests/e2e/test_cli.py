@@ -1,0 +1,78 @@
+"""The `releases-bot` command as an operator runs it: exit codes, output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import VENV_BIN, clean_env, free_port
+
+pytestmark = pytest.mark.slow
+
+CLI_TIMEOUT = 30
+
+
+def releases_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed command with only the given bot settings in its environment."""
+    return subprocess.run(
+        [str(VENV_BIN / "releases-bot"), *args],
+        cwd=cwd,  # a directory without a .env file
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], variable: str) -> None:
+    assert result.returncode != 0, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+    assert lines[0].startswith("releases-bot: ")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_ask_json_on_the_demo(tmp_path: Path) -> None:
+    result = releases_bot("ask", "/releases open", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    message = json.loads(result.stdout)
+    assert message["text"].startswith("Open releases")
+    assert message["blocks"][0]["type"] == "header"
+    assert any(b["type"] == "section" for b in message["blocks"])
+
+
+def test_ask_with_a_bad_filter_exits_1_with_a_friendly_line(tmp_path: Path) -> None:
+    result = releases_bot("ask", "/releases bogus:1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "I don't know the filter `bogus:`" in result.stdout
+    assert "Valid keys" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_check_without_credentials_checks_the_demo(tmp_path: Path) -> None:
+    result = releases_bot("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo" in result.stdout
+    assert "OK:" in result.stdout
+
+
+def test_serve_without_the_signing_secret(tmp_path: Path) -> None:
+    result = releases_bot(
+        "serve",
+        cwd=tmp_path,
+        PORT=str(free_port()),
+        SLACK_BOT_TOKEN="xoxb-test",
+        METAKRAFTWERK_TOKEN="some-token",
+    )
+    assert_one_line_error(result, "SLACK_SIGNING_SECRET")
+
+
+def test_a_malformed_setting_is_named(tmp_path: Path) -> None:
+    result = releases_bot("check", cwd=tmp_path, CACHE_TTL_SECONDS="abc")
+    assert_one_line_error(result, "CACHE_TTL_SECONDS")
+    assert "abc" in result.stderr

@@ -1,0 +1,131 @@
+"""The console: the bot's own answers as text, buttons pressed by number, demo data changes."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.config import Settings
+from bot.console import Console
+from bot.runtime import Services, build_answers, build_services
+
+
+@dataclass
+class ConsoleRun:
+    console: Console
+    out: io.StringIO
+    services: Services
+
+    def say(self, line: str) -> str:
+        """Type one line; returns what the console printed for it."""
+        start = len(self.out.getvalue())
+        assert self.console.handle(line)
+        return self.out.getvalue()[start:]
+
+
+@pytest.fixture
+def run(tmp_path: object) -> Iterator[ConsoleRun]:
+    services = build_services(Settings(), demo=True)
+    try:
+        out = io.StringIO()
+        console = Console(build_answers(services), out, demo=services.demo)
+        yield ConsoleRun(console, out, services)
+    finally:
+        services.close()
+
+
+def numbered(text: str) -> dict[str, int]:
+    """Button labels shown as `[n] Label` -> n (the first of each label)."""
+    found: dict[str, int] = {}
+    for number, label in re.findall(r"\[(\d+)\] ([^\[\n]+?)(?=\s{2,}|\s*\[|\s*$)", text, re.M):
+        found.setdefault(label.strip(), int(number))
+    return found
+
+
+def test_a_list_with_numbered_buttons(run: ConsoleRun) -> None:
+    text = run.say("/releases")
+    assert "(only you can see this)" in text
+    assert "Open releases" in text
+    assert "R60" in text
+    buttons = numbered(text)
+    assert "Details" in buttons
+    assert "Next ›" in buttons
+    assert "Share in channel" in buttons
+
+
+def test_pressing_a_button_by_number(run: ConsoleRun) -> None:
+    listing = run.say("/releases group:DWH_GROUP open")
+    first_details = numbered(listing)["Details"]
+    text = run.say(str(first_details))
+    assert f"(pressed [{first_details}] Details)" in text
+    assert "Status" in text  # a detail view
+
+    nxt = run.say("/releases all")
+    page_two = run.say(str(numbered(nxt)["Next ›"]))
+    assert "(replaces the message above)" in page_two
+    assert "page 2 of" in page_two
+
+
+def test_pressing_a_button_that_is_not_there(run: ConsoleRun) -> None:
+    assert "There is no button [1]" in run.say("1")
+    run.say("/releases help")
+    assert "There is no button [99]" in run.say("99")
+
+
+def test_json_of_the_last_answer(run: ConsoleRun) -> None:
+    assert "No answer yet." in run.say(":json")
+    run.say("/releases #59")
+    data = json.loads(run.say(":json"))
+    assert data["text"].startswith("Release R59")
+    assert data["blocks"]
+    # The description's mention stays escaped in the Block Kit JSON.
+    dumped = json.dumps(data)
+    assert "&lt;!channel&gt;" in dumped
+    assert "<!channel>" not in dumped
+
+
+def test_close_changes_the_demo_data_and_the_next_answer(run: ConsoleRun) -> None:
+    assert "R60" not in run.say("/releases closed")  # cached from here on, for the TTL...
+    assert "(demo data: R60 #60 is now closed)" in run.say(":close R60")
+    # ...so a fresh look needs `refresh`, as it would in Slack.
+    closed = run.say("/releases closed refresh")
+    assert "R60" in closed
+    assert "R60" not in run.say("/releases open refresh")
+
+
+def test_close_then_a_first_look_at_closed_releases(run: ConsoleRun) -> None:
+    assert "now closed" in run.say(":close R60")
+    assert "R60" in run.say("/releases closed")
+
+
+def test_unknown_meta_command_and_bad_demo_changes(run: ConsoleRun) -> None:
+    assert "Unknown console command :frobnicate; type :help." in run.say(":frobnicate")
+    assert "Could not change the demo data" in run.say(":close R9999")
+    assert "Usage" in run.say(":close")
+    assert "Only /releases is known here" in run.say("/deploy now")
+
+
+def test_find_recognises_names_whatever_was_asked_before(run: ConsoleRun) -> None:
+    run.say("/releases R60")  # the cache now holds a list with R60 alone
+    text = run.say(":find can someone check #21 and R59?")
+    assert "Releases in this message · 2" in text
+    assert "R1" in text
+    assert "R59" in text
+
+
+def test_find_with_nothing_offers_the_search(run: ConsoleRun) -> None:
+    text = run.say(":find lunch anyone?")
+    assert "I found no releases in this message." in text
+    assert "Open search" in numbered(text)
+    # A modal cannot open in a terminal; without a terminal the search is cancelled.
+    assert "(search cancelled)" in run.say(str(numbered(text)["Open search"]))
+
+
+def test_quit(run: ConsoleRun) -> None:
+    assert run.console.handle(":quit") is False
+    assert run.console.handle("  ") is True
