@@ -72,6 +72,10 @@ class Settings:
     def uses_socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.redacted().items())
+        return f"Settings({fields})"
+
     def redacted(self) -> dict[str, object]:
         """Every setting, secrets shown only as set or unset: safe to log."""
         out: dict[str, object] = {}

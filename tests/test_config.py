@@ -1,0 +1,171 @@
+"""Settings: defaults, every variable, one-line errors that name the variable, no secret shown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Secret, Settings, load_settings, redact_url
+from bot.logs import RedactingFilter, mask_secrets
+
+
+def load(env: dict[str, str], tmp_path: Path, dotenv: str | None = None) -> Settings:
+    path = tmp_path / ".env"
+    if dotenv is not None:
+        path.write_text(dotenv)
+    return load_settings(env, dotenv_path=path)
+
+
+def test_defaults_follow_the_runtime_contract(tmp_path: Path) -> None:
+    s = load({}, tmp_path)
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.metakraftwerk_url == "https://app.metakraftwerk.com"
+    assert s.cache_ttl_seconds == 60
+    assert s.database_url == "sqlite:///releases-bot.db"
+    assert s.poll_interval_seconds == 60
+    assert s.port == 3000
+    assert s.api_deadline_seconds == 8
+    assert s.digest_grace_minutes == 60
+    assert s.default_timezone == "UTC"
+    assert not s.has_metakraftwerk_credentials
+    assert not s.uses_socket_mode
+
+
+def test_every_variable_is_read(tmp_path: Path) -> None:
+    s = load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_SIGNING_SECRET": "sig",
+            "SLACK_APP_TOKEN": "xapp-1-2",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "METAKRAFTWERK_URL": "http://127.0.0.1:8/",
+            "METAKRAFTWERK_EMAIL": "bot@example.com",
+            "METAKRAFTWERK_PASSWORD": "pw",
+            "CACHE_TTL_SECONDS": "2.5",
+            "DATABASE_URL": "postgresql://u:p@db/x",
+            "POLL_INTERVAL_SECONDS": "5",
+            "PORT": "8080",
+            "DEFAULT_TIMEZONE": "Europe/Berlin",
+            "DIGEST_GRACE_MINUTES": "15",
+            "SUBSCRIPTION_MANAGERS": "U1, U2;U3",
+            "LOG_LEVEL": "debug",
+        },
+        tmp_path,
+    )
+    assert s.slack_bot_token == Secret("xoxb-1-2")
+    assert s.slack_api_url == "http://127.0.0.1:9/api/"  # a trailing slash is added
+    assert s.uses_socket_mode
+    assert s.has_metakraftwerk_credentials
+    assert s.cache_ttl_seconds == 2.5
+    assert s.port == 8080
+    assert s.default_timezone == "Europe/Berlin"
+    assert s.subscription_managers == frozenset({"U1", "U2", "U3"})
+    assert s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("CACHE_TTL_SECONDS", "abc", "CACHE_TTL_SECONDS must be a number"),
+        ("CACHE_TTL_SECONDS", "-1", "CACHE_TTL_SECONDS must be a positive number"),
+        ("CACHE_TTL_SECONDS", "nan", "CACHE_TTL_SECONDS must be a positive number"),
+        ("METAKRAFTWERK_URL", "app.metakraftwerk.com", "METAKRAFTWERK_URL must be an http"),
+        ("SLACK_API_URL", "ftp://x/", "SLACK_API_URL must be an http"),
+        ("PORT", "70000", "PORT must be between 1 and 65535"),
+        ("PORT", "eighty", "PORT must be a whole number"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN must start with 'xoxb-'"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN must start with 'xapp-'"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be sqlite"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE must be an IANA time zone"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG"),
+    ],
+)
+def test_a_bad_value_names_the_variable_in_one_line(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({variable: value}, tmp_path)
+    message = str(info.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_a_secret_value_is_never_echoed_in_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"SLACK_BOT_TOKEN": "xoxp-very-secret"}, tmp_path)
+    assert "very-secret" not in str(info.value)
+
+
+def test_email_and_password_go_together(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="set together"):
+        load({"METAKRAFTWERK_EMAIL": "a@b.c"}, tmp_path)
+
+
+def test_dotenv_is_read_but_never_overrides_the_environment(tmp_path: Path) -> None:
+    s = load(
+        {"PORT": "4000"},
+        tmp_path,
+        dotenv="PORT=5000\nCACHE_TTL_SECONDS=7\nMETAKRAFTWERK_TOKEN=from-dotenv\n",
+    )
+    assert s.port == 4000
+    assert s.cache_ttl_seconds == 7
+    assert s.metakraftwerk_token == Secret("from-dotenv")
+
+
+def test_empty_values_mean_unset(tmp_path: Path) -> None:
+    s = load({"SLACK_APP_TOKEN": "", "PORT": "  "}, tmp_path)
+    assert s.slack_app_token is None
+    assert s.port == 3000
+
+
+def test_secrets_do_not_show_in_repr_str_or_redacted(tmp_path: Path) -> None:
+    s = load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-top-secret",
+            "SLACK_SIGNING_SECRET": "signing-top-secret",
+            "METAKRAFTWERK_TOKEN": "bearer-top-secret",
+            "METAKRAFTWERK_EMAIL": "bot@example.com",
+            "METAKRAFTWERK_PASSWORD": "password-top-secret",
+            "DATABASE_URL": "postgresql://bot:db-top-secret@db/x",
+        },
+        tmp_path,
+    )
+    for text in (repr(s), str(s), repr(s.redacted()), str(s.slack_bot_token)):
+        assert "top-secret" not in text
+    assert s.redacted()["slack_bot_token"] == "<set>"
+    assert s.redacted()["database_url"] == "postgresql://bot:***@db/x"
+
+
+def test_redact_url_leaves_urls_without_password_alone() -> None:
+    assert redact_url("sqlite:///releases-bot.db") == "sqlite:///releases-bot.db"
+    assert redact_url("postgresql://u@h/d") == "postgresql://u@h/d"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token xoxb-123-456-abc leaked",
+        "app token xapp-1-A0-123",
+        "Authorization: Bearer eyJhbGciOi.eyJzdWIi.c2ln",
+        '{"email": "a@b.c", "password": "hunter2"}',
+        '{"accessToken": "eyJabc.def.ghi"}',
+    ],
+)
+def test_log_lines_never_carry_token_shaped_strings(text: str) -> None:
+    masked = mask_secrets(text)
+    for secret in ("xoxb-123", "xapp-1-A0", "eyJhbGciOi", "hunter2", "eyJabc"):
+        assert secret not in masked
+
+
+def test_the_redacting_filter_rewrites_the_record(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("tests.redaction")
+    logger.addFilter(RedactingFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger="tests.redaction"):
+            logger.info("calling with %s", "Bearer abc.def.ghi")
+    finally:
+        logger.filters.clear()
+    assert "abc.def.ghi" not in caplog.text
+    assert "Bearer ***" in caplog.text
