@@ -55,7 +55,7 @@ class Console:
         *,
         demo: DemoApiServer | None = None,
         caller: Caller | None = None,
-        poll: Callable[[], None] | None = None,
+        poll: Callable[[], object] | None = None,
     ) -> None:
         self._answers = answers
         self._out = out
@@ -201,7 +201,7 @@ def run_console(settings: Settings, *, with_worker: bool = False) -> int:
     out = sys.stdout
     services, demo_note = _services(settings, out)
     try:
-        poll: Callable[[], None] | None = None
+        poll: Callable[[], object] | None = None
         subscriptions = None
         if with_worker:
             poll, subscriptions = _start_worker(services, out)
@@ -252,7 +252,7 @@ def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[
 
 def _start_worker(
     services: Services, out: TextIO
-) -> tuple[Callable[[], None], Subscriptions]:
+) -> tuple[Callable[[], object], Subscriptions]:
     from slack_sdk import WebClient
 
     from bot.console_slack import ConsoleSlack

@@ -1,0 +1,72 @@
+"""manifest.yml creates the app as it is, within Slack's manifest limits; the Procfile runs."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.__main__ import _parser
+from bot.slack.listeners import COMMAND, FIND_RELEASES_CALLBACK
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_display_information_within_limits(manifest: dict[str, Any]) -> None:
+    name = manifest["display_information"]["name"]
+    assert 0 < len(name) <= 35
+    assert len(manifest["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_the_slash_command_is_the_one_the_app_listens_to(manifest: dict[str, Any]) -> None:
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert len(command["command"]) <= 32
+    assert command["description"]
+    assert command["usage_hint"]
+    assert command["should_escape"] is True  # mentions arrive as <@U…>, which the parser reads
+    assert command["url"].endswith("/slack/events")
+
+
+def test_the_message_shortcut_is_the_one_the_app_listens_to(manifest: dict[str, Any]) -> None:
+    shortcuts = manifest["features"]["shortcuts"]
+    assert 1 <= len(shortcuts) <= 10
+    (shortcut,) = shortcuts
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == FIND_RELEASES_CALLBACK
+    assert len(shortcut["description"]) <= 150
+
+
+def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # commands: /releases and the shortcut; chat:write: notifications and digests;
+    # users:read: users.info for a digest's default time zone.
+    assert {"commands", "chat:write", "users:read"} <= scopes
+
+
+def test_interactivity_points_at_the_events_endpoint(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    assert interactivity["request_url"] == "https://YOUR-PUBLIC-HOST/slack/events"
+
+
+def test_every_procfile_line_is_a_command_of_the_cli() -> None:
+    lines = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
+    assert set(lines) == {"web", "worker"}
+    parser = _parser()
+    for process, command in lines.items():
+        words = shlex.split(command)
+        assert words[0] == "releases-bot", process
+        parser.parse_args(words[1:])  # exits (fails the test) on an unknown subcommand
