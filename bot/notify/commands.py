@@ -328,7 +328,9 @@ def render_subscriptions(
         block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
         block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
         blocks.append(block)
-    notes = ["Remove one with its button or `/releases unsubscribe <id>`; `… unsubscribe all`."]
+    notes = [
+        "Remove one with its button or `/releases unsubscribe &lt;id&gt;`; `… unsubscribe all`."
+    ]
     if len(subs) > len(shown):
         notes.insert(0, f"…and {len(subs) - len(shown)} more, not shown.")
     if managers:

@@ -155,11 +155,13 @@ def render_parent(
     group_name: str | None,
     mention: str | None,
     now: datetime,
+    changed_at: datetime | None = None,
 ) -> Message:
     """The release's message in a channel: the latest change on top, then its current state.
 
     Posted for the first change a channel hears about a release and rewritten (chat.update)
-    after every later one, so the channel always shows where the release stands.
+    after every later one, so the channel always shows where the release stands. `changed_at`
+    is when the change was noticed (default `now`).
     """
     release = event.release
     ping = mention_markup(mention)
@@ -168,7 +170,7 @@ def render_parent(
         head = f"{ping} {head}"
     body = cut_mrkdwn(f"{head}\n{_state_line(release, group_name, now)}", MAX_SECTION_TEXT)
     note = (
-        f"Release #{release.id} · last change {parts.date_token(now)} · "
+        f"Release #{release.id} · last change {parts.date_token(changed_at or now)} · "
         "later changes are posted in the thread"
     )
     fallback = change_line(event, rich=False)

@@ -503,7 +503,9 @@ class Worker:
         group = row.payload.get("group_name")
         group_name = group if isinstance(group, str) else None
         now = self._clock()
-        parent = render_parent(event, group_name=group_name, mention=row.mention, now=now)
+        parent = render_parent(
+            event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at
+        )
         release_id = event.release.id
         parent_ts = self._store.get_parent(row.team_id, row.channel_id, release_id)
         if parent_ts is None:
