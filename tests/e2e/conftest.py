@@ -198,6 +198,8 @@ def web(
     finally:
         http.close()
         _stop(proc, port)
+    # Whatever the tests sent, nothing may have failed unhandled inside the server.
+    assert "Traceback" not in process.log(tail=1_000_000), process.log()
 
 
 def _wait_healthy(process: WebProcess) -> None:
