@@ -56,11 +56,13 @@ class Console:
         demo: DemoApiServer | None = None,
         caller: Caller | None = None,
         poll: Callable[[], object] | None = None,
+        on_demo_change: Callable[[], None] | None = None,
     ) -> None:
         self._answers = answers
         self._out = out
         self._demo = demo
         self._poll = poll
+        self._on_demo_change = on_demo_change
         self._caller = caller or Caller(
             team_id="TCONSOLE",
             channel_id=CONSOLE_CHANNEL,
@@ -188,6 +190,8 @@ class Console:
         except (DemoDataError, LookupError, ValueError, TypeError) as exc:
             self._print(f"Could not change the demo data: {exc}")
             return
+        if self._on_demo_change is not None:
+            self._on_demo_change()  # the next answer shows the change at once, not after the TTL
         state = "deleted" if release.deleted else ("closed" if release.closed else "open")
         self._print(f"(demo data: {release.name} #{release.id} is now {state})")
 
@@ -208,7 +212,9 @@ def run_console(settings: Settings, *, with_worker: bool = False) -> int:
         else:
             subscriptions = build_subscriptions(services, None)
         answers = build_answers(services, subscriptions)
-        console = Console(answers, out, demo=services.demo, poll=poll)
+        console = Console(
+            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
+        )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
         out.write(PROMPT)
         out.flush()

@@ -33,7 +33,9 @@ def run(tmp_path: object) -> Iterator[ConsoleRun]:
     services = build_services(Settings(), demo=True)
     try:
         out = io.StringIO()
-        console = Console(build_answers(services), out, demo=services.demo)
+        console = Console(
+            build_answers(services), out, demo=services.demo, on_demo_change=services.cache.clear
+        )
         yield ConsoleRun(console, out, services)
     finally:
         services.close()
@@ -129,3 +131,9 @@ def test_find_with_nothing_offers_the_search(run: ConsoleRun) -> None:
 def test_quit(run: ConsoleRun) -> None:
     assert run.console.handle(":quit") is False
     assert run.console.handle("  ") is True
+
+
+def test_a_demo_change_shows_at_once_not_after_the_cache_expires(run: ConsoleRun) -> None:
+    assert "*R60*" not in run.say("/releases closed name:R60")
+    run.say(":close R60")
+    assert "*R60*" in run.say("/releases closed name:R60")

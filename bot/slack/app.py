@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.answers import Answers
@@ -30,17 +31,27 @@ def build_app(
         settings.slack_signing_secret.value if settings.slack_signing_secret else "socket-mode"
     )
     assert settings.slack_bot_token is not None
+    logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SkipTokenWarning) for f in logger.filters):
+        logger.addFilter(_SkipTokenWarning())
     app = App(
         token=settings.slack_bot_token.value,
         signing_secret=signing_secret,
         client=client,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=logger,
         listener_executor=ThreadPoolExecutor(
             max_workers=settings.listener_threads, thread_name_prefix="listener"
         ),
     )
     listeners.register(app, answers)
     return app
+
+
+class _SkipTokenWarning(logging.Filter):
+    """Bolt warns that `token` is unused when a client is given; the client carries that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def check_slack_settings(settings: Settings, *, http_mode: bool) -> None:
