@@ -326,24 +326,13 @@ class Worker:
         return True, len(plan.events), len(ids), None
 
     def _glitch_reason(self, previous: Snapshot, polled: Sequence[Release]) -> str | None:
-        """Why this poll looks like an API hiccup rather than news; None when it looks sane.
-
-        A shape that repeats GLITCH_CONFIRMATIONS polls in a row is real after all.
-        """
-        if previous.taken_at is None:
-            return None
-        live = {r.id for r in previous.releases.values() if not r.deleted}
-        seen = {r.id for r in polled}
-        vanished = live - seen
-        reason = None
-        if not polled and len(live) >= GLITCH_MIN_RELEASES:
-            reason = f"MetaKraftwerk listed no releases, the last poll had {len(live)}"
-        elif len(live) >= GLITCH_MANY and len(vanished) * 2 > len(live):
-            reason = f"{len(vanished)} of {len(live)} releases vanished at once"
+        """`glitch_reason`, unless the same shape has come GLITCH_CONFIRMATIONS polls in a row:
+        then it is real after all."""
+        reason = glitch_reason(previous, polled)
         if reason is None:
             self._glitch = None
             return None
-        shape = frozenset(seen)
+        shape = frozenset(r.id for r in polled)
         count = self._glitch[1] + 1 if self._glitch and self._glitch[0] == shape else 1
         self._glitch = (shape, count)
         if count >= GLITCH_CONFIRMATIONS:
@@ -597,6 +586,19 @@ class Worker:
             return
         if removed:
             log.info("purged %d old outbox rows", removed)
+
+
+def glitch_reason(previous: Snapshot, polled: Sequence[Release]) -> str | None:
+    """Why a poll looks like an API hiccup rather than news; None when it looks sane."""
+    if previous.taken_at is None:
+        return None
+    live = {r.id for r in previous.releases.values() if not r.deleted}
+    vanished = live - {r.id for r in polled}
+    if not polled and len(live) >= GLITCH_MIN_RELEASES:
+        return f"MetaKraftwerk listed no releases, the last poll had {len(live)}"
+    if len(live) >= GLITCH_MANY and len(vanished) * 2 > len(live):
+        return f"{len(vanished)} of {len(live)} releases vanished at once"
+    return None
 
 
 def _group_name(delivery: NewDelivery, names: Mapping[int, str]) -> str | None:

@@ -22,14 +22,14 @@ from bot.demo.data import DemoData
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
-from bot.notify.store import Store, digest_runs
-from bot.notify.worker import LEASE_NAME, Worker
+from bot.notify.store import Snapshot, Store, digest_runs
+from bot.notify.worker import LEASE_NAME, Worker, glitch_reason
 from bot.schedule import parse_schedule
 from bot.slack.webclient import make_web_client
 from tests.conftest import TEST_DEADLINE, ClientFactory
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import FakeClock
+from tests.notify.support import T0, FakeClock, release
 
 TEAM, C1, C2 = "T1", "C1", "C2"
 SETTINGS = Settings(poll_interval_seconds=60, digest_grace_minutes=60)
@@ -364,6 +364,28 @@ def test_a_rate_limit_is_waited_out(
     assert len(_posts(slack)) == 2  # the 429, then the post after Retry-After
 
 
+def test_a_rate_limited_channel_keeps_its_order(
+    make_worker: MakeWorker, store: Store, slack: FakeSlack, demo_api: DemoApiServer,
+    clock: FakeClock,
+) -> None:
+    _subscribe(store, C1)
+    worker = make_worker(store=store, retries=0)
+    worker.poll_once()
+    first, second = [r for r in demo_api.data.releases()
+                     if not r.closed and not r.deleted and r.name != "Default Release"][:2]
+    demo_api.data.close(first.id)
+    demo_api.data.close(second.id)
+    slack.script.rate_limit_next = 1
+    slack.script.retry_after = 2
+    assert worker.poll_once().posted == 0
+    assert len(_posts(slack)) == 1  # the 429; the channel's next row waited its turn
+    clock.advance(timedelta(seconds=2))
+    assert worker.poll_once().posted == 2
+    assert [c.args["text"].split(" closed")[0] for c in _posts(slack)[1:]] == [
+        first.name, second.name,
+    ]
+
+
 def test_a_rate_limit_beyond_the_retries_waits_for_the_next_round(
     make_worker: MakeWorker, store: Store, slack: FakeSlack, demo_api: DemoApiServer,
     clock: FakeClock,
@@ -467,6 +489,24 @@ def test_a_glitch_that_persists_is_believed(
     report = worker.poll_once()
     assert report.changes_checked
     assert report.events > 0
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "glitch"),
+    [
+        (3, 0, True),
+        (2, 0, False),  # too few to tell
+        (10, 4, True),
+        (10, 5, False),
+        (9, 1, False),
+        (0, 0, False),
+    ],
+)
+def test_glitch_rules(before: int, after: int, glitch: bool) -> None:
+    old = Snapshot({i: release(i) for i in range(before)}, T0)
+    polled = [release(i) for i in range(after)]
+    assert (glitch_reason(old, polled) is not None) is glitch
+    assert glitch_reason(Snapshot({}, None), []) is None  # the first poll
 
 
 # ---- digests ----------------------------------------------------------------------------------
