@@ -1,1 +1,3 @@
-"""Channel notifications: the store, change detection, digest schedules (and later the worker)."""
+"""Channel notifications: the store, change detection and planning, digest schedules, the
+subscription commands (`commands`), the messages the worker posts (`messages`) and the worker
+itself (`worker`)."""
