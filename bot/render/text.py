@@ -26,6 +26,13 @@ _EMOJI = {
     ":hourglass:": "⌛",
     ":rocket:": "🚀",
     ":calendar:": "📅",
+    ":unlock:": "🔓",
+    ":sunny:": "☀️",
+    ":recycle:": "♻️",
+    ":newspaper:": "📰",
+    ":new:": "🆕",
+    ":bell:": "🔔",
+    ":double_vertical_bar:": "⏸",
 }
 _RULE = "─" * 60
 
