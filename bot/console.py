@@ -22,7 +22,13 @@ from bot.demo.data import DemoDataError
 from bot.demo.server import DemoApiServer
 from bot.metakraftwerk.models import parse_datetime
 from bot.render.text import ConsoleText, render_text
-from bot.runtime import Services, build_answers, build_services, build_subscriptions
+from bot.runtime import (
+    Services,
+    build_answers,
+    build_services,
+    build_subscriptions,
+    start_worker_thread,
+)
 
 PROMPT = "releases> "
 CONSOLE_CHANNEL = "console"
@@ -256,14 +262,10 @@ def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[
     return build_services(settings, demo=True), " on the built-in demo API"
 
 
-def _start_worker(
-    services: Services, out: TextIO
-) -> tuple[Callable[[], object], Subscriptions]:
+def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:
     from slack_sdk import WebClient
 
     from bot.console_slack import ConsoleSlack
-    from bot.notify.store import Store
-    from bot.notify.worker import Worker
 
     def printer(text: str) -> None:
         out.write("\n" + text.rstrip() + "\n" + PROMPT)
@@ -273,22 +275,7 @@ def _start_worker(
     services.on_close(slack.close)
     web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
     subscriptions = build_subscriptions(services, web_client)
-    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
-    services.on_close(store.close)
-    worker = Worker(
-        store,
-        services.finder,
-        web_client,
-        settings=services.settings,
-        clock=services.clock.now,
-        holder_id="console",
-    )
-    import threading
-
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-    thread.start()
-    services.on_close(stop.set)
+    worker = start_worker_thread(services, web_client, "console")
     return worker.poll_once, subscriptions
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from bot.answers import Answers, Subscriptions
@@ -23,6 +24,12 @@ from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Clock, SystemClock
+from bot.notify.commands import SubscriptionCommands, slack_user_timezone
+from bot.notify.store import Store
+from bot.notify.worker import Worker
+from bot.slack.app import build_app, check_slack_settings
+from bot.slack.webclient import make_web_client
+from bot.web import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +108,6 @@ def build_answers(services: Services, subscriptions: Subscriptions | None = None
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:
     """The notification commands over the store named by DATABASE_URL."""
-    from bot.notify.commands import SubscriptionCommands, slack_user_timezone
-    from bot.notify.store import Store
-
     store = Store.from_url(services.settings.database_url, clock=services.clock.now)
     services.on_close(store.close)
 
@@ -118,20 +122,23 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
     )
 
 
-def start_worker_thread(services: Services, web_client: WebClient) -> threading.Event:
-    """Run the notification worker beside the listeners (console and Socket Mode demos)."""
-    from bot.notify.store import Store
-    from bot.notify.worker import Worker
-
+def build_worker(services: Services, web_client: WebClient, holder_id: str | None = None) -> Worker:
+    """The notification worker over the store named by DATABASE_URL."""
     store = Store.from_url(services.settings.database_url, clock=services.clock.now)
-    worker = Worker(
+    services.on_close(store.close)
+    return Worker(
         store,
         services.finder,
         web_client,
         settings=services.settings,
         clock=services.clock.now,
-        holder_id=f"{socket.gethostname()}:in-process",
+        holder_id=holder_id,
     )
+
+
+def start_worker_thread(services: Services, web_client: WebClient, holder: str) -> Worker:
+    """Run the notification worker beside the listeners (console and Socket Mode demos)."""
+    worker = build_worker(services, web_client, f"{socket.gethostname()}:{holder}")
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
     thread.start()
@@ -139,25 +146,18 @@ def start_worker_thread(services: Services, web_client: WebClient) -> threading.
     def shut_down() -> None:
         stop.set()
         thread.join(timeout=10)
-        store.close()
 
     services.on_close(shut_down)
-    return stop
+    return worker
 
 
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
-    from bot.slack.app import check_slack_settings
-
     check_slack_settings(settings, http_mode=True)
     if not demo and not settings.has_metakraftwerk_credentials:
         raise ConfigError(NO_CREDENTIALS)
 
     def load() -> Any:
-        from bot.slack.app import build_app
-        from bot.slack.webclient import make_web_client
-        from bot.web import WebApp
-
         services = build_services(settings, demo=demo)
         web_client = make_web_client(services.settings)
         answers = build_answers(services, build_subscriptions(services, web_client))
@@ -168,11 +168,6 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
 
 
 def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.slack.app import build_app, check_slack_settings
-    from bot.slack.webclient import make_web_client
-
     check_slack_settings(settings, http_mode=False)
     assert settings.slack_app_token is not None
     services = build_services(settings, demo=demo)
@@ -181,7 +176,7 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
         answers = build_answers(services, build_subscriptions(services, web_client))
         app = build_app(services.settings, answers, web_client, require_signing_secret=False)
         if with_worker:
-            start_worker_thread(services, web_client)
+            start_worker_thread(services, web_client, "socket-mode")
         handler = SocketModeHandler(
             app,
             app_token=settings.slack_app_token.value,
@@ -196,23 +191,11 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
 
 
 def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
-    from bot.notify.store import Store
-    from bot.notify.worker import Worker
-    from bot.slack.webclient import make_web_client
-
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
     services = build_services(settings, demo=demo)
-    store = Store.from_url(settings.database_url, clock=services.clock.now)
     try:
-        worker = Worker(
-            store,
-            services.finder,
-            make_web_client(services.settings),
-            settings=services.settings,
-            clock=services.clock.now,
-            holder_id=f"{socket.gethostname()}:{threading.get_native_id()}",
-        )
+        worker = build_worker(services, make_web_client(services.settings))
         if once:
             worker.poll_once()
             return 0
@@ -221,7 +204,6 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
         log.info("worker started; polling every %ss", settings.poll_interval_seconds)
         worker.run(stop)
     finally:
-        store.close()
         services.close()
     return 0
 

@@ -187,6 +187,8 @@ class Worker:
         self._purged_at: datetime | None = None
         self._queries: dict[str, Query] = {}
         self._paused_now: list[str] = []
+        # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
+        self._round = threading.Lock()
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -218,6 +220,10 @@ class Worker:
     def poll_once(self) -> PollReport:
         """One round: lease, poll and commit, digests, delivery. Never raises for Slack or API
         trouble; those are logged and retried in a later round."""
+        with self._round:
+            return self._poll_round()
+
+    def _poll_round(self) -> PollReport:
         if not self._take_lease():
             return PollReport(leader=False, skipped_reason="another worker holds the lease")
         now = self._clock()
