@@ -105,11 +105,9 @@ class Answers:
             f"button {action_id[:60]}",
         )
 
-    def message_shortcut(
-        self, text: str, caller: Caller, *, response_url: str | None = None
-    ) -> Reply:
+    def message_shortcut(self, text: str, caller: Caller) -> Reply:
         """The "Find releases" message shortcut, on the text of one message."""
-        return self._guard(lambda: self._shortcut(text, response_url), caller, "message shortcut")
+        return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """The search form sent from the shortcut's "nothing found" answer."""
@@ -200,9 +198,9 @@ class Answers:
 
     # ---- shortcut and search form ---------------------------------------------------------
 
-    def _shortcut(self, text: str, response_url: str | None) -> Reply:
+    def _shortcut(self, text: str) -> Reply:
         scan = scan_message(text, self._finder.known_names())
-        found: list[Release] = []
+        found: dict[int, Release] = {}  # by id, in the order the message mentions them
         missing_ids: list[int] = []
         freshness = None
         group_names: dict[int, str] = {}
@@ -214,20 +212,20 @@ class Answers:
             except ReleaseNotFound:
                 missing_ids.append(release_id)
                 continue
-            found.extend(result.releases)
+            found.update((r.id, r) for r in result.releases)
             group_names.update(result.group_names)
             freshness = freshness or result.freshness
         missing_names: list[str] = []
         for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
             result = self._finder.find(Query(names=(name,), status="all"))
             if result.releases:
-                found.extend(r for r in result.releases if r.id not in {f.id for f in found})
+                found.update((r.id, r) for r in result.releases if r.id not in found)
                 group_names.update(result.group_names)
             else:
                 missing_names.append(name)
         search = self._finder.find(scan.query) if scan.query is not None else None
         findings = ShortcutFindings(
-            releases=tuple(found),
+            releases=tuple(found.values()),
             missing_ids=tuple(missing_ids),
             missing_names=tuple(missing_names),
             search=search,
