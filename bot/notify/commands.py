@@ -157,7 +157,7 @@ class SubscriptionCommands:
             f"I check MetaKraftwerk every {_interval(self._settings.poll_interval_seconds)}. "
             "The first check only notes where things stand; from then on each release that "
             "changes gets one message here, with later changes in its thread. "
-            f"`/releases unsubscribe {sub.id}` stops it."
+            f"`/releases unsubscribe {sub.id}` stops it. {PRIVATE_CHANNEL_HINT}"
         )
         return _confirm(text, note)
 
@@ -201,7 +201,7 @@ class SubscriptionCommands:
             text += f" The first one comes {parts.date_token(nxt)}."
         note = (
             f"Time zone {escape_truncated(zone, 64)}: {why}. "
-            f"`/releases unsubscribe {sub.id}` stops it."
+            f"`/releases unsubscribe {sub.id}` stops it. {PRIVATE_CHANNEL_HINT}"
         )
         return _confirm(text, note)
 
@@ -431,6 +431,9 @@ def _interval(seconds: float) -> str:
     if seconds < 90:
         return parts.plural(round(seconds), "second")
     return parts.plural(round(seconds / 60), "minute")
+
+
+PRIVATE_CHANNEL_HINT = "In a private channel, invite me first: `/invite @releases`."
 
 
 def _confirm(text: str, note: str | None = None) -> Reply:
