@@ -165,17 +165,37 @@ def web(
 ) -> Iterator[WebProcess]:
     """`releases-bot serve` as the Procfile runs it, until the end of the session."""
     workdir = tmp_path_factory.mktemp("web")
-    port = free_port()
-    env = clean_env(
-        PORT=str(port),
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake_slack.url,
-        METAKRAFTWERK_URL=e2e_demo.url,
-        METAKRAFTWERK_TOKEN=DEMO_TOKEN,
-        DATABASE_URL=f"sqlite:///{workdir / 'bot.db'}",
-        CACHE_TTL_SECONDS="60",
+    with running_web(e2e_demo, fake_slack, workdir, CACHE_TTL_SECONDS="60") as process:
+        yield process
+
+
+def web_env(
+    demo: DemoApiServer, slack: FakeSlack, workdir: Path, **overrides: str
+) -> dict[str, str]:
+    """The documented environment of a deployment against `demo` and `slack`, with its
+    database in `workdir`; `overrides` set or replace variables."""
+    return clean_env(
+        **{
+            "PORT": str(free_port()),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.url,
+            "METAKRAFTWERK_URL": demo.url,
+            "METAKRAFTWERK_TOKEN": DEMO_TOKEN,
+            "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}",
+            **overrides,
+        }
     )
+
+
+@contextlib.contextmanager
+def running_web(
+    demo: DemoApiServer, slack: FakeSlack, workdir: Path, **overrides: str
+) -> Iterator[WebProcess]:
+    """The Procfile's `web:` process, healthy, until the block ends; then it must stop on
+    SIGTERM and its log must hold no traceback. `overrides` go into its environment."""
+    env = web_env(demo, slack, workdir, **overrides)
+    port = int(env["PORT"])
     log_path = workdir / "web.log"
     command = procfile_command("web")
     with log_path.open("wb") as log_file:
@@ -191,7 +211,7 @@ def web(
         )
     url = f"http://127.0.0.1:{port}"
     http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=100))
-    process = WebProcess(url, proc, log_path, env, http, fake_slack, e2e_demo)
+    process = WebProcess(url, proc, log_path, env, http, slack, demo)
     try:
         _wait_healthy(process)
         yield process
@@ -274,3 +294,192 @@ def all_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "\n".join(all_text(v) for v in value)
     return ""
+
+
+# ---- the notification worker ------------------------------------------------------------
+
+RELEASES_PATH = "/api/v1/releases"
+POLL_INTERVAL = "1"  # seconds, so that a scenario of many rounds stays short
+ROUND_TIMEOUT = 30.0
+
+
+@dataclass
+class WorkerProcess:
+    """One `releases-bot worker`, started from the Procfile's `worker:` line."""
+
+    proc: subprocess.Popen[bytes]
+    out_path: Path
+    err_path: Path
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stderr(self, tail: int = 6000) -> str:
+        try:
+            return self.err_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM, as a platform stops a process: it must exit 0 within STOP_TIMEOUT and
+        leave no traceback in its stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc.pid)
+                self.proc.wait(timeout=5)
+                raise AssertionError(
+                    f"the worker ignored SIGTERM for {STOP_TIMEOUT:.0f} s\n{self.stderr()}"
+                ) from None
+        assert self.proc.returncode == 0, (
+            f"the worker exited with {self.proc.returncode}\n--- its stderr ---\n{self.stderr()}"
+        )
+        assert "Traceback" not in self.stderr(tail=1_000_000), self.stderr()
+
+
+class Workers:
+    """Starts worker processes with one environment; `stop_all` at the end stops the rest."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.started: list[WorkerProcess] = []
+
+    def start(self) -> WorkerProcess:
+        n = len(self.started) + 1
+        out_path = self.workdir / f"worker-{n}.out"
+        err_path = self.workdir / f"worker-{n}.err"
+        command = procfile_command("worker")
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {command}"],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        worker = WorkerProcess(proc, out_path, err_path)
+        self.started.append(worker)
+        return worker
+
+    def logs(self, tail: int = 6000) -> str:
+        """The end of each worker's stderr, for failure messages and log checks."""
+        return "\n".join(
+            f"--- worker {i} stderr ---\n{w.stderr(tail)}" for i, w in enumerate(self.started, 1)
+        )
+
+    def stop_all(self) -> None:
+        """Stop every worker still running; each must have exited 0 (on SIGTERM, not on its
+        own accord with an error) and none may have logged a traceback."""
+        failures: list[str] = []
+        for worker in self.started:
+            try:
+                worker.stop()
+            except AssertionError as exc:
+                failures.append(str(exc))
+        assert not failures, "\n".join(failures)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One Web API call and what the Slack fake answered to it."""
+
+    method: str
+    args: dict[str, Any]
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.body.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        return None if self.ok else str(self.body.get("error"))
+
+
+class RecordingSlack(FakeSlack):
+    """FakeSlack that also keeps its answers, so tests can tell a post Slack accepted from one
+    it refused (`calls` records both alike)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered: list[Answered] = []
+
+    def answer(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        status, body, headers = super().answer(method, args)
+        with self._lock:
+            self.answered.append(Answered(method, args, status, body))
+            self._lock.notify_all()
+        return status, body, headers
+
+    def _answers(self, method: str, channel: str | None) -> list[Answered]:
+        with self._lock:
+            return [
+                a
+                for a in self.answered
+                if a.method == method and (channel is None or a.args.get("channel") == channel)
+            ]
+
+    def accepted(self, method: str, channel: str | None = None) -> list[Answered]:
+        """The calls to `method` (in `channel`) that Slack accepted, in order."""
+        return [a for a in self._answers(method, channel) if a.ok]
+
+    def refused(self, method: str, channel: str | None = None) -> list[tuple[int, str | None]]:
+        """(HTTP status, error) of each call to `method` (in `channel`) that did not go through."""
+        return [(a.status, a.error) for a in self._answers(method, channel) if not a.ok]
+
+
+@dataclass
+class Notifier:
+    """A deployment's two process types on one SQLite file, with the demo API and the Slack
+    fake of this test only."""
+
+    web: WebProcess
+    workers: Workers
+    demo: DemoApiServer
+    slack: RecordingSlack
+    database_url: str
+
+    def polls(self) -> int:
+        """How many complete release lists the demo API has served (one per worker round)."""
+        return self.demo.counts.count(path=RELEASES_PATH, method="GET", params={})
+
+    def wait_rounds(self, rounds: int = 1, timeout: float = ROUND_TIMEOUT) -> None:
+        """Wait until `rounds` whole worker rounds ran after this call: a round that has
+        fetched is finished once the next one fetches, hence the one extra fetch."""
+        target = self.polls() + rounds + 1
+        deadline = time.monotonic() + timeout
+        while self.polls() < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {rounds} worker round(s) within {timeout:.0f} s\n{self.workers.logs()}"
+                )
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def notifier(tmp_path: Path) -> Iterator[Notifier]:
+    """The Procfile's `web` and one `worker` on a fresh SQLite file, polling every second,
+    against a fresh demo API and Slack fake; more workers start with `workers.start()`."""
+    slack = RecordingSlack()
+    with (
+        DemoApiServer() as demo,
+        slack,
+        running_web(
+            demo, slack, tmp_path, POLL_INTERVAL_SECONDS=POLL_INTERVAL, CACHE_TTL_SECONDS="1"
+        ) as web_process,
+    ):
+        workers = Workers(web_process.env, tmp_path)
+        try:
+            workers.start()
+            yield Notifier(web_process, workers, demo, slack, web_process.env["DATABASE_URL"])
+        finally:
+            workers.stop_all()
