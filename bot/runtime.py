@@ -183,8 +183,14 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
             web_client=WebClient(base_url=services.settings.slack_api_url),
             logger=logging.getLogger("bot.slack.socket"),
         )
+        # Closed first on the way out: no new events while the worker and the store stop.
+        services.on_close(handler.close)
+        stop = threading.Event()
+        _stop_on_signals(stop)
         log.info("connecting to Slack in Socket Mode")
-        handler.start()  # type: ignore[no-untyped-call]
+        handler.connect()  # type: ignore[no-untyped-call]
+        log.info("connected in Socket Mode; SIGTERM or Ctrl+C stops")
+        stop.wait()
     finally:
         services.close()
     return 0
@@ -209,7 +215,7 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM (a platform's stop) and SIGINT end the worker between polls."""
+    """SIGTERM (a platform's stop) and SIGINT end the worker between polls, or Socket Mode."""
     import signal
 
     def handler(signum: int, frame: object) -> None:
