@@ -50,6 +50,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.responses: list[ResponseUrlPost] = []
         self.script = Script()
+        # What apps.connections.open hands out (a FakeSocketMode's url); unset, it fails.
+        self.socket_url: str | None = None
         self._lock = threading.Condition()
         self._ts = 1_700_000_000
         handler = _make_handler(self)
@@ -158,6 +160,10 @@ class FakeSlack:
             if tz is None:
                 return 200, {"ok": False, "error": "user_not_found"}, {}
             return 200, {"ok": True, "user": {"id": user, "tz": tz}}, {}
+        if method == "apps.connections.open":
+            if self.socket_url is None:
+                return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+            return 200, {"ok": True, "url": self.socket_url}, {}
         if method == "views.open":
             return 200, {"ok": True, "view": {"id": "V1"}}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
