@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers, Subscriptions
 from bot.config import ConfigError, Secret, Settings
@@ -27,7 +28,7 @@ from bot.metakraftwerk.clock import Clock, SystemClock
 from bot.notify.commands import SubscriptionCommands, slack_user_timezone
 from bot.notify.store import Store
 from bot.notify.worker import Worker
-from bot.slack.app import build_app, check_slack_settings
+from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.web import WebApp
 
@@ -156,6 +157,7 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
     check_slack_settings(settings, http_mode=True)
     if not demo and not settings.has_metakraftwerk_credentials:
         raise ConfigError(NO_CREDENTIALS)
+    verify_bot_token(settings)
 
     def load() -> Any:
         services = build_services(settings, demo=demo)
@@ -170,6 +172,9 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
 def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
     check_slack_settings(settings, http_mode=False)
     assert settings.slack_app_token is not None
+    if not demo and not settings.has_metakraftwerk_credentials:
+        raise ConfigError(NO_CREDENTIALS)
+    verify_bot_token(settings)
     services = build_services(settings, demo=demo)
     try:
         web_client = make_web_client(services.settings)
@@ -188,7 +193,11 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
         stop = threading.Event()
         _stop_on_signals(stop)
         log.info("connecting to Slack in Socket Mode")
-        handler.connect()  # type: ignore[no-untyped-call]
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "unknown"
+            raise ConfigError(f"Slack did not accept SLACK_APP_TOKEN ({error})") from None
         log.info("connected in Socket Mode; SIGTERM or Ctrl+C stops")
         stop.wait()
     finally:

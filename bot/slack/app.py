@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
@@ -62,3 +63,24 @@ def check_slack_settings(settings: Settings, *, http_mode: bool) -> None:
         raise ConfigError("SLACK_SIGNING_SECRET is required in HTTP mode")
     if not http_mode and settings.slack_app_token is None:
         raise ConfigError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")
+
+
+def verify_bot_token(settings: Settings) -> None:
+    """Ask Slack once, before serving, whether the bot token works: one line if it does not."""
+    quiet = logging.getLogger("bot.slack.verify")
+    quiet.setLevel(logging.CRITICAL)  # the failure is reported below, once, in one line
+    client = WebClient(
+        token=settings.slack_bot_token.value if settings.slack_bot_token else None,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        logger=quiet,
+    )
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "unknown"
+        raise ConfigError(f"Slack did not accept SLACK_BOT_TOKEN ({error})") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach Slack at {settings.slack_api_url} (SLACK_API_URL): {exc}"
+        ) from None

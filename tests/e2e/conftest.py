@@ -412,9 +412,9 @@ class RecordingSlack(FakeSlack):
         self.answered: list[Answered] = []
 
     def answer(
-        self, method: str, args: dict[str, Any]
+        self, method: str, args: dict[str, Any], token: str | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        status, body, headers = super().answer(method, args)
+        status, body, headers = super().answer(method, args, token)
         with self._lock:
             self.answered.append(Answered(method, args, status, body))
             self._lock.notify_all()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import VENV_BIN, clean_env, free_port
+from tests.fakes.slack_api import FakeSlack
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +77,42 @@ def test_a_malformed_setting_is_named(tmp_path: Path) -> None:
     result = releases_bot("check", cwd=tmp_path, CACHE_TTL_SECONDS="abc")
     assert_one_line_error(result, "CACHE_TTL_SECONDS")
     assert "abc" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        ("serve", {"SLACK_SIGNING_SECRET": "test-signing-secret"}),
+        ("socket", {"SLACK_APP_TOKEN": "xapp-test"}),
+    ],
+)
+def test_a_bot_token_slack_refuses_stops_the_start_in_one_line(
+    tmp_path: Path, command: str, extra: dict[str, str]
+) -> None:
+    with FakeSlack() as slack:
+        slack.script.rejected_tokens.add("xoxb-revoked")
+        result = releases_bot(
+            command,
+            "--demo",
+            cwd=tmp_path,
+            PORT=str(free_port()),
+            SLACK_BOT_TOKEN="xoxb-revoked",
+            SLACK_API_URL=slack.url,
+            **extra,
+        )
+    assert_one_line_error(result, "SLACK_BOT_TOKEN")
+    assert "invalid_auth" in result.stderr
+    assert "xoxb-revoked" not in result.stderr
+
+
+def test_an_unreachable_slack_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    result = releases_bot(
+        "serve",
+        "--demo",
+        cwd=tmp_path,
+        PORT=str(free_port()),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="test-signing-secret",
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
+    )
+    assert_one_line_error(result, "SLACK_API_URL")

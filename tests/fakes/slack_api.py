@@ -43,6 +43,8 @@ class Script:
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
     channel_errors_next: dict[str, list[str]] = field(default_factory=dict)
+    # Bot tokens auth.test refuses with invalid_auth.
+    rejected_tokens: set[str] = field(default_factory=set)
 
 
 class FakeSlack:
@@ -128,9 +130,11 @@ class FakeSlack:
 
     # -- Web API behaviour ---------------------------------------------------------------------
     def answer(
-        self, method: str, args: dict[str, Any]
+        self, method: str, args: dict[str, Any], token: str | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         script = self.script
+        if method == "auth.test" and token in script.rejected_tokens:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":
             return 200, {
                 "ok": True, "url": "https://example.slack.com/", "team": "Example",
@@ -181,7 +185,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             args: dict[str, Any] = dict(parse_qsl(query))
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth else args.get("token")
-            status, body, headers = fake.answer(method, args)
+            status, body, headers = fake.answer(method, args, token)
             fake.record_call(Call(method, args, token, time.time()))
             self._send(status, json.dumps(body).encode(), "application/json", headers)
 
@@ -202,7 +206,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             method = self.path.rsplit("/", 1)[-1]
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth else args.get("token")
-            status, body, headers = fake.answer(method, args)
+            status, body, headers = fake.answer(method, args, token)
             fake.record_call(Call(method, args, token, time.time()))
             self._send(status, json.dumps(body).encode(), "application/json", headers)
 
