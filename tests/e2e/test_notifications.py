@@ -138,9 +138,9 @@ def per_change(found: list[Post]) -> Counter[tuple[str, int | None, str | None]]
     return Counter((p.channel, p.release_id, p.kind) for p in found)
 
 
-def wait_post(
-    notifier: Notifier, channel: str, release_id: int, kind: str, *, count: int = 1
-) -> Post:
+def wait_post(notifier: Notifier, channel: str, release_id: int, kind: str) -> Post:
+    """Until `kind` of `release_id` was posted in `channel`; that post (the first such)."""
+
     def seen() -> bool:
         return any(
             p.release_id == release_id and p.kind == kind for p in posts(notifier.slack, channel)
