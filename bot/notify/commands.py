@@ -143,7 +143,10 @@ class SubscriptionCommands:
         what = escape_truncated(filters_label(query), 400)
         text = f"{_who(caller)} subscribed this channel to release changes (#{sub.id}): *{what}*."
         if query.status == "open" and query.release_id is None:
-            text += " A release that closes is reported too."
+            text += (
+                " A release that closes is reported too, and a release that has a thread here"
+                " keeps it current."
+            )
         if command.mention:
             label = mention_label(command.mention)
             if mention_pings(command.mention):

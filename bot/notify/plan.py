@@ -4,13 +4,16 @@ Pure, so the rules a channel relies on are tested without a database or Slack:
 - the very first poll (no stored snapshot) only records the baseline for everyone;
 - a change subscription that has not had its first poll yet only records its baseline, even
   though the shared snapshot exists: it hears about changes from its second poll on;
-- one event is delivered to a channel once, even when several of its subscriptions match.
+- one event is delivered to a channel once, even when several of its subscriptions match;
+- a release that already has a thread in a channel keeps it current: its later changes go there
+  even when the release no longer matches (a closed release of an `open` subscription whose
+  dates move, or that is deleted).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -38,12 +41,15 @@ def plan_poll(
     polled: Iterable[Release],
     subscriptions: Sequence[Subscription],
     matches: Matcher,
+    threads: Collection[tuple[str, str, int]] = frozenset(),
 ) -> PollPlan:
     """Diff a complete, unfiltered poll against the stored snapshot and route the events.
 
     `matches(subscription, release)` applies the subscription's filters to one release state;
-    an event is routed when either its old or its new state matches. A subscription whose
-    filter cannot be applied is logged and skipped for this poll, never blocking the others.
+    an event is routed when either its old or its new state matches, or when the channel already
+    has a thread for the release (`threads` holds (team, channel, release id) of parent
+    messages). A subscription whose filter cannot be applied is logged and skipped for this
+    poll, never blocking the others.
     """
     new = by_id(polled)
     first_poll = previous.taken_at is None
@@ -71,7 +77,7 @@ def plan_poll(
             if key in seen:
                 continue
             try:
-                hit = change.matches(partial(matches, sub))
+                hit = key[:3] in threads or change.matches(partial(matches, sub))
             except Exception:
                 log.warning("subscription %d: filters could not be applied", sub.id, exc_info=True)
                 broken.add(sub.id)

@@ -830,6 +830,18 @@ class Store:
                 )
             )
 
+    def threads(self) -> set[tuple[str, str, int]]:
+        """(team, channel, release id) of every release that has a parent message."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(
+                    parent_messages.c.team_id,
+                    parent_messages.c.channel_id,
+                    parent_messages.c.release_id,
+                )
+            )
+            return {(r.team_id, r.channel_id, r.release_id) for r in rows}
+
     # -- digests --------------------------------------------------------------------------
 
     def claim_digest(

@@ -310,7 +310,9 @@ class Worker:
             return False, 0, 0, "looks glitched"
         subs = self._store.all_subscriptions("change")
         names = dict(result.group_names)
-        plan = plan_poll(previous, result.releases, subs, self._matcher(names))
+        plan = plan_poll(
+            previous, result.releases, subs, self._matcher(names), self._store.threads()
+        )
         deliveries = [
             replace(d, payload={**d.payload, "group_name": _group_name(d, names)})
             for d in plan.deliveries

@@ -75,6 +75,20 @@ def test_a_release_that_leaves_the_filter_is_still_reported() -> None:
     assert plan.snapshot[2] == release(2, group_id=2, deleted=True)
 
 
+def test_a_release_with_a_thread_keeps_it_current_after_leaving_the_filter() -> None:
+    # Release 2 (group 2) was reported in C1 and C2 before; a group-1 subscription no longer
+    # matches it, but its thread in C1 hears the change. C2 has no thread and hears nothing.
+    previous = Snapshot(snapshot_of(release(1), release(2, group_id=2, closed=True)), T0)
+    moved = release(2, group_id=2, closed=True, end_date=T0 + timedelta(days=3))
+    plan = plan_poll(
+        previous, [release(1), moved], [sub(1, filters="1"), sub(2, "C2", filters="1")],
+        group_filter, threads={("T1", "C1", 2), ("T1", "C3", 2)},
+    )
+    assert [(d.channel_id, d.release_id, d.kind) for d in plan.deliveries] == [
+        ("C1", 2, "dates_changed")
+    ]
+
+
 def test_one_channel_hears_an_event_once() -> None:
     plan = plan_poll(PREVIOUS, [release(1, closed=True), release(2, group_id=2)],
                      [sub(1), sub(2, filters="1"), sub(3, "C2")], group_filter)

@@ -291,6 +291,7 @@ def test_parent_messages_are_per_channel_and_replaceable(store: Store) -> None:
     assert store.get_parent(TEAM, CHANNEL, 21) == "3.3"
     assert store.get_parent(TEAM, OTHER, 21) == "2.2"
     assert store.get_parent(TEAM, CHANNEL, 22) is None
+    assert store.threads() == {(TEAM, CHANNEL, 21), (TEAM, OTHER, 21)}
 
 
 def test_failed_attempts_retry_later_or_give_up(store: Store, clock: FakeClock) -> None:

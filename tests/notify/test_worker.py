@@ -155,7 +155,7 @@ def test_close_then_dates_change_parent_then_thread(
     assert "Closed" in str(update.args["blocks"])
 
 
-def test_open_releases_are_followed_until_they_close(
+def test_open_releases_are_followed_and_their_threads_kept_current(
     worker: Worker, store: Store, slack: FakeSlack, demo_api: DemoApiServer
 ) -> None:
     _subscribe(store)  # the default: open releases
@@ -173,10 +173,12 @@ def test_open_releases_are_followed_until_they_close(
     assert reply.args["text"] == f"{target.name} closed"
     (update,) = slack.calls_to("chat.update")
     assert ":lock: Closed" in str(update.args["blocks"])
-    # closed, it no longer matches `open`: later edits are not news for this channel
+    # closed, it no longer matches `open`, but its thread here hears later edits
     demo_api.data.set_dates(target.id, end=target.end_date + timedelta(days=9))
     worker.poll_once()
-    assert len(_posts(slack)) == 2
+    _, _, late = _posts(slack)
+    assert late.args["thread_ts"] == store.get_parent(TEAM, C1, target.id)
+    assert "dates changed" in late.args["text"]
 
 
 def test_each_channel_gets_its_own_parent(
