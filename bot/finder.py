@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -54,6 +55,14 @@ class DetailResult:
 EVERYTHING = Query(status="all", deleted="yes")
 
 
+def _releases(value: object) -> tuple[Release, ...]:
+    if isinstance(value, Release):
+        return (value,)
+    if isinstance(value, tuple):
+        return tuple(r for r in value if isinstance(r, Release))
+    return ()
+
+
 def display_order(releases: Iterable[Release]) -> tuple[Release, ...]:
     """Newest start first, releases without a start last, then the higher id first."""
     return tuple(
@@ -84,21 +93,28 @@ class ReleaseFinder:
     def __init__(self, cache: ReleaseCache, clock: Clock | None = None) -> None:
         self._cache = cache
         self._clock: Clock = clock or SystemClock()
+        # Group names are fetched beside the releases, not after them: a cold lookup then takes
+        # one API round trip instead of two. Concurrent lookups share the call (single flight).
+        self._names_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="group-names")
 
     def find(self, query: Query) -> FindResult:
         """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
         deadline = self._cache.new_deadline()
         if query.release_id is not None:
+            names_soon = self._names_soon(deadline)
             part = self._cache.release(query.release_id, refresh=query.refresh, deadline=deadline)
-            names = self._group_names([part], deadline, {})
+            names = self._group_names([part], deadline, {}, names_soon)
             found = (part.value,) if query.matches(part.value, names) else ()
             return FindResult(query, found, names, freshness_of([part]))
 
+        filters = query.api_filters()
+        # Calls by group name teach the names of the groups they return: nothing to fetch then.
+        soon = None if all(f.group for f in filters) else self._names_soon(deadline)
         parts: list[Cached[tuple[Release, ...]]] = []
         learnt: dict[int, str] = {}
-        for f in query.api_filters():
+        for f in filters:
             parts.extend(self._fetch(f, query.refresh, deadline, learnt))
-        names = self._group_names(parts, deadline, learnt)
+        names = self._group_names(parts, deadline, learnt, soon)
         merged = {r.id: r for part in sorted(parts, key=lambda p: p.fetched_at) for r in part.value}
         matches = (r for r in merged.values() if query.matches(r, names))
         return FindResult(query, display_order(matches), names, freshness_of(parts))
@@ -106,6 +122,7 @@ class ReleaseFinder:
     def detail(self, release_id: int, refresh: bool = False) -> DetailResult:
         """One release and its relatives; only the release itself may fail the lookup."""
         deadline = self._cache.new_deadline()
+        soon = self._names_soon(deadline)
         main = self._cache.release(release_id, refresh=refresh, deadline=deadline)
         release = main.value
         parts: list[Cached[object]] = [main]
@@ -121,7 +138,7 @@ class ReleaseFinder:
             (r for r in siblings if r.hotfix_of_id == release.id and not r.deleted),
             key=lambda r: (r.start_date is None, r.start_date or _NEVER, r.id),
         )
-        names = self._group_names(parts, deadline, {})
+        names = self._group_names(parts, deadline, {}, soon)
         return DetailResult(
             release=release,
             previous=self._related(release.prev_release_id, siblings, deadline),
@@ -188,12 +205,33 @@ class ReleaseFinder:
         wanted = group.casefold()
         return next((n for n in names if n.casefold() == wanted and n != group), None)
 
+    def _names_soon(self, deadline: Deadline) -> Future[Cached[Mapping[int, str]]]:
+        """Held names at once, or their fetch started beside the caller's release calls."""
+        held = self._cache.fresh_groups()
+        if held is not None:
+            done: Future[Cached[Mapping[int, str]]] = Future()
+            done.set_result(held)
+            return done
+        return self._names_pool.submit(self._cache.groups, deadline=deadline)
+
     def _group_names(
-        self, parts: Iterable[Cached[object]], deadline: Deadline, learnt: Mapping[int, str]
+        self,
+        parts: Iterable[Cached[object]],
+        deadline: Deadline,
+        learnt: Mapping[int, str],
+        soon: Future[Cached[Mapping[int, str]]] | None = None,
     ) -> dict[int, str]:
+        """Names learnt from the calls, overridden by the API's list of groups where held."""
+        names = dict(learnt)
+        if soon is not None:
+            names.update(soon.result().value)
+            return names
+        parts = list(parts)
+        wanted = {r.group_id for p in parts for r in _releases(p.value)} - {None}
+        if wanted <= names.keys():
+            return names
         # When the releases themselves came from stale data the API is down: use held names.
         fetch = not any(p.stale for p in parts)
-        names = dict(learnt)
         names.update(self._cache.groups(deadline=deadline, fetch=fetch).value)
         return names
 

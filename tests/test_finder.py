@@ -70,6 +70,26 @@ def test_one_call_per_group_and_merged(demo_api: DemoApiServer, finder: ReleaseF
     assert len({r.id for r in result.releases}) == len(result.releases)
 
 
+def test_calls_by_group_name_need_no_group_list(
+    demo_api: DemoApiServer, finder: ReleaseFinder
+) -> None:
+    result = finder.find(query("group:LAKE_GROUP all"))
+    assert result.releases
+    assert {result.group_names[r.group_id] for r in result.releases if r.group_id} == {
+        "LAKE_GROUP"
+    }
+    assert demo_api.counts.count(GROUPS) == 0
+
+
+def test_group_names_are_fetched_once_for_many_lookups(
+    demo_api: DemoApiServer, finder: ReleaseFinder
+) -> None:
+    finder.find(Query())
+    finder.find(query("closed"))
+    finder.detail(21)
+    assert demo_api.counts.count(GROUPS) == 1
+
+
 def test_local_filters(finder: ReleaseFinder) -> None:
     assert set(found(finder, query("/releases all name:R9*"))) == {"R9", "R9.HF1", "R9.HF2"}
     assert found(finder, query("/releases all name:R9* hotfix:no")) == ["R9"]

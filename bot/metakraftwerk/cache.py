@@ -1,6 +1,7 @@
 """A TTL cache in front of the API: fresh answers, one upstream call per key, stale on error.
 
-- Answers stay fresh for `ttl_seconds` (cachetools TTLCache, timed by the injected clock).
+- Answers stay fresh for `ttl_seconds` (cachetools TLRUCache, timed by the injected clock);
+  release group names, which rarely change, for `names_ttl_seconds` (15 minutes by default).
 - Single flight: concurrent misses of one key make one upstream call; when it fails, every
   waiter gets that failure at once. cachetools' `cached(condition=...)` instead lets each waiter
   retry in turn, so N waiters during an outage make N calls and the last waits N deadlines.
@@ -22,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar, cast
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache, TLRUCache
 
 from bot.config import Settings
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 T_co = TypeVar("T_co", covariant=True)
 GROUPS_KEY = "groups"
 DEFAULT_STALE_MAX_AGE = 24 * 3600.0
+DEFAULT_NAMES_TTL = 15 * 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,20 @@ class ReleaseCache:
         clock: Clock | None = None,
         stale_max_age_seconds: float = DEFAULT_STALE_MAX_AGE,
         wait_timeout: float | None = None,
+        names_ttl_seconds: float | None = None,
     ) -> None:
         self._source = source
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
-        self._fresh: TTLCache[Hashable, Cached[object]] = TTLCache(
-            maxsize=max_entries, ttl=ttl_seconds, timer=self._clock.monotonic
+        names_ttl = max(
+            ttl_seconds, DEFAULT_NAMES_TTL if names_ttl_seconds is None else names_ttl_seconds
+        )
+
+        def time_to_use(key: Hashable, value: object, now: float) -> float:
+            return now + (names_ttl if key == GROUPS_KEY else ttl_seconds)
+
+        self._fresh: TLRUCache[Hashable, Cached[object]] = TLRUCache(
+            maxsize=max_entries, ttu=time_to_use, timer=self._clock.monotonic
         )
         self._stale: LRUCache[Hashable, Cached[object]] = LRUCache(maxsize=max_entries)
         self._stale_max_age = timedelta(seconds=stale_max_age_seconds)
@@ -244,6 +254,12 @@ class ReleaseCache:
                 log.warning("serving %s from %s ago: %s", _describe(key), age, reason)
                 return replace(held, stale=True, reason=reason)
         raise exc
+
+    def fresh_groups(self) -> Cached[Mapping[int, str]] | None:
+        """Group names if they are held and fresh; None when a lookup would call the API."""
+        with self._lock:
+            entry = self._fresh.get(GROUPS_KEY)
+        return cast(Cached[Mapping[int, str]] | None, entry)
 
     def _peek(self, key: Hashable) -> Cached[object] | None:
         with self._lock:

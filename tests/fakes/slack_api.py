@@ -57,7 +57,7 @@ class FakeSlack:
         self._lock = threading.Condition()
         self._ts = 1_700_000_000
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for it, once per test using the fake.
         self._thread = threading.Thread(
@@ -171,6 +171,13 @@ class FakeSlack:
         if method == "views.open":
             return 200, {"ok": True, "view": {"id": "V1"}}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when a burst of answers arrives at once, and
+    # each dropped connection costs the client a 1 s SYN retry: not what Slack would do.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

@@ -12,7 +12,7 @@ import cachetools
 import pytest
 
 from bot.demo import DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.metakraftwerk.cache import DEFAULT_NAMES_TTL, ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient
 from bot.metakraftwerk.clock import Deadline, ManualClock
 from bot.metakraftwerk.errors import (
@@ -251,7 +251,7 @@ def test_group_names_never_raise(
     assert dict(cache.groups().value) == {}
     source.error = None
     assert dict(cache.groups().value) == {1: "DWH_GROUP"}
-    manual_clock.advance(120)
+    manual_clock.advance(DEFAULT_NAMES_TTL + 1)
     source.error = Unavailable("down", cause="timeout")
     names = cache.groups()
     assert dict(names.value) == {1: "DWH_GROUP"}
@@ -259,6 +259,22 @@ def test_group_names_never_raise(
     calls = len(source.calls)
     assert dict(cache.groups(fetch=False).value) == {1: "DWH_GROUP"}
     assert len(source.calls) == calls
+
+
+def test_group_names_stay_fresh_longer_than_releases(
+    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+) -> None:
+    cache.groups()
+    cache.releases(ApiFilter())
+    manual_clock.advance(120)  # past the releases' TTL of 60 s
+    cache.groups()
+    cache.releases(ApiFilter())
+    assert source.calls == ["groups", "list", "list"]
+    assert cache.fresh_groups() is not None
+    manual_clock.advance(DEFAULT_NAMES_TTL)
+    assert cache.fresh_groups() is None
+    cache.groups()
+    assert source.calls == ["groups", "list", "list", "groups"]
 
 
 def test_missing_groups_endpoint_is_not_asked_again_within_the_ttl(
