@@ -97,6 +97,9 @@ class ReleaseFinder:
         # one API round trip instead of two. Concurrent lookups share the call (single flight).
         self._names_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="group-names")
 
+    def close(self) -> None:
+        self._names_pool.shutdown(wait=False, cancel_futures=True)
+
     def find(self, query: Query) -> FindResult:
         """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
         deadline = self._cache.new_deadline()

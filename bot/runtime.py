@@ -59,6 +59,7 @@ class Services:
                 closer()
             except Exception:
                 log.exception("error while shutting down")
+        self.finder.close()
         self.http.close()
         if self.demo is not None:
             self.demo.close()
