@@ -38,9 +38,10 @@ from bot.render.errors import render_error, render_not_available, render_unexpec
 from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
-from bot.render.search import render_search_form, search_form_query
+from bot.render.search import BLOCK_FILTERS, render_search_form, search_form_query
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
+from bot.render.text import mrkdwn_to_text
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,14 @@ class Answers:
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """The search form sent from the shortcut's "nothing found" answer."""
         return self._guard(lambda: self._search(values), caller, "search form")
+
+    def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """What to show inside the search form instead of closing it: {block id: plain text}."""
+        try:
+            search_form_query(values)
+        except QueryError as exc:
+            return {BLOCK_FILTERS: plain_text(exc.message)[:150]}
+        return {}
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
@@ -262,6 +271,11 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """A message of ours as plain text (modal errors show no formatting)."""
+    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
 
 
 def _fields(query: Query) -> dict[str, Any]:

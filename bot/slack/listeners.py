@@ -62,11 +62,16 @@ def register(app: App, answers: Answers) -> None:
 
     @app.view(SEARCH_VIEW_CALLBACK)
     def on_search_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        errors = answers.search_form_errors(values)
+        if errors:
+            ack(response_action="errors", errors=errors)  # the form stays open, field marked
+            return
         ack()
         caller = _caller_from_interaction(body)
         metadata = _json_object(view.get("private_metadata"))
         response_url = metadata.get("response_url")
-        reply = answers.search_submitted(view.get("state", {}).get("values", {}), caller)
+        reply = answers.search_submitted(values, caller)
         if isinstance(response_url, str) and response_url:
             _post_to_response_url(response_url, reply)
         else:

@@ -19,6 +19,7 @@ import pytest
 import bot
 from bot.demo.server import DEMO_TOKEN
 from bot.render import actions
+from bot.render.search import render_search_form
 from tests.e2e.conftest import BOT_TOKEN, WebProcess, all_text, new_key
 from tests.fakes.signing import (
     SIGNING_SECRET,
@@ -364,6 +365,23 @@ def test_shortcut_with_nothing_offers_the_search_form(web: WebProcess) -> None:
     wanted = visible(web, group="LAKE_GROUP")
     assert header_count(result) == len(wanted)
     assert set(release_names(result)) == {r.name for r in wanted}
+
+
+def test_a_bad_filter_in_the_search_form_keeps_it_open_with_the_field_marked(
+    web: WebProcess,
+) -> None:
+    key = new_key()
+    view = render_search_form("", response_url=web.slack.response_url(key))
+    values = {"search_filters": {"filters": {"type": "plain_text_input", "value": "bogus:1"}}}
+    submitted = web.interact(view_submission_payload(view, values))
+    assert submitted.status_code == 200
+    body = submitted.json()
+    assert body["response_action"] == "errors"
+    error = body["errors"]["search_filters"]
+    assert "bogus" in error
+    assert "Valid keys" in error
+    assert "`" not in error  # plain text: the modal shows no formatting
+    assert web.slack.wait_responses(key, timeout=1.0) == []  # nothing posted anywhere
 
 
 # ---- the API misbehaves -----------------------------------------------------------------
