@@ -39,6 +39,13 @@ class FindResult:
     releases: tuple[Release, ...]  # every match, in display order; paging is the renderer's
     group_names: Mapping[int, str] = field(default_factory=dict)
     freshness: Freshness | None = None
+    # Releases the matches point to (previous release, hotfix parent) that are not matches
+    # themselves but are held in the cache: hints can then name them instead of showing ids.
+    related: Mapping[int, Release] = field(default_factory=dict)
+
+    def known(self) -> dict[int, Release]:
+        """Every release at hand by id: the related ones, and the matches over them."""
+        return {**self.related, **{r.id: r for r in self.releases}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +126,10 @@ class ReleaseFinder:
             parts.extend(self._fetch(f, query.refresh, deadline, learnt))
         names = self._group_names(parts, deadline, learnt, soon)
         merged = {r.id: r for part in sorted(parts, key=lambda p: p.fetched_at) for r in part.value}
-        matches = (r for r in merged.values() if query.matches(r, names))
-        return FindResult(query, display_order(matches), names, freshness_of(parts))
+        matches = display_order(r for r in merged.values() if query.matches(r, names))
+        return FindResult(
+            query, matches, names, freshness_of(parts), self._related_held(matches, merged)
+        )
 
     def detail(self, release_id: int, refresh: bool = False) -> DetailResult:
         """One release and its relatives; only the release itself may fail the lookup."""
@@ -207,6 +216,25 @@ class ReleaseFinder:
         names = self._cache.groups(deadline=deadline).value.values()
         wanted = group.casefold()
         return next((n for n in names if n.casefold() == wanted and n != group), None)
+
+    def _related_held(
+        self, matches: tuple[Release, ...], fetched: Mapping[int, Release]
+    ) -> dict[int, Release]:
+        """Releases the matches point to, from this lookup or the cache; no API call."""
+        wanted = {
+            ref
+            for r in matches
+            for ref in (r.prev_release_id, r.hotfix_of_id)
+            if ref is not None
+        } - {r.id for r in matches}
+        if not wanted:
+            return {}
+        found = {i: fetched[i] for i in wanted if i in fetched}
+        if len(found) < len(wanted):
+            found.update(
+                (r.id, r) for r in self._cache.known_releases() if r.id in wanted - found.keys()
+            )
+        return found
 
     def _names_soon(self, deadline: Deadline) -> Future[Cached[Mapping[int, str]]]:
         """Held names at once, or their fetch started beside the caller's release calls."""

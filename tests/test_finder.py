@@ -90,6 +90,20 @@ def test_group_names_are_fetched_once_for_many_lookups(
     assert demo_api.counts.count(GROUPS) == 1
 
 
+def test_releases_the_matches_point_to_are_named_when_held(finder: ReleaseFinder) -> None:
+    cold = finder.find(query("name:R9.HF2"))
+    (hotfix,) = cold.releases
+    assert hotfix.hotfix_of_id is not None
+    assert hotfix.hotfix_of_id not in cold.known()  # closed R9 was never fetched: no names
+    finder.find(query("all"))  # now every release is held
+    warm = finder.find(query("name:R9.HF2"))
+    parent = warm.known()[hotfix.hotfix_of_id]
+    assert parent.name == "R9"
+    assert hotfix.prev_release_id is not None
+    assert warm.known()[hotfix.prev_release_id].name == "R9.HF1"
+    assert hotfix.id not in warm.related  # the matches themselves are not "related"
+
+
 def test_local_filters(finder: ReleaseFinder) -> None:
     assert set(found(finder, query("/releases all name:R9*"))) == {"R9", "R9.HF1", "R9.HF2"}
     assert found(finder, query("/releases all name:R9* hotfix:no")) == ["R9"]

@@ -143,7 +143,7 @@ def render_list(
     page = paginate(total, query.page, size)
     shared = shared_by is not None
     title = list_title(query, result.group_names)
-    known = {r.id: r for r in releases}
+    known = result.known()
     ids = act.ActionIds()
 
     blocks: list[dict[str, Any]] = [parts.header(f"{title} · {total}")]

@@ -242,7 +242,7 @@ def render_standup(
     """
     query = result.query
     groups = standup_groups(result.releases, now, tz=tz, closed_since_days=closed_since_days)
-    known = {r.id: r for r in result.releases}
+    known = result.known()
     shown_groups = {r.group_id for *_, rs in groups.titled() for r in rs}
     show_group = len(shown_groups) > 1 or not (query.groups or query.group_ids)
     base_title = list_title(query, result.group_names).partition(" · ")[2]
