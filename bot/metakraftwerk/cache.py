@@ -127,7 +127,7 @@ class ReleaseCache:
         def fetch() -> tuple[Release, ...]:
             return self._source.list_releases(f, deadline=deadline)
 
-        result = self._get(f, fetch, refresh, on_store=self._fill_by_id)
+        result = self._get(f, fetch, refresh, deadline, on_store=self._fill_by_id)
         return cast(Cached[tuple[Release, ...]], result)
 
     def release(
@@ -136,7 +136,7 @@ class ReleaseCache:
         def fetch() -> Release:
             return self._source.get_release(release_id, deadline=deadline)
 
-        return cast(Cached[Release], self._get(("release", release_id), fetch, refresh))
+        return cast(Cached[Release], self._get(("release", release_id), fetch, refresh, deadline))
 
     def groups(
         self, *, refresh: bool = False, deadline: Deadline | None = None, fetch: bool = True
@@ -155,7 +155,9 @@ class ReleaseCache:
             return self._source.fetch_groups(deadline=deadline)
 
         try:
-            return cast(Cached[Mapping[int, str]], self._get(GROUPS_KEY, fetch_names, refresh))
+            return cast(
+                Cached[Mapping[int, str]], self._get(GROUPS_KEY, fetch_names, refresh, deadline)
+            )
         except Unavailable as exc:
             return Cached({}, self._clock.now(), True, exc.user_message)
         except Exception as exc:  # an endpoint that is missing or odd: ids will do for a TTL
@@ -205,6 +207,7 @@ class ReleaseCache:
         key: Hashable,
         fetch: Callable[[], object],
         refresh: bool,
+        deadline: Deadline | None = None,
         on_store: Callable[[Cached[object]], None] | None = None,
     ) -> Cached[object]:
         if not refresh:
@@ -226,8 +229,12 @@ class ReleaseCache:
                 self._stale[key] = entry
             return entry
 
+        # A caller joining a call already in flight waits no longer than its own budget allows.
+        wait = self._wait_timeout
+        if deadline is not None:
+            wait = deadline.remaining() if wait is None else min(wait, deadline.remaining())
         try:
-            outcome = self._flight.run(key, load, self._wait_timeout)
+            outcome = self._flight.run(key, load, wait)
         except FlightTimeout:
             exc: Exception = Unavailable("MetaKraftwerk did not answer in time", cause="timeout")
             return self._fallback(key, exc)

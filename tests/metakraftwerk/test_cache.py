@@ -421,3 +421,23 @@ def test_failure_fan_out_against_a_hung_demo_api(
     assert len(errors) == 50
     assert max(finished) < deadline + 1.0
     assert demo_api.counts.count(RELEASES, params={}) == 1
+
+
+def test_a_waiter_gives_up_at_its_own_deadline(
+    source: FakeSource, manual_clock: ManualClock
+) -> None:
+    """A lookup that joins a slow call late must not wait past the budget it has left."""
+    cache = ReleaseCache(source, ttl_seconds=60, clock=manual_clock, wait_timeout=10)
+    source.gate = threading.Event()
+    leader = threading.Thread(target=lambda: cache.releases(ApiFilter()))
+    leader.start()
+    try:
+        wait_for(lambda: cache.stats()["in_flight"] == 1)
+        almost_spent = Deadline.start(manual_clock, 0.2)
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            cache.releases(ApiFilter(), deadline=almost_spent)
+        assert time.monotonic() - started < 2.0
+    finally:
+        source.gate.set()
+        leader.join(10)
