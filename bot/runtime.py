@@ -213,7 +213,10 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
     try:
         worker = build_worker(services, make_web_client(services.settings))
         if once:
-            worker.poll_once()
+            try:
+                worker.poll_once()
+            finally:
+                worker.close()
             return 0
         stop = threading.Event()
         _stop_on_signals(stop)

@@ -616,3 +616,17 @@ def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         done.wait(0.05)
     return predicate()
+
+
+def test_worker_once_hands_back_the_lease(sqlite_url: str, slack: FakeSlack) -> None:
+    """`releases-bot worker --once` (e.g. from cron) must not block the next run for a TTL."""
+    from bot.runtime import run_worker
+
+    settings = Settings(
+        slack_bot_token=Secret("xoxb-test-token"), slack_api_url=slack.url,
+        database_url=sqlite_url,
+    )
+    assert run_worker(settings, once=True, demo=True) == 0
+    with Store.from_url(sqlite_url) as store:
+        assert store.load_snapshot().taken_at is not None
+        assert store.lease_holder(LEASE_NAME) is None
