@@ -169,3 +169,23 @@ def test_the_redacting_filter_rewrites_the_record(caplog: pytest.LogCaptureFixtu
         logger.filters.clear()
     assert "abc.def.ghi" not in caplog.text
     assert "Bearer ***" in caplog.text
+
+
+def test_tracebacks_are_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        try:
+            raise RuntimeError("Slack said no to xoxb-123-456-abc")
+        except RuntimeError:
+            logging.getLogger("tests.redaction").exception("posting failed")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "posting failed" in err
+    assert "RuntimeError" in err
+    assert "xoxb-123" not in err
