@@ -4,7 +4,8 @@ Pure, so the rules a channel relies on are tested without a database or Slack:
 - the very first poll (no stored snapshot) only records the baseline for everyone;
 - a change subscription that has not had its first poll yet only records its baseline, even
   though the shared snapshot exists: it hears about changes from its second poll on;
-- one event is delivered to a channel once, even when several of its subscriptions match;
+- one event is delivered to a channel once, even when several of its subscriptions match; a
+  matching subscription with a mention carries it then, so its mention is not lost;
 - a release that already has a thread in a channel keeps it current: its later changes go there
   even when the release no longer matches (a closed release of an `open` subscription whose
   dates move, or that is deleted).
@@ -67,28 +68,37 @@ def plan_poll(
             listeners.append(sub)
 
     deliveries: list[NewDelivery] = []
-    seen: set[tuple[str, str, int, str]] = set()
     broken: set[int] = set()
     for change in events:
+        # Per channel, the subscription that carries the event: one whose filters match and
+        # that has a mention, else the first whose filters match, else (for a release that has
+        # a thread there) the channel's first subscription.
+        carrier: dict[tuple[str, str], tuple[int, Subscription]] = {}
         for sub in listeners:
-            if sub.id in broken:
-                continue
-            key = (sub.team_id, sub.channel_id, change.release.id, change.kind)
-            if key in seen:
+            channel = (sub.team_id, sub.channel_id)
+            best = carrier.get(channel, (0, sub))[0]
+            if sub.id in broken or best == _MATCH_WITH_MENTION:
                 continue
             try:
-                hit = key[:3] in threads or change.matches(partial(matches, sub))
+                hit = change.matches(partial(matches, sub))
             except Exception:
                 log.warning("subscription %d: filters could not be applied", sub.id, exc_info=True)
                 broken.add(sub.id)
                 continue
             if hit:
-                seen.add(key)
-                deliveries.append(
-                    NewDelivery(
-                        subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
-                        kind=change.kind, payload=change.to_payload(),
-                        release_id=change.release.id,
-                    )
-                )
+                rank = _MATCH_WITH_MENTION if sub.mention else _MATCH
+            else:
+                rank = _THREAD if (*channel, change.release.id) in threads else 0
+            if rank > best:
+                carrier[channel] = (rank, sub)
+        deliveries.extend(
+            NewDelivery(
+                subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
+                kind=change.kind, payload=change.to_payload(), release_id=change.release.id,
+            )
+            for _, sub in carrier.values()
+        )
     return PollPlan(snapshot, events, tuple(deliveries), tuple(baselined))
+
+
+_THREAD, _MATCH, _MATCH_WITH_MENTION = 1, 2, 3

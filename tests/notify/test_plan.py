@@ -95,6 +95,21 @@ def test_one_channel_hears_an_event_once() -> None:
     assert [(d.subscription_id, d.channel_id) for d in plan.deliveries] == [(1, "C1"), (3, "C2")]
 
 
+def test_a_matching_subscription_with_a_mention_carries_the_event() -> None:
+    # An older "everything" subscription must not swallow the mention of a team's own one.
+    team = "<!subteam^S1|@dwh>"
+    plan = plan_poll(PREVIOUS, [release(1, closed=True), release(2, group_id=2)],
+                     [sub(1), sub(2, filters="1", mention=team)], group_filter)
+    assert [(d.subscription_id, d.release_id) for d in plan.deliveries] == [(2, 1)]
+
+
+def test_a_mention_whose_filter_does_not_match_is_not_borrowed_through_a_thread() -> None:
+    plan = plan_poll(PREVIOUS, [release(1, closed=True), release(2, group_id=2)],
+                     [sub(1, filters="2", mention="<@U1LAKE>"), sub(2)], group_filter,
+                     threads={("T1", "C1", 1)})
+    assert [(d.subscription_id, d.release_id) for d in plan.deliveries] == [(2, 1)]
+
+
 def test_a_broken_filter_skips_only_its_subscription() -> None:
     def flaky(subscription: Subscription, r: Release) -> bool:
         if subscription.id == 1:
