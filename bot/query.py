@@ -388,8 +388,11 @@ def quote_value(value: str) -> str:
 
 
 def _echo(text: str, limit: int = 60) -> str:
-    """User input echoed in an error: escaped, shortened, in backticks that it cannot break."""
-    text = text.replace("`", "'").replace("\n", " ")
+    """User input echoed in an error: escaped, shortened, in backticks that it cannot break.
+
+    Takes text as Slack sent it (`&amp;` for `&`), so it is decoded first and escaped once.
+    """
+    text = _unentity(text).replace("`", "'").replace("\n", " ")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"`{escape(text)}`"
@@ -537,7 +540,7 @@ def parse_command(text: str) -> Command:
     first, rest = tokens[0], tokens[1:]
     word = first.plain_word
     if word in _HELP_WORDS or (first.raw.lower() in _HELP_WORDS and first.key is None):
-        topic = " ".join(t.raw for t in rest).strip().lower()
+        topic = _unentity(" ".join(t.raw for t in rest)).strip().lower()
         return HelpCommand(topic[:50] or None)
     if word == "standup":
         return StandupCommand(_parse_query(rest))

@@ -373,6 +373,27 @@ def test_errors_never_echo_live_markup(text: str) -> None:
     assert "<@" not in message
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("page:&lt;2&gt;", "`page:&lt;2&gt;`"),  # typed `page:<2>`
+        ("hotfix:R&amp;D", "`hotfix:R&amp;D`"),  # typed `hotfix:R&D`
+        ('"R&amp;D', '`"R&amp;D`'),
+    ],
+)
+def test_errors_echo_what_was_typed_escaped_once(text: str, shown: str) -> None:
+    """Slack sends `&`, `<`, `>` as entities; the echo shows the typed characters again."""
+    with pytest.raises(QueryError) as caught:
+        parse_command(text)
+    assert shown in caught.value.message
+    assert "&amp;amp;" not in caught.value.message
+    assert "&amp;lt;" not in caught.value.message
+
+
+def test_help_topic_is_read_as_typed() -> None:
+    assert parse_command("help R&amp;D") == HelpCommand("r&d")
+
+
 def test_echoed_backticks_cannot_break_out_of_code() -> None:
     with pytest.raises(QueryError) as caught:
         parse_command("status:`*bold*`")
