@@ -1007,11 +1007,19 @@ def _delivery(row: Any) -> Delivery:
 
 
 def _forget_subscriptions(conn: Connection, ids: Sequence[int]) -> None:
-    """A deleted subscription leaves nothing to deliver and no digest history."""
+    """A deleted subscription leaves nothing to deliver and no digest history.
+
+    A row being posted right now stays, so the worker can still record it; orphaned, it is
+    never delivered again and `purge_outbox` removes it.
+    """
     if not ids:
         return
     conn.execute(
-        delete(outbox).where(outbox.c.subscription_id.in_(ids), outbox.c.state == "pending")
+        delete(outbox).where(
+            outbox.c.subscription_id.in_(ids),
+            outbox.c.state == "pending",
+            outbox.c.sending_at.is_(None),
+        )
     )
     conn.execute(delete(digest_runs).where(digest_runs.c.subscription_id.in_(ids)))
 

@@ -96,6 +96,21 @@ def test_a_successor_recovers_rows_left_in_flight(
     assert successor.recover_in_flight() == []
 
 
+def test_unsubscribing_while_a_row_is_posted_lets_the_worker_record_it(
+    store: Store, make_store: StoreFactory
+) -> None:
+    sub = _sub(store)
+    posting, waiting = store.commit_poll({}, [_delivery(sub, 1), _delivery(sub, 2)])
+    assert store.claim_delivery(posting)
+    assert make_store().delete_subscription(TEAM, CHANNEL, sub)  # the web process, meanwhile
+    store.mark_sent(posting, "1.1", parent=True)  # Slack took the post: record it, no KeyError
+    assert store.delivery_state(posting) == "sent"
+    assert store.get_parent(TEAM, CHANNEL, 1) == "1.1"
+    assert store.delivery_state(waiting) is None
+    assert store.recover_in_flight() == []
+    assert store.purge_outbox(timedelta(days=1)) == 1
+
+
 def test_a_step_one_database_is_upgraded(db_url: str, clock: FakeClock) -> None:
     engine = create_store_engine(db_url)
     try:
