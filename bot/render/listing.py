@@ -80,8 +80,11 @@ def describe_filters(query: Query) -> str:
 
 
 def query_text(query: Query) -> str:
-    """The canonical text buttons carry to re-run the query (page travels separately)."""
-    return query.with_page(1).to_text()
+    """The canonical text buttons carry to re-run the query (page travels separately).
+
+    `refresh` stays out: it skipped the cache for this answer, clicks read from the cache.
+    """
+    return replace(query, page=1, refresh=False).to_text()
 
 
 def excerpt(description: str | None, limit: int = EXCERPT_LIMIT) -> str:

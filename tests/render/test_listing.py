@@ -153,6 +153,15 @@ def test_paging(
     )
 
 
+def test_buttons_of_a_refreshed_list_read_from_the_cache() -> None:
+    """`refresh` skips the cache once; Next, Prev and Share re-run the query from the cache."""
+    message = render_list(find(many(25), Query(refresh=True)), NOW)
+    values = [act.decode(b["action_id"], b["value"]) for b in buttons(message)]
+    texts = [v.query_text for v in values if isinstance(v, act.PageRequest | act.ShareRequest)]
+    assert len(texts) == 2
+    assert all(t == "open" for t in texts)
+
+
 def test_one_page_has_no_paging_buttons() -> None:
     message = render_list(find(many(10)), NOW)
     assert _button(message, "releases_page") is None
