@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -252,14 +253,22 @@ def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | N
 def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
     if settings.has_metakraftwerk_credentials:
         return build_services(settings), f" on {settings.metakraftwerk_url}"
-    # Demo subscriptions live in a throwaway database unless DATABASE_URL says otherwise.
-    demo_db = Path(tempfile.mkdtemp(prefix="releases-bot-")) / "console.db"
-    settings = replace(settings, database_url=f"sqlite:///{demo_db}")
+    # Demo subscriptions live in a throwaway database, removed on close: demo data must never
+    # reach the snapshot of a real deployment's DATABASE_URL.
+    demo_dir = tempfile.mkdtemp(prefix="releases-bot-")
+    settings = replace(settings, database_url=f"sqlite:///{Path(demo_dir) / 'console.db'}")
     if not quiet:
         out.write(
             "No MetaKraftwerk credentials are set: using the built-in demo API with sample data.\n"
         )
-    return build_services(settings, demo=True), " on the built-in demo API"
+    try:
+        services = build_services(settings, demo=True)
+    except BaseException:
+        shutil.rmtree(demo_dir, ignore_errors=True)
+        raise
+    # Registered first, so it runs last: after the store that uses the file is closed.
+    services.on_close(lambda: shutil.rmtree(demo_dir, ignore_errors=True))
+    return services, " on the built-in demo API"
 
 
 def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:

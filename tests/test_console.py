@@ -137,3 +137,18 @@ def test_a_demo_change_shows_at_once_not_after_the_cache_expires(run: ConsoleRun
     assert "*R60*" not in run.say("/releases closed name:R60")
     run.say(":close R60")
     assert "*R60*" in run.say("/releases closed name:R60")
+
+
+def test_the_demo_database_is_removed_afterwards(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from bot.console import ask
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    out = io.StringIO()
+    assert ask(Settings(), "/releases help", out=out) == 0
+    assert "/releases" in out.getvalue()
+    assert list(Path(str(tmp_path)).iterdir()) == []
