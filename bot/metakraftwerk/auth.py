@@ -19,7 +19,7 @@ from typing import Protocol
 
 from bot.config import Secret
 from bot.metakraftwerk.clock import Clock, Deadline
-from bot.metakraftwerk.errors import Unavailable
+from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,17 @@ class LoginSession:
             raise Unavailable(
                 f"MetaKraftwerk did not answer within {deadline.describe()}", cause="timeout"
             ) from None
+        except (Unavailable, BadResponse) as exc:
+            # Renewal starts an hour early; until the token expires, a failed login can wait.
+            held = self._unexpired_token()
+            if held is None:
+                raise
+            log.warning(
+                "renewing the MetaKraftwerk login failed (%s); the current token serves until %s",
+                exc.user_message,
+                self._expires_at.isoformat(timespec="seconds") if self._expires_at else "?",
+            )
+            return held
 
     def invalidate(self, token: Secret | None) -> None:
         with self._lock:
@@ -132,6 +143,16 @@ class LoginSession:
     def _valid_token(self) -> Secret | None:
         with self._lock:
             if self._token is not None and self._renew_at and self._clock.now() < self._renew_at:
+                return self._token
+            return None
+
+    def _unexpired_token(self) -> Secret | None:
+        with self._lock:
+            if (
+                self._token is not None
+                and self._expires_at
+                and self._clock.now() < self._expires_at
+            ):
                 return self._token
             return None
 

@@ -15,7 +15,7 @@ from bot.demo import DemoApiServer
 from bot.metakraftwerk.auth import LoginSession, jwt_expiry
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Deadline, ManualClock
-from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError
+from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError, Unavailable
 from bot.query import ApiFilter
 from tests.conftest import ClientFactory
 
@@ -221,6 +221,30 @@ def test_session_assumes_twenty_hours_for_an_opaque_token() -> None:
     clock.advance(timedelta(minutes=2).total_seconds())
     session.token(deadline)
     assert count == 2
+
+
+def test_failed_renewal_keeps_using_the_token_until_it_expires() -> None:
+    """Renewing an hour early is a margin: a login hiccup then must not fail lookups."""
+    clock = ManualClock()
+    answers: list[Secret | Exception] = [
+        Secret("first"),
+        Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
+        Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
+    ]
+
+    def login(deadline: Deadline) -> Secret:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    session = LoginSession(login, clock)
+    session.token(Deadline.start(clock, 5))
+    clock.advance(timedelta(hours=19, minutes=5).total_seconds())  # renewal due, still valid
+    assert session.token(Deadline.start(clock, 5)) == Secret("first")
+    clock.advance(timedelta(hours=1).total_seconds())  # expired: nothing to fall back to
+    with pytest.raises(Unavailable):
+        session.token(Deadline.start(clock, 5))
 
 
 def test_failed_login_reaches_every_waiter_once() -> None:
