@@ -92,8 +92,10 @@ class ReleaseCache:
             ttl_seconds, DEFAULT_NAMES_TTL if names_ttl_seconds is None else names_ttl_seconds
         )
 
-        def time_to_use(key: Hashable, value: object, now: float) -> float:
-            return now + (names_ttl if key == GROUPS_KEY else ttl_seconds)
+        def time_to_use(key: Hashable, value: Cached[object], now: float) -> float:
+            # Names live long; "no names" (the endpoint failed or is missing) only a TTL.
+            has_names = key == GROUPS_KEY and bool(value.value)
+            return now + (names_ttl if has_names else ttl_seconds)
 
         self._fresh: TLRUCache[Hashable, Cached[object]] = TLRUCache(
             maxsize=max_entries, ttu=time_to_use, timer=self._clock.monotonic

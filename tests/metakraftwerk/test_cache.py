@@ -277,6 +277,17 @@ def test_group_names_stay_fresh_longer_than_releases(
     assert source.calls == ["groups", "list", "list", "groups"]
 
 
+def test_missing_group_names_are_asked_again_after_the_release_ttl(
+    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+) -> None:
+    source.error = BadResponse("MetaKraftwerk answered HTTP 404")
+    assert dict(cache.groups().value) == {}
+    source.error = None
+    manual_clock.advance(61)  # the release TTL, far short of the names TTL
+    assert dict(cache.groups().value) == {1: "DWH_GROUP"}
+    assert source.calls == ["groups", "groups"]
+
+
 def test_missing_groups_endpoint_is_not_asked_again_within_the_ttl(
     cache: ReleaseCache, source: FakeSource
 ) -> None:
