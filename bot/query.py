@@ -92,7 +92,8 @@ _ENTITIES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)[:=]")
 _DIGITS = re.compile(r"#?([0-9]+)")
 _TIME_WORD = re.compile(r"[0-9]{1,2}[:.hH][0-9]{2}")
-_MENTION_MARKUP = re.compile(r"(?:!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+)(?:\|[^<>]*)?")
+# Bounded, so that a stored mention always fits its column (255 characters).
+_MENTION_MARKUP = re.compile(r"(?:!subteam\^[A-Z0-9]{1,30}|@[UW][A-Z0-9]{1,30})(?:\|[^<>]{0,120})?")
 _PLAIN_MENTION = re.compile(r"@[\w.\-]{1,80}")
 
 

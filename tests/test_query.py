@@ -321,6 +321,7 @@ ERROR_CASES: list[tuple[str, str]] = [
     ("subscribe mention:@a mention:@b", "`mention:` is given twice"),
     ("subscribe mention:<#C1|general>", "`mention` takes a user group or a user"),
     ("subscribe mention:<!here>", "`mention` takes a user group or a user"),
+    ("subscribe mention:<@U123|" + "a" * 121 + ">", "`mention` takes a user group or a user"),
     ("subscribe tz:UTC", "only works with `digest`"),
     # digest
     ("digest", "needs days and a time"),
