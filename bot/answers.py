@@ -11,11 +11,11 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from bot.finder import FindResult, ReleaseFinder
+from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
@@ -155,13 +155,8 @@ class Answers:
 
     def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
-        wide = Query(**{**_fields(query), "status": "all"})
-        result = self._finder.find(wide)
-        return render_standup(
-            FindResult(query, result.releases, result.group_names, result.freshness),
-            self._now(),
-            shared_by=shared_by,
-        )
+        result = self._finder.find(replace(query, status="all"))
+        return render_standup(replace(result, query=query), self._now(), shared_by=shared_by)
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -276,10 +271,6 @@ def _query_from_text(text: str) -> Query:
 def plain_text(mrkdwn: str) -> str:
     """A message of ours as plain text (modal errors show no formatting)."""
     return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
-
-
-def _fields(query: Query) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in query.__dataclass_fields__}
 
 
 def dumps(message: Message) -> str:

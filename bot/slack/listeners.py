@@ -14,12 +14,12 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.answers import Answers, Caller, Reply
 from bot.render import actions
+from bot.render.search import SEARCH_VIEW_CALLBACK
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/releases"
 FIND_RELEASES_CALLBACK = "find_releases"
-SEARCH_VIEW_CALLBACK = "release_search"
 
 
 def register(app: App, answers: Answers) -> None:
