@@ -83,7 +83,7 @@ class RedisLink:
             raise RedisUnreachable(self._reason or "unreachable")
         try:
             result = op(self.client)
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, ConnectionError) as exc:  # not the caller's own timeouts
             raise RedisUnreachable(self._went_down(exc, epoch)) from exc
         if self._reason is not None:
             self._came_back(epoch)
