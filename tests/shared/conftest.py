@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 import redis
 
 from bot.config import redact_url
 from bot.shared.link import RedisLink
+from tests.fakes.tcp_proxy import TcpProxy
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
@@ -71,3 +73,21 @@ def make_link(redis_url: str, redis_client: redis.Redis) -> Iterator[LinkFactory
     yield make
     for link in opened:
         link.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ProxiedRedis:
+    """The test Redis behind a loopback proxy: `proxy.close()` takes it away, `start()` back."""
+
+    proxy: TcpProxy
+    url: str
+
+
+@pytest.fixture
+def proxied_redis(redis_url: str, redis_client: redis.Redis) -> Iterator[ProxiedRedis]:
+    target = redis_client.connection_pool.connection_kwargs
+    proxy = TcpProxy(int(target.get("port", 6379)), str(target.get("host", "127.0.0.1"))).start()
+    try:
+        yield ProxiedRedis(proxy, f"redis://{proxy.url_netloc}/{target.get('db', 0)}")
+    finally:
+        proxy.close()

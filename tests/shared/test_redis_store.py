@@ -21,8 +21,7 @@ from bot.query import ApiFilter
 from bot.shared.codec import key_name
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
-from tests.fakes.tcp_proxy import TcpProxy
-from tests.shared.conftest import LinkFactory
+from tests.shared.conftest import LinkFactory, ProxiedRedis
 
 R1 = Release(id=1, name="R1", group_id=1)
 R2 = Release(id=2, name="R2", group_id=1)
@@ -361,13 +360,11 @@ def test_redis_unreachable_from_the_start_means_a_local_cache(
 def test_redis_stopped_mid_run_loses_no_lookup_and_is_logged_once(
     make_cache: CacheFactory,
     source: CountingSource,
-    redis_url: str,
+    proxied_redis: ProxiedRedis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    target = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
-    proxy = TcpProxy(int(target.get("port", 6379))).start()
-    url = f"redis://{proxy.url_netloc}/{target.get('db', 0)}"
-    processes = [make_cache(url), make_cache(url)]
+    proxy = proxied_redis.proxy
+    processes = [make_cache(proxied_redis.url), make_cache(proxied_redis.url)]
     filters = [ApiFilter(group=f"G{i}") for i in range(4)]
     done = threading.Semaphore(0)
     cut = threading.Event()
@@ -380,33 +377,30 @@ def test_redis_stopped_mid_run_loses_no_lookup_and_is_logged_once(
             if n == 20:
                 cut.wait(10)  # half of each thread's lookups before Redis goes, half after
 
-    try:
-        with caplog.at_level(logging.WARNING, logger="bot.shared.link"):
-            runner_errors: list[BaseException] = []
-            runner = threading.Thread(
-                target=lambda: runner_errors.extend(run_threads(6, lookups)[1])
-            )
-            runner.start()
-            for _ in range(6 * 21):
-                assert done.acquire(timeout=10)
-            proxy.close()
-            cut.set()
-            runner.join(30)
-            assert runner_errors == []
-            assert [p.backend()["backend"] for p in processes] == ["local", "local"]
-            assert len(link_lines(caplog, "is unreachable")) == 2  # one line per process
-
-            proxy.start()  # Redis is back
-            for cache in processes:
-                wait_for(partial(lambda c: c.backend()["backend"] == "redis", cache))
-            assert len(link_lines(caplog, "is reachable again")) == 2
-            assert len(link_lines(caplog, "is unreachable")) == 2
-            calls = len(source.calls)
-            processes[0].releases(ApiFilter(group="after"))
-            processes[1].releases(ApiFilter(group="after"))
-            assert len(source.calls) == calls + 1  # shared again
-    finally:
+    with caplog.at_level(logging.WARNING, logger="bot.shared.link"):
+        runner_errors: list[BaseException] = []
+        runner = threading.Thread(
+            target=lambda: runner_errors.extend(run_threads(6, lookups)[1])
+        )
+        runner.start()
+        for _ in range(6 * 21):
+            assert done.acquire(timeout=10)
         proxy.close()
+        cut.set()
+        runner.join(30)
+        assert runner_errors == []
+        assert [p.backend()["backend"] for p in processes] == ["local", "local"]
+        assert len(link_lines(caplog, "is unreachable")) == 2  # one line per process
+
+        proxy.start()  # Redis is back
+        for cache in processes:
+            wait_for(partial(lambda c: c.backend()["backend"] == "redis", cache))
+        assert len(link_lines(caplog, "is reachable again")) == 2
+        assert len(link_lines(caplog, "is unreachable")) == 2
+        calls = len(source.calls)
+        processes[0].releases(ApiFilter(group="after"))
+        processes[1].releases(ApiFilter(group="after"))
+        assert len(source.calls) == calls + 1  # shared again
 
 
 def test_the_link_reports_its_state_without_the_password(make_link: LinkFactory) -> None:
