@@ -86,20 +86,14 @@ class RedisStore:
     # ---- entries ------------------------------------------------------------------------
 
     def fresh(self, key: Hashable) -> Cached[object] | None:
-        name = self._name("fresh", key)
         try:
-            raw = self._link.run(lambda r: r.get(name))
+            entry = self._read_fresh(key)
         except RedisUnreachable:
             return self._local.fresh(key)
-        entry = self._decode(key, raw, name)
         if entry is None:
             return None
-        if (self._clock.now() - entry.fetched_at).total_seconds() >= self._limits.ttl_for(
-            key, entry
-        ):
-            return None
-        self._local.keep_stale(key, entry)
-        return entry
+        age = (self._clock.now() - entry.fetched_at).total_seconds()
+        return entry if age < self._limits.ttl_for(key, entry) else None
 
     def stale(self, key: Hashable) -> Cached[object] | None:
         name = self._name("stale", key)
@@ -177,15 +171,15 @@ class RedisStore:
         give_up = time.monotonic() + budget
         lock = self._name("lock", key)
         lock_ms = _ms(budget + LOCK_MARGIN)
-        first = True
+        first = True  # the cache has just missed: go straight for the lock
         while True:
-            if not first and time.monotonic() >= give_up:
-                raise FlightTimeout("gave up waiting for another process's fetch")
-            first = False
-            if not refresh:
-                entry = self.fresh(key)
+            if not first:
+                if time.monotonic() >= give_up:
+                    raise FlightTimeout("gave up waiting for another process's fetch")
+                entry = None if refresh else self.fresh(key)
                 if entry is not None:
                     return Loaded(entry, here=False)
+            first = False
             token = secrets.token_hex(16)
             try:
                 holder = self._link.run(partial(_take, lock=lock, token=token, lock_ms=lock_ms))
@@ -204,7 +198,10 @@ class RedisStore:
             if outcome is None:
                 continue  # the holder's lock expired without an outcome: take over
             if outcome.get("ok") is True:
-                entry = self.fresh(key) if not refresh else self._read_fresh(key)
+                try:
+                    entry = self._read_fresh(key)  # just stored: fresh by definition
+                except RedisUnreachable:
+                    return Loaded(fetch(), here=True)
                 if entry is not None:
                     return Loaded(entry, here=False)
                 continue
@@ -268,13 +265,12 @@ class RedisStore:
                 channel.get_message(timeout=min(left, self._poll))
 
     def _read_fresh(self, key: Hashable) -> Cached[object] | None:
-        """The fresh entry just stored by another process, however the clock reads it."""
+        """The entry under `fresh:<key>` (within its PX, whatever the injected clock says)."""
         name = self._name("fresh", key)
-        try:
-            raw = self._link.run(lambda r: r.get(name))
-        except RedisUnreachable:
-            return None
-        return self._decode(key, raw, name)
+        entry = self._decode(key, self._link.run(lambda r: r.get(name)), name)
+        if entry is not None:
+            self._local.keep_stale(key, entry)
+        return entry
 
     # ---- helpers ------------------------------------------------------------------------
 
