@@ -94,11 +94,10 @@ def test_what_redis_saw_is_remembered_for_an_outage(
 
 
 @pytest.mark.parametrize("guard_kind", ["local", "redis"])
-def test_both_guards_satisfy_the_protocol(
-    guard_kind: str, make_link: LinkFactory, prefix: str
-) -> None:
+def test_both_guards_satisfy_the_protocol(guard_kind: str, request: pytest.FixtureRequest) -> None:
     guard: ReplayGuard = LocalReplayGuard()
-    if guard_kind == "redis":
-        guard = RedisReplayGuard(make_link(), prefix=prefix)
+    if guard_kind == "redis":  # only this one needs Redis
+        make_link: LinkFactory = request.getfixturevalue("make_link")
+        guard = RedisReplayGuard(make_link(), prefix=request.getfixturevalue("prefix"))
     assert guard.first_time("k", 1) is True
     assert guard.first_time("k", 1) is False
