@@ -53,6 +53,7 @@ class Settings:
     cache_max_entries: int = 1024
     api_deadline_seconds: float = 8.0
     database_url: str = "sqlite:///releases-bot.db"
+    cache_url: str | None = None
     poll_interval_seconds: float = 60.0
     port: int = 3000
     default_timezone: str = "UTC"
@@ -83,7 +84,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, Secret):
                 out[name] = "<set>" if value else "<empty>"
-            elif name == "database_url":
+            elif name in ("database_url", "cache_url") and value is not None:
                 out[name] = redact_url(str(value))
             elif isinstance(value, frozenset):
                 out[name] = sorted(value)
@@ -169,6 +170,27 @@ def _database_url(name: str, raw: str) -> str:
     return url
 
 
+def _redis_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be redis://host:6379/0 or rediss://..., got {redact_url(url)!r}"
+        )
+    if "password=" in parts.query.lower():
+        # Only the password in the URL's user part is redacted from logs and reprs.
+        raise ConfigError(
+            f"{name} must carry its password as redis://:password@host, not ?password="
+        )
+    try:
+        parts.port  # noqa: B018 - a malformed port raises here, not at the first lookup
+    except ValueError:
+        raise ConfigError(f"{name} has a malformed port: {redact_url(url)!r}") from None
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise ConfigError(f"{name} must end in a database number such as /0, got {parts.path!r}")
+    return url
+
+
 def _timezone(name: str, raw: str) -> str:
     tz = raw.strip()
     try:
@@ -205,6 +227,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "CACHE_MAX_ENTRIES": ("cache_max_entries", _int_in(1, 1_000_000)),
     "API_DEADLINE_SECONDS": ("api_deadline_seconds", _positive_float),
     "DATABASE_URL": ("database_url", _database_url),
+    "CACHE_URL": ("cache_url", _redis_url),
     "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", _positive_float),
     "PORT": ("port", _int_in(1, 65535)),
     "DEFAULT_TIMEZONE": ("default_timezone", _timezone),

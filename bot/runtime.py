@@ -28,6 +28,8 @@ from bot.metakraftwerk.clock import Clock, SystemClock
 from bot.notify.commands import SubscriptionCommands, slack_user_timezone
 from bot.notify.store import Store
 from bot.notify.worker import Worker
+from bot.shared.link import RedisLink
+from bot.shared.setup import cache_store, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.web import WebApp
@@ -51,6 +53,7 @@ class Services:
     finder: ReleaseFinder
     clock: Clock
     demo: DemoApiServer | None = None
+    shared: RedisLink | None = None  # CACHE_URL's Redis, for the cache and the replay guard
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -69,7 +72,7 @@ class Services:
 
     def health(self) -> dict[str, Any]:
         return {
-            "cache": self.cache.stats(),
+            "cache": {**self.cache.stats(), **self.cache.backend()},
             "metakraftwerk": "demo" if self.demo is not None else "configured",
         }
 
@@ -99,9 +102,12 @@ def build_services(
     clock = clock or SystemClock()
     http = make_http_client(settings)
     client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
-    cache = ReleaseCache.from_settings(client, settings, clock=clock)
+    shared = shared_link(settings, clock)
+    cache = ReleaseCache.from_settings(client, settings, clock=clock, store=cache_store(shared))
     finder = ReleaseFinder(cache, clock=clock)
-    return Services(settings, http, client, cache, finder, clock, demo_server)
+    services = Services(settings, http, client, cache, finder, clock, demo_server, shared)
+    services.on_close(cache.close)
+    return services
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:

@@ -24,6 +24,7 @@ def test_defaults_follow_the_runtime_contract(tmp_path: Path) -> None:
     assert s.metakraftwerk_url == "https://app.metakraftwerk.com"
     assert s.cache_ttl_seconds == 60
     assert s.database_url == "sqlite:///releases-bot.db"
+    assert s.cache_url is None
     assert s.poll_interval_seconds == 60
     assert s.port == 3000
     assert s.api_deadline_seconds == 8
@@ -45,6 +46,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "METAKRAFTWERK_PASSWORD": "pw",
             "CACHE_TTL_SECONDS": "2.5",
             "DATABASE_URL": "postgresql://u:p@db/x",
+            "CACHE_URL": "rediss://cache.internal:6380/2",
             "POLL_INTERVAL_SECONDS": "5",
             "PORT": "8080",
             "DEFAULT_TIMEZONE": "Europe/Berlin",
@@ -59,6 +61,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert s.uses_socket_mode
     assert s.has_metakraftwerk_credentials
     assert s.cache_ttl_seconds == 2.5
+    assert s.cache_url == "rediss://cache.internal:6380/2"
     assert s.port == 8080
     assert s.default_timezone == "Europe/Berlin"
     assert s.subscription_managers == frozenset({"U1", "U2", "U3"})
@@ -78,6 +81,11 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN must start with 'xoxb-'"),
         ("SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN must start with 'xapp-'"),
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be sqlite"),
+        ("CACHE_URL", "http://cache:6379", "CACHE_URL must be redis://"),
+        ("CACHE_URL", "redis:///0", "CACHE_URL must be redis://"),
+        ("CACHE_URL", "redis://cache:port/0", "CACHE_URL has a malformed port"),
+        ("CACHE_URL", "redis://cache/zero", "CACHE_URL must end in a database number"),
+        ("CACHE_URL", "redis://cache/0?password=pw", "CACHE_URL must carry its password"),
         ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE must be an IANA time zone"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG"),
     ],
@@ -129,6 +137,7 @@ def test_secrets_do_not_show_in_repr_str_or_redacted(tmp_path: Path) -> None:
             "METAKRAFTWERK_EMAIL": "bot@example.com",
             "METAKRAFTWERK_PASSWORD": "password-top-secret",
             "DATABASE_URL": "postgresql://bot:db-top-secret@db/x",
+            "CACHE_URL": "redis://:cache-top-secret@cache:6379/0",
         },
         tmp_path,
     )
@@ -136,6 +145,13 @@ def test_secrets_do_not_show_in_repr_str_or_redacted(tmp_path: Path) -> None:
         assert "top-secret" not in text
     assert s.redacted()["slack_bot_token"] == "<set>"
     assert s.redacted()["database_url"] == "postgresql://bot:***@db/x"
+    assert s.redacted()["cache_url"] == "redis://:***@cache:6379/0"
+
+
+def test_a_cache_url_password_is_not_echoed_in_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"CACHE_URL": "redis://:cache-top-secret@cache:port/0"}, tmp_path)
+    assert "top-secret" not in str(info.value)
 
 
 def test_redact_url_leaves_urls_without_password_alone() -> None:

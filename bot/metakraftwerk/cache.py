@@ -12,6 +12,9 @@
   key (kept in a bounded LRU beyond the TTL, up to `stale_max_age_seconds`) is returned marked
   stale, with the reason; "not found" and credential errors are never masked.
 - A list answer also fills the by-id entries of the releases it contains.
+- Entries live in a `CacheStore` (bot/metakraftwerk/cache_store.py): this process's memory by
+  default, or one Redis shared by every process (`CACHE_URL`), which also makes single flight
+  span processes.
 """
 
 from __future__ import annotations
@@ -19,13 +22,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar, cast
-
-from cachetools import LRUCache, TLRUCache
+from typing import Protocol, cast
 
 from bot.config import Settings
+from bot.metakraftwerk.cache_store import (
+    DEFAULT_NAMES_TTL,
+    DEFAULT_STALE_MAX_AGE,
+    GROUPS_KEY,
+    Cached,
+    CacheLimits,
+    Loaded,
+    LocalStore,
+    StoreFactory,
+)
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
@@ -34,23 +45,7 @@ from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 
-T_co = TypeVar("T_co", covariant=True)
-GROUPS_KEY = "groups"
-DEFAULT_STALE_MAX_AGE = 24 * 3600.0
-DEFAULT_NAMES_TTL = 15 * 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Cached(Generic[T_co]):
-    """An answer and how fresh it is; `reason` says why stale data was served."""
-
-    value: T_co
-    fetched_at: datetime
-    stale: bool = False
-    reason: str | None = None
-
-    def age(self, now: datetime) -> timedelta:
-        return max(timedelta(0), now - self.fetched_at)
+__all__ = ["DEFAULT_NAMES_TTL", "GROUPS_KEY", "Cached", "ReleaseCache", "ReleaseSource"]
 
 
 class ReleaseSource(Protocol):
@@ -84,31 +79,30 @@ class ReleaseCache:
         stale_max_age_seconds: float = DEFAULT_STALE_MAX_AGE,
         wait_timeout: float | None = None,
         names_ttl_seconds: float | None = None,
+        store: StoreFactory | None = None,
     ) -> None:
         self._source = source
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
-        names_ttl = max(
-            ttl_seconds, DEFAULT_NAMES_TTL if names_ttl_seconds is None else names_ttl_seconds
+        limits = CacheLimits(
+            ttl_seconds=ttl_seconds,
+            names_ttl_seconds=DEFAULT_NAMES_TTL if names_ttl_seconds is None else names_ttl_seconds,
+            max_entries=max_entries,
+            stale_max_age_seconds=stale_max_age_seconds,
         )
-
-        def time_to_use(key: Hashable, value: Cached[object], now: float) -> float:
-            # Names live long; "no names" (the endpoint failed or is missing) only a TTL.
-            has_names = key == GROUPS_KEY and bool(value.value)
-            return now + (names_ttl if has_names else ttl_seconds)
-
-        self._fresh: TLRUCache[Hashable, Cached[object]] = TLRUCache(
-            maxsize=max_entries, ttu=time_to_use, timer=self._clock.monotonic
-        )
-        self._stale: LRUCache[Hashable, Cached[object]] = LRUCache(maxsize=max_entries)
+        self._store = (store or LocalStore)(limits, self._clock)
         self._stale_max_age = timedelta(seconds=stale_max_age_seconds)
-        self._flight: SingleFlight[Hashable, Cached[object]] = SingleFlight()
+        self._flight: SingleFlight[Hashable, Loaded] = SingleFlight()
         self._wait_timeout = wait_timeout
         self._stats = dict.fromkeys(("hits", "misses", "coalesced", "stale", "errors"), 0)
 
     @classmethod
     def from_settings(
-        cls, source: ReleaseSource, settings: Settings, clock: Clock | None = None
+        cls,
+        source: ReleaseSource,
+        settings: Settings,
+        clock: Clock | None = None,
+        store: StoreFactory | None = None,
     ) -> ReleaseCache:
         return cls(
             source,
@@ -116,6 +110,7 @@ class ReleaseCache:
             max_entries=settings.cache_max_entries,
             clock=clock,
             wait_timeout=settings.api_deadline_seconds + 2.0,
+            store=store,
         )
 
     def new_deadline(self) -> Deadline:
@@ -129,7 +124,7 @@ class ReleaseCache:
         def fetch() -> tuple[Release, ...]:
             return self._source.list_releases(f, deadline=deadline)
 
-        result = self._get(f, fetch, refresh, deadline, on_store=self._fill_by_id)
+        result = self._get(f, fetch, refresh, deadline)
         return cast(Cached[tuple[Release, ...]], result)
 
     def release(
@@ -165,16 +160,13 @@ class ReleaseCache:
         except Exception as exc:  # an endpoint that is missing or odd: ids will do for a TTL
             log.warning("release group names are unavailable, showing ids: %s", exc)
             empty: Cached[object] = Cached({}, self._clock.now())
-            with self._lock:
-                self._fresh[GROUPS_KEY] = empty
+            self._store.put_fresh(GROUPS_KEY, empty)
             return cast(Cached[Mapping[int, str]], empty)
 
     def known_releases(self) -> tuple[Release, ...]:
         """Every release held, fresh or stale (newest copy of each), e.g. to recognise names."""
         newest: dict[int, tuple[datetime, Release]] = {}
-        with self._lock:
-            entries = list(self._stale.values()) + list(self._fresh.values())
-        for entry in entries:
+        for entry in self._store.held():
             value = entry.value
             items = value if isinstance(value, tuple) else (value,)
             for item in items:
@@ -185,10 +177,14 @@ class ReleaseCache:
         return tuple(release for _, release in newest.values())
 
     def stats(self) -> dict[str, int]:
-        """Counters for logs and /healthz: hits, misses, coalesced, stale, errors; and gauges."""
+        """Counters for logs and /healthz: hits, misses, coalesced, stale, errors; and gauges.
+
+        `coalesced` counts lookups served by another caller's fetch, in this process or (with
+        a shared store) in another; `entries` and `stale_entries` are what this process holds.
+        """
         with self._lock:
             counters = dict(self._stats)
-            entries, held = len(self._fresh), len(self._stale)
+        entries, held = self._store.sizes()
         return {
             **counters,
             "entries": entries,
@@ -197,10 +193,16 @@ class ReleaseCache:
             "waiting": self._flight.waiting(),
         }
 
+    def backend(self) -> dict[str, str]:
+        """Which store serves ("local" or "redis") and, with Redis configured, its state."""
+        return self._store.backend()
+
     def clear(self) -> None:
-        with self._lock:
-            self._fresh.clear()
-            self._stale.clear()
+        self._store.clear()
+
+    def close(self) -> None:
+        """Release the shared store's connections; the cache keeps working in-process."""
+        self._store.close()
 
     # ---- machinery ----------------------------------------------------------------------
 
@@ -210,31 +212,29 @@ class ReleaseCache:
         fetch: Callable[[], object],
         refresh: bool,
         deadline: Deadline | None = None,
-        on_store: Callable[[Cached[object]], None] | None = None,
     ) -> Cached[object]:
         if not refresh:
-            with self._lock:
-                entry = self._fresh.get(key)
-                if entry is not None:
+            entry = self._store.fresh(key)
+            if entry is not None:
+                with self._lock:
                     self._stats["hits"] += 1
-                    return entry
+                return entry
 
-        def load() -> Cached[object]:
+        def fetch_and_store() -> Cached[object]:
             with self._lock:
                 self._stats["misses"] += 1
-            value = fetch()
-            entry = Cached(value, self._clock.now())
-            with self._lock:
-                if on_store is not None:
-                    on_store(entry)
-                self._fresh[key] = entry
-                self._stale[key] = entry
+            entry = Cached(fetch(), self._clock.now())
+            self._store.put([(key, entry), *self._by_id(entry)])
             return entry
 
         # A caller joining a call already in flight waits no longer than its own budget allows.
         wait = self._wait_timeout
         if deadline is not None:
             wait = deadline.remaining() if wait is None else min(wait, deadline.remaining())
+
+        def load() -> Loaded:
+            return self._store.load(key, fetch_and_store, refresh=refresh, wait=wait)
+
         try:
             outcome = self._flight.run(key, load, wait)
         except FlightTimeout:
@@ -246,17 +246,17 @@ class ReleaseCache:
             with self._lock:
                 self._stats["errors"] += 1
             raise
-        if not outcome.leader:
+        if not outcome.leader or not outcome.value.here:
             with self._lock:
                 self._stats["coalesced"] += 1
-        return outcome.value
+        return outcome.value.entry
 
     def _fallback(self, key: Hashable, exc: Exception) -> Cached[object]:
         """Serve the last good answer for `key`, marked stale, or re-raise `exc`."""
         reason = getattr(exc, "user_message", str(exc))
+        held = self._store.stale(key)
         with self._lock:
             self._stats["errors"] += 1
-            held = self._stale.get(key)
             if held is not None and self._clock.now() - held.fetched_at <= self._stale_max_age:
                 self._stats["stale"] += 1
                 age = held.age(self._clock.now())
@@ -266,26 +266,26 @@ class ReleaseCache:
 
     def fresh_groups(self) -> Cached[Mapping[int, str]] | None:
         """Group names if they are held and fresh; None when a lookup would call the API."""
-        with self._lock:
-            entry = self._fresh.get(GROUPS_KEY)
-        return cast(Cached[Mapping[int, str]] | None, entry)
+        return cast(Cached[Mapping[int, str]] | None, self._store.fresh(GROUPS_KEY))
 
     def _peek(self, key: Hashable) -> Cached[object] | None:
-        with self._lock:
-            fresh = self._fresh.get(key)
-            if fresh is not None:
-                return fresh
-            held = self._stale.get(key)
+        fresh = self._store.fresh(key)
+        if fresh is not None:
+            return fresh
+        held = self._store.stale(key)
         return None if held is None else replace(held, stale=True, reason="not refreshed")
 
-    def _fill_by_id(self, entry: Cached[object]) -> None:
+    @staticmethod
+    def _by_id(entry: Cached[object]) -> list[tuple[Hashable, Cached[object]]]:
+        """A list answer's releases as by-id entries, fetched at the same time."""
         releases = entry.value
-        if isinstance(releases, tuple):
-            for release in releases:
-                if isinstance(release, Release):
-                    by_id: Cached[object] = Cached(release, entry.fetched_at)
-                    self._fresh[("release", release.id)] = by_id
-                    self._stale[("release", release.id)] = by_id
+        if not isinstance(releases, tuple):
+            return []
+        return [
+            (("release", release.id), Cached(release, entry.fetched_at))
+            for release in releases
+            if isinstance(release, Release)
+        ]
 
 
 def _describe(key: Hashable) -> str:

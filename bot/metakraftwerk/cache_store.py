@@ -1,0 +1,181 @@
+"""Where the release cache keeps its answers: this process's memory, or a store shared by many.
+
+ReleaseCache decides what to fetch, when to fall back to stale data and what to count; a
+`CacheStore` only holds entries (fresh for a TTL, stale copies beyond it) and runs one load
+per key at a time across every process that shares it. `LocalStore` is the in-process default;
+bot/shared/redis_store.py shares one Redis between processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar
+
+from cachetools import LRUCache, TLRUCache
+
+from bot.metakraftwerk.clock import Clock
+
+T_co = TypeVar("T_co", covariant=True)
+GROUPS_KEY = "groups"
+DEFAULT_STALE_MAX_AGE = 24 * 3600.0
+DEFAULT_NAMES_TTL = 15 * 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T_co]):
+    """An answer and how fresh it is; `reason` says why stale data was served."""
+
+    value: T_co
+    fetched_at: datetime
+    stale: bool = False
+    reason: str | None = None
+
+    def age(self, now: datetime) -> timedelta:
+        return max(timedelta(0), now - self.fetched_at)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLimits:
+    """How long entries live and how many one process keeps."""
+
+    ttl_seconds: float = 60.0
+    names_ttl_seconds: float = DEFAULT_NAMES_TTL
+    max_entries: int = 1024
+    stale_max_age_seconds: float = DEFAULT_STALE_MAX_AGE
+
+    def ttl_for(self, key: Hashable, entry: Cached[object]) -> float:
+        """Names live long; "no names" (the endpoint failed or is missing) only a TTL."""
+        has_names = key == GROUPS_KEY and bool(entry.value)
+        return max(self.ttl_seconds, self.names_ttl_seconds) if has_names else self.ttl_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The outcome of `CacheStore.load`: `here` is False when another caller's fetch served it."""
+
+    entry: Cached[object]
+    here: bool
+
+
+class CacheStore(Protocol):
+    """Entries by key: fresh ones for their TTL, and a stale copy of each for fallbacks."""
+
+    def fresh(self, key: Hashable) -> Cached[object] | None: ...
+
+    def stale(self, key: Hashable) -> Cached[object] | None:
+        """The last good entry for `key`, however old (the cache checks its age)."""
+        ...
+
+    def put(self, items: Sequence[tuple[Hashable, Cached[object]]]) -> None:
+        """Store each entry as fresh and as the stale copy of its key."""
+        ...
+
+    def put_fresh(self, key: Hashable, entry: Cached[object]) -> None:
+        """Store an entry as fresh only, never to be served as a stale copy."""
+        ...
+
+    def load(
+        self,
+        key: Hashable,
+        fetch: Callable[[], Cached[object]],
+        *,
+        refresh: bool,
+        wait: float | None,
+    ) -> Loaded:
+        """Run `fetch` (which stores what it got), unless another process already does.
+
+        Callers in one process are already coalesced by the cache; this coalesces processes.
+        `wait` bounds how long a caller waits for another process's fetch (FlightTimeout).
+        """
+        ...
+
+    def held(self) -> list[Cached[object]]:
+        """Every entry this process holds, fresh or stale: what it has seen lately."""
+        ...
+
+    def sizes(self) -> tuple[int, int]:
+        """Fresh and stale entries held in this process."""
+        ...
+
+    def clear(self) -> None: ...
+
+    def backend(self) -> dict[str, str]:
+        """For /healthz: which backend serves, and the shared one's state."""
+        ...
+
+    def close(self) -> None: ...
+
+
+StoreFactory = Callable[[CacheLimits, Clock], CacheStore]
+
+
+class LocalStore:
+    """The in-process store: a TTL cache (timed by the injected clock) and a bounded LRU."""
+
+    def __init__(self, limits: CacheLimits, clock: Clock) -> None:
+        self._lock = threading.Lock()
+
+        def time_to_use(key: Hashable, entry: Cached[object], now: float) -> float:
+            return now + limits.ttl_for(key, entry)
+
+        self._fresh: TLRUCache[Hashable, Cached[object]] = TLRUCache(
+            maxsize=limits.max_entries, ttu=time_to_use, timer=clock.monotonic
+        )
+        self._stale: LRUCache[Hashable, Cached[object]] = LRUCache(maxsize=limits.max_entries)
+
+    def fresh(self, key: Hashable) -> Cached[object] | None:
+        with self._lock:
+            return self._fresh.get(key)
+
+    def stale(self, key: Hashable) -> Cached[object] | None:
+        with self._lock:
+            return self._stale.get(key)
+
+    def put(self, items: Sequence[tuple[Hashable, Cached[object]]]) -> None:
+        with self._lock:
+            for key, entry in items:
+                self._fresh[key] = entry
+                self._stale[key] = entry
+
+    def put_fresh(self, key: Hashable, entry: Cached[object]) -> None:
+        with self._lock:
+            self._fresh[key] = entry
+
+    def keep_stale(self, key: Hashable, entry: Cached[object]) -> None:
+        """Remember a copy for fallbacks without making it fresh here."""
+        with self._lock:
+            held = self._stale.get(key)
+            if held is None or held.fetched_at <= entry.fetched_at:
+                self._stale[key] = entry
+
+    def load(
+        self,
+        key: Hashable,
+        fetch: Callable[[], Cached[object]],
+        *,
+        refresh: bool,
+        wait: float | None,
+    ) -> Loaded:
+        return Loaded(fetch(), here=True)
+
+    def held(self) -> list[Cached[object]]:
+        with self._lock:
+            return list(self._stale.values()) + list(self._fresh.values())
+
+    def sizes(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._fresh), len(self._stale)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fresh.clear()
+            self._stale.clear()
+
+    def backend(self) -> dict[str, str]:
+        return {"backend": "local"}
+
+    def close(self) -> None:
+        """Nothing to release: memory only."""
