@@ -17,6 +17,7 @@ class TcpProxy:
     def __init__(self, upstream: tuple[str, int]) -> None:
         self._upstream = upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._port = int(self._listener.getsockname()[1])
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._stopped = threading.Event()
@@ -24,7 +25,7 @@ class TcpProxy:
 
     @property
     def port(self) -> int:
-        return int(self._listener.getsockname()[1])
+        return self._port
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
