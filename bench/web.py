@@ -25,7 +25,7 @@ from pathlib import Path
 import bot.serve
 from bench import report
 from bench.load import SIGNING_SECRET, burst, collect
-from bench.procs import ServerProcess, start_server
+from bench.procs import ServerError, ServerProcess, start_server
 from bench.receiver import Receiver
 from bench.redis_proxy import TcpProxy, flush_db, redis_reachable
 from bench.tls import make_local_ca
@@ -35,6 +35,7 @@ from bot.demo.server import DEMO_TOKEN, DemoApiServer
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 ANSWER_TIMEOUT = 60.0
+WARMUP_TIMEOUT = 20.0
 WARMUP_COMMANDS = 20
 # What the bot reads, and what would change how either server trusts TLS: never inherited.
 CLEARED = (
@@ -78,6 +79,14 @@ class Stage:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = _parse(argv)
+    try:
+        return _run(options)
+    except ServerError as exc:
+        print(f"bench.web: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(options: Options) -> int:
     started = dt.datetime.now(dt.UTC)
     machine_line = report.machine()
     notes: list[str] = []
@@ -162,7 +171,14 @@ def _measure(stage: Stage, options: Options, scheme: str, *, bot: bool) -> repor
             lambda key: stage.receiver.response_url(scheme, key),
             concurrency=min(options.concurrency, WARMUP_COMMANDS),
         )
-        collect(warm, stage.receiver.recorder, ANSWER_TIMEOUT)
+        unanswered = [
+            a for a in collect(warm, stage.receiver.recorder, WARMUP_TIMEOUT) if a.answer is None
+        ]
+        if unanswered:
+            raise ServerError(
+                f"{name} left {len(unanswered)} of {WARMUP_COMMANDS} warm-up commands "
+                f"unanswered (first ack: HTTP {unanswered[0].sample.status})\n{server.log()}"
+            )
         stage.demo.counts.reset()
         cpu_before = server.cpu_seconds()
         samples = burst(
