@@ -98,8 +98,8 @@ def _run(options: Options) -> int:
             stage = Stage(demo, receiver, ca.ca_file, workdir)
             runs: dict[str, tuple[report.RunFigures, report.RunFigures]] = {}
             for scheme in options.schemes:
-                ours = _measure(stage, options, scheme, bot=True)
-                floor = _measure(stage, options, scheme, bot=False)
+                ours = _measure(stage, options, scheme, notes, bot=True)
+                floor = _measure(stage, options, scheme, notes, bot=False)
                 runs[scheme] = (ours, floor)
             shared = _measure_shared(stage, options, notes)
     text = report.render(
@@ -161,7 +161,9 @@ def _parse(argv: Sequence[str] | None) -> Options:
 # ---- one server, one burst ----------------------------------------------------------------
 
 
-def _measure(stage: Stage, options: Options, scheme: str, *, bot: bool) -> report.RunFigures:
+def _measure(
+    stage: Stage, options: Options, scheme: str, notes: list[str], *, bot: bool
+) -> report.RunFigures:
     name = f"{'bot' if bot else 'bare'}-{scheme}"
     server = _start_bot(stage, scheme, name) if bot else _start_bare(stage, scheme, name)
     text = options.text  # the bare app answers any text with its fixed message
@@ -191,6 +193,7 @@ def _measure(stage: Stage, options: Options, scheme: str, *, bot: bool) -> repor
         upstream = stage.demo.counts.total
     finally:
         server.stop()
+        _note_tracebacks(server, notes)
     figures = report.figures(
         report.BOT if bot else report.BARE, scheme, answered, cpu, upstream
     )
@@ -242,6 +245,14 @@ def _start_bare(stage: Stage, scheme: str, name: str) -> ServerProcess:
     )
 
 
+def _note_tracebacks(server: ServerProcess, notes: list[str]) -> None:
+    """A traceback in a server's log is a finding of the run, even when every answer came."""
+    tracebacks = server.log(tail=10_000_000).count("Traceback")
+    if tracebacks:
+        notes.append(f"{server.name}: {tracebacks} traceback(s) in its log")
+        print(f"--- {server.name}: end of its log ---\n{server.log()}")
+
+
 def _procfile_command(kind: str) -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, sep, command = line.partition(":")
@@ -289,6 +300,7 @@ def _measure_shared(stage: Stage, options: Options, notes: list[str]) -> report.
             finally:
                 for server in servers:
                     server.stop()
+                    _note_tracebacks(server, notes)
     finally:
         flush_db(host, port, options.redis_db)
 
