@@ -54,6 +54,15 @@ def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:
     assert {"commands", "chat:write", "users:read"} <= scopes
 
 
+def test_app_home_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://YOUR-PUBLIC-HOST/slack/events"
+    assert "app_home_opened" in events["bot_events"]
+    # users.conversations, for the subscriptions of the user's channels.
+    assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
 def test_interactivity_points_at_the_events_endpoint(manifest: dict[str, Any]) -> None:
     interactivity = manifest["settings"]["interactivity"]
     assert interactivity["is_enabled"] is True
