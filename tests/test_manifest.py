@@ -11,6 +11,7 @@ import yaml
 
 from bot.__main__ import _parser
 from bot.slack.listeners import COMMAND, FIND_RELEASES_CALLBACK
+from bot.workflow_step import FUNCTION_CALLBACK, INPUT_FILTER, StepOutputs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,27 @@ def test_app_home_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) 
     assert "app_home_opened" in events["bot_events"]
     # users.conversations, for the subscriptions of the user's channels.
     assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_workflow_step_is_declared_as_the_app_answers_it(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is True
+    assert settings["function_runtime"] == "remote"
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    function = manifest["functions"][FUNCTION_CALLBACK]
+    assert function["title"]
+    assert function["description"]
+    assert set(function["input_parameters"]) == {INPUT_FILTER}
+    outputs = function["output_parameters"]
+    sample = StepOutputs("*Open releases*", 2, "21,22").as_dict()
+    assert set(outputs) == set(sample)
+    types = {"string": str, "number": int}
+    for name, spec in outputs.items():
+        assert spec["name"] == name
+        assert isinstance(sample[name], types[spec["type"]]), name
+    for spec in (*function["input_parameters"].values(), *outputs.values()):
+        assert spec["title"]
+        assert spec["description"]
 
 
 def test_interactivity_points_at_the_events_endpoint(manifest: dict[str, Any]) -> None:

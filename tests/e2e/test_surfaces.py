@@ -12,6 +12,7 @@ from bot.render.message import Message
 from tests.e2e.conftest import BOT_TOKEN, WebProcess
 from tests.fakes.signing import (
     event_body,
+    function_executed_event,
     post_event,
 )
 from tests.fakes.slack_api import Call
@@ -101,3 +102,60 @@ def test_app_home_still_opens_when_the_users_channels_cannot_be_read(web: WebPro
     text = _text(view)
     assert "missing_scope" in text
     assert "DWH_GROUP" in text  # the releases are there all the same
+
+
+# ---- the Workflow Builder step ----------------------------------------------------------
+
+
+def _run_step(web: WebProcess, inputs: dict[str, Any]) -> tuple[str, str]:
+    execution = f"Fx{uuid.uuid4().hex[:10]}"
+    token = f"xwfp-{uuid.uuid4().hex[:12]}"
+    event = function_executed_event(inputs, execution_id=execution, bot_access_token=token)
+    body = event_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}")
+    assert post_event(web.http, web.events_url, body).status_code == 200
+    return execution, token
+
+
+def _completions(web: WebProcess, execution: str) -> list[Call]:
+    return [
+        c
+        for c in web.slack.calls
+        if c.method in ("functions.completeSuccess", "functions.completeError")
+        and c.args.get("function_execution_id") == execution
+    ]
+
+
+def test_the_step_completes_with_the_outputs_and_the_execution_token(web: WebProcess) -> None:
+    execution, token = _run_step(web, {"filter": "group:DWH_GROUP open"})
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    (call,) = _completions(web, execution)
+    assert call.method == "functions.completeSuccess"
+    assert call.token == token  # the workflow's just-in-time token, not the bot token
+    outputs = call.args["outputs"]
+    if isinstance(outputs, str):
+        outputs = json.loads(outputs)
+    assert set(outputs) == {"summary", "count", "release_ids"}
+    assert isinstance(outputs["count"], int)
+    assert outputs["count"] > 0
+    ids = outputs["release_ids"].split(",")
+    assert len(ids) == outputs["count"]
+    assert all(i.isdigit() for i in ids)
+    assert "DWH_GROUP" in outputs["summary"]
+    assert len(outputs["summary"]) <= 3000
+
+
+def test_a_bad_filter_fails_the_step_with_the_reason(web: WebProcess) -> None:
+    execution, token = _run_step(web, {"filter": "bogus:1"})
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    (call,) = _completions(web, execution)
+    assert call.method == "functions.completeError"
+    assert call.token == token
+    assert "bogus" in call.args["error"]
+
+
+def test_an_unknown_group_fails_the_step_with_the_reason(web: WebProcess) -> None:
+    execution, _ = _run_step(web, {"filter": "group:NO_SUCH_GROUP"})
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    (call,) = _completions(web, execution)
+    assert call.method == "functions.completeError"
+    assert "NO_SUCH_GROUP" in call.args["error"]
