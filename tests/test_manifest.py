@@ -11,6 +11,7 @@ import yaml
 
 from bot.__main__ import _parser
 from bot.slack.listeners import COMMAND, FIND_RELEASES_CALLBACK
+from bot.slack.search import SEARCH_SHORTCUT_CALLBACK
 from bot.workflow_step import FUNCTION_CALLBACK, INPUT_FILTER, StepOutputs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,13 +40,19 @@ def test_the_slash_command_is_the_one_the_app_listens_to(manifest: dict[str, Any
     assert command["url"].endswith("/slack/events")
 
 
-def test_the_message_shortcut_is_the_one_the_app_listens_to(manifest: dict[str, Any]) -> None:
+def test_the_shortcuts_are_the_ones_the_app_listens_to(manifest: dict[str, Any]) -> None:
     shortcuts = manifest["features"]["shortcuts"]
     assert 1 <= len(shortcuts) <= 10
-    (shortcut,) = shortcuts
-    assert shortcut["type"] == "message"
-    assert shortcut["callback_id"] == FIND_RELEASES_CALLBACK
-    assert len(shortcut["description"]) <= 150
+    kinds = {s["callback_id"]: s["type"] for s in shortcuts}
+    assert kinds == {FIND_RELEASES_CALLBACK: "message", SEARCH_SHORTCUT_CALLBACK: "global"}
+    for shortcut in shortcuts:
+        assert shortcut["name"]
+        assert len(shortcut["description"]) <= 150
+
+
+def test_the_group_select_can_load_its_options(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == "https://YOUR-PUBLIC-HOST/slack/events"
 
 
 def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:

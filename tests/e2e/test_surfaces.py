@@ -11,9 +11,11 @@ from slack_sdk.models.views import View
 from bot.render.message import Message
 from tests.e2e.conftest import BOT_TOKEN, WebProcess
 from tests.fakes.signing import (
+    block_action_payload,
     event_body,
     function_executed_event,
     post_event,
+    view_submission_payload,
 )
 from tests.fakes.slack_api import Call
 from tests.render.limits import assert_valid
@@ -159,3 +161,160 @@ def test_an_unknown_group_fails_the_step_with_the_reason(web: WebProcess) -> Non
     (call,) = _completions(web, execution)
     assert call.method == "functions.completeError"
     assert "NO_SUCH_GROUP" in call.args["error"]
+
+
+# ---- the search form --------------------------------------------------------------------
+
+
+def _global_shortcut(trigger: str) -> dict[str, Any]:
+    return {
+        "type": "shortcut",
+        "callback_id": "search_releases",
+        "trigger_id": trigger,
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": "U0USER", "username": "ada", "team_id": "T0001"},
+        "token": "legacy-verification-token",
+        "action_ts": "1700000000.000300",
+    }
+
+
+def _opened_form(web: WebProcess) -> dict[str, Any]:
+    web.ask("")  # group names are now held, so the form lists them
+    trigger = f"trig-{uuid.uuid4().hex[:8]}"
+    assert web.interact(_global_shortcut(trigger)).status_code == 200
+    assert web.slack.wait_for(
+        lambda s: any(c.args.get("trigger_id") == trigger for c in s.calls_to("views.open"))
+    ), web.log()
+    call = next(c for c in web.slack.calls_to("views.open") if c.args["trigger_id"] == trigger)
+    assert call.token == BOT_TOKEN
+    return _view(call)
+
+
+def _form_values(group_value: str | None = None, name: str = "", status: str = "all",
+                 filters: str = "") -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "search_status": {"status": {"type": "radio_buttons",
+                                     "selected_option": {"value": status}}},
+        "search_hotfix": {"hotfix": {"type": "radio_buttons",
+                                     "selected_option": {"value": "any"}}},
+        "search_name": {"name": {"type": "plain_text_input", "value": name or None}},
+        "search_filters": {"filters": {"type": "plain_text_input", "value": filters or None}},
+    }
+    if group_value is not None:
+        values["search_group"] = {"search_group_select": {
+            "type": "static_select", "selected_option": {"value": group_value}}}
+    return values
+
+
+def _updates(web: WebProcess, view_id: str) -> list[Call]:
+    return [c for c in web.slack.calls_to("views.update") if c.args.get("view_id") == view_id]
+
+
+def test_the_global_shortcut_opens_the_form_and_results_show_in_the_modal(
+    web: WebProcess,
+) -> None:
+    form = _opened_form(web)
+    assert form["callback_id"] == "release_search_form"
+    View(**form).validate_json()
+    group = next(b for b in form["blocks"] if b["block_id"] == "search_group")["element"]
+    assert group["type"] == "static_select"
+    dwh = next(o for o in group["options"] if o["text"]["text"] == "DWH_GROUP")
+
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    payload = view_submission_payload(form, _form_values(dwh["value"], name="R*"))
+    payload["view"]["id"] = view_id
+    submitted = web.interact(payload)
+    assert submitted.status_code == 200
+    assert submitted.json()["response_action"] == "update"  # "Searching…" at once
+    assert web.slack.wait_for(lambda s: _updates(web, view_id)), web.log()
+    results = _view(_updates(web, view_id)[0])
+    assert results["callback_id"] == "release_search_results"
+    shown = [b for b in results["blocks"] if b["type"] != "input"]
+    _check_view({**results, "blocks": shown})
+    View(**results).validate_json()
+    text = _text(results)
+    assert "DWH_GROUP" in text
+    assert "LAKE_GROUP" not in text
+    picker = next(b for b in results["blocks"] if b["type"] == "input")["element"]
+    assert picker["type"] == "conversations_select"
+    assert picker["response_url_enabled"] is True
+    # Every button in the modal is the modal's own: no click reaches the message listeners.
+    for block in results["blocks"]:
+        for element in [block.get("accessory") or {}, *(block.get("elements") or [])]:
+            if element.get("type") == "button":
+                assert element["action_id"].startswith("in_modal:")
+
+
+def test_paging_in_the_modal_updates_the_view(web: WebProcess) -> None:
+    form = _opened_form(web)
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    payload = view_submission_payload(form, _form_values(status="all"))
+    payload["view"]["id"] = view_id
+    web.interact(payload)
+    assert web.slack.wait_for(lambda s: _updates(web, view_id)), web.log()
+    results = _view(_updates(web, view_id)[0])
+    nav = next(b for b in results["blocks"] if b.get("block_id") == "releases_nav")
+    nxt = next(e for e in nav["elements"] if e["action_id"].startswith("in_modal:releases_page"))
+    click = block_action_payload(nxt["action_id"], nxt["value"], response_url="")
+    del click["response_url"], click["channel"]
+    click["container"] = {"type": "view", "view_id": view_id}
+    click["view"] = {**results, "id": view_id, "hash": "h-1"}
+    assert web.interact(click).status_code == 200
+    assert web.slack.wait_for(lambda s: len(_updates(web, view_id)) >= 2), web.log()
+    second = _updates(web, view_id)[1]
+    assert second.args["hash"] == "h-1"
+    assert "page 2 of" in _text(_view(second))
+
+
+def test_share_posts_in_the_picked_conversation(web: WebProcess) -> None:
+    form = _opened_form(web)
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    payload = view_submission_payload(form, _form_values(filters="group:LAKE_GROUP"))
+    payload["view"]["id"] = view_id
+    web.interact(payload)
+    assert web.slack.wait_for(lambda s: _updates(web, view_id)), web.log()
+    results = _view(_updates(web, view_id)[0])
+    key = f"share{uuid.uuid4().hex[:8]}"
+    values = {"share_to": {"share_to_conversation": {
+        "type": "conversations_select", "selected_conversation": "C0SHARE"}}}
+    share = view_submission_payload(results, values)
+    url = web.slack.response_url(key)
+    share["response_urls"] = [{"block_id": "share_to", "action_id": "share_to_conversation",
+                               "channel_id": "C0SHARE", "response_url": url}]
+    response = web.interact(share)
+    assert response.status_code == 200
+    assert response.json() == {"response_action": "clear"}
+    posted = web.answer(key)
+    assert posted["response_type"] == "in_channel"
+    assert "LAKE_GROUP" in json.dumps(posted)
+    assert "<@U0USER>" in json.dumps(posted)  # shared by
+
+
+def test_invalid_input_keeps_the_form_open_with_the_field_marked(web: WebProcess) -> None:
+    form = _opened_form(web)
+    bad_name = web.interact(view_submission_payload(form, _form_values(name="x" * 301)))
+    assert set(bad_name.json()["errors"]) == {"search_name"}
+    bad_filters = web.interact(view_submission_payload(form, _form_values(filters="bogus:1")))
+    errors = bad_filters.json()["errors"]
+    assert set(errors) == {"search_filters"}
+    assert "bogus" in errors["search_filters"]
+    assert "`" not in errors["search_filters"]
+
+
+def test_group_options_load_as_the_user_types(web: WebProcess) -> None:
+    payload = {
+        "type": "block_suggestion",
+        "action_id": "search_group_select",
+        "block_id": "search_group",
+        "value": "lake",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": "U0USER", "name": "ada", "team_id": "T0001"},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "modal", "callback_id": "release_search_form"},
+    }
+    response = web.interact(payload)
+    assert response.status_code == 200
+    labels = [o["text"]["text"] for o in response.json()["options"]]
+    assert labels == ["LAKE_GROUP"]
