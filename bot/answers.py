@@ -90,6 +90,14 @@ class Answers:
         self._now = clock or (lambda: datetime.now(UTC))
         self.subscriptions = subscriptions
 
+    @property
+    def finder(self) -> ReleaseFinder:
+        """The finder behind these answers, for the surfaces that build their own views."""
+        return self._finder
+
+    def now(self) -> datetime:
+        return self._now()
+
     # ---- entry points ---------------------------------------------------------------------
 
     def command(self, text: str, caller: Caller) -> Reply:

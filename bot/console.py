@@ -21,8 +21,11 @@ from bot.answers import Answers, Caller, Reply, Subscriptions, dumps
 from bot.config import Settings
 from bot.demo.data import DemoDataError
 from bot.demo.server import DemoApiServer
+from bot.home import Home, UserChannels
 from bot.metakraftwerk.models import parse_datetime
-from bot.render.text import ConsoleText, render_text
+from bot.render.home import ACTION_HOME_REFRESH
+from bot.render.message import Message
+from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
 from bot.runtime import (
     Services,
     build_answers,
@@ -30,6 +33,7 @@ from bot.runtime import (
     build_subscriptions,
     start_worker_thread,
 )
+from bot.workflow_step import FindReleasesStep, StepError
 
 PROMPT = "releases> "
 CONSOLE_CHANNEL = "console"
@@ -46,6 +50,9 @@ Type a command as in Slack, e.g. `/releases`, `/releases group:DWH_GROUP all`,
 Type a number to press that button of the last answer.
   :find <message text>     run the "Find releases" message shortcut on a message
   :json                    the last answer as Block Kit JSON (for Block Kit Builder)
+  :home                    the App Home tab as Slack would show it to you
+  :step <filter>           run the Workflow Builder step "Find releases", e.g.
+                           :step group:DWH_GROUP open
   :poll                    let the notification worker poll now (with --with-worker)
   :quit                    leave (Ctrl-D works too)
 Demo data (only with the built-in demo API):
@@ -126,6 +133,9 @@ class Console:
             self._print(f"There is no button [{number}] in the last answer.")
             return
         self._print(f"(pressed [{number}] {button.label})")
+        if button.action_id == ACTION_HOME_REFRESH:
+            self._home(refresh=True)
+            return
         self._show(self._answers.button(button.action_id, button.value, self._caller))
 
     def _search_form(self, reply: Reply) -> None:
@@ -142,7 +152,35 @@ class Console:
 
     # ---- meta commands ------------------------------------------------------------------
 
+    def _home(self, *, refresh: bool = False) -> None:
+        """The Home tab; the console's channel stands for the channels the user is in."""
+        answers = self._answers
+        home = Home(answers.finder, clock=answers.now, subscriptions=answers.subscriptions)
+        view = home.view(self._caller, UserChannels((self._caller.channel_id,)), refresh=refresh)
+        rendered = render_text(Message(text="App Home", blocks=tuple(view["blocks"])))
+        self._last = rendered
+        self._print(f"(App Home)\n{rendered.text}")
+
+    def _step(self, filter_text: str) -> None:
+        step = FindReleasesStep(self._answers.finder, self._answers.now)
+        try:
+            outputs = step.run(filter_text)
+        except StepError as exc:
+            self._print(f"(step failed) {exc}")
+            return
+        self._print(
+            f"(step completed) count: {outputs.count} · release_ids: {outputs.release_ids or '-'}"
+            f"\nsummary:\n{mrkdwn_to_text(outputs.summary)}"
+        )
+
     def _meta(self, text: str) -> None:
+        verb, _, rest = text.partition(" ")
+        if verb.lower() == ":home":
+            self._home()
+            return
+        if verb.lower() == ":step":
+            self._step(rest.strip())  # as typed: quotes belong to the filter
+            return
         try:
             words = shlex.split(text)
         except ValueError as exc:

@@ -171,6 +171,15 @@ class ReleaseFinder:
         names = self._group_names([part], deadline, {})
         return FindResult(EVERYTHING, display_order(part.value), names, freshness_of([part]))
 
+    def group_names(self, *, fetch: bool = True) -> dict[int, str]:
+        """Every release group the API knows, by id; never raises ({} when unknown).
+
+        With `fetch=False` only names already held count, so a caller racing a 3 s trigger
+        never waits for the API.
+        """
+        deadline = self._cache.new_deadline()
+        return dict(self._cache.groups(deadline=deadline, fetch=fetch).value)
+
     def known_names(self, fetch: bool = True) -> set[str]:
         """Names of releases to spot in message text.
 

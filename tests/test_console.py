@@ -153,3 +153,28 @@ def test_the_demo_database_is_removed_afterwards(
     assert ask(Settings(), "/releases help", out=out) == 0
     assert "/releases" in out.getvalue()
     assert list(Path(str(tmp_path)).iterdir()) == []
+
+
+def test_home_shows_the_home_tab_and_refresh_works(run: ConsoleRun) -> None:
+    text = run.say(":home")
+    assert "(App Home)" in text
+    assert "Open releases by group" in text
+    assert "DWH_GROUP" in text
+    assert "R60" in text
+    refresh = numbered(text)["Refresh"]
+    run.say(":close R60")
+    again = run.say(str(refresh))
+    assert "(App Home)" in again
+    assert "R60" not in again
+
+
+def test_step_runs_the_workflow_step(run: ConsoleRun) -> None:
+    text = run.say(":step group:DWH_GROUP open")
+    assert "(step completed)" in text
+    count = int(re.search(r"count: (\d+)", text).group(1))  # type: ignore[union-attr]
+    ids = re.search(r"release_ids: ([\d,]+)", text).group(1)  # type: ignore[union-attr]
+    assert count == len(ids.split(",")) > 0
+    assert "DWH_GROUP" in text
+    failed = run.say(":step group:NO_SUCH_GROUP")
+    assert "(step failed)" in failed
+    assert "NO_SUCH_GROUP" in failed

@@ -11,6 +11,8 @@ import yaml
 
 from bot.__main__ import _parser
 from bot.slack.listeners import COMMAND, FIND_RELEASES_CALLBACK
+from bot.slack.search import SEARCH_SHORTCUT_CALLBACK
+from bot.workflow_step import FUNCTION_CALLBACK, INPUT_FILTER, StepOutputs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,13 +40,19 @@ def test_the_slash_command_is_the_one_the_app_listens_to(manifest: dict[str, Any
     assert command["url"].endswith("/slack/events")
 
 
-def test_the_message_shortcut_is_the_one_the_app_listens_to(manifest: dict[str, Any]) -> None:
+def test_the_shortcuts_are_the_ones_the_app_listens_to(manifest: dict[str, Any]) -> None:
     shortcuts = manifest["features"]["shortcuts"]
     assert 1 <= len(shortcuts) <= 10
-    (shortcut,) = shortcuts
-    assert shortcut["type"] == "message"
-    assert shortcut["callback_id"] == FIND_RELEASES_CALLBACK
-    assert len(shortcut["description"]) <= 150
+    kinds = {s["callback_id"]: s["type"] for s in shortcuts}
+    assert kinds == {FIND_RELEASES_CALLBACK: "message", SEARCH_SHORTCUT_CALLBACK: "global"}
+    for shortcut in shortcuts:
+        assert shortcut["name"]
+        assert len(shortcut["description"]) <= 150
+
+
+def test_the_group_select_can_load_its_options(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == "https://YOUR-PUBLIC-HOST/slack/events"
 
 
 def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:
@@ -52,6 +60,36 @@ def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:
     # commands: /releases and the shortcut; chat:write: notifications and digests;
     # users:read: users.info for a digest's default time zone.
     assert {"commands", "chat:write", "users:read"} <= scopes
+
+
+def test_app_home_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://YOUR-PUBLIC-HOST/slack/events"
+    assert "app_home_opened" in events["bot_events"]
+    # users.conversations, for the subscriptions of the user's channels.
+    assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_workflow_step_is_declared_as_the_app_answers_it(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is True
+    assert settings["function_runtime"] == "remote"
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    function = manifest["functions"][FUNCTION_CALLBACK]
+    assert function["title"]
+    assert function["description"]
+    assert set(function["input_parameters"]) == {INPUT_FILTER}
+    outputs = function["output_parameters"]
+    sample = StepOutputs("*Open releases*", 2, "21,22").as_dict()
+    assert set(outputs) == set(sample)
+    types = {"string": str, "number": int}
+    for name, spec in outputs.items():
+        assert spec["name"] == name
+        assert isinstance(sample[name], types[spec["type"]]), name
+    for spec in (*function["input_parameters"].values(), *outputs.values()):
+        assert spec["title"]
+        assert spec["description"]
 
 
 def test_interactivity_points_at_the_events_endpoint(manifest: dict[str, Any]) -> None:

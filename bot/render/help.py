@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.render import actions as act
 from bot.render import parts
 from bot.render.escape import escape_truncated
 from bot.render.fit import fit_blocks, fit_text
@@ -101,6 +102,7 @@ Open any message's *⋯* menu, choose *Find releases*, and the app looks up:
 • names of known releases: `R59`, `R9.HF1`
 Only you see the answer. When nothing is found, a button opens a search form."""
 
+BLOCK_HELP_ACTIONS = "help_actions"
 _MORE = (
     "More: `/releases help filters` · `/releases help standup` · "
     "`/releases help subscribe` · `/releases help shortcut`"
@@ -139,6 +141,10 @@ def render_help(topic: str | None = None) -> Message:
             )
         blocks.extend(parts.section(s) for s in (_LOOKUP, _CHANNEL, _SHORTCUT_SHORT))
         blocks.append(parts.context(_MORE))
+        search = parts.button(
+            "Search releases", act.ACTION_OPEN_SEARCH, act.encode_open_search("")
+        )
+        blocks.append(parts.actions(BLOCK_HELP_ACTIONS, [search]))
         fallback = (
             "How to use /releases: `/releases` lists open releases, `/releases 21` shows one, "
             "`/releases standup` groups them for a standup; `/releases help filters` for more."

@@ -179,6 +179,9 @@ def render_list(
     buttons: list[dict[str, Any]] = []
     if not shared:
         text = query_text(query)
+        if not shown:
+            search = act.encode_open_search(text)
+            buttons.append(parts.button("Search", ids(act.ACTION_OPEN_SEARCH), search))
         if page.count > 1:
             prev_value = act.encode_page(text, page.number - 1)
             next_value = act.encode_page(text, page.number + 1)

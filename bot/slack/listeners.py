@@ -15,6 +15,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.answers import Answers, Caller, Reply
 from bot.render import actions
 from bot.render.search import SEARCH_VIEW_CALLBACK
+from bot.slack.surfaces import register_surfaces
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ FIND_RELEASES_CALLBACK = "find_releases"
 
 def register(app: App, answers: Answers) -> None:
     """Register every listener of the app on a Bolt App."""
+    register_surfaces(app, answers)
 
     @app.command(COMMAND)
     def on_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:

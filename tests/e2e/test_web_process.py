@@ -19,7 +19,8 @@ import pytest
 import bot
 from bot.demo.server import DEMO_TOKEN
 from bot.render import actions
-from bot.render.search import render_search_form
+from bot.render.search import SEARCH_VIEW_CALLBACK, render_search_form
+from bot.render.search_results import message_action_id
 from tests.e2e.conftest import BOT_TOKEN, WebProcess, all_text, new_key
 from tests.fakes.signing import (
     SIGNING_SECRET,
@@ -343,12 +344,10 @@ def test_shortcut_with_nothing_offers_the_search_form(web: WebProcess) -> None:
     if isinstance(view, str):
         view = json.loads(view)
     assert view["type"] == "modal"
-    assert view["callback_id"] == "release_search"
-    metadata = json.loads(view["private_metadata"])
-    assert metadata["response_url"] == web.slack.response_url(click_key)
+    assert view["callback_id"] == "release_search_form"
     assert web.slack.responses_to(click_key) == []  # the modal opened; no fallback message
 
-    # Submitting the form answers at the response_url the form carries.
+    # Submitting the form shows the answer in the modal itself.
     values = {
         "search_filters": {"filters": {"type": "plain_text_input", "value": "group:LAKE_GROUP"}},
         "search_status": {
@@ -358,13 +357,41 @@ def test_shortcut_with_nothing_offers_the_search_form(web: WebProcess) -> None:
             }
         },
     }
-    submitted = web.interact(view_submission_payload(view, values))
+    payload = view_submission_payload(view, values)
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    payload["view"]["id"] = view_id
+    submitted = web.interact(payload)
     assert submitted.status_code == 200
-    assert submitted.text == ""  # closes the modal
-    result = web.answer(click_key)
+    assert submitted.json()["response_action"] == "update"
+    assert web.slack.wait_for(
+        lambda s: any(c.args.get("view_id") == view_id for c in s.calls_to("views.update"))
+    ), web.log()
+    update = next(c for c in web.slack.calls_to("views.update") if c.args["view_id"] == view_id)
+    blocks = json.loads(json.dumps(update.args["view"]["blocks"]))
+    for block in blocks:  # the modal's own button ids, read as the message's
+        if "action_id" in (block.get("accessory") or {}):
+            block["accessory"]["action_id"] = message_action_id(block["accessory"]["action_id"])
+    result = {"text": "", "blocks": blocks}
     wanted = visible(web, group="LAKE_GROUP")
     assert header_count(result) == len(wanted)
     assert set(release_names(result)) == {r.name for r in wanted}
+    assert web.slack.responses_to(click_key) == []
+
+
+def test_a_form_opened_before_an_upgrade_still_answers_at_its_response_url(
+    web: WebProcess,
+) -> None:
+    key = new_key()
+    view = {**render_search_form("", response_url=web.slack.response_url(key))}
+    view["callback_id"] = SEARCH_VIEW_CALLBACK
+    values = {
+        "search_filters": {"filters": {"type": "plain_text_input", "value": "group:LAKE_GROUP"}}
+    }
+    submitted = web.interact(view_submission_payload(view, values))
+    assert submitted.status_code == 200
+    assert submitted.text == ""  # closes the modal
+    wanted = visible(web, group="LAKE_GROUP", status="open")
+    assert set(release_names(web.answer(key))) == {r.name for r in wanted}
 
 
 def test_a_bad_filter_in_the_search_form_keeps_it_open_with_the_field_marked(

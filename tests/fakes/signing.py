@@ -148,3 +148,61 @@ def view_submission_payload(
         "view": submitted,
         "response_urls": [],
     }
+
+
+def event_body(
+    event: dict[str, Any], *, event_id: str, team_id: str = "T0001", api_app_id: str = "A0APP"
+) -> str:
+    """An Events API delivery (`event_callback`), JSON as Slack posts it."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": team_id,
+            "api_app_id": api_app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {"team_id": team_id, "user_id": "UBOT", "is_bot": True, "enterprise_id": None}
+            ],
+        }
+    )
+
+
+def post_event(
+    client: httpx.Client, url: str, body: str, *, retry_num: int | None = None
+) -> httpx.Response:
+    """POST a signed event; `retry_num` sends it as Slack's retry of an earlier delivery."""
+    headers = signed_headers(body, content_type="application/json")
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return client.post(url, content=body, headers=headers)
+
+
+def function_executed_event(
+    inputs: dict[str, Any],
+    *,
+    execution_id: str,
+    bot_access_token: str,
+    callback_id: str = "find_releases",
+) -> dict[str, Any]:
+    """The `function_executed` event of a custom step, as a workflow run sends it."""
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0STEP",
+            "callback_id": callback_id,
+            "title": "Find releases",
+            "type": "app",
+            "app_id": "A0APP",
+            "date_created": 1_700_000_000,
+            "date_updated": 1_700_000_000,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": "Wx0WORKFLOW",
+        "event_ts": "1700000000.000100",
+        "bot_access_token": bot_access_token,
+    }

@@ -45,6 +45,11 @@ class Script:
     channel_errors_next: dict[str, list[str]] = field(default_factory=dict)
     # Bot tokens auth.test refuses with invalid_auth.
     rejected_tokens: set[str] = field(default_factory=set)
+    # users.conversations: the channels each user is in; the error it answers while set.
+    user_channels: dict[str, list[str]] = field(default_factory=dict)
+    conversations_error: str | None = None
+    # The error views.publish answers while set (e.g. "not_enabled").
+    publish_error: str | None = None
 
 
 class FakeSlack:
@@ -168,8 +173,21 @@ class FakeSlack:
             if self.socket_url is None:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
             return 200, {"ok": True, "url": self.socket_url}, {}
-        if method == "views.open":
-            return 200, {"ok": True, "view": {"id": "V1"}}, {}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            if method == "views.publish" and script.publish_error is not None:
+                return 200, {"ok": False, "error": script.publish_error}, {}
+            view_id = str(args.get("view_id") or "V1")
+            return 200, {"ok": True, "view": {"id": view_id, "hash": "1.abc"}}, {}
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            if not args.get("function_execution_id"):
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            return 200, {"ok": True}, {}
+        if method == "users.conversations":
+            if script.conversations_error is not None:
+                return 200, {"ok": False, "error": script.conversations_error}, {}
+            user = str(args.get("user", ""))
+            channels = [{"id": c} for c in script.user_channels.get(user, [])]
+            return 200, {"ok": True, "channels": channels, "response_metadata": {}}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
 
@@ -203,7 +221,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 args: dict[str, Any] = json.loads(raw or "{}")
             else:
                 args = dict(parse_qsl(raw))
-                for key in ("blocks", "attachments"):
+                for key in ("blocks", "attachments", "view", "outputs"):
                     if isinstance(args.get(key), str):
                         args[key] = json.loads(args[key])
             if self.path.startswith("/response/"):

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.render import actions as act
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
 from bot.render.help import TOPICS, render_help
-from tests.render.limits import all_text, assert_valid
+from tests.render.limits import all_text, assert_valid, buttons
 
 
 def test_general_help_lists_commands_with_examples() -> None:
@@ -25,6 +26,12 @@ def test_general_help_lists_commands_with_examples() -> None:
         assert example in text
     assert message.meta["topic"] is None
     assert message.text.startswith("How to use /releases")
+
+
+def test_general_help_has_a_button_that_opens_the_search_form() -> None:
+    (search,) = buttons(render_help(None))
+    assert search["action_id"] == "open_search"
+    assert act.decode(search["action_id"], search["value"]) == act.OpenSearch("")
 
 
 @pytest.mark.parametrize(

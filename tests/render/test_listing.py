@@ -211,7 +211,11 @@ def test_empty_result_says_what_was_searched_and_what_to_try() -> None:
     text = _sections(message)[0]["text"]["text"]
     assert text.startswith(f"Nothing matched *{query.describe()}*.")
     assert "`/releases all group:DWH_GROUP`" in text
-    assert not buttons(message)
+    (search,) = buttons(message)  # no paging, nothing to share: only the search form
+    assert search["action_id"] == "open_search"
+    assert act.decode(search["action_id"], search["value"]) == act.OpenSearch(
+        "open group:DWH_GROUP"
+    )
     assert message.text == "Open releases · DWH_GROUP: 0"
 
 

@@ -1,0 +1,155 @@
+"""The search form's answer, shown in the modal: the `/releases` message, made modal-ready.
+
+The blocks are the ones `/releases` renders. Buttons are renamed into the modal's own action
+ids (`in_modal:` + the id), because a click in a modal has no response_url for the message
+listeners to answer at; the message's "Share in channel" button gives way to a conversation
+picker whose response_url lets the app post even where it is not a member.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.render import actions as act
+from bot.render import parts
+from bot.render.escape import escape_truncated
+from bot.render.message import Message
+
+SEARCH_RESULTS_CALLBACK = "release_search_results"
+MODAL_ACTION_PREFIX = "in_modal:"
+MODAL_ACTION_PATTERN = r"^in_modal:"
+ACTION_NEW_SEARCH = MODAL_ACTION_PREFIX + act.ACTION_OPEN_SEARCH
+BLOCK_MODAL_NAV = "modal_nav"
+BLOCK_SHARE = "share_to"
+ACTION_SHARE_TO = "share_to_conversation"
+MAX_MODAL_BLOCKS = 100
+_KEPT = (act.ACTION_PAGE, act.ACTION_DETAIL, act.ACTION_RELATED)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareTarget:
+    """What "Share" posts: a page of a list, or one release; kept in the view's metadata."""
+
+    kind: Literal["list", "detail"]
+    query_text: str = ""
+    page: int = 1
+    release_id: int | None = None
+
+    def to_metadata(self) -> str:
+        return json.dumps(
+            {"k": self.kind, "q": self.query_text, "p": self.page, "id": self.release_id},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_metadata(cls, text: object) -> ShareTarget | None:
+        try:
+            data = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        page, release_id, query = data.get("p"), data.get("id"), data.get("q")
+        if data.get("k") == "detail" and isinstance(release_id, int):
+            return cls("detail", release_id=release_id)
+        if data.get("k") == "list" and isinstance(query, str) and isinstance(page, int):
+            return cls("list", query_text=query, page=max(1, page))
+        return None
+
+
+def modal_action_id(action_id: str) -> str:
+    return MODAL_ACTION_PREFIX + action_id
+
+
+def message_action_id(action_id: str) -> str:
+    """The message's own action id behind a modal one."""
+    return action_id.removeprefix(MODAL_ACTION_PREFIX)
+
+
+def _kept(element: dict[str, Any]) -> bool:
+    if element.get("type") != "button":
+        return False
+    base = act.base_action_id(str(element.get("action_id", "")))
+    if base not in _KEPT:
+        return False
+    element["action_id"] = modal_action_id(str(element["action_id"]))
+    return True
+
+
+def modal_blocks(message: Message) -> list[dict[str, Any]]:
+    """The message's blocks with paging and details buttons renamed and the rest dropped."""
+    out: list[dict[str, Any]] = []
+    for original in message.blocks:
+        block = copy.deepcopy(dict(original))
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and not _kept(accessory):
+            del block["accessory"]
+        if block.get("type") == "actions":
+            block["elements"] = [e for e in block.get("elements") or [] if _kept(e)]
+            if not block["elements"]:
+                continue
+        out.append(block)
+    return out
+
+
+def render_results_view(
+    message: Message, *, share: ShareTarget | None, prefill: str = ""
+) -> dict[str, Any]:
+    """The modal showing `message`; with `share`, a picker and a Share button to post it."""
+    blocks = modal_blocks(message)
+    blocks.append(
+        parts.actions(
+            BLOCK_MODAL_NAV,
+            [
+                parts.button(
+                    "New search", ACTION_NEW_SEARCH, act.encode_open_search(prefill)
+                )
+            ],
+        )
+    )
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": SEARCH_RESULTS_CALLBACK,
+        "title": {"type": "plain_text", "text": "Releases"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": blocks,
+    }
+    if share is not None:
+        view["private_metadata"] = share.to_metadata()
+        view["submit"] = {"type": "plain_text", "text": "Share"}
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": BLOCK_SHARE,
+                "label": {"type": "plain_text", "text": "Share in channel"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Posts what you see here for everyone in that conversation.",
+                },
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": ACTION_SHARE_TO,
+                    "placeholder": {"type": "plain_text", "text": "Pick a channel"},
+                    "default_to_current_conversation": True,
+                    "response_url_enabled": True,
+                },
+            }
+        )
+    view["blocks"] = blocks[:MAX_MODAL_BLOCKS]
+    return view
+
+
+def render_loading_view(what: str) -> dict[str, Any]:
+    """Shown at once on submit, while the answer is looked up (`what` is foreign text)."""
+    return {
+        "type": "modal",
+        "callback_id": SEARCH_RESULTS_CALLBACK,
+        "title": {"type": "plain_text", "text": "Releases"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [
+            parts.section(f":hourglass_flowing_sand: Searching: {escape_truncated(what, 500)}…")
+        ],
+    }

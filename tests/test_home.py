@@ -1,0 +1,193 @@
+"""App Home: what it reads (cache, subscriptions through their commands), and its listeners."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from unittest.mock import Mock
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.demo.server import DemoApiServer
+from bot.finder import ReleaseFinder
+from bot.home import Home, UserChannels
+from bot.metakraftwerk.cache import ReleaseCache
+from bot.notify.commands import render_subscriptions
+from bot.notify.store import Subscription
+from bot.query import SubscriptionsCommand
+from bot.render.errors import render_error
+from bot.slack.home import SeenEvents, app_home_opened, home_refresh, user_channels
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+class FakeSubscriptions:
+    """The Subscriptions protocol with one channel holding a subscription; records reads."""
+
+    def __init__(self, channel_id: str = "C0SUBS", *, fail: bool = False) -> None:
+        self.channel_id = channel_id
+        self.fail = fail
+        self.commands: list[tuple[SubscriptionCommand, Caller]] = []
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+        self.commands.append((command, caller))
+        if self.fail:
+            raise RuntimeError("database is gone")
+        subs = []
+        if caller.channel_id == self.channel_id:
+            subs = [
+                Subscription(
+                    id=7, team_id=caller.team_id, channel_id=caller.channel_id, kind="change",
+                    filters="open group:DWH_GROUP", schedule=None, timezone=None, mention=None,
+                    created_by="U0ADA", created_at=NOW,
+                )
+            ]
+        return Reply(render_subscriptions(subs, NOW))
+
+    def remove(self, subscription_id: int, caller: Caller) -> Reply:
+        raise AssertionError("App Home never removes anything")
+
+
+@pytest.fixture
+def finder(demo_cache: ReleaseCache) -> ReleaseFinder:
+    return ReleaseFinder(demo_cache)
+
+
+def _text(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"], ensure_ascii=False)
+
+
+def test_home_lists_the_subscriptions_of_the_users_channels_only(finder: ReleaseFinder) -> None:
+    subs = FakeSubscriptions()
+    home = Home(finder, clock=lambda: NOW, subscriptions=subs)
+    view = home.view(Caller("T1", user_id="U1"), UserChannels(("C0OTHER", "C0SUBS")))
+    text = _text(view)
+    assert "<#C0SUBS>" in text
+    assert "#7" in text
+    assert "DWH_GROUP" in text
+    assert "C0OTHER" not in text  # nothing there, so it is not shown
+    assert "Remove" not in text  # the list's buttons belong to the channel, not to Home
+    assert [c.channel_id for _, c in subs.commands] == ["C0OTHER", "C0SUBS"]
+    assert all(isinstance(cmd, SubscriptionsCommand) for cmd, _ in subs.commands)
+
+
+def test_home_opens_when_the_subscriptions_cannot_be_read(finder: ReleaseFinder) -> None:
+    home = Home(finder, clock=lambda: NOW, subscriptions=FakeSubscriptions(fail=True))
+    text = _text(home.view(Caller("T1", user_id="U1"), UserChannels(("C0SUBS",))))
+    assert "could not be read" in text
+    assert "DWH_GROUP" in text
+
+
+def test_home_without_a_store_says_so(finder: ReleaseFinder) -> None:
+    text = _text(Home(finder, clock=lambda: NOW).view(Caller(user_id="U1"), UserChannels()))
+    assert "not set up" in text
+
+
+def test_home_reads_releases_from_the_cache(finder: ReleaseFinder, demo_api: DemoApiServer) -> None:
+    home = Home(finder, clock=lambda: NOW)
+    home.view(Caller(user_id="U1"), UserChannels())
+    calls = demo_api.counts.total
+    home.view(Caller(user_id="U2"), UserChannels())
+    assert demo_api.counts.total == calls
+    home.view(Caller(user_id="U2"), UserChannels(), refresh=True)  # the Refresh button
+    assert demo_api.counts.total > calls
+
+
+def test_home_with_the_api_down_and_nothing_held_still_opens(
+    finder: ReleaseFinder, demo_api: DemoApiServer
+) -> None:
+    demo_api.switches.fail_next(1000, 503)
+    text = _text(Home(finder, clock=lambda: NOW).view(Caller(user_id="U1"), UserChannels()))
+    assert "could not be read" in text
+    assert "How to" in text
+
+
+# ---- listeners ------------------------------------------------------------------------
+
+
+def test_seen_events_forget_after_their_ttl() -> None:
+    now = [0.0]
+    seen = SeenEvents(ttl_seconds=60, timer=lambda: now[0])
+    assert seen.first_time("Ev1")
+    assert not seen.first_time("Ev1")
+    assert seen.first_time("Ev2")
+    now[0] = 61
+    assert seen.first_time("Ev1")
+
+
+def _slack_error(error: str) -> SlackApiError:
+    response = SlackResponse(
+        client=None, http_verb="POST", api_url="", req_args={}, data={"ok": False, "error": error},
+        headers={}, status_code=200,
+    )
+    return SlackApiError(error, response)  # type: ignore[no-untyped-call]
+
+
+def test_user_channels_follow_the_cursor_and_degrade_on_errors() -> None:
+    client = Mock(WebClient)
+    client.users_conversations.side_effect = [
+        {"channels": [{"id": "C1"}], "response_metadata": {"next_cursor": "n1"}},
+        {"channels": [{"id": "C2"}], "response_metadata": {"next_cursor": ""}},
+    ]
+    assert user_channels(client, "U1") == UserChannels(("C1", "C2"))
+    assert client.users_conversations.call_args_list[1].kwargs["cursor"] == "n1"
+    client.users_conversations.side_effect = _slack_error("missing_scope")
+    assert user_channels(client, "U1") == UserChannels((), "missing_scope")
+
+
+def test_app_home_opened_publishes_once_per_event_id() -> None:
+    home = Mock(Home)
+    home.view.return_value = {"type": "home", "blocks": []}
+    client = Mock(WebClient)
+    client.users_conversations.return_value = {"channels": [{"id": "C1"}]}
+    seen = SeenEvents()
+    body = {"event_id": "Ev1", "team_id": "T1"}
+    event = {"type": "app_home_opened", "user": "U1", "tab": "home"}
+    app_home_opened(home, seen, body, event, client)
+    app_home_opened(home, seen, body, event, client)  # Slack's retry
+    client.views_publish.assert_called_once_with(user_id="U1", view={"type": "home", "blocks": []})
+    caller, channels = home.view.call_args.args
+    assert caller == Caller(team_id="T1", user_id="U1")
+    assert channels == UserChannels(("C1",))
+    app_home_opened(home, seen, {"event_id": "Ev2"}, {**event, "tab": "messages"}, client)
+    assert client.views_publish.call_count == 1
+
+
+def test_a_failed_publish_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    home = Mock(Home)
+    home.view.return_value = {"type": "home", "blocks": []}
+    client = Mock(WebClient)
+    client.users_conversations.return_value = {"channels": []}
+    client.views_publish.side_effect = _slack_error("not_enabled")
+    app_home_opened(home, SeenEvents(), {"event_id": "Ev1"}, {"user": "U1"}, client)
+    assert "not_enabled" in caplog.text
+
+
+def test_refresh_acks_first_and_publishes_fresh_data() -> None:
+    home = Mock(Home)
+    client = Mock(WebClient)
+    client.users_conversations.return_value = {"channels": []}
+    order: list[str] = []
+    ack = Mock(side_effect=lambda *a, **k: order.append("ack"))
+
+    def view(*args: object, **kwargs: object) -> dict[str, Any]:
+        order.append("view")
+        return {"type": "home", "blocks": []}
+
+    home.view.side_effect = view
+    home_refresh(home, ack, {"user": {"id": "U1", "team_id": "T1"}}, client)
+    assert order == ["ack", "view"]
+    assert home.view.call_args.kwargs["refresh"] is True
+    client.views_publish.assert_called_once()
+
+
+def test_errors_render_without_breaking_the_rows_reader() -> None:
+    # A refusal or error reply from the commands has no rows: Home shows no channel for it.
+    from bot.home import _subscription_rows
+
+    assert _subscription_rows(render_error("nope").blocks) == ()

@@ -1,0 +1,121 @@
+"""The "Find releases" step: outputs through the same finder and renderers as /releases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from unittest.mock import Mock
+
+import pytest
+from slack_bolt import Complete, Fail
+
+from bot.finder import ReleaseFinder
+from bot.metakraftwerk.cache import ReleaseCache
+from bot.render.listing import render_list
+from bot.render.message import Message
+from bot.render.workflow_step import message_mrkdwn, release_ids_text
+from bot.slack.workflow_step import find_releases_step
+from bot.workflow_step import FindReleasesStep, StepError
+from tests.render.support import NASTY, find, release
+from tests.render.support import NOW as RENDER_NOW
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def step(demo_cache: ReleaseCache) -> FindReleasesStep:
+    return FindReleasesStep(ReleaseFinder(demo_cache), lambda: NOW)
+
+
+def test_a_group_filter_gives_the_list_its_count_and_ids(step: FindReleasesStep) -> None:
+    outputs = step.run("group:DWH_GROUP open")
+    ids = outputs.release_ids.split(",")
+    assert outputs.count == len(ids) > 0
+    assert "DWH_GROUP" in outputs.summary
+    assert "LAKE_GROUP" not in outputs.summary
+
+
+def test_an_empty_filter_means_open_releases(step: FindReleasesStep) -> None:
+    assert step.run("").count == step.run("open").count
+    assert step.run(None).count == step.run("open").count
+
+
+def test_standup_gives_the_standup_view(step: FindReleasesStep) -> None:
+    outputs = step.run("standup group:DWH_GROUP")
+    assert outputs.summary
+    assert outputs.count == step.run("group:DWH_GROUP open").count
+
+
+def test_one_release_by_id(step: FindReleasesStep) -> None:
+    outputs = step.run("#21")
+    assert (outputs.count, outputs.release_ids) == (1, "21")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("bogus:1", "bogus"),
+        ("group:NO_SUCH_GROUP", "NO_SUCH_GROUP"),
+        ("#999999", "999999"),
+        ("subscribe group:DWH_GROUP", "subscriptions"),
+        ("x" * 2001, "longer"),
+    ],
+)
+def test_what_cannot_be_answered_says_why(step: FindReleasesStep, text: str, reason: str) -> None:
+    with pytest.raises(StepError) as caught:
+        step.run(text)
+    assert reason in str(caught.value)
+    assert "`" not in str(caught.value)  # shown as plain text
+
+
+def test_a_filter_that_is_not_text_is_refused(step: FindReleasesStep) -> None:
+    with pytest.raises(StepError):
+        step.run(42)
+
+
+def test_the_listener_completes_with_the_outputs(step: FindReleasesStep) -> None:
+    complete, fail = Mock(Complete), Mock(Fail)
+    find_releases_step(step, {"filter": "group:DWH_GROUP"}, complete, fail)
+    fail.assert_not_called()
+    outputs = complete.call_args.kwargs["outputs"]
+    assert set(outputs) == {"summary", "count", "release_ids"}
+
+
+def test_the_listener_fails_with_the_reason(step: FindReleasesStep) -> None:
+    complete, fail = Mock(Complete), Mock(Fail)
+    find_releases_step(step, {"filter": "bogus:1"}, complete, fail)
+    complete.assert_not_called()
+    assert "bogus" in fail.call_args.args[0]
+
+
+def test_an_unexpected_error_fails_with_a_reference_and_no_trace() -> None:
+    broken = Mock(FindReleasesStep)
+    broken.run.side_effect = RuntimeError("secret internals")
+    complete, fail = Mock(Complete), Mock(Fail)
+    find_releases_step(broken, {"filter": ""}, complete, fail)
+    complete.assert_not_called()
+    error = fail.call_args.args[0]
+    assert "ref " in error
+    assert "secret internals" not in error
+
+
+# ---- the summary text -----------------------------------------------------------------
+
+
+def test_summary_keeps_text_and_drops_buttons_within_the_limit() -> None:
+    releases = tuple(release(i, NASTY + str(i)) for i in range(1, 16))
+    message = render_list(find(releases), RENDER_NOW, 15)
+    summary = message_mrkdwn(message)
+    assert len(summary) <= 3000
+    assert "Details" not in summary  # buttons are not text
+    assert "<!channel>" not in summary
+    assert "&lt;!channel&gt;" in summary
+
+
+def test_summary_of_a_message_without_blocks_is_its_text() -> None:
+    assert message_mrkdwn(Message(text="plain")) == "plain"
+
+
+def test_release_ids_keep_whole_ids_within_the_limit() -> None:
+    assert release_ids_text([21, 22, 305]) == "21,22,305"
+    assert release_ids_text([123, 456], limit=5) == "123"
+    assert len(release_ids_text(range(100_000, 101_000))) <= 1000
