@@ -73,7 +73,9 @@ def _check(
         elapsed_ms = (clock.monotonic() - started) * 1000
         groups = client.list_groups()
     except MetaKraftwerkError as exc:
-        out.write(f"check failed ({url}): {exc.user_message}\n")
+        # The operator's own terminal: what the server said (masked) helps here.
+        said = f"; MetaKraftwerk said: {exc.detail}" if exc.detail else ""
+        out.write(f"check failed ({url}): {exc.user_message}{said}\n")
         return 1
     finally:
         if http_client is None:

@@ -11,6 +11,9 @@ _SECRET_PATTERNS = (
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(\"?(?:password|accessToken|token)\"?\s*[:=]\s*\"?)[^\"\s,}]+"),
+    # The password of a URL such as postgresql://user:password@host/db.
+    # Greedy up to the last `@` before the host, as URL parsers read a password with `@` in it.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+(?=@[^\s@/]*)"),
 )
 
 

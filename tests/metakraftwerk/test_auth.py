@@ -54,7 +54,9 @@ def test_rejected_static_token_is_not_retried(
     client = make_client(token=Secret("expired-token"), email=None, password=None)
     with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
-    assert "Not authenticated" in caught.value.user_message
+    assert "rejected the bot's token (HTTP 401, ref " in caught.value.user_message
+    assert "Not authenticated" not in caught.value.user_message
+    assert caught.value.detail == "Not authenticated"
     assert demo_api.counts.count(RELEASES) == 1
     assert demo_api.counts.count(AUTH) == 0
 
@@ -67,17 +69,40 @@ def test_no_credentials_says_what_to_set(make_client: ClientFactory) -> None:
 
 def test_wrong_password(demo_api: DemoApiServer, make_client: ClientFactory) -> None:
     client = make_client(password=Secret("wrong"))
-    with pytest.raises(CredentialsRejected, match="Invalid login"):
+    with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
+    assert caught.value.user_message.startswith(
+        "MetaKraftwerk refused the bot's login (HTTP 401, ref "
+    )
+    assert caught.value.detail == "Invalid login"
     assert demo_api.counts.count(AUTH) == 1
     assert demo_api.counts.count(RELEASES) == 0
 
 
-def test_missing_email_reports_the_server_message(make_client: ClientFactory) -> None:
+def test_a_refused_login_shows_neither_the_account_nor_the_servers_text(
+    demo_api: DemoApiServer, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(email="releases-bot@corp.example")
+    with caplog.at_level(logging.INFO), pytest.raises(CredentialsRejected) as caught:
+        client.list_releases()
+    message = caught.value.user_message
+    assert "corp.example" not in message
+    assert "Invalid login" not in message
+    assert caught.value.ref is not None
+    assert f"ref {caught.value.ref}" in message
+    assert any(
+        caught.value.ref in r.getMessage() and "Invalid login" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_missing_email_keeps_the_server_message_for_the_log(make_client: ClientFactory) -> None:
     client = make_client()
     client._email = ""  # what a server sees from an empty setting
-    with pytest.raises(CredentialsRejected, match="'email' is required"):
+    with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
+    assert caught.value.detail == "'email' is required"
+    assert "'email' is required" not in caught.value.user_message
 
 
 def test_401_means_one_new_login_and_one_retry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -115,7 +116,7 @@ def test_user_agent_and_base_url(demo_settings: Settings) -> None:
 # ---- errors --------------------------------------------------------------------------------
 
 
-def test_unknown_group_carries_the_server_message(demo_client: MetaKraftwerkClient) -> None:
+def test_unknown_group_is_told_in_the_bots_own_words(demo_client: MetaKraftwerkClient) -> None:
     with pytest.raises(GroupNotFound) as caught:
         demo_client.list_releases(ApiFilter(group="NOPE"))
     assert caught.value.user_message == "A release group with the name 'NOPE' does not exist!"
@@ -160,13 +161,16 @@ def test_unreadable_single_release_is_a_bad_response() -> None:
         mocked(handler).get_release(1)
 
 
-def test_error_message_falls_back_to_body_text() -> None:
+def test_an_unknown_group_never_shows_the_servers_text() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, text="no such group, sorry")
 
     with pytest.raises(GroupNotFound) as caught:
         mocked(handler).list_releases(ApiFilter(group="X"))
-    assert caught.value.user_message == "no such group, sorry"
+    assert caught.value.user_message == "A release group with the name 'X' does not exist!"
+    with pytest.raises(GroupNotFound) as by_id:
+        mocked(handler).list_releases(ApiFilter(group_id=7))
+    assert by_id.value.user_message == "No release group with id 7"
 
 
 def test_odd_groups_answer_gives_empty_names_and_warns_once(
@@ -190,15 +194,70 @@ def test_a_404_without_a_group_filter_is_a_bad_response() -> None:
         mocked(handler).list_releases()
 
 
-@pytest.mark.parametrize(("status", "error"), [(403, "CredentialsRejected"), (400, "BadResponse")])
-def test_other_client_errors(status: int, error: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json={"message": "nope"})
+UPSTREAM_PASSWORD = "Sup3r-S3cret"
+UPSTREAM_TEXT = f"pool exhausted: postgresql://mk_admin:{UPSTREAM_PASSWORD}@db.internal:5432/mk"
+REF = re.compile(r"\bref ([0-9a-f]{6})\)")
 
-    with pytest.raises(MetaKraftwerkError) as caught:
+
+@pytest.mark.parametrize(
+    ("status", "error", "shown"),
+    [
+        (418, "BadResponse", "MetaKraftwerk answered HTTP 418 (ref "),
+        (400, "BadResponse", "MetaKraftwerk answered HTTP 400 (ref "),
+        (403, "CredentialsRejected", "MetaKraftwerk refused access (HTTP 403, ref "),
+    ],
+)
+@pytest.mark.parametrize("as_json", [True, False])
+def test_upstream_error_text_is_logged_masked_and_never_shown(
+    status: int, error: str, shown: str, as_json: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if as_json:
+            return httpx.Response(status, json={"name": "Teapot", "message": UPSTREAM_TEXT})
+        return httpx.Response(status, text=UPSTREAM_TEXT)
+
+    with caplog.at_level(logging.INFO), pytest.raises(MetaKraftwerkError) as caught:
         mocked(handler).list_releases()
+    message = caught.value.user_message
     assert type(caught.value).__name__ == error
-    assert "nope" in caught.value.user_message
+    assert message.startswith(shown)
+    assert str(caught.value) == message
+    assert "pool exhausted" not in message
+    assert "db.internal" not in message
+    ref = REF.search(message)
+    assert ref is not None
+    assert caught.value.ref == ref.group(1)
+    logged = [r.getMessage() for r in caplog.records if ref.group(1) in r.getMessage()]
+    assert len(logged) == 1
+    assert f"HTTP {status}" in logged[0]
+    assert "pool exhausted: postgresql://mk_admin:***@db.internal" in logged[0]
+    assert UPSTREAM_PASSWORD not in caplog.text
+    assert UPSTREAM_PASSWORD not in (caught.value.detail or "")
+
+
+def test_each_failure_gets_its_own_ref() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(418, json={"message": "short and stout"})
+
+    client = mocked(handler)
+    refs = set()
+    for _ in range(3):
+        with pytest.raises(BadResponse) as caught:
+            client.list_releases()
+        refs.add(caught.value.ref)
+    assert len(refs) == 3
+    assert None not in refs
+
+
+def test_an_unreadable_release_says_so_without_the_servers_values() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": UPSTREAM_TEXT, "name": "R1"})
+
+    with pytest.raises(BadResponse) as caught:
+        mocked(handler).get_release(1)
+    assert "pool exhausted" not in caught.value.user_message
+    assert "release 1" in caught.value.user_message
+    assert REF.search(caught.value.user_message)
 
 
 def test_501_is_unavailable_without_retry() -> None:
