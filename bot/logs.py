@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
 
 _SECRET_PATTERNS = (
@@ -15,6 +16,11 @@ _SECRET_PATTERNS = (
     # Greedy up to the last `@` before the host, as URL parsers read a password with `@` in it.
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+(?=@[^\s@/]*)"),
 )
+
+
+def new_ref() -> str:
+    """A short reference that ties what a user is shown to the log line with the details."""
+    return secrets.token_hex(3)
 
 
 def mask_secrets(text: str) -> str:

@@ -10,14 +10,15 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from bot import __version__
 from bot.config import Secret, Settings
-from bot.logs import mask_secrets
+from bot.logs import mask_secrets, new_ref
 from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import (
@@ -27,7 +28,6 @@ from bot.metakraftwerk.errors import (
     MetaKraftwerkError,
     ReleaseNotFound,
     Unavailable,
-    new_ref,
 )
 from bot.metakraftwerk.models import InvalidRecord, Release, parse_groups, parse_releases
 from bot.metakraftwerk.retry import RetryPolicy, is_retryable_status, parse_retry_after
@@ -132,12 +132,14 @@ class MetaKraftwerkClient:
                 ref=ref,
                 detail=detail,
             )
-        body = _json(self._expect_ok(response))
-        if not isinstance(body, list):
-            raise BadResponse(
-                f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, not a list"
-            )
-        return parse_releases(body)
+        with _readable(RELEASES_PATH):
+            body = _json(self._expect_ok(response))
+            if not isinstance(body, list):
+                raise BadResponse(
+                    f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, "
+                    "not a list"
+                )
+            return parse_releases(body)
 
     def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
         """GET /api/v1/releases/:id."""
@@ -145,9 +147,9 @@ class MetaKraftwerkClient:
         response = self._get(path, {}, deadline or self.new_deadline())
         if response.status_code == 404:
             raise ReleaseNotFound(release_id)
-        body = _json(self._expect_ok(response))
         try:
-            return Release.from_api(body)
+            with _readable(path):
+                return Release.from_api(_json(self._expect_ok(response)))
         except InvalidRecord as exc:
             ref, detail = new_ref(), _shortened(mask_secrets(str(exc)))
             log.warning(
@@ -164,8 +166,9 @@ class MetaKraftwerkClient:
     def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
         """GET /api/v1/release_groups, raising on failure (the cache keeps stale names then)."""
         response = self._get(GROUPS_PATH, {}, deadline or self.new_deadline())
-        body = _json(self._expect_ok(response))
-        names = parse_groups(body)
+        with _readable(GROUPS_PATH):
+            body = _json(self._expect_ok(response))
+            names = parse_groups(body)
         if not names and body not in ([], {}):
             raise BadResponse("MetaKraftwerk answered the release groups in an unknown shape")
         return names
@@ -237,7 +240,8 @@ class MetaKraftwerkClient:
                 ref=ref,
                 detail=detail,
             )
-        body = _json(self._expect_ok(response))
+        with _readable(LOGIN_PATH):
+            body = _json(self._expect_ok(response))
         token = body.get("accessToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise BadResponse("MetaKraftwerk's login answer has no accessToken")
@@ -346,6 +350,18 @@ def _transport_cause(exc: httpx.TransportError) -> str:
     return "network error"
 
 
+@contextmanager
+def _readable(path: str) -> Iterator[None]:
+    """JSON nested past the recursion limit, in parsing or in reading it, is a bad response."""
+    try:
+        yield
+    except RecursionError:
+        log.warning("MetaKraftwerk answered %s with JSON nested too deeply to read", path)
+        raise BadResponse(
+            f"MetaKraftwerk answered {path} with JSON the bot cannot read (nested too deeply)"
+        ) from None
+
+
 def _json(response: httpx.Response) -> object:
     try:
         return json.loads(response.content)
@@ -379,7 +395,7 @@ def _server_message(response: httpx.Response) -> str | None:
     """The `message` of a JSON error body, else the body text; masked, shortened, None if empty."""
     try:
         body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         text: str = body["message"]

@@ -7,13 +7,6 @@ under the same ref, and to `detail` for the operator's `check` command.
 
 from __future__ import annotations
 
-import secrets
-
-
-def new_ref() -> str:
-    """A short reference that ties what a user sees to the log line with the details."""
-    return secrets.token_hex(3)
-
 
 class MetaKraftwerkError(Exception):
     """Base of every API failure; `user_message` is safe to show (no secret, no traceback).

@@ -8,6 +8,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from bot.config import Secret, Settings
@@ -15,7 +16,12 @@ from bot.demo import DemoApiServer
 from bot.metakraftwerk.auth import LoginSession, jwt_expiry
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Deadline, ManualClock
-from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError, Unavailable
+from bot.metakraftwerk.errors import (
+    BadResponse,
+    CredentialsRejected,
+    MetaKraftwerkError,
+    Unavailable,
+)
 from bot.query import ApiFilter
 from tests.conftest import ClientFactory
 
@@ -319,10 +325,24 @@ def test_failed_login_reaches_every_waiter_once() -> None:
         ("not-a-jwt", None),
         ("a.!!!.c", None),
         ("a.bnVsbA.c", None),  # "null"
+        (  # a payload nested past the recursion limit
+            "a." + base64.urlsafe_b64encode(b"[" * 50_000 + b"]" * 50_000).decode() + ".c",
+            None,
+        ),
     ],
 )
 def test_jwt_expiry(token: str, expected: datetime | None) -> None:
     assert jwt_expiry(token) == expected
+
+
+def test_a_login_answer_nested_too_deeply_is_a_bad_response() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=b'{"a": ' * 50_000 + b"1" + b"}" * 50_000)
+
+    http = httpx.Client(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = MetaKraftwerkClient(http, email="bot@example.com", password=Secret("pw"))
+    with pytest.raises(BadResponse, match="JSON the bot cannot read"):
+        client.list_releases()
 
 
 # ---- secrets never leak --------------------------------------------------------------------

@@ -433,3 +433,66 @@ def test_404_for_a_group_id_names_the_id() -> None:
 
     with pytest.raises(GroupNotFound, match="No release group with id 77"):
         mocked(handler).list_releases(ApiFilter(group_id=77))
+
+
+# ---- JSON the bot cannot read ----------------------------------------------------------------
+
+DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECT = b'{"a": ' * 50_000 + b"1" + b"}" * 50_000
+
+
+def answering(status: int, body: bytes) -> MetaKraftwerkClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status, content=body, headers={"Content-Type": "application/json"}
+        )
+
+    return mocked(handler)
+
+
+CALLS: dict[str, Callable[[MetaKraftwerkClient], object]] = {
+    "list": lambda client: client.list_releases(),
+    "one": lambda client: client.get_release(1),
+    "groups": lambda client: client.fetch_groups(),
+}
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT])
+@pytest.mark.parametrize("call", CALLS)
+def test_json_nested_too_deeply_is_a_bad_response(body: bytes, call: str) -> None:
+    client, read = answering(200, body), CALLS[call]
+    with pytest.raises(BadResponse) as caught:
+        read(client)
+    assert "JSON the bot cannot read" in caught.value.user_message
+
+
+def test_an_error_body_nested_too_deeply_is_still_a_status_and_a_ref() -> None:
+    with pytest.raises(BadResponse) as caught:
+        answering(418, DEEP_ARRAY).list_releases()
+    assert caught.value.user_message.startswith("MetaKraftwerk answered HTTP 418 (ref ")
+
+
+@pytest.mark.parametrize("depth", [0, 150, 400])
+def test_deep_values_inside_records_never_escape_as_recursion(depth: int) -> None:
+    # Parseable near the top of a stack, but deep enough that parsing, showing or checking
+    # them recurses past the limit when the call starts deep in a listener's stack.
+    nested = "[" * 900 + "]" * 900
+    body = (
+        f'[{{"id": {nested}, "name": "R1"}}, {{"id": 2, "name": {nested}}}, '
+        f'{{"id": 3, "name": "R3", "description": {nested}}}]'
+    )
+    client = answering(200, body.encode())
+
+    def deep(levels: int) -> tuple[object, ...]:
+        return deep(levels - 1) if levels else client.list_releases()
+
+    outcome: object
+    try:
+        outcome = deep(depth)
+    except BadResponse as exc:
+        outcome = exc
+    if isinstance(outcome, BadResponse):
+        assert "JSON the bot cannot read" in outcome.user_message
+    else:
+        assert isinstance(outcome, tuple)
+        assert names(outcome) == {"R3"}
