@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import re
 
+import httpx
 import pytest
 
 from bot.answers import Answers, Caller
+from bot.config import Secret
 from bot.demo import DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
@@ -58,3 +60,15 @@ def test_a_refused_login_shows_no_account_to_the_user(
 def test_the_bots_own_specific_answers_stay(answers: Answers) -> None:
     assert "No release with id 99999" in shown(answers, "99999")
     assert "A release group with the name 'NOPE' does not exist" in shown(answers, "group:NOPE")
+
+
+def test_json_nested_too_deeply_gets_a_clear_answer_not_something_went_wrong() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+
+    http = httpx.Client(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = MetaKraftwerkClient(http, token=Secret("t"), deadline_seconds=1.0)
+    answers = Answers(ReleaseFinder(ReleaseCache(client, ttl_seconds=60.0)))
+    text = shown(answers, "all")
+    assert "JSON the bot cannot read" in text
+    assert "Something went wrong" not in text
