@@ -16,6 +16,7 @@ import httpx
 
 from bot.config import ConfigError, Secret, Settings, load_settings
 from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
+from bot.logs import register_secrets
 from bot.metakraftwerk.auth import LoginSession
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Clock, SystemClock
@@ -58,6 +59,7 @@ def main_check(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     except ConfigError as exc:
         print(f"releases-bot: {exc}", file=sys.stderr)
         return 2
+    register_secrets(settings.secret_values())
     return run_check(settings, sys.stdout)
 
 
