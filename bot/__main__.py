@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"releases-bot: {exc}", file=sys.stderr)
         return 2
     configure_logging(
-        settings.log_level if args.command in ("serve", "socket", "worker") else "WARNING"
+        settings.log_level if args.command in ("serve", "socket", "worker") else "WARNING",
+        secrets=settings.secret_values(),
     )
     try:
         return int(args.run(settings, args) or 0)

@@ -16,6 +16,7 @@ import httpx
 
 from bot.config import ConfigError, Secret, Settings, load_settings
 from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
+from bot.logs import register_secrets
 from bot.metakraftwerk.auth import LoginSession
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Clock, SystemClock
@@ -58,6 +59,7 @@ def main_check(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     except ConfigError as exc:
         print(f"releases-bot: {exc}", file=sys.stderr)
         return 2
+    register_secrets(settings.secret_values())
     return run_check(settings, sys.stdout)
 
 
@@ -73,7 +75,9 @@ def _check(
         elapsed_ms = (clock.monotonic() - started) * 1000
         groups = client.list_groups()
     except MetaKraftwerkError as exc:
-        out.write(f"check failed ({url}): {exc.user_message}\n")
+        # The operator's own terminal: what the server said (masked) helps here.
+        said = f"; MetaKraftwerk said: {exc.detail}" if exc.detail else ""
+        out.write(f"check failed ({url}): {exc.user_message}{said}\n")
         return 1
     finally:
         if http_client is None:

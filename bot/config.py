@@ -77,6 +77,19 @@ class Settings:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.redacted().items())
         return f"Settings({fields})"
 
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret's value, for the logs to mask: the Secret fields and URL passwords."""
+        values: list[str] = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Secret) and value.value:
+                values.append(value.value)
+            elif name.endswith("_url") and isinstance(value, str):
+                password = urlsplit(value).password
+                if password:
+                    values.append(password)
+        return tuple(values)
+
     def redacted(self) -> dict[str, object]:
         """Every setting, secrets shown only as set or unset: safe to log."""
         out: dict[str, object] = {}

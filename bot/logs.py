@@ -1,34 +1,116 @@
-"""Logging set-up with a last line of defence: token-shaped strings are masked in every record."""
+"""Logging set-up with a last line of defence: no secret leaves the process in a log line.
+
+Two nets, both in every record and traceback: the values of the configured secrets (as they
+are, and as URL-encoding, JSON or a repr would write them), and the shapes of secrets nobody
+configured (Slack tokens, bearer tokens, `password: ...` pairs, URL passwords), such as those
+an upstream error body may carry.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import secrets
 import sys
+import threading
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus, unquote
 
+MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
+MASK = "***"
+
+_KEYS = r"(?:password|passwd|pwd|secret|client_secret|accessToken|access_token|token|api_?key)"
 _SECRET_PATTERNS = (
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)(\"?(?:password|accessToken|token)\"?\s*[:=]\s*\"?)[^\"\s,}]+"),
+    # `"password": "..."` up to the closing quote (escaped quotes, commas and braces included),
+    # the same in single quotes (a repr), or a bare value up to a separator.
+    re.compile(
+        rf"""(?i)(["']?{_KEYS}["']?\s*[:=]\s*)"""
+        r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[^\s"',}]+)"""
+    ),
+    # The password of a URL such as postgresql://user:password@host/db.
+    # Greedy up to the last `@` before the host, as URL parsers read a password with `@` in it.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+(?=@[^\s@/]*)"),
 )
 
 
+def new_ref() -> str:
+    """A short reference that ties what a user is shown to the log line with the details."""
+    return secrets.token_hex(3)
+
+
+def _masked_shape(match: re.Match[str]) -> str:
+    prefix = match.group(1) if match.groups() else ""
+    value = match.group(2) if match.re.groups >= 2 else ""
+    quote_char = value[0] if value[:1] in ("'", '"') else ""
+    return f"{prefix or ''}{quote_char}{MASK}{quote_char}"
+
+
+def _written_forms(value: str) -> set[str]:
+    """A secret as text may carry it: raw, URL-encoded either way, JSON-escaped, in a repr."""
+    forms = {value, unquote(value)}
+    for form in list(forms):
+        forms |= {quote(form, safe=""), quote_plus(form), json.dumps(form)[1:-1], repr(form)[1:-1]}
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+class Redactor:
+    """Masks known secret values, then secret shapes; thread-safe, values can be added later."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._forms: set[str] = set()
+        self._known: re.Pattern[str] | None = None
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        with self._lock:
+            for value in values:
+                if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+                    self._forms |= _written_forms(value)
+            # Longest first, so a secret that contains another is masked whole.
+            ordered = sorted(self._forms, key=len, reverse=True)
+            self._known = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def mask(self, text: str) -> str:
+        known = self._known
+        if known is not None:
+            text = known.sub(MASK, text)
+        for pattern in _SECRET_PATTERNS:
+            text = pattern.sub(_masked_shape, text)
+        return text
+
+
+# The process's redactor: configure_logging registers the settings' secrets with it, and code
+# that masks text outside a log record (an upstream error shown to an operator) uses it too.
+REDACTOR = Redactor()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Mask these values from now on, wherever mask_secrets or the log handler runs."""
+    REDACTOR.add(values)
+
+
 def mask_secrets(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
-    return text
+    return REDACTOR.mask(text)
 
 
 class RedactingFilter(logging.Filter):
     """Rewrites a record's final message so no token or password can leave the process."""
+
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a bad format string must not lose the record
             message = str(record.msg)
-        masked = mask_secrets(message)
+        masked = self._redactor.mask(message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -37,16 +119,24 @@ class RedactingFilter(logging.Filter):
 class RedactingFormatter(logging.Formatter):
     """Masks the whole formatted record: a traceback or stack is added after the filters ran."""
 
+    def __init__(self, fmt: str | None = None, redactor: Redactor = REDACTOR) -> None:
+        super().__init__(fmt)
+        self._redactor = redactor
+
     def format(self, record: logging.LogRecord) -> str:
-        return mask_secrets(super().format(record))
+        return self._redactor.mask(super().format(record))
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(
+    level: str = "INFO", *, secrets: Iterable[str] = (), redactor: Redactor = REDACTOR
+) -> None:
+    """Log to stderr through the redactor, which masks `secrets` (Settings.secret_values())."""
+    redactor.add(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor)
     )
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -16,6 +16,7 @@ Grammar (see design.md, section 1):
   `page` and `format` take one value (two different ones are an error);
 * a leading `-` excludes a `group`, `group_id` or `name` (bare words are names);
 * `*` and `?` are globs on names and groups, matched case-insensitively; `[` is literal;
+  at most MAX_PATTERNS names and groups with a glob per command (local matching is work);
 * `21`, `#21`, `id:21` and `release 21` look up one release; with an id, only `format`
   and `refresh` may be added (a status default must not hide the release asked for).
 """
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
+from bot.glob import compile_globs, is_glob
+from bot.glob import glob_match as glob_match  # part of this module's interface
 from bot.metakraftwerk.models import Release
 from bot.render.escape import escape
 from bot.schedule import Schedule, ScheduleError, parse_days, parse_schedule, parse_timezone
@@ -41,6 +44,8 @@ DeletedMode = Literal["no", "yes", "only"]
 
 MAX_CHARS = 2000
 MAX_TOKENS = 50
+# Name and group patterns with `*` or `?` in one command: bounds the work of local matching.
+MAX_PATTERNS = 20
 MAX_ID = 2**31 - 1
 
 VALID_KEYS: Mapping[str, str] = MappingProxyType(
@@ -128,38 +133,6 @@ class ApiFilter:
         return out
 
 
-def is_glob(pattern: str) -> bool:
-    """Whether a name or group pattern needs local matching (the API only matches exactly)."""
-    return "*" in pattern or "?" in pattern
-
-
-def glob_match(pattern: str, text: str) -> bool:
-    """Case-insensitive `*`/`?` match of the whole text; linear-time, no `[...]` classes.
-
-    Hand-written instead of fnmatch so `[` stays literal and patterns such as `*a*a*a*b`
-    cannot backtrack for seconds on a long name.
-    """
-    p, t = pattern.casefold(), text.casefold()
-    pi = ti = 0
-    star, mark = -1, 0
-    while ti < len(t):
-        if pi < len(p) and p[pi] == "*":
-            star, mark = pi, ti
-            pi += 1
-        elif pi < len(p) and (p[pi] == "?" or p[pi] == t[ti]):
-            pi += 1
-            ti += 1
-        elif star >= 0:
-            pi = star + 1
-            mark += 1
-            ti = mark
-        else:
-            return False
-    while pi < len(p) and p[pi] == "*":
-        pi += 1
-    return pi == len(p)
-
-
 @dataclass(frozen=True, slots=True)
 class Query:
     """What to look up. Tuples hold OR-ed alternatives; different fields combine with AND.
@@ -236,17 +209,17 @@ class Query:
         if self.hotfix is not None and release.is_hotfix != self.hotfix:
             return False
         label = _group_label(release, group_names)
-        if self.groups and (label is None or not any(glob_match(g, label) for g in self.groups)):
+        if self.groups and (label is None or not compile_globs(self.groups).match(label)):
             return False
-        if label is not None and any(glob_match(g, label) for g in self.exclude_groups):
+        if label is not None and compile_globs(self.exclude_groups).match(label):
             return False
         if self.group_ids and release.group_id not in self.group_ids:
             return False
         if release.group_id is not None and release.group_id in self.exclude_group_ids:
             return False
-        if self.names and not any(glob_match(n, release.name) for n in self.names):
+        if self.names and not compile_globs(self.names).match(release.name):
             return False
-        return not any(glob_match(n, release.name) for n in self.exclude_names)
+        return not compile_globs(self.exclude_names).match(release.name)
 
     def describe(self) -> str:
         """Plain-text restatement of the filters applied, e.g. 'open · group DWH_GROUP'.
@@ -688,7 +661,20 @@ class _Builder:
         if not value:
             raise _empty(token, "name")
         self.used.append("name")
-        _add_unique(self.exclude_names if token.negated else self.names, value)
+        self._add_pattern(self.exclude_names if token.negated else self.names, value, token)
+
+    def _add_pattern(self, target: list[str], value: str, token: _Token) -> None:
+        """A name or group; at most MAX_PATTERNS of them with `*` or `?` per command."""
+        if is_glob(value) and all(v.casefold() != value.casefold() for v in target):
+            lists = (self.groups, self.names, self.exclude_groups, self.exclude_names)
+            if sum(is_glob(v) for values in lists for v in values) >= MAX_PATTERNS:
+                raise QueryError(
+                    f"Too many patterns: {_echo(token.raw)} would be one more name or group "
+                    f"with `*` or `?`, and I match at most {MAX_PATTERNS} per command. "
+                    "Combine them, e.g. `name:R5*` instead of `name:R51* name:R52*`.",
+                    token.raw,
+                )
+        _add_unique(target, value)
 
     def _add_status(self, status: str) -> None:
         self.statuses.update(("open", "closed") if status == "all" else (status,))
@@ -721,9 +707,9 @@ class _Builder:
             raise _empty(token, key)
         self.used.append(key)
         if key == "group":
-            _add_unique(self.exclude_groups if token.negated else self.groups, value)
+            self._add_pattern(self.exclude_groups if token.negated else self.groups, value, token)
         elif key == "name":
-            _add_unique(self.exclude_names if token.negated else self.names, value)
+            self._add_pattern(self.exclude_names if token.negated else self.names, value, token)
         elif key == "group_id":
             number = _parse_int(_strip_hash(value), token, "group id")
             target = self.exclude_group_ids if token.negated else self.group_ids

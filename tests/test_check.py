@@ -120,3 +120,21 @@ def test_main_check_reports_a_bad_setting(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "METAKRAFTWERK_URL" in err
+
+
+def test_main_check_masks_the_configured_password_an_upstream_error_echoes(
+    demo_api: DemoApiServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = "pw, with}braces-91c3"  # no shape a pattern could know
+    demo_api.switches.fail_next(
+        status=418, message=f"no login with {password}", path="/authentication"
+    )
+    env = {
+        "METAKRAFTWERK_URL": demo_api.url,
+        "METAKRAFTWERK_EMAIL": "demo@example.com",
+        "METAKRAFTWERK_PASSWORD": password,
+    }
+    assert main_check([], environ=env) == 1
+    captured = capsys.readouterr()
+    assert "MetaKraftwerk said: no login with ***" in captured.out
+    assert password not in captured.out + captured.err

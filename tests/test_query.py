@@ -9,6 +9,7 @@ import pytest
 from bot.query import (
     MAX_CHARS,
     MAX_ID,
+    MAX_PATTERNS,
     VALID_KEYS,
     Command,
     DigestCommand,
@@ -343,6 +344,8 @@ ERROR_CASES: list[tuple[str, str]] = [
     # size caps
     ("x" * (MAX_CHARS + 1), "I read at most 2000"),
     (" ".join(["R1"] * 51), "more than 50 words"),
+    (" ".join(f"name:*{'?' * 22}Z{i}" for i in range(47)), "Too many patterns"),
+    (" ".join(f"-group:G{i}*" for i in range(MAX_PATTERNS + 1)), f"at most {MAX_PATTERNS}"),
 ]
 
 
@@ -521,3 +524,23 @@ def test_to_text_is_canonical_for_equivalent_inputs() -> None:
         if isinstance(command, ListCommand)
     }
     assert canonical == {"closed group:X"}
+
+
+def test_patterns_up_to_the_limit_are_fine_and_exact_names_do_not_count() -> None:
+    globs = [f"name:R{i}*" for i in range(MAX_PATTERNS - 1)] + ["-group:T?ST"]
+    exact = [f"R{i}" for i in range(25)]
+    command = parse_command(" ".join(globs + exact))
+    assert isinstance(command, ListCommand)
+    assert len(command.query.names) == MAX_PATTERNS - 1 + 25
+    # The same pattern twice (in any case) is one pattern.
+    again = parse_command(" ".join([*globs, "name:r0*", "NAME:R1*"]))
+    assert isinstance(again, ListCommand)
+
+
+def test_the_pattern_limit_names_itself_and_a_way_out() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_command(" ".join(f"name:*R{i}" for i in range(MAX_PATTERNS + 1)))
+    message = caught.value.message
+    assert f"at most {MAX_PATTERNS}" in message
+    assert "`*` or `?`" in message
+    assert caught.value.token == f"name:*R{MAX_PATTERNS}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.query import MessageScan, Query, scan_message
+from bot.query import MAX_PATTERNS, MessageScan, Query, scan_message
 
 KNOWN = (
     "R59",
@@ -115,3 +115,11 @@ def test_long_messages_and_many_names_are_fine() -> None:
     scan = scan_message(text, names)
     assert scan.names == ("R2999",)
     assert scan.release_ids == (5,)
+
+
+def test_a_message_full_of_patterns_yields_at_most_the_pattern_limit() -> None:
+    text = " ".join(f"name:*{'?' * 22}Z{i}" for i in range(300))
+    scan = scan_message(text, [])
+    assert scan.query is not None
+    assert len(scan.query.names) == MAX_PATTERNS
+    assert scan.query.names[0] == f"*{'?' * 22}Z0"

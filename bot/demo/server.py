@@ -46,6 +46,7 @@ class _Fault:
     path: str | None
     status: int = 503
     retry_after: str | None = None
+    message: str | None = None
 
 
 class Switches:
@@ -68,12 +69,13 @@ class Switches:
         *,
         retry_after: float | str | None = None,
         path: str | None = None,
+        message: str | None = None,
     ) -> None:
-        """The next `n` requests (to paths starting with `path`) answer `status`."""
+        """The next `n` requests (to paths starting with `path`) answer `status` (`message`)."""
         header = None if retry_after is None else str(retry_after)
         if isinstance(retry_after, float) and retry_after.is_integer():
             header = str(int(retry_after))
-        self._add(_Fault("status", n, path, status, header))
+        self._add(_Fault("status", n, path, status, header, message))
 
     def invalid_json_next(self, n: int = 1, *, path: str | None = None) -> None:
         self._add(_Fault("invalid_json", n, path))
@@ -326,7 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
-            message = {429: "Too many requests"}.get(fault.status, "Service unavailable")
+            message = fault.message or {429: "Too many requests"}.get(
+                fault.status, "Service unavailable"
+            )
             self._send_json(fault.status, _Answer(fault.status, message).body(), headers)
             return
         try:

@@ -10,13 +10,15 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from bot import __version__
 from bot.config import Secret, Settings
+from bot.logs import mask_secrets, new_ref
 from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import (
@@ -119,20 +121,25 @@ class MetaKraftwerkClient:
         f = f or ApiFilter()
         response = self._get(RELEASES_PATH, f.params(), deadline or self.new_deadline())
         if response.status_code == 404:
-            message = _server_message(response)
+            # The bot's own words: the server's text is not shown, and the filter says it all.
             if f.group is not None:
-                raise GroupNotFound(
-                    message or f"A release group with the name '{f.group}' does not exist!"
-                )
+                raise GroupNotFound(f"A release group with the name '{f.group}' does not exist!")
             if f.group_id is not None:
-                raise GroupNotFound(message or f"No release group with id {f.group_id}")
-            raise BadResponse(f"MetaKraftwerk has no release list at {RELEASES_PATH} (HTTP 404)")
-        body = _json(self._expect_ok(response))
-        if not isinstance(body, list):
+                raise GroupNotFound(f"No release group with id {f.group_id}")
+            ref, detail = _logged(response)
             raise BadResponse(
-                f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, not a list"
+                f"MetaKraftwerk has no release list at {RELEASES_PATH} (HTTP 404, ref {ref})",
+                ref=ref,
+                detail=detail,
             )
-        return parse_releases(body)
+        with _readable(RELEASES_PATH):
+            body = _json(self._expect_ok(response))
+            if not isinstance(body, list):
+                raise BadResponse(
+                    f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, "
+                    "not a list"
+                )
+            return parse_releases(body)
 
     def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
         """GET /api/v1/releases/:id."""
@@ -140,19 +147,28 @@ class MetaKraftwerkClient:
         response = self._get(path, {}, deadline or self.new_deadline())
         if response.status_code == 404:
             raise ReleaseNotFound(release_id)
-        body = _json(self._expect_ok(response))
         try:
-            return Release.from_api(body)
+            with _readable(path):
+                return Release.from_api(_json(self._expect_ok(response)))
         except InvalidRecord as exc:
+            ref, detail = new_ref(), _shortened(mask_secrets(str(exc)))
+            log.warning(
+                "MetaKraftwerk sent release %s in a shape the bot cannot read (ref %s): %s",
+                release_id, ref, detail,
+            )
             raise BadResponse(
-                f"MetaKraftwerk sent release {release_id} in a shape the bot cannot read ({exc})"
+                f"MetaKraftwerk sent release {release_id} in a shape the bot cannot read "
+                f"(ref {ref})",
+                ref=ref,
+                detail=detail,
             ) from None
 
     def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
         """GET /api/v1/release_groups, raising on failure (the cache keeps stale names then)."""
         response = self._get(GROUPS_PATH, {}, deadline or self.new_deadline())
-        body = _json(self._expect_ok(response))
-        names = parse_groups(body)
+        with _readable(GROUPS_PATH):
+            body = _json(self._expect_ok(response))
+            names = parse_groups(body)
         if not names and body not in ([], {}):
             raise BadResponse("MetaKraftwerk answered the release groups in an unknown shape")
         return names
@@ -182,19 +198,24 @@ class MetaKraftwerkClient:
             if response.status_code != 401:
                 return response
             self._auth.invalidate(token)
+            ref, detail = _logged(response)
             raise CredentialsRejected(
-                "MetaKraftwerk refused the bot's fresh login "
-                f"({_server_message(response) or 'HTTP 401'})"
+                f"MetaKraftwerk refused the bot's fresh login (HTTP 401, ref {ref})",
+                ref=ref,
+                detail=detail,
             )
         if isinstance(self._auth, NoToken):
             raise CredentialsRejected(
                 "MetaKraftwerk needs credentials: set METAKRAFTWERK_TOKEN, or "
                 "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
             )
+        ref, detail = _logged(response)
         raise CredentialsRejected(
-            "MetaKraftwerk rejected the bot's token "
-            f"({_server_message(response) or 'HTTP 401'}); tokens expire after about 20 hours, "
-            "so set METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD to let the bot renew it"
+            f"MetaKraftwerk rejected the bot's token (HTTP 401, ref {ref}); tokens expire after "
+            "about 20 hours, so set METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD to let the "
+            "bot renew it",
+            ref=ref,
+            detail=detail,
         )
 
     def _log_in(self, deadline: Deadline) -> Secret:
@@ -212,11 +233,15 @@ class MetaKraftwerkClient:
             },
         )
         if response.status_code in (400, 401, 403):
+            # The account stays out of the message: users see it, the log names it.
+            ref, detail = _logged(response, f"the login of {self._email}")
             raise CredentialsRejected(
-                "MetaKraftwerk refused the bot's login for "
-                f"{self._email} ({_server_message(response) or f'HTTP {response.status_code}'})"
+                f"MetaKraftwerk refused the bot's login (HTTP {response.status_code}, ref {ref})",
+                ref=ref,
+                detail=detail,
             )
-        body = _json(self._expect_ok(response))
+        with _readable(LOGIN_PATH):
+            body = _json(self._expect_ok(response))
         token = body.get("accessToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise BadResponse("MetaKraftwerk's login answer has no accessToken")
@@ -286,13 +311,15 @@ class MetaKraftwerkClient:
     def _expect_ok(self, response: httpx.Response) -> httpx.Response:
         if 200 <= response.status_code < 300:
             return response
+        ref, detail = _logged(response)
         if response.status_code == 403:
             raise CredentialsRejected(
-                f"MetaKraftwerk refused access ({_server_message(response) or 'HTTP 403'})"
+                f"MetaKraftwerk refused access (HTTP 403, ref {ref})", ref=ref, detail=detail
             )
         raise BadResponse(
-            f"MetaKraftwerk answered HTTP {response.status_code}"
-            + (f": {message}" if (message := _server_message(response)) else "")
+            f"MetaKraftwerk answered HTTP {response.status_code} (ref {ref})",
+            ref=ref,
+            detail=detail,
         )
 
 
@@ -323,6 +350,18 @@ def _transport_cause(exc: httpx.TransportError) -> str:
     return "network error"
 
 
+@contextmanager
+def _readable(path: str) -> Iterator[None]:
+    """JSON nested past the recursion limit, in parsing or in reading it, is a bad response."""
+    try:
+        yield
+    except RecursionError:
+        log.warning("MetaKraftwerk answered %s with JSON nested too deeply to read", path)
+        raise BadResponse(
+            f"MetaKraftwerk answered {path} with JSON the bot cannot read (nested too deeply)"
+        ) from None
+
+
 def _json(response: httpx.Response) -> object:
     try:
         return json.loads(response.content)
@@ -332,11 +371,31 @@ def _json(response: httpx.Response) -> object:
         ) from None
 
 
+def _logged(response: httpx.Response, about: str = "") -> tuple[str, str | None]:
+    """Log what the server said under a new ref; return the ref and that text, masked.
+
+    Users are shown the status and the ref only: an error body can hold anything, a database
+    URL with its password or the bot's account included.
+    """
+    ref = new_ref()
+    detail = _server_message(response)
+    log.warning(
+        "MetaKraftwerk answered %s %s%s with HTTP %d (ref %s): %s",
+        response.request.method,
+        response.request.url.path,
+        f" ({about})" if about else "",
+        response.status_code,
+        ref,
+        detail if detail is not None else "no text",
+    )
+    return ref, detail
+
+
 def _server_message(response: httpx.Response) -> str | None:
-    """The `message` of a JSON error body, else the body text, shortened; None if empty."""
+    """The `message` of a JSON error body, else the body text; masked, shortened, None if empty."""
     try:
         body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         text: str = body["message"]
@@ -345,7 +404,12 @@ def _server_message(response: httpx.Response) -> str | None:
     text = " ".join(text.split())
     if not text:
         return None
-    return text if len(text) <= 200 else text[:199] + "…"
+    # Masked before it is cut, so a cut cannot leave half a secret unrecognised.
+    return _shortened(mask_secrets(text))
+
+
+def _shortened(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _kind(value: object) -> str:

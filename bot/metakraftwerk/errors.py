@@ -1,14 +1,27 @@
-"""Typed failures of the MetaKraftwerk API, each carrying a message fit to show a Slack user."""
+"""Typed failures of the MetaKraftwerk API, each carrying a message fit to show a Slack user.
+
+A user message is the bot's own words: a status, what the bot knows, and a short `ref`. What
+the server said (which may hold anything, credentials included) goes only to the log, masked,
+under the same ref, and to `detail` for the operator's `check` command.
+"""
 
 from __future__ import annotations
 
 
 class MetaKraftwerkError(Exception):
-    """Base of every API failure; `user_message` is safe to show (no secret, no traceback)."""
+    """Base of every API failure; `user_message` is safe to show (no secret, no traceback).
 
-    def __init__(self, user_message: str) -> None:
+    `str()` is the user message too, so logging the exception shows nothing more. `detail` is
+    the server's own text, masked; never put it in front of a Slack user.
+    """
+
+    def __init__(
+        self, user_message: str, *, ref: str | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        self.ref = ref
+        self.detail = detail
 
 
 class CredentialsRejected(MetaKraftwerkError):

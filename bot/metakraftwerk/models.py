@@ -7,6 +7,7 @@ a record that cannot be shown at all (no id or no name) is skipped, never fatal 
 from __future__ import annotations
 
 import logging
+import reprlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -168,6 +169,11 @@ def _bool(value: object) -> bool:
     return False
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3  # a value nested a thousand deep must not recurse a thousand deep
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
 def _short(value: object) -> str:
-    text = repr(value)
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -24,9 +24,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply, SubscriptionCommand
 from bot.config import Settings
+from bot.logs import new_ref
 from bot.notify.digests import schedule_of
 from bot.notify.messages import filters_label, mention_label, mention_pings
-from bot.notify.store import Clock, Store, Subscription, utc_now
+from bot.notify.store import Clock, Store, StoreUnavailable, Subscription, utc_now
 from bot.query import (
     DigestCommand,
     ListCommand,
@@ -77,6 +78,25 @@ class SubscriptionCommands:
     # ---- the Subscriptions protocol ---------------------------------------------------------
 
     def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+        try:
+            return self._handle(command, caller)
+        except StoreUnavailable as exc:
+            ref = new_ref()
+            log.warning(
+                "%s by %s in channel %s: the subscription database is unavailable (ref %s): %s",
+                type(command).__name__, caller.user_id or "?", caller.channel_id, ref, exc,
+            )
+            return _error(
+                "The subscription database is busy or unreachable; try again in a minute "
+                f"(ref {ref}).",
+                "If it keeps happening, tell whoever runs this app the ref.",
+            )
+
+    def remove(self, subscription_id: int, caller: Caller) -> Reply:
+        """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
+        return self.handle(UnsubscribeCommand(ids=(subscription_id,)), caller)
+
+    def _handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
         if not caller.channel_id:
             return _error(
                 "Subscriptions belong to a channel. Run this in the channel that should get "
@@ -92,10 +112,6 @@ class SubscriptionCommands:
         if isinstance(command, DigestCommand):
             return self._digest(command, caller)
         return self._unsubscribe(command, caller)
-
-    def remove(self, subscription_id: int, caller: Caller) -> Reply:
-        """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
-        return self.handle(UnsubscribeCommand(ids=(subscription_id,)), caller)
 
     # ---- commands ---------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, RowMapping, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
@@ -65,8 +67,18 @@ DeliveryState = Literal["pending", "sending", "sent", "failed"]
 DigestOutcome = Literal["sent", "skipped"]
 
 DEFAULT_DATABASE_URL = "sqlite:///releases-bot.db"
-SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+# A locked or unreachable database is reported within seconds rather than after half a minute:
+# a command's answer should say what is wrong while the user still waits for it.
+SQLITE_BUSY_TIMEOUT_SECONDS = 3.0
+PG_CONNECT_TIMEOUT_SECONDS = 3
+PG_STATEMENT_TIMEOUT_SECONDS = 10
+PG_LOCK_TIMEOUT_SECONDS = 3
+POOL_TIMEOUT_SECONDS = 5.0
 _WRITE = "releases_bot_write"  # execution option: this transaction writes (SQLite: IMMEDIATE)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database is locked, too slow or unreachable: worth a retry later, not a bug."""
 
 
 def utc_now() -> datetime:
@@ -336,6 +348,7 @@ def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         # One shared connection for an in-memory database (single-threaded use only).
         **({"poolclass": StaticPool} if in_memory else {}),
     )
@@ -361,11 +374,65 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def _postgresql_engine(url: URL) -> Engine:
+    ours = (
+        f"-c statement_timeout={PG_STATEMENT_TIMEOUT_SECONDS * 1000} "
+        f"-c lock_timeout={PG_LOCK_TIMEOUT_SECONDS * 1000}"
+    )
+    # Options in DATABASE_URL come after ours, so an operator's own settings win.
+    given = url.query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
+            "options": f"{ours} {given}" if given else ours,
+        },
+    )
+
+
 def create_store_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
     url = normalize_database_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True)
+    return _postgresql_engine(url)
+
+
+# SQLite result codes that mean trouble with the file, not with the statement: BUSY, LOCKED,
+# NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL. (It reports "no such table" as an
+# OperationalError too.)
+_SQLITE_TROUBLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+@contextmanager
+def _unavailable_as_store_error() -> Iterator[None]:
+    """Locks, timeouts and lost connections become StoreUnavailable; bugs stay what they are."""
+    try:
+        yield
+    except PoolTimeoutError as exc:
+        raise StoreUnavailable(_trouble(exc)) from exc
+    except DBAPIError as exc:
+        if not _is_trouble(exc):
+            raise
+        raise StoreUnavailable(_trouble(exc)) from exc
+
+
+def _is_trouble(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _SQLITE_TROUBLE
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _trouble(exc: Exception) -> str:
+    """One line on what went wrong, without the statement or its parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else 'no detail'}"
 
 
 def advisory_key(name: str) -> int:
@@ -417,7 +484,7 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        with _unavailable_as_store_error(), self._engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -425,7 +492,7 @@ class Store:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A consistent view across statements (SQLite gives one per transaction anyway)."""
-        with self._engine.connect() as conn:
+        with _unavailable_as_store_error(), self._engine.connect() as conn:
             if self.dialect == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():

@@ -8,6 +8,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from bot.config import Secret, Settings
@@ -15,7 +16,12 @@ from bot.demo import DemoApiServer
 from bot.metakraftwerk.auth import LoginSession, jwt_expiry
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Deadline, ManualClock
-from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError, Unavailable
+from bot.metakraftwerk.errors import (
+    BadResponse,
+    CredentialsRejected,
+    MetaKraftwerkError,
+    Unavailable,
+)
 from bot.query import ApiFilter
 from tests.conftest import ClientFactory
 
@@ -54,7 +60,9 @@ def test_rejected_static_token_is_not_retried(
     client = make_client(token=Secret("expired-token"), email=None, password=None)
     with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
-    assert "Not authenticated" in caught.value.user_message
+    assert "rejected the bot's token (HTTP 401, ref " in caught.value.user_message
+    assert "Not authenticated" not in caught.value.user_message
+    assert caught.value.detail == "Not authenticated"
     assert demo_api.counts.count(RELEASES) == 1
     assert demo_api.counts.count(AUTH) == 0
 
@@ -67,17 +75,40 @@ def test_no_credentials_says_what_to_set(make_client: ClientFactory) -> None:
 
 def test_wrong_password(demo_api: DemoApiServer, make_client: ClientFactory) -> None:
     client = make_client(password=Secret("wrong"))
-    with pytest.raises(CredentialsRejected, match="Invalid login"):
+    with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
+    assert caught.value.user_message.startswith(
+        "MetaKraftwerk refused the bot's login (HTTP 401, ref "
+    )
+    assert caught.value.detail == "Invalid login"
     assert demo_api.counts.count(AUTH) == 1
     assert demo_api.counts.count(RELEASES) == 0
 
 
-def test_missing_email_reports_the_server_message(make_client: ClientFactory) -> None:
+def test_a_refused_login_shows_neither_the_account_nor_the_servers_text(
+    demo_api: DemoApiServer, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(email="releases-bot@corp.example")
+    with caplog.at_level(logging.INFO), pytest.raises(CredentialsRejected) as caught:
+        client.list_releases()
+    message = caught.value.user_message
+    assert "corp.example" not in message
+    assert "Invalid login" not in message
+    assert caught.value.ref is not None
+    assert f"ref {caught.value.ref}" in message
+    assert any(
+        caught.value.ref in r.getMessage() and "Invalid login" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_missing_email_keeps_the_server_message_for_the_log(make_client: ClientFactory) -> None:
     client = make_client()
     client._email = ""  # what a server sees from an empty setting
-    with pytest.raises(CredentialsRejected, match="'email' is required"):
+    with pytest.raises(CredentialsRejected) as caught:
         client.list_releases()
+    assert caught.value.detail == "'email' is required"
+    assert "'email' is required" not in caught.value.user_message
 
 
 def test_401_means_one_new_login_and_one_retry(
@@ -294,10 +325,24 @@ def test_failed_login_reaches_every_waiter_once() -> None:
         ("not-a-jwt", None),
         ("a.!!!.c", None),
         ("a.bnVsbA.c", None),  # "null"
+        (  # a payload nested past the recursion limit
+            "a." + base64.urlsafe_b64encode(b"[" * 50_000 + b"]" * 50_000).decode() + ".c",
+            None,
+        ),
     ],
 )
 def test_jwt_expiry(token: str, expected: datetime | None) -> None:
     assert jwt_expiry(token) == expected
+
+
+def test_a_login_answer_nested_too_deeply_is_a_bad_response() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=b'{"a": ' * 50_000 + b"1" + b"}" * 50_000)
+
+    http = httpx.Client(base_url="http://api.test", transport=httpx.MockTransport(handler))
+    client = MetaKraftwerkClient(http, email="bot@example.com", password=Secret("pw"))
+    with pytest.raises(BadResponse, match="JSON the bot cannot read"):
+        client.list_releases()
 
 
 # ---- secrets never leak --------------------------------------------------------------------

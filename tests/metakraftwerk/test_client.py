@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -115,7 +116,7 @@ def test_user_agent_and_base_url(demo_settings: Settings) -> None:
 # ---- errors --------------------------------------------------------------------------------
 
 
-def test_unknown_group_carries_the_server_message(demo_client: MetaKraftwerkClient) -> None:
+def test_unknown_group_is_told_in_the_bots_own_words(demo_client: MetaKraftwerkClient) -> None:
     with pytest.raises(GroupNotFound) as caught:
         demo_client.list_releases(ApiFilter(group="NOPE"))
     assert caught.value.user_message == "A release group with the name 'NOPE' does not exist!"
@@ -160,13 +161,16 @@ def test_unreadable_single_release_is_a_bad_response() -> None:
         mocked(handler).get_release(1)
 
 
-def test_error_message_falls_back_to_body_text() -> None:
+def test_an_unknown_group_never_shows_the_servers_text() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, text="no such group, sorry")
 
     with pytest.raises(GroupNotFound) as caught:
         mocked(handler).list_releases(ApiFilter(group="X"))
-    assert caught.value.user_message == "no such group, sorry"
+    assert caught.value.user_message == "A release group with the name 'X' does not exist!"
+    with pytest.raises(GroupNotFound) as by_id:
+        mocked(handler).list_releases(ApiFilter(group_id=7))
+    assert by_id.value.user_message == "No release group with id 7"
 
 
 def test_odd_groups_answer_gives_empty_names_and_warns_once(
@@ -190,15 +194,70 @@ def test_a_404_without_a_group_filter_is_a_bad_response() -> None:
         mocked(handler).list_releases()
 
 
-@pytest.mark.parametrize(("status", "error"), [(403, "CredentialsRejected"), (400, "BadResponse")])
-def test_other_client_errors(status: int, error: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json={"message": "nope"})
+UPSTREAM_PASSWORD = "Sup3r-S3cret"
+UPSTREAM_TEXT = f"pool exhausted: postgresql://mk_admin:{UPSTREAM_PASSWORD}@db.internal:5432/mk"
+REF = re.compile(r"\bref ([0-9a-f]{6})\)")
 
-    with pytest.raises(MetaKraftwerkError) as caught:
+
+@pytest.mark.parametrize(
+    ("status", "error", "shown"),
+    [
+        (418, "BadResponse", "MetaKraftwerk answered HTTP 418 (ref "),
+        (400, "BadResponse", "MetaKraftwerk answered HTTP 400 (ref "),
+        (403, "CredentialsRejected", "MetaKraftwerk refused access (HTTP 403, ref "),
+    ],
+)
+@pytest.mark.parametrize("as_json", [True, False])
+def test_upstream_error_text_is_logged_masked_and_never_shown(
+    status: int, error: str, shown: str, as_json: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if as_json:
+            return httpx.Response(status, json={"name": "Teapot", "message": UPSTREAM_TEXT})
+        return httpx.Response(status, text=UPSTREAM_TEXT)
+
+    with caplog.at_level(logging.INFO), pytest.raises(MetaKraftwerkError) as caught:
         mocked(handler).list_releases()
+    message = caught.value.user_message
     assert type(caught.value).__name__ == error
-    assert "nope" in caught.value.user_message
+    assert message.startswith(shown)
+    assert str(caught.value) == message
+    assert "pool exhausted" not in message
+    assert "db.internal" not in message
+    ref = REF.search(message)
+    assert ref is not None
+    assert caught.value.ref == ref.group(1)
+    logged = [r.getMessage() for r in caplog.records if ref.group(1) in r.getMessage()]
+    assert len(logged) == 1
+    assert f"HTTP {status}" in logged[0]
+    assert "pool exhausted: postgresql://mk_admin:***@db.internal" in logged[0]
+    assert UPSTREAM_PASSWORD not in caplog.text
+    assert UPSTREAM_PASSWORD not in (caught.value.detail or "")
+
+
+def test_each_failure_gets_its_own_ref() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(418, json={"message": "short and stout"})
+
+    client = mocked(handler)
+    refs = set()
+    for _ in range(3):
+        with pytest.raises(BadResponse) as caught:
+            client.list_releases()
+        refs.add(caught.value.ref)
+    assert len(refs) == 3
+    assert None not in refs
+
+
+def test_an_unreadable_release_says_so_without_the_servers_values() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": UPSTREAM_TEXT, "name": "R1"})
+
+    with pytest.raises(BadResponse) as caught:
+        mocked(handler).get_release(1)
+    assert "pool exhausted" not in caught.value.user_message
+    assert "release 1" in caught.value.user_message
+    assert REF.search(caught.value.user_message)
 
 
 def test_501_is_unavailable_without_retry() -> None:
@@ -374,3 +433,66 @@ def test_404_for_a_group_id_names_the_id() -> None:
 
     with pytest.raises(GroupNotFound, match="No release group with id 77"):
         mocked(handler).list_releases(ApiFilter(group_id=77))
+
+
+# ---- JSON the bot cannot read ----------------------------------------------------------------
+
+DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECT = b'{"a": ' * 50_000 + b"1" + b"}" * 50_000
+
+
+def answering(status: int, body: bytes) -> MetaKraftwerkClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status, content=body, headers={"Content-Type": "application/json"}
+        )
+
+    return mocked(handler)
+
+
+CALLS: dict[str, Callable[[MetaKraftwerkClient], object]] = {
+    "list": lambda client: client.list_releases(),
+    "one": lambda client: client.get_release(1),
+    "groups": lambda client: client.fetch_groups(),
+}
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT])
+@pytest.mark.parametrize("call", CALLS)
+def test_json_nested_too_deeply_is_a_bad_response(body: bytes, call: str) -> None:
+    client, read = answering(200, body), CALLS[call]
+    with pytest.raises(BadResponse) as caught:
+        read(client)
+    assert "JSON the bot cannot read" in caught.value.user_message
+
+
+def test_an_error_body_nested_too_deeply_is_still_a_status_and_a_ref() -> None:
+    with pytest.raises(BadResponse) as caught:
+        answering(418, DEEP_ARRAY).list_releases()
+    assert caught.value.user_message.startswith("MetaKraftwerk answered HTTP 418 (ref ")
+
+
+@pytest.mark.parametrize("depth", [0, 150, 400])
+def test_deep_values_inside_records_never_escape_as_recursion(depth: int) -> None:
+    # Parseable near the top of a stack, but deep enough that parsing, showing or checking
+    # them recurses past the limit when the call starts deep in a listener's stack.
+    nested = "[" * 900 + "]" * 900
+    body = (
+        f'[{{"id": {nested}, "name": "R1"}}, {{"id": 2, "name": {nested}}}, '
+        f'{{"id": 3, "name": "R3", "description": {nested}}}]'
+    )
+    client = answering(200, body.encode())
+
+    def deep(levels: int) -> tuple[object, ...]:
+        return deep(levels - 1) if levels else client.list_releases()
+
+    outcome: object
+    try:
+        outcome = deep(depth)
+    except BadResponse as exc:
+        outcome = exc
+    if isinstance(outcome, BadResponse):
+        assert "JSON the bot cannot read" in outcome.user_message
+    else:
+        assert isinstance(outcome, tuple)
+        assert names(outcome) == {"R3"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,15 @@ def test_documented_example() -> None:
     assert release.start_date == datetime(2022, 1, 1, 23, tzinfo=UTC)
     assert release.is_open
     assert not release.is_hotfix
+
+
+def test_a_deeply_nested_id_is_refused_in_a_short_line() -> None:
+    nested: list[object] = []
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(InvalidRecord) as caught:
+        Release.from_api({"id": nested, "name": "R1"})
+    assert len(str(caught.value)) < 120
+    assert parse_releases([{"id": nested, "name": "R1"}, {"id": 2, "name": "R2"}]) == (
+        Release(id=2, name="R2"),
+    )

@@ -1,0 +1,125 @@
+"""Every configured secret is masked in every log line and traceback, whatever its shape."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.logs import Redactor, configure_logging, mask_secrets
+
+# Shapes the patterns cannot know: a comma and a brace, an `@`, a bare hex signing secret.
+MK_PASSWORD = "s3cr3t, pass}word@x"
+SIGNING_SECRET = "8f14e45fceea167a5a36dedd4bea2543"
+DB_PASSWORD = "db/p@ss, w}rd"
+CACHE_PASSWORD = "r3d1s-pa55"
+ENV = {
+    "SLACK_BOT_TOKEN": "xoxb-1111-2222-abcdef",
+    "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    "SLACK_APP_TOKEN": "xapp-1-A01-3333-feedbeef",
+    "METAKRAFTWERK_TOKEN": "opaque-mk-token-7d1e",
+    "METAKRAFTWERK_EMAIL": "releases-bot@corp.example",
+    "METAKRAFTWERK_PASSWORD": MK_PASSWORD,
+    "DATABASE_URL": f"postgresql://bot:{quote(DB_PASSWORD, safe='')}@db.internal:5432/bot",
+}
+SECRETS = [
+    ENV["SLACK_BOT_TOKEN"],
+    SIGNING_SECRET,
+    ENV["SLACK_APP_TOKEN"],
+    ENV["METAKRAFTWERK_TOKEN"],
+    MK_PASSWORD,
+    DB_PASSWORD,
+]
+
+
+def forms(secret: str) -> list[str]:
+    """How a secret turns up in text: as is, URL-encoded, JSON-escaped, in a repr."""
+    return [secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(ENV, dotenv_path=None)
+
+
+@contextmanager
+def bot_logging(settings: Settings) -> Iterator[None]:
+    """The process's logging as the bot configures it (to the current stderr), own redactor."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO", secrets=settings.secret_values(), redactor=Redactor())
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def test_settings_know_every_secret(settings: Settings) -> None:
+    values = settings.secret_values()
+    for secret in SECRETS:
+        assert secret in values or quote(secret, safe="") in values
+    assert "releases-bot@corp.example" not in values  # an account name is not a secret
+    assert Settings().secret_values() == ()
+
+
+def test_a_url_password_of_any_setting_ending_in_url_is_a_secret() -> None:
+    settings = Settings(database_url="sqlite:///x.db")
+    assert settings.secret_values() == ()
+    redis = Settings(database_url=f"redis://:{CACHE_PASSWORD}@127.0.0.1:6379/12")
+    assert redis.secret_values() == (CACHE_PASSWORD,)
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_a_log_record_shows_no_form_of_any_secret(
+    secret: str, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = logging.getLogger("tests.logs")
+    with bot_logging(settings):
+        for form in forms(secret):
+            log.warning("plain %s here", form)
+            log.warning("in a dict %s", {"value": form, "other": 1})
+            log.warning('in JSON {"password": "%s", "user": "bot"}', form)
+    err = capsys.readouterr().err
+    assert "plain *** here" in err
+    for form in forms(secret):
+        assert form not in err
+    assert '"user": "bot"' in err  # the text around a secret survives
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_a_traceback_shows_no_secret(
+    secret: str, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with bot_logging(settings):
+        try:
+            raise RuntimeError(f"could not connect with {secret} ({quote(secret, safe='')})")
+        except RuntimeError:
+            logging.getLogger("tests.logs").exception("connecting failed")
+    err = capsys.readouterr().err
+    assert "connecting failed" in err
+    assert "RuntimeError: could not connect with ***" in err
+    for form in forms(secret):
+        assert form not in err
+
+
+def test_a_longer_secret_is_masked_whole_when_a_shorter_one_is_inside_it() -> None:
+    redactor = Redactor(["abcd", "xxabcdxx"])
+    assert redactor.mask("see xxabcdxx and abcd") == "see *** and ***"
+
+
+def test_tiny_values_are_not_secrets_worth_masking_everywhere() -> None:
+    redactor = Redactor(["", "a", "on"])
+    assert redactor.mask("a bit on top") == "a bit on top"
+
+
+def test_passwords_of_json_bodies_are_masked_by_shape_with_commas_and_braces() -> None:
+    # Text from elsewhere (an upstream error body): its passwords are not configured values.
+    text = '{"user": "x", "password": "p, a}s\\"s", "n": 1} and password=\'q, r}\''
+    masked = mask_secrets(text)
+    assert masked == '{"user": "x", "password": "***", "n": 1} and password=\'***\''
