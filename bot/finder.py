@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter, Query
+from bot.query import Query
 
 log = logging.getLogger(__name__)
 

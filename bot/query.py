@@ -30,8 +30,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.render.escape import escape
+from bot.mrkdwn import escape
 from bot.schedule import Schedule, ScheduleError, parse_days, parse_schedule, parse_timezone
 
 _T = TypeVar("_T")
@@ -104,28 +105,6 @@ class QueryError(ValueError):
         super().__init__(message)
         self.message = message
         self.token = token
-
-
-@dataclass(frozen=True, slots=True)
-class ApiFilter:
-    """One call of GET /api/v1/releases; hashable, so it is also the cache key."""
-
-    group: str | None = None
-    group_id: int | None = None
-    name: str | None = None
-    closed: bool | None = None
-
-    def params(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if self.group is not None:
-            out["group"] = self.group
-        if self.group_id is not None:
-            out["group_id"] = str(self.group_id)
-        if self.name is not None:
-            out["name"] = self.name
-        if self.closed is not None:
-            out["closed"] = "true" if self.closed else "false"
-        return out
 
 
 def is_glob(pattern: str) -> bool:

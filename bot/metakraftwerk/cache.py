@@ -28,9 +28,9 @@ from cachetools import LRUCache, TLRUCache
 from bot.config import Settings
 from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import BadResponse, Unavailable
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 

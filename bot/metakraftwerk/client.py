@@ -27,9 +27,9 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import InvalidRecord, Release, parse_groups, parse_releases
 from bot.metakraftwerk.retry import RetryPolicy, is_retryable_status, parse_retry_after
-from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply, SubscriptionCommand
 from bot.config import Settings
+from bot.mrkdwn import escape_truncated
 from bot.notify.digests import schedule_of
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.store import Clock, Store, Subscription, utc_now
@@ -39,7 +40,6 @@ from bot.query import (
 )
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 from bot.schedule import Schedule, ScheduleError, parse_timezone

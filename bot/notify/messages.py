@@ -15,10 +15,10 @@ from datetime import datetime, tzinfo
 
 from bot.finder import FindResult
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape_truncated
 from bot.notify.changes import ChangeEvent, ChangeKind
 from bot.query import Query
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 from bot.render.standup import render_standup, standup_groups

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.mrkdwn import escape_truncated
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import fit_blocks, fit_text
 from bot.render.message import Message
 

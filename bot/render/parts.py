@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
-from bot.render.escape import escape_truncated
+from bot.mrkdwn import escape_truncated
 from bot.render.fit import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
 
 Block = dict[str, Any]

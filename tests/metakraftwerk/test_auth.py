@@ -16,7 +16,7 @@ from bot.metakraftwerk.auth import LoginSession, jwt_expiry
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.clock import Deadline, ManualClock
 from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError, Unavailable
-from bot.query import ApiFilter
+from bot.metakraftwerk.filter import ApiFilter
 from tests.conftest import ClientFactory
 
 AUTH = "/authentication"

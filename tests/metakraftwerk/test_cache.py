@@ -22,8 +22,8 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 from tests.conftest import ClientFactory
 
 RELEASES = "/api/v1/releases"

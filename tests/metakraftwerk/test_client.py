@@ -26,8 +26,8 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.retry import RetryPolicy
-from bot.query import ApiFilter
 from tests.conftest import TEST_DEADLINE, ClientFactory
 
 RELEASES = "/api/v1/releases"
