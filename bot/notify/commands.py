@@ -27,7 +27,9 @@ from bot.config import Settings
 from bot.mrkdwn import escape_truncated
 from bot.notify.digests import schedule_of
 from bot.notify.messages import filters_label, mention_label, mention_pings
-from bot.notify.store import Clock, Store, Subscription, utc_now
+from bot.notify.records import Subscription
+from bot.notify.store import Store
+from bot.notify.store.database import Clock, utc_now
 from bot.query import (
     DigestCommand,
     ListCommand,
@@ -119,7 +121,7 @@ class SubscriptionCommands:
     def _subscribe(self, command: SubscribeCommand, caller: Caller) -> Reply:
         query = _stored_query(command.query)
         filters = query.to_text()
-        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
             (
                 s
@@ -132,7 +134,7 @@ class SubscriptionCommands:
             return self._twin(twin, caller)
         if len(existing) >= MAX_PER_CHANNEL:
             return _too_many()
-        sub = self._store.add_change_subscription(
+        sub = self._store.subscriptions.add_change(
             team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
             created_by=caller.user_id, mention=command.mention,
         )
@@ -169,7 +171,7 @@ class SubscriptionCommands:
         query = _stored_query(command.query)
         filters = query.to_text()
         schedule_text = command.schedule.to_text()
-        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
             (
                 s
@@ -185,7 +187,7 @@ class SubscriptionCommands:
             return self._twin(twin, caller)
         if len(existing) >= MAX_PER_CHANNEL:
             return _too_many()
-        sub = self._store.add_digest_subscription(
+        sub = self._store.subscriptions.add_digest(
             team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
             schedule=command.schedule, timezone=zone, created_by=caller.user_id,
         )
@@ -235,7 +237,7 @@ class SubscriptionCommands:
 
     def _twin(self, twin: Subscription, caller: Caller) -> Reply:
         """The same subscription again: resume it when paused, else say it exists."""
-        if twin.paused and self._store.resume_subscription(twin.id):
+        if twin.paused and self._store.subscriptions.resume(twin.id):
             log.info(
                 "subscription %d: resumed by %s in channel %s (was paused: %s)",
                 twin.id, caller.user_id or "?", caller.channel_id, twin.paused_reason,
@@ -249,8 +251,8 @@ class SubscriptionCommands:
     def _unsubscribe(self, command: UnsubscribeCommand, caller: Caller) -> Reply:
         team, channel = caller.team_id, caller.channel_id
         if command.all:
-            existing = self._store.list_subscriptions(team, channel)
-            removed = self._store.delete_channel_subscriptions(team, channel)
+            existing = self._store.subscriptions.in_channel(team, channel)
+            removed = self._store.subscriptions.delete_channel(team, channel)
             if not removed:
                 return _error("This channel has no subscriptions or digests to remove.")
             ids = ", ".join(f"#{s.id}" for s in existing)
@@ -265,7 +267,7 @@ class SubscriptionCommands:
         found: list[Subscription] = []
         missing: list[int] = []
         for sub_id in command.ids:
-            sub = self._store.get_subscription(team, channel, sub_id)
+            sub = self._store.subscriptions.get(team, channel, sub_id)
             if sub is None:
                 missing.append(sub_id)
             else:
@@ -277,7 +279,7 @@ class SubscriptionCommands:
                 + (", so I removed nothing." if found else "."),
                 LIST_HINT,
             )
-        gone = [s for s in found if self._store.delete_subscription(team, channel, s.id)]
+        gone = [s for s in found if self._store.subscriptions.delete(team, channel, s.id)]
         if not gone:
             return _error(f"Subscription {_id_list(command.ids)} is already gone.", LIST_HINT)
         for sub in gone:
@@ -289,7 +291,7 @@ class SubscriptionCommands:
         return _confirm(f"{_who(caller)} removed {cut_mrkdwn(lines, 2500)} from this channel.")
 
     def _list(self, caller: Caller) -> Reply:
-        subs = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         return Reply(
             render_subscriptions(
                 subs, self._clock(), managers=self._settings.subscription_managers

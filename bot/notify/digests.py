@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.notify.store import Subscription
+from bot.notify.records import Subscription
 from bot.schedule import Schedule, ScheduleError, parse_schedule, parse_timezone
 
 log = logging.getLogger(__name__)

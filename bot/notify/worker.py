@@ -8,7 +8,7 @@ One round (`poll_once`):
 2. Fetch every release in one call, bypassing the cache. A stale answer (the API failed and
    older data stood in), a failed call, or an answer that looks like a glitch (an empty list
    where there were many releases) is never compared: the round skips change detection.
-3. `plan_poll`, then `Store.commit_poll`: the new snapshot and the outbox rows for the
+3. `plan_poll`, then `Store.outbox.commit_poll`: the new snapshot and the outbox rows for the
    changes it reveals are written in one transaction, fenced by the lease.
 4. Digests that are due are rendered and claimed with their outbox row in one transaction
    (at most one per subscription and local date); ones missed beyond the grace window are
@@ -59,17 +59,9 @@ from bot.notify.changes import ChangeEvent
 from bot.notify.digests import DueDigest, due_digests, schedule_of
 from bot.notify.messages import digest_result, render_change, render_digest, render_parent
 from bot.notify.plan import plan_poll
-from bot.notify.store import (
-    Clock,
-    Delivery,
-    Lease,
-    LeaseLost,
-    NewDelivery,
-    Snapshot,
-    Store,
-    Subscription,
-    utc_now,
-)
+from bot.notify.records import Delivery, Lease, LeaseLost, NewDelivery, Snapshot, Subscription
+from bot.notify.store import Store
+from bot.notify.store.database import Clock, utc_now
 from bot.query import ListCommand, Query, QueryError, parse_command
 from bot.render.message import Message
 from bot.schedule import ScheduleError
@@ -212,7 +204,7 @@ class Worker:
         """Give the lease back at once, so a successor need not wait for it to expire."""
         if self._leading:
             try:
-                self._store.release_lease(self._lease)
+                self._store.leases.release(self._lease)
             except Exception:
                 log.warning("could not hand back the worker lease", exc_info=True)
             self._leading = False
@@ -253,13 +245,13 @@ class Worker:
     # ---- the lease --------------------------------------------------------------------------
 
     def _take_lease(self) -> bool:
-        if self._store.acquire_lease(self._lease, self._ttl):
+        if self._store.leases.acquire(self._lease, self._ttl):
             if not self._leading:
                 log.info("worker %s holds the worker lease and runs the rounds", self.holder_id)
             self._leading, self._waiting_for = True, None
             self._renewed_at = self._clock()
             return True
-        holder = self._store.lease_holder(LEASE_NAME) or "another worker"
+        holder = self._store.leases.holder(LEASE_NAME) or "another worker"
         if self._leading:
             log.warning("worker %s lost the lease to %s", self.holder_id, holder)
         if holder != self._waiting_for:
@@ -275,7 +267,7 @@ class Worker:
         now = self._clock()
         if self._renewed_at is not None and now - self._renewed_at < self._ttl / 4:
             return
-        if not self._store.renew_lease(self._lease, self._ttl):
+        if not self._store.leases.renew(self._lease, self._ttl):
             raise LeaseLost(f"lease {LEASE_NAME!r} is not held by {self.holder_id!r}")
         self._renewed_at = now
 
@@ -304,20 +296,20 @@ class Worker:
         return result, None
 
     def _check_changes(self, result: FindResult) -> tuple[bool, int, int, str | None]:
-        previous = self._store.load_snapshot()
+        previous = self._store.outbox.load_snapshot()
         glitch = self._glitch_reason(previous, result.releases)
         if glitch is not None:
             return False, 0, 0, "looks glitched"
-        subs = self._store.all_subscriptions("change")
+        subs = self._store.subscriptions.all("change")
         names = dict(result.group_names)
         plan = plan_poll(
-            previous, result.releases, subs, self._matcher(names), self._store.threads()
+            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads()
         )
         deliveries = [
             replace(d, payload={**d.payload, "group_name": _group_name(d, names)})
             for d in plan.deliveries
         ]
-        ids = self._store.commit_poll(
+        ids = self._store.outbox.commit_poll(
             plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease
         )
         if previous.taken_at is None:
@@ -369,15 +361,15 @@ class Worker:
     # ---- digests ----------------------------------------------------------------------------
 
     def _digests(self, result: FindResult | None, now: datetime) -> tuple[int, int]:
-        subs = self._store.all_subscriptions("digest")
+        subs = self._store.subscriptions.all("digest")
         if not subs:
             return 0, 0
-        due = due_digests(subs, now, self._store.last_digest_dates(), self._grace)
+        due = due_digests(subs, now, self._store.digests.last_dates(), self._grace)
         enqueued = skipped = 0
         for digest in due:
             sub = digest.subscription
             if digest.missed:
-                if self._store.claim_digest(
+                if self._store.digests.claim(
                     sub.id, digest.local_date, digest.scheduled_at, outcome="skipped"
                 ):
                     skipped += 1
@@ -394,7 +386,7 @@ class Worker:
             delivery = self._render_digest(digest, result, now)
             if delivery is None:
                 continue
-            if self._store.claim_digest(
+            if self._store.digests.claim(
                 sub.id, digest.local_date, digest.scheduled_at, delivery=delivery
             ):
                 enqueued += 1
@@ -425,7 +417,7 @@ class Worker:
     # ---- delivery ---------------------------------------------------------------------------
 
     def _deliver(self) -> tuple[int, int, list[str]]:
-        for row in self._store.recover_in_flight(fence=self._lease):
+        for row in self._store.outbox.recover_in_flight(fence=self._lease):
             log.warning(
                 "delivery %d (channel %s, subscription %d, release %s, %s) was being posted "
                 "when a worker stopped; posting it again, so Slack may show it twice",
@@ -438,7 +430,7 @@ class Worker:
         while True:
             batch = [
                 d
-                for d in self._store.pending_deliveries(limit=len(seen) + self._batch)
+                for d in self._store.outbox.pending_deliveries(limit=len(seen) + self._batch)
                 if d.id not in seen
             ]
             if not batch:
@@ -460,21 +452,21 @@ class Worker:
 
     def _deliver_one(self, row: Delivery) -> tuple[_Next, str]:
         """Claim, post, record. Returns what to do next, and `posted`, `failed` or `none`."""
-        if not self._store.claim_delivery(row.id, fence=self._lease):
+        if not self._store.outbox.claim_delivery(row.id, fence=self._lease):
             return _Next.CONTINUE, "none"  # taken or cancelled meanwhile
         try:
             posted = self._post(row)
         except SlackApiError as exc:
             return self._slack_failed(row, exc), "failed"
         except (ValueError, KeyError, TypeError) as exc:
-            self._store.mark_failed(row.id, f"unreadable outbox row: {exc}")
+            self._store.outbox.mark_failed(row.id, f"unreadable outbox row: {exc}")
             log.error("delivery %d (channel %s) is unreadable and was dropped: %s",
                       row.id, row.channel_id, exc)
             return _Next.CONTINUE, "failed"
         except Exception as exc:
             # Timeouts and dropped connections: Slack may or may not have the post.
             retry_at = self._clock() + _backoff(row.attempts)
-            self._store.mark_failed(row.id, f"{type(exc).__name__}: {exc}"[:500],
+            self._store.outbox.mark_failed(row.id, f"{type(exc).__name__}: {exc}"[:500],
                                     retry_at=retry_at)
             log.warning(
                 "Slack did not answer for delivery %d (channel %s): %s; stopping this "
@@ -482,7 +474,7 @@ class Worker:
                 retry_at.isoformat(timespec="seconds"),
             )
             return _Next.STOP, "failed"
-        self._store.mark_sent(row.id, posted.ts, parent=posted.parent)
+        self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
         log.info(
             "delivery %d posted: channel %s, subscription %d, release %s, %s%s",
             row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
@@ -504,7 +496,7 @@ class Worker:
             event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at
         )
         release_id = event.release.id
-        parent_ts = self._store.get_parent(row.team_id, row.channel_id, release_id)
+        parent_ts = self._store.outbox.get_parent(row.team_id, row.channel_id, release_id)
         if parent_ts is None:
             return _Posted(self._send(row.channel_id, parent), parent=True)
         try:
@@ -551,35 +543,37 @@ class Worker:
         error = _error_of(exc)
         where = f"channel {row.channel_id}, delivery {row.id}, subscription {row.subscription_id}"
         if error in PAUSE_REASONS:
-            self._store.mark_failed(row.id, error)
-            count = self._store.pause_channel(row.team_id, row.channel_id, PAUSE_REASONS[error])
+            self._store.outbox.mark_failed(row.id, error)
+            count = self._store.subscriptions.pause_channel(
+                row.team_id, row.channel_id, PAUSE_REASONS[error]
+            )
             if count:
                 self._paused_now.append(row.channel_id)
                 log.warning("%s: Slack says %s; paused the channel's %d subscription(s) until "
                             "someone resumes them", where, error, count)
             return _Next.SKIP_CHANNEL
         if error in AUTH_ERRORS:
-            self._store.unclaim_delivery(row.id)
+            self._store.outbox.unclaim_delivery(row.id)
             log.error("Slack refused the bot's token (%s) at %s: delivery stops for this "
                       "round. Check SLACK_BOT_TOKEN and the app's scopes.", error, where)
             return _Next.STOP
         if error == "ratelimited" or _status_of(exc) == 429:
             wait = _retry_after(exc)
-            self._store.mark_failed(row.id, "ratelimited",
+            self._store.outbox.mark_failed(row.id, "ratelimited",
                                     retry_at=self._clock() + timedelta(seconds=wait))
             log.warning("%s: still rate limited after retries; waiting %d s", where, wait)
             return _Next.SKIP_CHANNEL
         if error in TRANSIENT_ERRORS or _status_of(exc) >= 500:
             if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
-                self._store.mark_failed(row.id, error)
+                self._store.outbox.mark_failed(row.id, error)
                 log.error("%s: gave up after %d attempts (%s)", where, row.attempts + 1, error)
                 return _Next.SKIP_CHANNEL
             retry_at = self._clock() + _backoff(row.attempts)
-            self._store.mark_failed(row.id, error, retry_at=retry_at)
+            self._store.outbox.mark_failed(row.id, error, retry_at=retry_at)
             log.warning("%s: Slack failed (%s); retrying from %s", where, error,
                         retry_at.isoformat(timespec="seconds"))
             return _Next.SKIP_CHANNEL
-        self._store.mark_failed(row.id, error)
+        self._store.outbox.mark_failed(row.id, error)
         log.error("%s: Slack refused the post (%s); it will not be retried", where, error)
         return _Next.CONTINUE
 
@@ -588,7 +582,7 @@ class Worker:
             return
         self._purged_at = now
         try:
-            removed = self._store.purge_outbox(KEEP_DELIVERED)
+            removed = self._store.outbox.purge(KEEP_DELIVERED)
         except Exception:
             log.warning("could not purge old outbox rows", exc_info=True)
             return

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import redact_url
-from bot.notify.store import Store, normalize_database_url
+from bot.notify.store import Store
+from bot.notify.store.engine import normalize_database_url
 from tests.notify.support import FakeClock
 
 PG_URL = os.environ.get(

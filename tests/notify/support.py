@@ -1,12 +1,18 @@
-"""Shared test helpers for the notification package: a settable clock and release builders."""
+"""Shared test helpers for the notification package: a settable clock, release builders and
+the state of an outbox row (which only tests need to read)."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import select
 
 from bot.metakraftwerk.models import Release
+from bot.notify.records import DeliveryState
+from bot.notify.store import Store
+from bot.notify.store.schema import outbox
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -51,3 +57,16 @@ def release(release_id: int, **changes: Any) -> Release:
 
 def snapshot_of(*releases: Release) -> dict[int, Release]:
     return {r.id: r for r in releases}
+
+
+def delivery_state(store: Store, delivery_id: int) -> DeliveryState | None:
+    """An outbox row's state, `sending` while claimed; None once the row is gone."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(outbox.c.state, outbox.c.sending_at).where(outbox.c.id == delivery_id)
+        ).one_or_none()
+    if row is None:
+        return None
+    if row.state == "pending" and row.sending_at is not None:
+        return "sending"
+    return cast(DeliveryState, row.state)

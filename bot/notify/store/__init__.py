@@ -1,0 +1,62 @@
+"""Persistent state of the notification side, one repository per concern.
+
+SQLAlchemy Core over SQLite (one file, WAL) or PostgreSQL. Every repository method is one
+transaction, and the ones that must be atomic say so. Times are aware UTC datetimes taken from
+an injected clock, so tests control expiry and "now". The records the repositories return are
+in `bot.notify.records`, free of database code.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from bot.notify.store.database import Clock, Database, utc_now
+from bot.notify.store.digests import DigestRepository
+from bot.notify.store.engine import DEFAULT_DATABASE_URL, create_store_engine
+from bot.notify.store.leases import LeaseRepository
+from bot.notify.store.migrations import current_version, migrate
+from bot.notify.store.outbox import OutboxRepository
+from bot.notify.store.subscriptions import SubscriptionRepository
+
+__all__ = ["Store"]
+
+
+class Store:
+    """The repositories over one database; safe to share between threads."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, migrate: bool = True) -> None:
+        self._db = Database(engine, clock)
+        self.subscriptions = SubscriptionRepository(self._db)
+        self.outbox = OutboxRepository(self._db)
+        self.digests = DigestRepository(self._db)
+        self.leases = LeaseRepository(self._db)
+        if migrate:
+            self.migrate()
+
+    @classmethod
+    def from_url(
+        cls, database_url: str = DEFAULT_DATABASE_URL, *, clock: Clock = utc_now
+    ) -> Store:
+        return cls(create_store_engine(database_url), clock=clock)
+
+    @property
+    def engine(self) -> Engine:
+        return self._db.engine
+
+    def close(self) -> None:
+        self._db.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; concurrent starts serialise, each step runs once."""
+        with self._db.write() as conn:
+            return migrate(conn, self._db.now())
+
+    def schema_version(self) -> int:
+        with self._db.read() as conn:
+            return current_version(conn)
