@@ -9,7 +9,6 @@ so nobody can read or remove another channel's subscriptions by guessing numbers
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,19 +25,19 @@ from bot.answers import Caller, Reply, SubscriptionCommand
 from bot.config import Settings
 from bot.mrkdwn import escape_truncated
 from bot.notify.digests import schedule_of
+from bot.notify.filters import stored_query
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
 from bot.notify.store import Store
 from bot.notify.store.database import Clock, utc_now
 from bot.query import (
+    USER_ID,
     DigestCommand,
-    ListCommand,
     Query,
     QueryError,
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
-    parse_command,
 )
 from bot.render import actions as act
 from bot.render import parts
@@ -53,7 +52,6 @@ UserTimezone = Callable[[str], str | None]
 MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
 MAX_NAMED_MANAGERS = 10
 LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def _no_zone(user_id: str) -> str | None:
@@ -386,11 +384,11 @@ def _describe(sub: Subscription) -> str:
 
 
 def _parse_filters(text: str) -> Query:
+    """Filters that no longer parse are listed as the default query, so the list still shows."""
     try:
-        command = parse_command(text)
+        return stored_query(text)
     except QueryError:
         return Query()
-    return command.query if isinstance(command, ListCommand) else Query()
 
 
 def _next_of(sub: Subscription, now: datetime) -> datetime | None:
@@ -417,11 +415,11 @@ def _stored_query(query: Query) -> Query:
 
 
 def _user(user_id: str) -> str:
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)
+    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)
 
 
 def _who(caller: Caller) -> str:
-    if _USER_ID.fullmatch(caller.user_id):
+    if USER_ID.fullmatch(caller.user_id):
         return f"<@{caller.user_id}>"
     if caller.user_name:
         return escape_truncated(caller.user_name, 40)

@@ -19,6 +19,7 @@ from bot.query.commands import (
 )
 from bot.query.errors import QueryError
 from bot.query.glob import glob_match
+from bot.query.mention import MENTION_MARKUP, USER_ID
 from bot.query.model import DeletedMode, Format, Query, Status, is_glob
 from bot.query.parser import MAX_CHARS, parse_command
 from bot.query.quoting import quote_value
@@ -27,6 +28,8 @@ from bot.query.scan import MessageScan, scan_message
 __all__ = [
     "MAX_CHARS",
     "MAX_ID",
+    "MENTION_MARKUP",
+    "USER_ID",
     "VALID_KEYS",
     "Command",
     "DeletedMode",

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from bot.query.errors import QueryError, echo
 from bot.query.lexer import Token
+from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
 from bot.query.model import DeletedMode, Query, Status
 from bot.query.quoting import markup_display, markup_label
 
@@ -56,9 +57,6 @@ _STATUS_WORDS = frozenset({"open", "closed", "all"})
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
 DIGITS = re.compile(r"#?([0-9]+)")
-# Bounded, so that a stored mention always fits its column (255 characters).
-MENTION_MARKUP = re.compile(r"(?:!subteam\^[A-Z0-9]{1,30}|@[UW][A-Z0-9]{1,30})(?:\|[^<>]{0,120})?")
-PLAIN_MENTION = re.compile(r"@[\w.\-]{1,80}")
 
 
 @dataclass
@@ -146,7 +144,7 @@ class Builder:
 
     def _add_markup(self, token: Token) -> None:
         inner = token.markup or ""
-        if MENTION_MARKUP.fullmatch(inner) and "mention" in self.allow and not token.negated:
+        if MENTION_MARKUP.fullmatch(f"<{inner}>") and "mention" in self.allow and not token.negated:
             self._set_extra("mention", f"<{inner}>", token)
             return
         if inner[:1] in ("@", "#", "!"):
@@ -289,7 +287,7 @@ class Builder:
 
 def _mention(token: Token) -> str:
     """The Slack form of a mention (`<!subteam^S1|@team>`, `<@U1>`) or a plain `@name`."""
-    if token.markup is not None and MENTION_MARKUP.fullmatch(token.markup):
+    if token.markup is not None and MENTION_MARKUP.fullmatch(f"<{token.markup}>"):
         return f"<{token.markup}>"
     value = token.value.strip()
     if token.markup is None and not value.startswith("@"):
