@@ -19,12 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers, Subscriptions
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import Clock, SystemClock
 from bot.notify.commands import SubscriptionCommands, slack_user_timezone
 from bot.notify.store import Store
 from bot.notify.worker import Worker
@@ -105,12 +105,12 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
-    return Answers(services.finder, clock=services.clock.now, subscriptions=subscriptions)
+    return Answers(services.finder, clock=services.clock, subscriptions=subscriptions)
 
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:
     """The notification commands over the store named by DATABASE_URL."""
-    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
 
     def no_timezone(user_id: str) -> str | None:
@@ -120,20 +120,20 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
         store,
         settings=services.settings,
         user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
-        clock=services.clock.now,
+        clock=services.clock,
     )
 
 
 def build_worker(services: Services, web_client: WebClient, holder_id: str | None = None) -> Worker:
     """The notification worker over the store named by DATABASE_URL."""
-    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
     return Worker(
         store,
         services.finder,
         web_client,
         settings=services.settings,
-        clock=services.clock.now,
+        clock=services.clock,
         holder_id=holder_id,
     )
 

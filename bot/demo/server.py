@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.clock import Clock, SystemClock
 from bot.demo.data import DemoData
 from bot.demo.tokens import TokenSigner
-from bot.metakraftwerk.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

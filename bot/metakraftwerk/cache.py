@@ -25,8 +25,8 @@ from typing import Generic, Protocol, TypeVar, cast
 
 from cachetools import LRUCache, TLRUCache
 
+from bot.clock import Clock, Deadline, SystemClock
 from bot.config import Settings
-from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight

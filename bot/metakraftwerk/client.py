@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from bot import __version__
+from bot.clock import Clock, Deadline, SystemClock
 from bot.config import Secret, Settings
 from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
-from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import (
     BadResponse,
     CredentialsRejected,

@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.mrkdwn import escape_truncated
 from bot.notify.digests import schedule_of
@@ -29,7 +30,6 @@ from bot.notify.filters import stored_query
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
 from bot.notify.store import Store
-from bot.notify.store.database import Clock, utc_now
 from bot.query import (
     USER_ID,
     DigestCommand,
@@ -67,12 +67,12 @@ class SubscriptionCommands:
         *,
         settings: Settings,
         user_timezone: UserTimezone = _no_zone,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._user_timezone = user_timezone
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     # ---- the Subscriptions protocol ---------------------------------------------------------
 
@@ -194,7 +194,7 @@ class SubscriptionCommands:
             sub.id, caller.user_id or "?", caller.channel_id, schedule_text, zone, filters,
         )
         tz = parse_timezone(zone)
-        nxt = next_run(command.schedule, tz, self._clock())
+        nxt = next_run(command.schedule, tz, self._clock.now())
         text = (
             f"{_who(caller)} set up a digest in this channel (#{sub.id}): "
             f"*{command.schedule.describe()}* {escape_truncated(zone, 64)} time, "
@@ -292,7 +292,7 @@ class SubscriptionCommands:
         subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         return Reply(
             render_subscriptions(
-                subs, self._clock(), managers=self._settings.subscription_managers
+                subs, self._clock.now(), managers=self._settings.subscription_managers
             )
         )
 

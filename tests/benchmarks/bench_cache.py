@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import cachetools
 
+from bot.clock import Deadline, SystemClock
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.metakraftwerk.clock import Deadline, SystemClock
 from bot.metakraftwerk.errors import Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release

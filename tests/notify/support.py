@@ -1,10 +1,9 @@
-"""Shared test helpers for the notification package: a settable clock, release builders and
-the state of an outbox row (which only tests need to read)."""
+"""Shared test helpers for the notification package: release builders and the state of an
+outbox row (which only tests need to read). The clock is `tests.fakes.clock.FakeClock`."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -15,26 +14,6 @@ from bot.notify.store import Store
 from bot.notify.store.schema import outbox
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """An injected clock tests move by hand; thread-safe so concurrent tests can share it."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self._now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, now: datetime) -> None:
-        with self._lock:
-            self._now = now
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
 
 
 def release(release_id: int, **changes: Any) -> Release:

@@ -22,8 +22,8 @@ from bot.notify.store import Store
 from bot.render import actions as act
 from bot.render.message import Message
 from bot.slack.webclient import make_web_client
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
-from tests.notify.support import FakeClock
 from tests.render.limits import all_text, assert_valid, buttons
 
 TEAM, CHANNEL, OTHER = "T1", "C1", "C2"

@@ -10,7 +10,8 @@ from bot.notify.changes import ChangeEvent
 from bot.notify.plan import plan_poll
 from bot.notify.records import Snapshot, Subscription
 from bot.notify.store import Store
-from tests.notify.support import T0, FakeClock, release, snapshot_of
+from tests.fakes.clock import FakeClock
+from tests.notify.support import T0, release, snapshot_of
 
 
 def sub(

@@ -16,8 +16,9 @@ from bot.notify.store.engine import normalize_database_url
 from bot.notify.store.migrations import SCHEMA_VERSION
 from bot.notify.store.schema import metadata, outbox, release_snapshot, schema_version
 from bot.schedule import parse_schedule
+from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, FakeClock, delivery_state, release, snapshot_of
+from tests.notify.support import T0, delivery_state, release, snapshot_of
 
 T = TypeVar("T")
 TEAM, CHANNEL, OTHER = "T1", "C1", "C2"

@@ -13,8 +13,9 @@ from bot.notify.store import Store, migrations
 from bot.notify.store.engine import create_store_engine
 from bot.notify.store.migrations import SCHEMA_VERSION
 from bot.notify.store.schema import schema_version
+from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, FakeClock, delivery_state
+from tests.notify.support import T0, delivery_state
 
 TEAM, CHANNEL = "T1", "C1"
 

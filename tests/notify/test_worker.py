@@ -29,9 +29,10 @@ from bot.notify.worker import LEASE_NAME, Worker, glitch_reason
 from bot.schedule import parse_schedule
 from bot.slack.webclient import make_web_client
 from tests.conftest import TEST_DEADLINE, ClientFactory
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, FakeClock, delivery_state, release
+from tests.notify.support import T0, delivery_state, release
 
 TEAM, C1, C2 = "T1", "C1", "C2"
 SETTINGS = Settings(poll_interval_seconds=60, digest_grace_minutes=60)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from bot.notify.store.database import Clock, Database, utc_now
+from bot.clock import Clock, SystemClock
+from bot.notify.store.database import Database
 from bot.notify.store.digests import DigestRepository
 from bot.notify.store.engine import DEFAULT_DATABASE_URL, create_store_engine
 from bot.notify.store.leases import LeaseRepository
@@ -24,8 +25,10 @@ __all__ = ["Store"]
 class Store:
     """The repositories over one database; safe to share between threads."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now, migrate: bool = True) -> None:
-        self._db = Database(engine, clock)
+    def __init__(
+        self, engine: Engine, *, clock: Clock | None = None, migrate: bool = True
+    ) -> None:
+        self._db = Database(engine, clock or SystemClock())
         self.subscriptions = SubscriptionRepository(self._db)
         self.outbox = OutboxRepository(self._db)
         self.digests = DigestRepository(self._db)
@@ -35,7 +38,7 @@ class Store:
 
     @classmethod
     def from_url(
-        cls, database_url: str = DEFAULT_DATABASE_URL, *, clock: Clock = utc_now
+        cls, database_url: str = DEFAULT_DATABASE_URL, *, clock: Clock | None = None
     ) -> Store:
         return cls(create_store_engine(database_url), clock=clock)
 

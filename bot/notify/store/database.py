@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -11,19 +11,14 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from bot.clock import Clock
 from bot.notify.store.engine import WRITE
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Database:
     """Transactions over one engine; times come from the injected clock as aware UTC."""
 
-    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self._clock = clock
 
@@ -32,7 +27,7 @@ class Database:
         return self.engine.dialect.name
 
     def now(self) -> datetime:
-        now = self._clock()
+        now = self._clock.now()
         if now.tzinfo is None:
             raise ValueError("the store's clock must return aware datetimes")
         return now.astimezone(UTC)

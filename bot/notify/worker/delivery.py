@@ -18,11 +18,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import Clock
 from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
 from bot.notify.records import Delivery
 from bot.notify.store import Store
-from bot.notify.store.database import Clock
 from bot.notify.worker.lease import LeaseKeeper
 from bot.notify.worker.slack_errors import (
     AUTH_ERRORS,
@@ -124,7 +124,7 @@ class Deliverer:
             return _Next.CONTINUE, "failed"
         except Exception as exc:
             # Timeouts and dropped connections: Slack may or may not have the post.
-            retry_at = self._clock() + backoff(row.attempts)
+            retry_at = self._clock.now() + backoff(row.attempts)
             self._store.outbox.mark_failed(
                 row.id, f"{type(exc).__name__}: {exc}"[:500], retry_at=retry_at
             )
@@ -151,7 +151,7 @@ class Deliverer:
         event = ChangeEvent.from_payload(row.payload)
         group = row.payload.get("group_name")
         group_name = group if isinstance(group, str) else None
-        now = self._clock()
+        now = self._clock.now()
         parent = render_parent(
             event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at
         )
@@ -220,7 +220,7 @@ class Deliverer:
         if error == "ratelimited" or status_of(exc) == 429:
             wait = retry_after(exc)
             self._store.outbox.mark_failed(
-                row.id, "ratelimited", retry_at=self._clock() + timedelta(seconds=wait)
+                row.id, "ratelimited", retry_at=self._clock.now() + timedelta(seconds=wait)
             )
             log.warning("%s: still rate limited after retries; waiting %d s", where, wait)
             return _Next.SKIP_CHANNEL
@@ -229,7 +229,7 @@ class Deliverer:
                 self._store.outbox.mark_failed(row.id, error)
                 log.error("%s: gave up after %d attempts (%s)", where, row.attempts + 1, error)
                 return _Next.SKIP_CHANNEL
-            retry_at = self._clock() + backoff(row.attempts)
+            retry_at = self._clock.now() + backoff(row.attempts)
             self._store.outbox.mark_failed(row.id, error, retry_at=retry_at)
             log.warning("%s: Slack failed (%s); retrying from %s", where, error,
                         retry_at.isoformat(timespec="seconds"))

@@ -8,8 +8,8 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.notify.records import Lease, LeaseLost
-from bot.notify.store.database import Clock
 from bot.notify.store.leases import LeaseRepository
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class LeaseKeeper:
             if not self._leading:
                 log.info("worker %s holds the worker lease and runs the rounds", self.holder_id)
             self._leading, self._waiting_for = True, None
-            self._renewed_at = self._clock()
+            self._renewed_at = self._clock.now()
             return True
         holder = self._leases.holder(LEASE_NAME) or "another worker"
         if self._leading:
@@ -59,7 +59,7 @@ class LeaseKeeper:
 
     def keep(self) -> None:
         """Extend the lease during a long delivery; LeaseLost if another worker took it."""
-        now = self._clock()
+        now = self._clock.now()
         if self._renewed_at is not None and now - self._renewed_at < self.ttl / 4:
             return
         if not self._leases.renew(self.lease, self.ttl):

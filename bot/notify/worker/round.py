@@ -44,12 +44,12 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.finder import ReleaseFinder
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost
 from bot.notify.store import Store
-from bot.notify.store.database import Clock, utc_now
 from bot.notify.worker.delivery import BATCH_SIZE, Deliverer
 from bot.notify.worker.detection import ChangeDetector
 from bot.notify.worker.digest_round import DigestRound
@@ -87,13 +87,13 @@ class Worker:
         web_client: WebClient,
         *,
         settings: Settings,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
         holder_id: str | None = None,
         batch_size: int = BATCH_SIZE,
     ) -> None:
         self._store = store
         self._settings = settings
-        self._clock = clock
+        self._clock = clock = clock or SystemClock()
         self.holder_id = holder_id or default_holder_id()
         ttl = max(MIN_LEASE_TTL, timedelta(seconds=3 * settings.poll_interval_seconds))
         self._lease = LeaseKeeper(store.leases, self.holder_id, ttl, clock)
@@ -136,7 +136,7 @@ class Worker:
     def _poll_round(self) -> PollReport:
         if not self._lease.take():
             return PollReport(leader=False, skipped_reason="another worker holds the lease")
-        now = self._clock()
+        now = self._clock.now()
         result, skipped = self._detector.fetch()
         checked, events, enqueued = False, 0, 0
         if result is not None and skipped is None:
