@@ -625,7 +625,7 @@ def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 def test_worker_once_hands_back_the_lease(sqlite_url: str, slack: FakeSlack) -> None:
     """`releases-bot worker --once` (e.g. from cron) must not block the next run for a TTL."""
-    from bot.runtime import run_worker
+    from bot.run import run_worker
 
     settings = Settings(
         slack_bot_token=Secret("xoxb-test-token"), slack_api_url=slack.url,
