@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, Lease, NewDelivery, Snapshot
+from bot.notify.release_record import release_from_record, release_record
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.leases import check_fence
 from bot.notify.store.schema import (
@@ -38,7 +39,7 @@ class OutboxRepository:
             taken = conn.scalar(
                 select(worker_state.c.value).where(worker_state.c.key == "snapshot_taken_at")
             )
-        releases = [Release.from_api(data) for data in rows]
+        releases = [release_from_record(data) for data in rows]
         return Snapshot(
             releases={release.id: release for release in releases},
             taken_at=None if taken is None else datetime.fromisoformat(taken),
@@ -267,7 +268,7 @@ def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: dat
     for release_id, release in snapshot.items():
         if release_id != release.id:
             raise ValueError(f"snapshot key {release_id} holds release {release.id}")
-        data = release.to_api()
+        data = release_record(release)
         if release_id not in stored:
             conn.execute(
                 insert(release_snapshot).values(release_id=release_id, data=data, updated_at=now)
