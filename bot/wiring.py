@@ -25,8 +25,9 @@ from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.notify.commands import SubscriptionCommands, slack_user_timezone
+from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client

@@ -9,48 +9,41 @@ so nobody can read or remove another channel's subscriptions by guessing numbers
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from cachetools import TTLCache
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply, SubscriptionCommand
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.mrkdwn import escape_truncated
-from bot.notify.digests import schedule_of
-from bot.notify.filters import stored_query
+from bot.notify.digests import next_run
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
 from bot.notify.store import Store
+from bot.notify.subscription_list import (
+    MAX_NAMED_MANAGERS,
+    MAX_PER_CHANNEL,
+    describe,
+    render_subscriptions,
+    user_mention,
+)
+from bot.notify.user_timezone import UserTimezone
 from bot.query import (
     USER_ID,
     DigestCommand,
     Query,
-    QueryError,
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
 )
-from bot.render import actions as act
 from bot.render import parts
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
-from bot.schedule import Schedule, ScheduleError, parse_timezone
+from bot.schedule import ScheduleError, parse_timezone
 
 log = logging.getLogger(__name__)
 
-UserTimezone = Callable[[str], str | None]
 
-MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
-MAX_NAMED_MANAGERS = 10
 LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
 
 
@@ -108,7 +101,7 @@ class SubscriptionCommands:
             caller.user_id or "?", caller.channel_id,
         )
         named = sorted(managers)
-        shown = ", ".join(_user(u) for u in named[:MAX_NAMED_MANAGERS])
+        shown = ", ".join(user_mention(u) for u in named[:MAX_NAMED_MANAGERS])
         if len(named) > MAX_NAMED_MANAGERS:
             shown += f" and {len(named) - MAX_NAMED_MANAGERS} more"
         return _error(
@@ -241,7 +234,7 @@ class SubscriptionCommands:
                 twin.id, caller.user_id or "?", caller.channel_id, twin.paused_reason,
             )
             return _confirm(
-                f"{_who(caller)} resumed {_describe(twin)} (#{twin.id}) in this channel.",
+                f"{_who(caller)} resumed {describe(twin)} (#{twin.id}) in this channel.",
                 "It had been paused: " + escape_truncated(twin.paused_reason or "", 300),
             )
         return _error(f"This channel already has that subscription (#{twin.id}).", LIST_HINT)
@@ -285,7 +278,7 @@ class SubscriptionCommands:
                 "subscription %d: removed by %s from channel %s",
                 sub.id, caller.user_id or "?", channel,
             )
-        lines = "; ".join(f"#{s.id} ({_describe(s)})" for s in gone)
+        lines = "; ".join(f"#{s.id} ({describe(s)})" for s in gone)
         return _confirm(f"{_who(caller)} removed {cut_mrkdwn(lines, 2500)} from this channel.")
 
     def _list(self, caller: Caller) -> Reply:
@@ -297,125 +290,9 @@ class SubscriptionCommands:
         )
 
 
-# ---- rendering ----------------------------------------------------------------------------
-
-
-def render_subscriptions(
-    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
-) -> Message:
-    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
-    if not subs:
-        text = (
-            "This channel has no subscriptions or digests. Start one with "
-            "`/releases subscribe group:DWH_GROUP` or `/releases digest weekdays 09:00`."
-        )
-        return Message(text=text, blocks=fit_blocks([parts.section(text)]))
-    blocks: list[dict[str, Any]] = [
-        parts.header(f"Subscriptions in this channel · {len(subs)}")
-    ]
-    ids = act.ActionIds()
-    shown = subs[: MAX_PER_CHANNEL + 5]
-    for sub in shown:
-        button = parts.button(
-            "Remove",
-            ids(act.ACTION_SUBSCRIPTION_REMOVE, sub.id),
-            act.encode_subscription_remove(sub.id),
-            style="danger",
-        )
-        button["confirm"] = {
-            "title": parts.plain(f"Remove #{sub.id}?"),
-            "text": parts.plain("It stops for everyone in this channel."),
-            "confirm": parts.plain("Remove"),
-            "deny": parts.plain("Keep it"),
-        }
-        block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
-        block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
-        blocks.append(block)
-    notes = [
-        "Remove one with its button or `/releases unsubscribe &lt;id&gt;`; `… unsubscribe all`."
-    ]
-    if len(subs) > len(shown):
-        notes.insert(0, f"…and {len(subs) - len(shown)} more, not shown.")
-    if managers:
-        named = ", ".join(_user(u) for u in sorted(managers)[:MAX_NAMED_MANAGERS])
-        notes.append(f"Only {named} can add or remove them.")
-    blocks.append(parts.context(*notes))
-    paused = sum(1 for s in subs if s.paused)
-    fallback = f"{parts.plural(len(subs), 'subscription')} in this channel"
-    if paused:
-        fallback += f", {paused} paused"
-    return Message(
-        text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
-    )
-
-
-def _row(sub: Subscription, now: datetime) -> str:
-    head = f"*#{sub.id}* · {_describe(sub)}"
-    if sub.kind == "digest":
-        head = f":newspaper: {head}"
-        nxt = _next_of(sub, now)
-        if nxt is not None and not sub.paused:
-            head += f"\nNext: {parts.date_token(nxt)}"
-    else:
-        head = f":bell: {head}"
-    if sub.mention:
-        head += f" · mentions {mention_label(sub.mention)}"
-    added = f"added by {_user(sub.created_by)} {parts.date_token(sub.created_at, parts.DATE_ONLY)}"
-    head += f"\n{added}"
-    if sub.paused:
-        since = parts.date_token(sub.paused_at) if sub.paused_at else "a while"
-        reason = escape_truncated(sub.paused_reason or "no reason recorded", 400)
-        head += f"\n:double_vertical_bar: *Paused* since {since}: {reason}"
-    return head
-
-
-def _describe(sub: Subscription) -> str:
-    """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
-    what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
-    if sub.kind == "change":
-        return f"changes · {what}"
-    try:
-        schedule, _ = schedule_of(sub)
-        when = schedule.describe()
-    except ScheduleError:
-        when = escape_truncated(sub.schedule or "?", 64)
-    zone = escape_truncated(sub.timezone or "UTC", 64)
-    return f"digest {when} ({zone}) · {what}"
-
-
-def _parse_filters(text: str) -> Query:
-    """Filters that no longer parse are listed as the default query, so the list still shows."""
-    try:
-        return stored_query(text)
-    except QueryError:
-        return Query()
-
-
-def _next_of(sub: Subscription, now: datetime) -> datetime | None:
-    try:
-        schedule, tz = schedule_of(sub)
-    except ScheduleError:
-        return None
-    return next_run(schedule, tz, now)
-
-
-def next_run(schedule: Schedule, tz: ZoneInfo, now: datetime) -> datetime | None:
-    """The first run strictly after `now` (UTC), looking a week ahead."""
-    today = now.astimezone(tz).date()
-    for offset in range(8):
-        at = schedule.occurrence(today + timedelta(days=offset), tz)
-        if at is not None and at > now:
-            return at
-    return None
-
-
 def _stored_query(query: Query) -> Query:
     """What a subscription keeps: the filters, without page, format or refresh."""
     return replace(query, page=1, format="compact", refresh=False)
-
-
-def _user(user_id: str) -> str:
-    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)
 
 
 def _who(caller: Caller) -> str:
@@ -467,51 +344,3 @@ def _too_many() -> Reply:
         "keep per channel. Remove one first.",
         LIST_HINT,
     )
-
-
-# ---- Slack time zones ---------------------------------------------------------------------
-
-
-def slack_user_timezone(
-    web_client: WebClient,
-    *,
-    ttl_seconds: float = 600.0,
-    max_entries: int = 1024,
-    timer: Callable[[], float] = time.monotonic,
-) -> UserTimezone:
-    """A user's IANA time zone from `users.info` (needs `users:read`), cached for a while.
-
-    Any failure is logged in one line and answers None, so the caller falls back to the
-    default zone instead of failing the command.
-    """
-    cache: TTLCache[str, str | None] = TTLCache(maxsize=max_entries, ttl=ttl_seconds, timer=timer)
-    lock = threading.Lock()
-
-    def lookup(user_id: str) -> str | None:
-        if not user_id:
-            return None
-        with lock:
-            if user_id in cache:
-                return cache[user_id]
-        try:
-            response = web_client.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.warning(
-                "users.info for %s failed (%s); using the default time zone",
-                user_id, exc.response.get("error", "unknown error"),
-            )
-            return None
-        except Exception as exc:
-            log.warning(
-                "users.info for %s failed (%s); using the default time zone",
-                user_id, type(exc).__name__,
-            )
-            return None
-        user = response.get("user")
-        tz = user.get("tz") if isinstance(user, dict) else None
-        zone = tz if isinstance(tz, str) and tz.strip() else None
-        with lock:
-            cache[user_id] = zone
-        return zone
-
-    return lookup

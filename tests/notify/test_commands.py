@@ -17,8 +17,10 @@ from bot.answers import Answers, Caller, Reply
 from bot.config import Secret, Settings
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import MAX_PER_CHANNEL, SubscriptionCommands, slack_user_timezone
+from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.subscription_list import MAX_PER_CHANNEL
+from bot.notify.user_timezone import slack_user_timezone
 from bot.render import actions as act
 from bot.render.message import Message
 from bot.slack.webclient import make_web_client
