@@ -32,7 +32,7 @@ from bot.finder import ReleaseFinder
 from bot.logs import configure_logging
 from bot.query import ListCommand, parse_command
 from bot.render.listing import render_list
-from bot.runtime import build_answers, build_services
+from bot.wiring import build_answers, build_services
 
 CALLER = Caller(team_id="T0001", channel_id="C0CHAN", user_id="U0USER", user_name="ada")
 TOP = 10
@@ -99,7 +99,7 @@ def steps(answers: Answers, finder: ReleaseFinder, text: str, n: int) -> dict[st
     if not isinstance(command, ListCommand):
         raise SystemExit(f"the step split needs a list command, not {text!r}")
     result = finder.find(command.query)
-    now = answers._now()
+    now = answers.now()
     reply = answers.command(text, CALLER)
     message = render_list(result, now)
     return {

@@ -102,8 +102,8 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
-    from bot.runtime import web_app_factory
     from bot.serve import serve
+    from bot.wiring import web_app_factory
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
     load = web_app_factory(
@@ -115,13 +115,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _socket(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import run_socket_mode
+    from bot.run import run_socket_mode
 
     return run_socket_mode(settings, with_worker=args.with_worker, demo=args.demo)
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import run_worker
+    from bot.run import run_worker
 
     return run_worker(settings, once=args.once, demo=args.demo)
 

@@ -12,9 +12,10 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from bot.clock import Clock, SystemClock
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
@@ -83,11 +84,11 @@ class Answers:
         self,
         finder: ReleaseFinder,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         subscriptions: Subscriptions | None = None,
     ) -> None:
         self._finder = finder
-        self._now = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
 
     @property
@@ -96,7 +97,7 @@ class Answers:
         return self._finder
 
     def now(self) -> datetime:
-        return self._now()
+        return self._clock.now()
 
     # ---- entry points ---------------------------------------------------------------------
 
@@ -153,18 +154,18 @@ class Answers:
     def _list_or_detail(self, query: Query, *, shared_by: str | None = None) -> Message:
         if query.release_id is not None:
             return self._detail(query.release_id, refresh=query.refresh, shared_by=shared_by)
-        return render_list(self._finder.find(query), self._now(), shared_by=shared_by)
+        return render_list(self._finder.find(query), self._clock.now(), shared_by=shared_by)
 
     def _detail(
         self, release_id: int, *, refresh: bool = False, shared_by: str | None = None
     ) -> Message:
         result = self._finder.detail(release_id, refresh=refresh)
-        return render_detail(result, self._now(), shared_by=shared_by)
+        return render_detail(result, self._clock.now(), shared_by=shared_by)
 
     def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
         result = self._finder.find(replace(query, status="all"))
-        return render_standup(replace(result, query=query), self._now(), shared_by=shared_by)
+        return render_standup(replace(result, query=query), self._clock.now(), shared_by=shared_by)
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class Answers:
             )
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
-            return Reply(render_list(self._finder.find(query), self._now()), mode="replace")
+            return Reply(render_list(self._finder.find(query), self._clock.now()), mode="replace")
         if isinstance(action, act.ReleaseRef):
             return Reply(self._detail(action.release_id))
         if isinstance(action, act.ShareRequest):
@@ -205,7 +206,7 @@ class Answers:
         if action.kind == "standup":
             return self._standup(query, shared_by=who)
         return render_list(
-            self._finder.find(query.with_page(action.page)), self._now(), shared_by=who
+            self._finder.find(query.with_page(action.page)), self._clock.now(), shared_by=who
         )
 
     # ---- shortcut and search form ---------------------------------------------------------
@@ -245,7 +246,7 @@ class Answers:
             freshness=freshness or (search.freshness if search else None),
             prefill=scan.query.to_text() if scan.query is not None else "",
         )
-        return Reply(render_shortcut_result(findings, self._now()))
+        return Reply(render_shortcut_result(findings, self._clock.now()))
 
     def _search(self, values: Mapping[str, Any]) -> Reply:
         query = search_form_query(values)

@@ -14,12 +14,12 @@ from typing import TextIO
 
 import httpx
 
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings, load_settings
 from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.logs import register_secrets
 from bot.metakraftwerk.auth import LoginSession
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import Clock, SystemClock
 from bot.metakraftwerk.errors import MetaKraftwerkError
 
 

@@ -13,11 +13,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.cache import Cached, ReleaseCache
-from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter, Query
+from bot.query import Query
 
 log = logging.getLogger(__name__)
 

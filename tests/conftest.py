@@ -18,8 +18,8 @@ from bot.config import Secret, Settings
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import ManualClock
 from bot.metakraftwerk.retry import RetryPolicy
+from tests.fakes.clock import FakeClock
 
 # Small, so that tests of timeouts and retries stay fast.
 TEST_DEADLINE = 1.5
@@ -35,9 +35,9 @@ def shared_tls_context() -> ssl.SSLContext:
 
 
 @pytest.fixture
-def manual_clock() -> ManualClock:
+def manual_clock() -> FakeClock:
     """A clock that only moves when told to; its `sleep` advances it instantly."""
-    return ManualClock()
+    return FakeClock()
 
 
 @pytest.fixture

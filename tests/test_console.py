@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Settings
 from bot.console import Console
-from bot.runtime import Services, build_answers, build_services
+from bot.wiring import Services, build_answers, build_services
 
 
 @dataclass

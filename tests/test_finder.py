@@ -7,11 +7,11 @@ import pytest
 from bot.demo import DemoApiServer
 from bot.finder import ReleaseFinder, display_order
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.metakraftwerk.clock import ManualClock
 from bot.metakraftwerk.errors import GroupNotFound, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.models import Release
 from bot.query import ListCommand, Query, parse_command
 from tests.conftest import ClientFactory
+from tests.fakes.clock import FakeClock
 
 RELEASES = "/api/v1/releases"
 GROUPS = "/api/v1/release_groups"
@@ -164,7 +164,7 @@ def test_refresh_bypasses_the_cache(demo_api: DemoApiServer, finder: ReleaseFind
 
 
 def test_stale_answers_are_marked(demo_api: DemoApiServer, make_client: ClientFactory) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     client = make_client(deadline_seconds=0.3)
     cache = ReleaseCache(client, ttl_seconds=60, clock=clock)
     finder = ReleaseFinder(cache, clock)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.glob import compile_globs
 from bot.query import glob_match
+from bot.query.glob import compile_globs
 
 
 def reference(pattern: str, text: str) -> bool:

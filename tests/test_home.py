@@ -17,8 +17,8 @@ from bot.demo.server import DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.home import Home, UserChannels
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import render_subscriptions
-from bot.notify.store import Subscription
+from bot.notify.records import Subscription
+from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
 from bot.slack.home import SeenEvents, app_home_opened, home_refresh, user_channels

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter, ListCommand, Query, glob_match, parse_command
+from bot.query import ListCommand, Query, glob_match, parse_command
 
 Q = Query
 F = ApiFilter

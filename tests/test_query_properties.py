@@ -7,10 +7,10 @@ import fnmatch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
 from bot.query import (
     MAX_ID,
-    ApiFilter,
     Command,
     DigestCommand,
     ListCommand,

@@ -22,6 +22,7 @@ from bot.slack.search import (
     search_shortcut,
     share_submitted,
 )
+from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BODY = {"user": {"id": "U0ADA", "team_id": "T1"}, "team": {"id": "T1"}}
@@ -29,7 +30,7 @@ BODY = {"user": {"id": "U0ADA", "team_id": "T1"}, "team": {"id": "T1"}}
 
 @pytest.fixture
 def forms(demo_cache: ReleaseCache) -> SearchForms:
-    return SearchForms(Answers(ReleaseFinder(demo_cache), clock=lambda: NOW))
+    return SearchForms(Answers(ReleaseFinder(demo_cache), clock=FakeClock(NOW)))
 
 
 def _values(filters: str) -> dict[str, Any]:

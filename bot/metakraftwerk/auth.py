@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.clock import Clock, Deadline
 from bot.config import Secret
-from bot.metakraftwerk.clock import Clock, Deadline
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
 

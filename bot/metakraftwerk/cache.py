@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
+from bot.clock import Clock, Deadline, SystemClock
 from bot.config import Settings
 from bot.metakraftwerk.cache_store import (
     DEFAULT_NAMES_TTL,
@@ -37,11 +38,10 @@ from bot.metakraftwerk.cache_store import (
     LocalStore,
     StoreFactory,
 )
-from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import BadResponse, Unavailable
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 

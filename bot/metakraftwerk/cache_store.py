@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 
 from cachetools import LRUCache, TLRUCache
 
-from bot.metakraftwerk.clock import Clock
+from bot.clock import Clock
 
 T_co = TypeVar("T_co", covariant=True)
 GROUPS_KEY = "groups"

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from bot import __version__
+from bot.clock import Clock, Deadline, SystemClock
 from bot.config import Secret, Settings
 from bot.logs import mask_secrets, new_ref
 from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
-from bot.metakraftwerk.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.errors import (
     BadResponse,
     CredentialsRejected,
@@ -29,9 +29,9 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import InvalidRecord, Release, parse_groups, parse_releases
 from bot.metakraftwerk.retry import RetryPolicy, is_retryable_status, parse_retry_after
-from bot.query import ApiFilter
 
 log = logging.getLogger(__name__)
 

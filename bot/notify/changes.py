@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.metakraftwerk.models import Release, format_datetime
+from bot.notify.release_record import release_from_record, release_record
 
 ChangeKind = Literal[
     "created", "restored", "reopened", "renamed", "dates_changed", "closed", "deleted"
@@ -55,8 +56,8 @@ class ChangeEvent:
         """JSON-ready form for the outbox; `from_payload` reads it back."""
         return {
             "kind": self.kind,
-            "release": self.release.to_api(),
-            "previous": None if self.previous is None else self.previous.to_api(),
+            "release": release_record(self.release),
+            "previous": None if self.previous is None else release_record(self.previous),
             "details": dict(self.details),
         }
 
@@ -68,8 +69,8 @@ class ChangeEvent:
         previous = payload.get("previous")
         return cls(
             kind=kind,
-            release=Release.from_api(payload["release"]),
-            previous=None if previous is None else Release.from_api(previous),
+            release=release_from_record(payload["release"]),
+            previous=None if previous is None else release_from_record(previous),
             details=dict(payload.get("details") or {}),
         )
 

@@ -9,50 +9,43 @@ so nobody can read or remove another channel's subscriptions by guessing numbers
 from __future__ import annotations
 
 import logging
-import re
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from cachetools import TTLCache
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.logs import new_ref
-from bot.notify.digests import schedule_of
+from bot.mrkdwn import escape_truncated
+from bot.notify.digests import next_run
 from bot.notify.messages import filters_label, mention_label, mention_pings
-from bot.notify.store import Clock, Store, StoreUnavailable, Subscription, utc_now
+from bot.notify.records import Subscription
+from bot.notify.store import Store, StoreUnavailable
+from bot.notify.subscription_list import (
+    MAX_NAMED_MANAGERS,
+    MAX_PER_CHANNEL,
+    describe,
+    render_subscriptions,
+    user_mention,
+)
+from bot.notify.user_timezone import UserTimezone
 from bot.query import (
+    USER_ID,
     DigestCommand,
-    ListCommand,
     Query,
-    QueryError,
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
-    parse_command,
 )
-from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
-from bot.schedule import Schedule, ScheduleError, parse_timezone
+from bot.schedule import ScheduleError, parse_timezone
 
 log = logging.getLogger(__name__)
 
-UserTimezone = Callable[[str], str | None]
 
-MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
-MAX_NAMED_MANAGERS = 10
 LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def _no_zone(user_id: str) -> str | None:
@@ -68,12 +61,12 @@ class SubscriptionCommands:
         *,
         settings: Settings,
         user_timezone: UserTimezone = _no_zone,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._user_timezone = user_timezone
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     # ---- the Subscriptions protocol ---------------------------------------------------------
 
@@ -124,7 +117,7 @@ class SubscriptionCommands:
             caller.user_id or "?", caller.channel_id,
         )
         named = sorted(managers)
-        shown = ", ".join(_user(u) for u in named[:MAX_NAMED_MANAGERS])
+        shown = ", ".join(user_mention(u) for u in named[:MAX_NAMED_MANAGERS])
         if len(named) > MAX_NAMED_MANAGERS:
             shown += f" and {len(named) - MAX_NAMED_MANAGERS} more"
         return _error(
@@ -135,7 +128,7 @@ class SubscriptionCommands:
     def _subscribe(self, command: SubscribeCommand, caller: Caller) -> Reply:
         query = _stored_query(command.query)
         filters = query.to_text()
-        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
             (
                 s
@@ -148,7 +141,7 @@ class SubscriptionCommands:
             return self._twin(twin, caller)
         if len(existing) >= MAX_PER_CHANNEL:
             return _too_many()
-        sub = self._store.add_change_subscription(
+        sub = self._store.subscriptions.add_change(
             team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
             created_by=caller.user_id, mention=command.mention,
         )
@@ -185,7 +178,7 @@ class SubscriptionCommands:
         query = _stored_query(command.query)
         filters = query.to_text()
         schedule_text = command.schedule.to_text()
-        existing = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
             (
                 s
@@ -201,7 +194,7 @@ class SubscriptionCommands:
             return self._twin(twin, caller)
         if len(existing) >= MAX_PER_CHANNEL:
             return _too_many()
-        sub = self._store.add_digest_subscription(
+        sub = self._store.subscriptions.add_digest(
             team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
             schedule=command.schedule, timezone=zone, created_by=caller.user_id,
         )
@@ -210,7 +203,7 @@ class SubscriptionCommands:
             sub.id, caller.user_id or "?", caller.channel_id, schedule_text, zone, filters,
         )
         tz = parse_timezone(zone)
-        nxt = next_run(command.schedule, tz, self._clock())
+        nxt = next_run(command.schedule, tz, self._clock.now())
         text = (
             f"{_who(caller)} set up a digest in this channel (#{sub.id}): "
             f"*{command.schedule.describe()}* {escape_truncated(zone, 64)} time, "
@@ -251,13 +244,13 @@ class SubscriptionCommands:
 
     def _twin(self, twin: Subscription, caller: Caller) -> Reply:
         """The same subscription again: resume it when paused, else say it exists."""
-        if twin.paused and self._store.resume_subscription(twin.id):
+        if twin.paused and self._store.subscriptions.resume(twin.id):
             log.info(
                 "subscription %d: resumed by %s in channel %s (was paused: %s)",
                 twin.id, caller.user_id or "?", caller.channel_id, twin.paused_reason,
             )
             return _confirm(
-                f"{_who(caller)} resumed {_describe(twin)} (#{twin.id}) in this channel.",
+                f"{_who(caller)} resumed {describe(twin)} (#{twin.id}) in this channel.",
                 "It had been paused: " + escape_truncated(twin.paused_reason or "", 300),
             )
         return _error(f"This channel already has that subscription (#{twin.id}).", LIST_HINT)
@@ -265,8 +258,8 @@ class SubscriptionCommands:
     def _unsubscribe(self, command: UnsubscribeCommand, caller: Caller) -> Reply:
         team, channel = caller.team_id, caller.channel_id
         if command.all:
-            existing = self._store.list_subscriptions(team, channel)
-            removed = self._store.delete_channel_subscriptions(team, channel)
+            existing = self._store.subscriptions.in_channel(team, channel)
+            removed = self._store.subscriptions.delete_channel(team, channel)
             if not removed:
                 return _error("This channel has no subscriptions or digests to remove.")
             ids = ", ".join(f"#{s.id}" for s in existing)
@@ -281,7 +274,7 @@ class SubscriptionCommands:
         found: list[Subscription] = []
         missing: list[int] = []
         for sub_id in command.ids:
-            sub = self._store.get_subscription(team, channel, sub_id)
+            sub = self._store.subscriptions.get(team, channel, sub_id)
             if sub is None:
                 missing.append(sub_id)
             else:
@@ -293,7 +286,7 @@ class SubscriptionCommands:
                 + (", so I removed nothing." if found else "."),
                 LIST_HINT,
             )
-        gone = [s for s in found if self._store.delete_subscription(team, channel, s.id)]
+        gone = [s for s in found if self._store.subscriptions.delete(team, channel, s.id)]
         if not gone:
             return _error(f"Subscription {_id_list(command.ids)} is already gone.", LIST_HINT)
         for sub in gone:
@@ -301,128 +294,16 @@ class SubscriptionCommands:
                 "subscription %d: removed by %s from channel %s",
                 sub.id, caller.user_id or "?", channel,
             )
-        lines = "; ".join(f"#{s.id} ({_describe(s)})" for s in gone)
+        lines = "; ".join(f"#{s.id} ({describe(s)})" for s in gone)
         return _confirm(f"{_who(caller)} removed {cut_mrkdwn(lines, 2500)} from this channel.")
 
     def _list(self, caller: Caller) -> Reply:
-        subs = self._store.list_subscriptions(caller.team_id, caller.channel_id)
+        subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         return Reply(
             render_subscriptions(
-                subs, self._clock(), managers=self._settings.subscription_managers
+                subs, self._clock.now(), managers=self._settings.subscription_managers
             )
         )
-
-
-# ---- rendering ----------------------------------------------------------------------------
-
-
-def render_subscriptions(
-    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
-) -> Message:
-    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
-    if not subs:
-        text = (
-            "This channel has no subscriptions or digests. Start one with "
-            "`/releases subscribe group:DWH_GROUP` or `/releases digest weekdays 09:00`."
-        )
-        return Message(text=text, blocks=fit_blocks([parts.section(text)]))
-    blocks: list[dict[str, Any]] = [
-        parts.header(f"Subscriptions in this channel · {len(subs)}")
-    ]
-    ids = act.ActionIds()
-    shown = subs[: MAX_PER_CHANNEL + 5]
-    for sub in shown:
-        button = parts.button(
-            "Remove",
-            ids(act.ACTION_SUBSCRIPTION_REMOVE, sub.id),
-            act.encode_subscription_remove(sub.id),
-            style="danger",
-        )
-        button["confirm"] = {
-            "title": parts.plain(f"Remove #{sub.id}?"),
-            "text": parts.plain("It stops for everyone in this channel."),
-            "confirm": parts.plain("Remove"),
-            "deny": parts.plain("Keep it"),
-        }
-        block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
-        block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
-        blocks.append(block)
-    notes = [
-        "Remove one with its button or `/releases unsubscribe &lt;id&gt;`; `… unsubscribe all`."
-    ]
-    if len(subs) > len(shown):
-        notes.insert(0, f"…and {len(subs) - len(shown)} more, not shown.")
-    if managers:
-        named = ", ".join(_user(u) for u in sorted(managers)[:MAX_NAMED_MANAGERS])
-        notes.append(f"Only {named} can add or remove them.")
-    blocks.append(parts.context(*notes))
-    paused = sum(1 for s in subs if s.paused)
-    fallback = f"{parts.plural(len(subs), 'subscription')} in this channel"
-    if paused:
-        fallback += f", {paused} paused"
-    return Message(
-        text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
-    )
-
-
-def _row(sub: Subscription, now: datetime) -> str:
-    head = f"*#{sub.id}* · {_describe(sub)}"
-    if sub.kind == "digest":
-        head = f":newspaper: {head}"
-        nxt = _next_of(sub, now)
-        if nxt is not None and not sub.paused:
-            head += f"\nNext: {parts.date_token(nxt)}"
-    else:
-        head = f":bell: {head}"
-    if sub.mention:
-        head += f" · mentions {mention_label(sub.mention)}"
-    added = f"added by {_user(sub.created_by)} {parts.date_token(sub.created_at, parts.DATE_ONLY)}"
-    head += f"\n{added}"
-    if sub.paused:
-        since = parts.date_token(sub.paused_at) if sub.paused_at else "a while"
-        reason = escape_truncated(sub.paused_reason or "no reason recorded", 400)
-        head += f"\n:double_vertical_bar: *Paused* since {since}: {reason}"
-    return head
-
-
-def _describe(sub: Subscription) -> str:
-    """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
-    what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
-    if sub.kind == "change":
-        return f"changes · {what}"
-    try:
-        schedule, _ = schedule_of(sub)
-        when = schedule.describe()
-    except ScheduleError:
-        when = escape_truncated(sub.schedule or "?", 64)
-    zone = escape_truncated(sub.timezone or "UTC", 64)
-    return f"digest {when} ({zone}) · {what}"
-
-
-def _parse_filters(text: str) -> Query:
-    try:
-        command = parse_command(text)
-    except QueryError:
-        return Query()
-    return command.query if isinstance(command, ListCommand) else Query()
-
-
-def _next_of(sub: Subscription, now: datetime) -> datetime | None:
-    try:
-        schedule, tz = schedule_of(sub)
-    except ScheduleError:
-        return None
-    return next_run(schedule, tz, now)
-
-
-def next_run(schedule: Schedule, tz: ZoneInfo, now: datetime) -> datetime | None:
-    """The first run strictly after `now` (UTC), looking a week ahead."""
-    today = now.astimezone(tz).date()
-    for offset in range(8):
-        at = schedule.occurrence(today + timedelta(days=offset), tz)
-        if at is not None and at > now:
-            return at
-    return None
 
 
 def _stored_query(query: Query) -> Query:
@@ -430,12 +311,8 @@ def _stored_query(query: Query) -> Query:
     return replace(query, page=1, format="compact", refresh=False)
 
 
-def _user(user_id: str) -> str:
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)
-
-
 def _who(caller: Caller) -> str:
-    if _USER_ID.fullmatch(caller.user_id):
+    if USER_ID.fullmatch(caller.user_id):
         return f"<@{caller.user_id}>"
     if caller.user_name:
         return escape_truncated(caller.user_name, 40)
@@ -483,51 +360,3 @@ def _too_many() -> Reply:
         "keep per channel. Remove one first.",
         LIST_HINT,
     )
-
-
-# ---- Slack time zones ---------------------------------------------------------------------
-
-
-def slack_user_timezone(
-    web_client: WebClient,
-    *,
-    ttl_seconds: float = 600.0,
-    max_entries: int = 1024,
-    timer: Callable[[], float] = time.monotonic,
-) -> UserTimezone:
-    """A user's IANA time zone from `users.info` (needs `users:read`), cached for a while.
-
-    Any failure is logged in one line and answers None, so the caller falls back to the
-    default zone instead of failing the command.
-    """
-    cache: TTLCache[str, str | None] = TTLCache(maxsize=max_entries, ttl=ttl_seconds, timer=timer)
-    lock = threading.Lock()
-
-    def lookup(user_id: str) -> str | None:
-        if not user_id:
-            return None
-        with lock:
-            if user_id in cache:
-                return cache[user_id]
-        try:
-            response = web_client.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.warning(
-                "users.info for %s failed (%s); using the default time zone",
-                user_id, exc.response.get("error", "unknown error"),
-            )
-            return None
-        except Exception as exc:
-            log.warning(
-                "users.info for %s failed (%s); using the default time zone",
-                user_id, type(exc).__name__,
-            )
-            return None
-        user = response.get("user")
-        tz = user.get("tz") if isinstance(user, dict) else None
-        zone = tz if isinstance(tz, str) and tz.strip() else None
-        with lock:
-            cache[user_id] = zone
-        return zone
-
-    return lookup

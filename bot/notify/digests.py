@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.notify.store import Subscription
+from bot.notify.records import Subscription
 from bot.schedule import Schedule, ScheduleError, parse_schedule, parse_timezone
 
 log = logging.getLogger(__name__)
@@ -70,3 +70,13 @@ def due_digests(
             due.append(DueDigest(sub, local_date, scheduled_at, now_utc - scheduled_at > grace))
     due.sort(key=lambda d: (d.scheduled_at, d.subscription.id))
     return due
+
+
+def next_run(schedule: Schedule, tz: zoneinfo.ZoneInfo, now: datetime) -> datetime | None:
+    """The first run strictly after `now` (UTC), looking a week ahead."""
+    today = now.astimezone(tz).date()
+    for offset in range(8):
+        at = schedule.occurrence(today + timedelta(days=offset), tz)
+        if at is not None and at > now:
+            return at
+    return None

@@ -8,24 +8,20 @@ mention (`<!subteam^S1|@team>`, `<@U1>`): never `<!channel>`, `<!here>` or anyth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, tzinfo
 
 from bot.finder import FindResult
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape_truncated
 from bot.notify.changes import ChangeEvent, ChangeKind
-from bot.query import Query
+from bot.query import MENTION_MARKUP, Query
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 from bot.render.standup import render_standup, standup_groups
 
-MENTION_MARKUP = re.compile(
-    r"<(?:!subteam\^[A-Z0-9]{2,30}|@[UW][A-Z0-9]{2,30})(?:\|[^<>|]{0,100})?>"
-)
 NAME_IN_LINE = 80
 
 _EMOJI: Mapping[ChangeKind, str] = {

@@ -20,7 +20,7 @@ from functools import partial
 
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import ChangeEvent, by_id, diff, next_snapshot
-from bot.notify.store import NewDelivery, Snapshot, Subscription
+from bot.notify.records import NewDelivery, Snapshot, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ Matcher = Callable[[Subscription, Release], bool]
 
 @dataclass(frozen=True, slots=True)
 class PollPlan:
-    """Arguments for Store.commit_poll, plus the events for logging."""
+    """Arguments for Store.outbox.commit_poll, plus the events for logging."""
 
     snapshot: dict[int, Release]
     events: tuple[ChangeEvent, ...]

@@ -4,7 +4,7 @@ Every renderer returns a `Message` whose blocks passed `fit.fit_blocks`, so it i
 Kit's limits whatever the data, whose foreign text is escaped, and whose `text` is a plain
 fallback for notifications and screen readers. Time-relative output takes an injected `now`.
 
-Import from the modules (this package imports nothing, so `bot.query` may use `escape`):
+Import from the modules (escaping itself lives in `bot.mrkdwn`, below the grammar):
 `listing.render_list`, `detail.render_detail`, `standup.render_standup` and
 `standup.standup_groups`, `help.render_help`, `errors.render_error` (and friends),
 `shortcut.render_shortcut_result`, `text.render_text`, `actions` for button ids and values.

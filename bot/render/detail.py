@@ -11,9 +11,9 @@ from typing import Any
 
 from bot.finder import DetailResult
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.mrkdwn import escape_truncated
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import fit_blocks, fit_text
 from bot.render.message import Message
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.finder import FindResult
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.fit import fit_blocks
 
 HOME_CALLBACK = "releases_home"

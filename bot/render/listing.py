@@ -17,10 +17,10 @@ from typing import Any
 
 from bot.finder import FindResult
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape, escape_truncated
 from bot.query import Query
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape, escape_truncated
 from bot.render.fit import fit_blocks, fit_text
 from bot.render.message import Message
 

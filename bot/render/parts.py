@@ -7,14 +7,14 @@ safe. Every mrkdwn object is `verbatim`, so Slack never auto-links or auto-menti
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
-from bot.render.escape import escape_truncated
+from bot.mrkdwn import escape_truncated
+from bot.query import USER_ID
 from bot.render.fit import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
 
 Block = dict[str, Any]
@@ -32,7 +32,6 @@ EMOJI_WARNING = ":warning:"
 DATE_AND_TIME = "{date_short_pretty} {time}"
 DATE_ONLY = "{date_short_pretty}"
 
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def utc(now: datetime) -> datetime:
@@ -245,7 +244,7 @@ def stale_block(freshness: Freshness | None, now: datetime) -> Block | None:
 
 def shared_by_text(user_id: str | None) -> str:
     """`Shared by <@U123>` for a Slack user id; anything that is not one is left out."""
-    if user_id and _USER_ID.fullmatch(user_id):
+    if user_id and USER_ID.fullmatch(user_id):
         return f"Shared by <@{user_id}>"
     return ""
 

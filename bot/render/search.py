@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.mrkdwn import truncate
 from bot.query import ListCommand, Query, QueryError, parse_command, quote_value
-from bot.render.escape import truncate
 
 SEARCH_VIEW_CALLBACK = "release_search"
 SEARCH_FORM_CALLBACK = "release_search_form"

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.escape import escape_truncated
 from bot.render.message import Message
 
 SEARCH_RESULTS_CALLBACK = "release_search_results"

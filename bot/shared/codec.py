@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.metakraftwerk.cache_store import GROUPS_KEY, Cached
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 
 FORMAT = 1  # part of every key name: a new format never reads the old one's entries
 MAX_READABLE_KEY = 200

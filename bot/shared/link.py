@@ -20,8 +20,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from bot.clock import Clock, SystemClock
 from bot.config import redact_url
-from bot.metakraftwerk.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 

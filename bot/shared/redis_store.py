@@ -27,8 +27,8 @@ from typing import Any
 
 import redis
 
+from bot.clock import Clock
 from bot.metakraftwerk.cache_store import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
-from bot.metakraftwerk.clock import Clock
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.flight import FlightTimeout
 from bot.shared.codec import FORMAT, CorruptEntry, decode, encode, key_name

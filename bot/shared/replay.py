@@ -15,7 +15,7 @@ from typing import Protocol
 import redis
 from cachetools import TLRUCache
 
-from bot.metakraftwerk.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock
 from bot.shared.link import RedisLink, RedisUnreachable
 
 DEFAULT_MAX_KEYS = 100_000

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.metakraftwerk.cache_store import StoreFactory
-from bot.metakraftwerk.clock import Clock
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
 from bot.shared.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import cachetools
 
+from bot.clock import Deadline, SystemClock
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.metakraftwerk.clock import Deadline, SystemClock
 from bot.metakraftwerk.errors import Unavailable
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 
 RELEASES = tuple(Release(id=i, name=f"R{i}") for i in range(1, 200))
 

@@ -25,8 +25,8 @@ import string
 import time
 from collections.abc import Callable, Sequence
 
-from bot.glob import compile_globs, glob_match
 from bot.query import MAX_PATTERNS
+from bot.query.glob import compile_globs, glob_match
 
 BOMB = tuple(f"*{'?' * 22}Z{i}" for i in range(47))
 

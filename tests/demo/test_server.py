@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, DemoApiServer
-from bot.metakraftwerk.clock import ManualClock
 from tests.conftest import shared_tls_context
+from tests.fakes.clock import FakeClock
 
 RELEASES = "/api/v1/releases"
 AUTH_HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}"}
@@ -154,7 +154,7 @@ def test_missing_or_bad_token_is_401(
 
 
 def test_tokens_expire_on_the_server_clock() -> None:
-    clock = ManualClock(datetime(2026, 3, 4, 9, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 3, 4, 9, tzinfo=UTC))
     with DemoApiServer(clock=clock) as api:
         token = api.issue_token()
         headers = {"Authorization": f"Bearer {token}"}

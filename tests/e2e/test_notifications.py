@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot.notify.store import Store, Subscription, subscriptions
+from bot.notify.records import Subscription
+from bot.notify.store import Store
+from bot.notify.store.schema import subscriptions
 from tests.e2e.conftest import Notifier, RecordingSlack, all_text, new_key
 from tests.fakes.signing import post_signed, slash_command_body
 
@@ -78,7 +80,7 @@ def opened_store(notifier: Notifier) -> Iterator[Store]:
 
 def channel_subscriptions(notifier: Notifier, channel: str) -> list[Subscription]:
     with opened_store(notifier) as store:
-        return store.list_subscriptions(TEAM, channel)
+        return store.subscriptions.in_channel(TEAM, channel)
 
 
 def wait_until(what: str, check: Callable[[], bool], notifier: Notifier) -> None:

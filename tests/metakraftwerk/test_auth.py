@@ -11,19 +11,20 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from bot.clock import Deadline
 from bot.config import Secret, Settings
 from bot.demo import DemoApiServer
 from bot.metakraftwerk.auth import LoginSession, jwt_expiry
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import Deadline, ManualClock
 from bot.metakraftwerk.errors import (
     BadResponse,
     CredentialsRejected,
     MetaKraftwerkError,
     Unavailable,
 )
-from bot.query import ApiFilter
+from bot.metakraftwerk.filter import ApiFilter
 from tests.conftest import ClientFactory
+from tests.fakes.clock import FakeClock
 
 AUTH = "/authentication"
 RELEASES = "/api/v1/releases"
@@ -134,7 +135,7 @@ def test_401_after_a_fresh_login_is_credentials_rejected(
 def test_token_is_renewed_an_hour_before_it_expires(
     demo_api: DemoApiServer, make_client: ClientFactory
 ) -> None:
-    clock = ManualClock(datetime.now(UTC))
+    clock = FakeClock(datetime.now(UTC))
     client = make_client(clock=clock)
     client.list_releases()
     clock.advance(timedelta(hours=18, minutes=50).total_seconds())
@@ -146,7 +147,7 @@ def test_token_is_renewed_an_hour_before_it_expires(
 
 
 def test_expired_token_on_the_server_clock_means_relogin() -> None:
-    server_clock = ManualClock(datetime.now(UTC))
+    server_clock = FakeClock(datetime.now(UTC))
     with DemoApiServer(clock=server_clock) as api:
         settings = Settings(
             metakraftwerk_url=api.url,
@@ -214,7 +215,7 @@ def test_fifty_threads_after_a_401_share_one_relogin(
 
 
 def test_session_renews_from_the_jwt_exp_claim() -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     exp = clock.now() + timedelta(hours=2)
     logins: list[int] = []
 
@@ -234,7 +235,7 @@ def test_session_renews_from_the_jwt_exp_claim() -> None:
 
 
 def test_session_assumes_twenty_hours_for_an_opaque_token() -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     count = 0
 
     def login(deadline: Deadline) -> Secret:
@@ -256,7 +257,7 @@ def test_session_assumes_twenty_hours_for_an_opaque_token() -> None:
 
 def test_failed_renewal_keeps_using_the_token_until_it_expires() -> None:
     """Renewing an hour early is a margin: a login hiccup then must not fail lookups."""
-    clock = ManualClock()
+    clock = FakeClock()
     answers: list[Secret | Exception] = [
         Secret("first"),
         Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
@@ -279,7 +280,7 @@ def test_failed_renewal_keeps_using_the_token_until_it_expires() -> None:
 
 
 def test_failed_login_reaches_every_waiter_once() -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     calls = 0
     entered = threading.Event()
     release = threading.Event()

@@ -11,10 +11,10 @@ from datetime import timedelta
 import cachetools
 import pytest
 
+from bot.clock import Deadline
 from bot.demo import DemoApiServer
 from bot.metakraftwerk.cache import DEFAULT_NAMES_TTL, ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient
-from bot.metakraftwerk.clock import Deadline, ManualClock
 from bot.metakraftwerk.errors import (
     BadResponse,
     CredentialsRejected,
@@ -22,9 +22,10 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 from tests.conftest import ClientFactory
+from tests.fakes.clock import FakeClock
 
 RELEASES = "/api/v1/releases"
 R1 = Release(id=1, name="R1", group_id=1)
@@ -35,7 +36,7 @@ R2 = Release(id=2, name="R2", group_id=1)
 class FakeSource:
     """An API stand-in whose answers and failures the test sets; counts every call."""
 
-    clock: ManualClock
+    clock: FakeClock
     releases: tuple[Release, ...] = (R1, R2)
     groups: dict[int, str] = field(default_factory=lambda: {1: "DWH_GROUP"})
     error: Exception | None = None
@@ -71,12 +72,12 @@ class FakeSource:
 
 
 @pytest.fixture
-def source(manual_clock: ManualClock) -> FakeSource:
+def source(manual_clock: FakeClock) -> FakeSource:
     return FakeSource(manual_clock)
 
 
 @pytest.fixture
-def cache(source: FakeSource, manual_clock: ManualClock) -> ReleaseCache:
+def cache(source: FakeSource, manual_clock: FakeClock) -> ReleaseCache:
     return ReleaseCache(source, ttl_seconds=60, max_entries=100, clock=manual_clock)
 
 
@@ -114,7 +115,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def test_fresh_answers_come_from_the_cache(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     first = cache.releases(ApiFilter())
     manual_clock.advance(59)
@@ -126,7 +127,7 @@ def test_fresh_answers_come_from_the_cache(
 
 
 def test_expired_answers_are_fetched_again(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     cache.releases(ApiFilter())
     manual_clock.advance(61)
@@ -161,7 +162,7 @@ def test_a_list_fills_the_by_id_entries(cache: ReleaseCache, source: FakeSource)
     assert source.calls == ["list", "get 3"]
 
 
-def test_size_is_bounded(source: FakeSource, manual_clock: ManualClock) -> None:
+def test_size_is_bounded(source: FakeSource, manual_clock: FakeClock) -> None:
     cache = ReleaseCache(source, ttl_seconds=60, max_entries=3, clock=manual_clock)
     source.releases = ()
     for group in "ABCDEFG":
@@ -172,7 +173,7 @@ def test_size_is_bounded(source: FakeSource, manual_clock: ManualClock) -> None:
 
 
 def test_known_releases_keeps_the_newest_copy(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     cache.releases(ApiFilter())
     manual_clock.advance(120)
@@ -189,7 +190,7 @@ def test_known_releases_keeps_the_newest_copy(
     [Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"), BadResponse("junk")],
 )
 def test_stale_answer_when_the_api_fails(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock, error: Exception
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock, error: Exception
 ) -> None:
     good = cache.releases(ApiFilter())
     manual_clock.advance(300)
@@ -218,7 +219,7 @@ def test_refresh_falls_back_to_stale_as_well(cache: ReleaseCache, source: FakeSo
     [ReleaseNotFound(1), CredentialsRejected("refused"), GroupNotFound("no group")],
 )
 def test_not_found_and_credentials_are_never_masked(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock, error: Exception
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock, error: Exception
 ) -> None:
     cache.releases(ApiFilter())
     manual_clock.advance(300)
@@ -235,7 +236,7 @@ def test_no_stale_answer_without_a_previous_one(cache: ReleaseCache, source: Fak
         cache.releases(ApiFilter())
 
 
-def test_stale_answers_expire_eventually(source: FakeSource, manual_clock: ManualClock) -> None:
+def test_stale_answers_expire_eventually(source: FakeSource, manual_clock: FakeClock) -> None:
     cache = ReleaseCache(source, ttl_seconds=60, clock=manual_clock, stale_max_age_seconds=3600)
     cache.releases(ApiFilter())
     manual_clock.advance(3601)
@@ -245,7 +246,7 @@ def test_stale_answers_expire_eventually(source: FakeSource, manual_clock: Manua
 
 
 def test_group_names_never_raise(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     source.error = Unavailable("down", cause="timeout")
     assert dict(cache.groups().value) == {}
@@ -262,7 +263,7 @@ def test_group_names_never_raise(
 
 
 def test_group_names_stay_fresh_longer_than_releases(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     cache.groups()
     cache.releases(ApiFilter())
@@ -278,7 +279,7 @@ def test_group_names_stay_fresh_longer_than_releases(
 
 
 def test_missing_group_names_are_asked_again_after_the_release_ttl(
-    cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     source.error = BadResponse("MetaKraftwerk answered HTTP 404")
     assert dict(cache.groups().value) == {}
@@ -300,7 +301,7 @@ def test_missing_groups_endpoint_is_not_asked_again_within_the_ttl(
 # ---- counters ------------------------------------------------------------------------------
 
 
-def test_counters(cache: ReleaseCache, source: FakeSource, manual_clock: ManualClock) -> None:
+def test_counters(cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock) -> None:
     cache.releases(ApiFilter())  # miss
     cache.releases(ApiFilter())  # hit
     cache.release(1)  # hit (filled by the list)
@@ -342,7 +343,7 @@ def test_concurrent_misses_make_one_call(cache: ReleaseCache, source: FakeSource
 
 
 def test_a_failure_reaches_every_waiter_at_once(
-    source: FakeSource, manual_clock: ManualClock
+    source: FakeSource, manual_clock: FakeClock
 ) -> None:
     """Measured against cachetools' own single flight, `cached(condition=...)`.
 
@@ -435,7 +436,7 @@ def test_failure_fan_out_against_a_hung_demo_api(
 
 
 def test_a_waiter_gives_up_at_its_own_deadline(
-    source: FakeSource, manual_clock: ManualClock
+    source: FakeSource, manual_clock: FakeClock
 ) -> None:
     """A lookup that joins a slow call late must not wait past the budget it has left."""
     cache = ReleaseCache(source, ttl_seconds=60, clock=manual_clock, wait_timeout=10)

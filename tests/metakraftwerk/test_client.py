@@ -19,7 +19,6 @@ from bot import __version__
 from bot.config import Secret, Settings
 from bot.demo import DEMO_TOKEN, DemoApiServer
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import ManualClock
 from bot.metakraftwerk.errors import (
     BadResponse,
     GroupNotFound,
@@ -27,9 +26,10 @@ from bot.metakraftwerk.errors import (
     ReleaseNotFound,
     Unavailable,
 )
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.retry import RetryPolicy
-from bot.query import ApiFilter
 from tests.conftest import TEST_DEADLINE, ClientFactory
+from tests.fakes.clock import FakeClock
 
 RELEASES = "/api/v1/releases"
 
@@ -286,7 +286,7 @@ def test_failing_groups_endpoint_gives_empty_names(
 def test_5xx_is_retried_with_growing_backoff(
     demo_api: DemoApiServer, make_client: ClientFactory
 ) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     client = make_client(
         clock=clock, retry=RetryPolicy(initial=0.1, maximum=5.0, jitter=0.0), deadline_seconds=8
     )
@@ -308,7 +308,7 @@ def test_backoff_jitter_stays_within_bounds() -> None:
 def test_429_honours_retry_after_seconds(
     demo_api: DemoApiServer, make_client: ClientFactory
 ) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     client = make_client(clock=clock, deadline_seconds=8)
     demo_api.switches.fail_next(1, 429, retry_after=3, path=RELEASES)
     assert client.list_releases()
@@ -316,7 +316,7 @@ def test_429_honours_retry_after_seconds(
 
 
 def test_retry_after_http_date(demo_api: DemoApiServer, make_client: ClientFactory) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     client = make_client(clock=clock, deadline_seconds=8)
     when = format_datetime(clock.now() + timedelta(seconds=2), usegmt=True)
     demo_api.switches.fail_next(1, 503, retry_after=when, path=RELEASES)
@@ -327,7 +327,7 @@ def test_retry_after_http_date(demo_api: DemoApiServer, make_client: ClientFacto
 def test_retry_after_beyond_the_deadline_gives_up_at_once(
     demo_api: DemoApiServer, make_client: ClientFactory
 ) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     client = make_client(clock=clock, deadline_seconds=8)
     client.list_releases(ApiFilter(name="R1"))  # logged in
     demo_api.switches.fail_next(5, 429, retry_after=120, path=RELEASES)

@@ -18,8 +18,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import redact_url
-from bot.notify.store import Store, normalize_database_url
-from tests.notify.support import FakeClock
+from bot.notify.store import Store
+from bot.notify.store.engine import normalize_database_url
+from tests.fakes.clock import FakeClock
+from tests.notify.support import T0
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -70,7 +72,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

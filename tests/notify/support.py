@@ -1,34 +1,19 @@
-"""Shared test helpers for the notification package: a settable clock and release builders."""
+"""Shared test helpers for the notification package: release builders and the state of an
+outbox row (which only tests need to read). The clock is `tests.fakes.clock.FakeClock`."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import select
 
 from bot.metakraftwerk.models import Release
+from bot.notify.records import DeliveryState
+from bot.notify.store import Store
+from bot.notify.store.schema import outbox
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """An injected clock tests move by hand; thread-safe so concurrent tests can share it."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self._now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, now: datetime) -> None:
-        with self._lock:
-            self._now = now
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
 
 
 def release(release_id: int, **changes: Any) -> Release:
@@ -51,3 +36,16 @@ def release(release_id: int, **changes: Any) -> Release:
 
 def snapshot_of(*releases: Release) -> dict[int, Release]:
     return {r.id: r for r in releases}
+
+
+def delivery_state(store: Store, delivery_id: int) -> DeliveryState | None:
+    """An outbox row's state, `sending` while claimed; None once the row is gone."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(outbox.c.state, outbox.c.sending_at).where(outbox.c.id == delivery_id)
+        ).one_or_none()
+    if row is None:
+        return None
+    if row.state == "pending" and row.sending_at is not None:
+        return "sending"
+    return cast(DeliveryState, row.state)

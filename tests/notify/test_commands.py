@@ -17,13 +17,15 @@ from bot.answers import Answers, Caller, Reply
 from bot.config import Secret, Settings
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import MAX_PER_CHANNEL, SubscriptionCommands, slack_user_timezone
+from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.subscription_list import MAX_PER_CHANNEL
+from bot.notify.user_timezone import slack_user_timezone
 from bot.render import actions as act
 from bot.render.message import Message
 from bot.slack.webclient import make_web_client
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
-from tests.notify.support import FakeClock
 from tests.render.limits import all_text, assert_valid, buttons
 
 TEAM, CHANNEL, OTHER = "T1", "C1", "C2"
@@ -92,17 +94,17 @@ def test_subscribe_is_confirmed_in_the_channel_and_stored(answers: Answers, stor
     assert "<@U0ALICE> subscribed this channel" in text
     assert "open · group DWH_GROUP" in text
     assert "closes is reported too" in text
-    (sub,) = store.list_subscriptions(TEAM, CHANNEL)
+    (sub,) = store.subscriptions.in_channel(TEAM, CHANNEL)
     assert (sub.kind, sub.filters, sub.created_by, sub.mention) == (
         "change", "open group:DWH_GROUP", "U0ALICE", None,
     )
     assert f"#{sub.id}" in text
-    assert store.list_subscriptions(TEAM, OTHER) == []
+    assert store.subscriptions.in_channel(TEAM, OTHER) == []
 
 
 def test_subscribe_keeps_filters_not_paging(answers: Answers, store: Store) -> None:
     answers.command("subscribe closed name:R* page:3 format:full refresh", ALICE)
-    (sub,) = store.list_subscriptions(TEAM, CHANNEL)
+    (sub,) = store.subscriptions.in_channel(TEAM, CHANNEL)
     assert sub.filters == "closed name:R*"
 
 
@@ -112,7 +114,7 @@ def test_the_mention_is_stored_but_not_pinged_by_the_confirmation(
     text = _in_channel(answers.command(f"subscribe group:DWH_GROUP mention:{TEAM_MENTION}", ALICE))
     assert "mentions @dwh-team" in text
     assert "subteam" not in text
-    assert store.list_subscriptions(TEAM, CHANNEL)[0].mention == TEAM_MENTION
+    assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].mention == TEAM_MENTION
 
 
 def test_a_plain_name_mention_is_flagged(answers: Answers) -> None:
@@ -124,23 +126,23 @@ def test_the_same_subscription_twice_is_refused(answers: Answers, store: Store) 
     answers.command("subscribe group:DWH_GROUP", ALICE)
     text = _ephemeral(answers.command("subscribe group:DWH_GROUP", BOB))
     assert "already has that subscription (#" in text
-    assert len(store.list_subscriptions(TEAM, CHANNEL)) == 1
+    assert len(store.subscriptions.in_channel(TEAM, CHANNEL)) == 1
     _in_channel(answers.command("subscribe group:DWH_GROUP", ELSEWHERE))  # other channel: fine
 
 
 def test_repeating_a_paused_subscription_resumes_it(answers: Answers, store: Store) -> None:
     answers.command("subscribe group:DWH_GROUP", ALICE)
-    store.pause_channel(TEAM, CHANNEL, "the app is not a member of this channel")
+    store.subscriptions.pause_channel(TEAM, CHANNEL, "the app is not a member of this channel")
     text = _in_channel(answers.command("subscribe group:DWH_GROUP", BOB))
     assert "<@U0BOB> resumed" in text
     assert "not a member" in text
-    (sub,) = store.list_subscriptions(TEAM, CHANNEL)
+    (sub,) = store.subscriptions.in_channel(TEAM, CHANNEL)
     assert not sub.paused
 
 
 def test_a_channel_has_a_limit(answers: Answers, store: Store) -> None:
     for i in range(MAX_PER_CHANNEL):
-        store.add_change_subscription(
+        store.subscriptions.add_change(
             team_id=TEAM, channel_id=CHANNEL, filters=f"open name:R{i}", created_by="U0ALICE"
         )
     text = _ephemeral(answers.command("subscribe group:X", ALICE))
@@ -157,7 +159,7 @@ def test_commands_need_a_channel(answers: Answers) -> None:
 
 def test_a_digest_with_a_zone_uses_it(answers: Answers, store: Store, slack: FakeSlack) -> None:
     text = _in_channel(answers.command("digest weekdays 09:00 tz:Europe/Berlin group:X", ALICE))
-    (sub,) = store.list_subscriptions(TEAM, CHANNEL)
+    (sub,) = store.subscriptions.in_channel(TEAM, CHANNEL)
     assert (sub.kind, sub.schedule, sub.timezone, sub.filters) == (
         "digest", "weekdays 09:00", "Europe/Berlin", "open group:X",
     )
@@ -175,11 +177,11 @@ def test_a_digest_without_a_zone_uses_the_callers_slack_zone(
 ) -> None:
     slack.script.users_tz["U0ALICE"] = "America/New_York"
     text = _in_channel(answers.command("digest mon,thu 07:30", ALICE))
-    assert store.list_subscriptions(TEAM, CHANNEL)[0].timezone == "America/New_York"
+    assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].timezone == "America/New_York"
     assert "America/New_York" in text
     assert "Slack profile" in text
     answers.command("digest daily 07:30", ALICE)
-    assert store.list_subscriptions(TEAM, CHANNEL)[1].timezone == "America/New_York"
+    assert store.subscriptions.in_channel(TEAM, CHANNEL)[1].timezone == "America/New_York"
     (call,) = slack.calls_to("users.info")  # the second digest used the cached answer
     assert call.args["user"] == "U0ALICE"
 
@@ -190,7 +192,7 @@ def test_without_a_slack_zone_the_default_is_used_and_said(
     answers = build(default_timezone="Europe/Vienna")
     with caplog.at_level(logging.WARNING, logger="bot.notify.commands"):
         text = _in_channel(answers.command("digest daily 08:00", ALICE))
-    assert store.list_subscriptions(TEAM, CHANNEL)[0].timezone == "Europe/Vienna"
+    assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].timezone == "Europe/Vienna"
     assert "app's default" in text
     assert "users.info for U0ALICE failed (user_not_found)" in caplog.text
     assert "xoxb-test-token" not in caplog.text
@@ -201,7 +203,7 @@ def test_an_odd_slack_zone_falls_back_to_the_default(
 ) -> None:
     slack.script.users_tz["U0ALICE"] = "Mars/Olympus_Mons"
     answers.command("digest daily 08:00", ALICE)
-    assert store.list_subscriptions(TEAM, CHANNEL)[0].timezone == "UTC"
+    assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].timezone == "UTC"
 
 
 @pytest.mark.parametrize(
@@ -218,7 +220,7 @@ def test_bad_digests_get_a_specific_private_answer(
 ) -> None:
     text = _ephemeral(answers.command(command, ALICE))
     assert says in text
-    assert store.list_subscriptions(TEAM, CHANNEL) == []
+    assert store.subscriptions.in_channel(TEAM, CHANNEL) == []
 
 
 def test_user_zone_lookups_survive_slack_failures(
@@ -251,12 +253,12 @@ def test_the_list_has_a_remove_button_per_row_and_shows_pauses(
 ) -> None:
     answers.command(f"subscribe group:DWH_GROUP mention:{TEAM_MENTION}", ALICE)
     answers.command("digest weekdays 09:00 tz:Europe/Berlin", BOB)
-    store.add_change_subscription(
+    store.subscriptions.add_change(
         team_id=TEAM, channel_id=OTHER, filters="open", created_by="U0ALICE"
     )
     clock.advance(timedelta(minutes=5))
-    change, digest = store.list_subscriptions(TEAM, CHANNEL)
-    store.pause_subscription(change.id, "the app is not a member of this channel (not_in_channel)")
+    change, digest = store.subscriptions.in_channel(TEAM, CHANNEL)
+    store.subscriptions.pause(change.id, "the app is not a member of this channel (not_in_channel)")
 
     reply = answers.command("subscriptions", BOB)
     assert reply.mode == "ephemeral"
@@ -285,7 +287,7 @@ def test_an_empty_list_says_how_to_start(answers: Answers) -> None:
 def test_a_full_list_stays_within_limits(answers: Answers, store: Store) -> None:
     nasty = 'name:"<!channel> & <@U1> ' + "x" * 150 + '"'
     for i in range(MAX_PER_CHANNEL):
-        store.add_change_subscription(
+        store.subscriptions.add_change(
             team_id=TEAM, channel_id=CHANNEL, filters=f"open {nasty}{i}",
             created_by="U0ALICE", mention=TEAM_MENTION,
         )
@@ -300,7 +302,7 @@ def test_a_full_list_stays_within_limits(answers: Answers, store: Store) -> None
 def _subscribe_two(answers: Answers, store: Store) -> tuple[int, int]:
     answers.command("subscribe group:A", ALICE)
     answers.command("subscribe group:B", ALICE)
-    first, second = (s.id for s in store.list_subscriptions(TEAM, CHANNEL))
+    first, second = (s.id for s in store.subscriptions.in_channel(TEAM, CHANNEL))
     return first, second
 
 
@@ -309,7 +311,7 @@ def test_unsubscribe_one(answers: Answers, store: Store) -> None:
     text = _in_channel(answers.command(f"unsubscribe {first}", BOB))
     assert f"<@U0BOB> removed #{first}" in text
     assert "group A" in text
-    assert [s.id for s in store.list_subscriptions(TEAM, CHANNEL)] == [second]
+    assert [s.id for s in store.subscriptions.in_channel(TEAM, CHANNEL)] == [second]
 
 
 def test_unknown_ids_remove_nothing(answers: Answers, store: Store) -> None:
@@ -317,19 +319,19 @@ def test_unknown_ids_remove_nothing(answers: Answers, store: Store) -> None:
     text = _ephemeral(answers.command(f"unsubscribe {first},9999", BOB))
     assert "no subscription #9999 in this channel" in text
     assert "removed nothing" in text
-    assert len(store.list_subscriptions(TEAM, CHANNEL)) == 2
+    assert len(store.subscriptions.in_channel(TEAM, CHANNEL)) == 2
 
 
 def test_another_channels_id_is_not_found_here(answers: Answers, store: Store) -> None:
     answers.command("subscribe group:A", ELSEWHERE)
-    (theirs,) = store.list_subscriptions(TEAM, OTHER)
+    (theirs,) = store.subscriptions.in_channel(TEAM, OTHER)
     text = _ephemeral(answers.command(f"unsubscribe {theirs.id}", ALICE))
     assert f"no subscription #{theirs.id} in this channel" in text
-    assert store.list_subscriptions(TEAM, OTHER) == [theirs]
+    assert store.subscriptions.in_channel(TEAM, OTHER) == [theirs]
     _ephemeral(answers.button(
         act.ACTION_SUBSCRIPTION_REMOVE, act.encode_subscription_remove(theirs.id), ALICE
     ))
-    assert store.list_subscriptions(TEAM, OTHER) == [theirs]
+    assert store.subscriptions.in_channel(TEAM, OTHER) == [theirs]
 
 
 def test_unsubscribe_all(answers: Answers, store: Store) -> None:
@@ -337,8 +339,8 @@ def test_unsubscribe_all(answers: Answers, store: Store) -> None:
     answers.command("subscribe group:A", ELSEWHERE)
     text = _in_channel(answers.command("unsubscribe all", BOB))
     assert f"<@U0BOB> removed all 2 subscriptions of this channel (#{first}, #{second})" in text
-    assert store.list_subscriptions(TEAM, CHANNEL) == []
-    assert len(store.list_subscriptions(TEAM, OTHER)) == 1
+    assert store.subscriptions.in_channel(TEAM, CHANNEL) == []
+    assert len(store.subscriptions.in_channel(TEAM, OTHER)) == 1
     assert "no subscriptions" in _ephemeral(answers.command("unsubscribe all", BOB))
 
 
@@ -359,16 +361,16 @@ def test_only_managers_may_change_subscriptions(build: Build, store: Store) -> N
     for command in ("subscribe group:A", "digest daily 09:00 tz:UTC", "unsubscribe all"):
         text = _ephemeral(answers.command(command, ALICE))
         assert "only <@U0BOSS>, <@U0CHIEF> can add or remove" in text
-    assert store.list_subscriptions(TEAM, CHANNEL) == []
+    assert store.subscriptions.in_channel(TEAM, CHANNEL) == []
 
     boss = Caller(team_id=TEAM, channel_id=CHANNEL, user_id="U0BOSS")
     reply = answers.command("subscribe group:A", boss)
     assert reply.mode == "in_channel"
-    (sub,) = store.list_subscriptions(TEAM, CHANNEL)
+    (sub,) = store.subscriptions.in_channel(TEAM, CHANNEL)
     refused = answers.button(
         act.ACTION_SUBSCRIPTION_REMOVE, act.encode_subscription_remove(sub.id), ALICE
     )
     assert "only <@U0BOSS>" in _ephemeral(refused)
     listing: Message = answers.command("subscriptions", ALICE).message
     assert "Only <@U0BOSS>, <@U0CHIEF> can add or remove them." in all_text(listing)
-    assert len(store.list_subscriptions(TEAM, CHANNEL)) == 1
+    assert len(store.subscriptions.in_channel(TEAM, CHANNEL)) == 1

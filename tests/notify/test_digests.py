@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.notify.digests import DueDigest, due_digests, schedule_of
-from bot.notify.store import Subscription
+from bot.notify.records import Subscription
 from bot.schedule import ScheduleError
 
 GRACE = timedelta(minutes=60)

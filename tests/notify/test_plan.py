@@ -8,8 +8,10 @@ from datetime import timedelta
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import ChangeEvent
 from bot.notify.plan import plan_poll
-from bot.notify.store import Snapshot, Store, Subscription
-from tests.notify.support import T0, FakeClock, release, snapshot_of
+from bot.notify.records import Snapshot, Subscription
+from bot.notify.store import Store
+from tests.fakes.clock import FakeClock
+from tests.notify.support import T0, release, snapshot_of
 
 
 def sub(
@@ -124,30 +126,32 @@ def test_worker_cycle_against_the_store(store: Store, clock: FakeClock) -> None:
     """poll -> plan -> commit -> deliver -> mark sent, with a subscription added in between."""
 
     def poll(releases: list[Release]) -> list[tuple[int, int, str]]:
-        plan = plan_poll(store.load_snapshot(), releases, store.all_subscriptions("change"),
+        plan = plan_poll(store.outbox.load_snapshot(), releases, store.subscriptions.all("change"),
                          group_filter)
-        store.commit_poll(plan.snapshot, plan.deliveries, baselined=plan.baselined)
+        store.outbox.commit_poll(plan.snapshot, plan.deliveries, baselined=plan.baselined)
         clock.advance(timedelta(minutes=1))
         sent = []
-        for delivery in store.pending_deliveries():
+        for delivery in store.outbox.pending_deliveries():
             assert delivery.release_id is not None
-            parent = store.get_parent(delivery.team_id, delivery.channel_id, delivery.release_id)
-            store.mark_sent(delivery.id, f"{delivery.id}.0", parent=parent is None)
+            parent = store.outbox.get_parent(
+                delivery.team_id, delivery.channel_id, delivery.release_id
+            )
+            store.outbox.mark_sent(delivery.id, f"{delivery.id}.0", parent=parent is None)
             sent.append((delivery.subscription_id, delivery.release_id, delivery.kind))
         return sent
 
-    early = store.add_change_subscription(team_id="T1", channel_id="C1", filters="",
+    early = store.subscriptions.add_change(team_id="T1", channel_id="C1", filters="",
                                           created_by="U1").id
     assert poll([release(1)]) == []  # first poll: baseline
     assert poll([release(1, closed=True)]) == [(early, 1, "closed")]
 
-    late = store.add_change_subscription(team_id="T1", channel_id="C2", filters="",
+    late = store.subscriptions.add_change(team_id="T1", channel_id="C2", filters="",
                                          created_by="U1").id
     assert poll([release(1, closed=True), release(2)]) == [(early, 2, "created")]  # late: baseline
     assert poll([release(1), release(2)]) == [(early, 1, "reopened"), (late, 1, "reopened")]
     assert poll([release(1), release(2)]) == []
-    assert store.get_parent("T1", "C1", 1) == "1.0"  # the thread started with the first post
-    assert store.get_parent("T1", "C2", 1) is not None
+    assert store.outbox.get_parent("T1", "C1", 1) == "1.0"  # the thread started with the first post
+    assert store.outbox.get_parent("T1", "C2", 1) is not None
 
 
 def test_plan_keeps_tombstones_in_the_snapshot() -> None:

@@ -8,18 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, inspect, select
 
-from bot.notify import store as store_module
-from bot.notify.store import (
-    SCHEMA_VERSION,
-    Lease,
-    LeaseLost,
-    NewDelivery,
-    Store,
-    create_store_engine,
-    schema_version,
-)
+from bot.notify.records import Lease, LeaseLost, NewDelivery
+from bot.notify.store import Store, migrations
+from bot.notify.store.engine import create_store_engine
+from bot.notify.store.migrations import SCHEMA_VERSION
+from bot.notify.store.schema import schema_version
+from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, FakeClock
+from tests.notify.support import T0, delivery_state
 
 TEAM, CHANNEL = "T1", "C1"
 
@@ -32,90 +28,91 @@ def _delivery(sub_id: int, release_id: int = 1) -> NewDelivery:
 
 
 def _sub(store: Store) -> int:
-    return store.add_change_subscription(
+    return store.subscriptions.add_change(
         team_id=TEAM, channel_id=CHANNEL, filters="open", created_by="U1"
     ).id
 
 
 def test_a_claim_is_exclusive_and_hides_the_row(store: Store, make_store: StoreFactory) -> None:
     sub = _sub(store)
-    (row,) = store.commit_poll({}, [_delivery(sub)])
+    (row,) = store.outbox.commit_poll({}, [_delivery(sub)])
     other = make_store()
-    assert store.claim_delivery(row)
-    assert not other.claim_delivery(row)
-    assert store.delivery_state(row) == "sending"
-    assert store.pending_deliveries() == []
-    store.mark_sent(row, "1.1", parent=True)
-    assert store.delivery_state(row) == "sent"
-    assert not store.claim_delivery(row)
+    assert store.outbox.claim_delivery(row)
+    assert not other.outbox.claim_delivery(row)
+    assert delivery_state(store, row) == "sending"
+    assert store.outbox.pending_deliveries() == []
+    store.outbox.mark_sent(row, "1.1", parent=True)
+    assert delivery_state(store, row) == "sent"
+    assert not store.outbox.claim_delivery(row)
 
 
 def test_unclaim_makes_the_row_pending_again(store: Store) -> None:
     sub = _sub(store)
-    (row,) = store.commit_poll({}, [_delivery(sub)])
-    assert store.claim_delivery(row)
-    store.unclaim_delivery(row)
-    assert store.delivery_state(row) == "pending"
-    assert [d.id for d in store.pending_deliveries()] == [row]
+    (row,) = store.outbox.commit_poll({}, [_delivery(sub)])
+    assert store.outbox.claim_delivery(row)
+    store.outbox.unclaim_delivery(row)
+    assert delivery_state(store, row) == "pending"
+    assert [d.id for d in store.outbox.pending_deliveries()] == [row]
 
 
 def test_a_failed_attempt_ends_the_claim(store: Store, clock: FakeClock) -> None:
     sub = _sub(store)
-    (row,) = store.commit_poll({}, [_delivery(sub)])
-    assert store.claim_delivery(row)
-    store.mark_failed(row, "ratelimited", retry_at=T0 + timedelta(seconds=5))
-    assert store.delivery_state(row) == "pending"
+    (row,) = store.outbox.commit_poll({}, [_delivery(sub)])
+    assert store.outbox.claim_delivery(row)
+    store.outbox.mark_failed(row, "ratelimited", retry_at=T0 + timedelta(seconds=5))
+    assert delivery_state(store, row) == "pending"
     clock.advance(timedelta(seconds=5))
-    assert [d.id for d in store.pending_deliveries()] == [row]
+    assert [d.id for d in store.outbox.pending_deliveries()] == [row]
 
 
 def test_claims_are_fenced_by_the_lease(store: Store, clock: FakeClock) -> None:
     sub = _sub(store)
-    (row,) = store.commit_poll({}, [_delivery(sub)])
+    (row,) = store.outbox.commit_poll({}, [_delivery(sub)])
     mine, theirs = Lease("worker", "a"), Lease("worker", "b")
-    assert store.acquire_lease(mine, timedelta(seconds=30))
+    assert store.leases.acquire(mine, timedelta(seconds=30))
     with pytest.raises(LeaseLost):
-        store.claim_delivery(row, fence=theirs)
-    assert store.delivery_state(row) == "pending"
-    assert store.claim_delivery(row, fence=mine)
+        store.outbox.claim_delivery(row, fence=theirs)
+    assert delivery_state(store, row) == "pending"
+    assert store.outbox.claim_delivery(row, fence=mine)
 
 
 def test_a_successor_recovers_rows_left_in_flight(
     store: Store, make_store: StoreFactory
 ) -> None:
     sub = _sub(store)
-    first, second = store.commit_poll({}, [_delivery(sub, 1), _delivery(sub, 2)])
-    assert store.claim_delivery(first)
+    first, second = store.outbox.commit_poll({}, [_delivery(sub, 1), _delivery(sub, 2)])
+    assert store.outbox.claim_delivery(first)
     store.close()  # died while posting `first`
 
     successor = make_store()
-    assert [d.id for d in successor.pending_deliveries()] == [second]
-    recovered = successor.recover_in_flight()
+    assert [d.id for d in successor.outbox.pending_deliveries()] == [second]
+    recovered = successor.outbox.recover_in_flight()
     assert [d.id for d in recovered] == [first]
-    assert [d.id for d in successor.pending_deliveries()] == [first, second]
-    assert successor.recover_in_flight() == []
+    assert [d.id for d in successor.outbox.pending_deliveries()] == [first, second]
+    assert successor.outbox.recover_in_flight() == []
 
 
 def test_unsubscribing_while_a_row_is_posted_lets_the_worker_record_it(
     store: Store, make_store: StoreFactory
 ) -> None:
     sub = _sub(store)
-    posting, waiting = store.commit_poll({}, [_delivery(sub, 1), _delivery(sub, 2)])
-    assert store.claim_delivery(posting)
-    assert make_store().delete_subscription(TEAM, CHANNEL, sub)  # the web process, meanwhile
-    store.mark_sent(posting, "1.1", parent=True)  # Slack took the post: record it, no KeyError
-    assert store.delivery_state(posting) == "sent"
-    assert store.get_parent(TEAM, CHANNEL, 1) == "1.1"
-    assert store.delivery_state(waiting) is None
-    assert store.recover_in_flight() == []
-    assert store.purge_outbox(timedelta(days=1)) == 1
+    posting, waiting = store.outbox.commit_poll({}, [_delivery(sub, 1), _delivery(sub, 2)])
+    assert store.outbox.claim_delivery(posting)
+    assert make_store().subscriptions.delete(TEAM, CHANNEL, sub)  # the web process, meanwhile
+    # Slack took the post: record it, no KeyError
+    store.outbox.mark_sent(posting, "1.1", parent=True)
+    assert delivery_state(store, posting) == "sent"
+    assert store.outbox.get_parent(TEAM, CHANNEL, 1) == "1.1"
+    assert delivery_state(store, waiting) is None
+    assert store.outbox.recover_in_flight() == []
+    assert store.outbox.purge(timedelta(days=1)) == 1
 
 
 def test_a_step_one_database_is_upgraded(db_url: str, clock: FakeClock) -> None:
     engine = create_store_engine(db_url)
     try:
         with engine.begin() as conn:  # the database as step 1 left it
-            store_module._migrate_v1(conn)
+            migrations._migrate_v1(conn)
             schema_version.create(conn)
             conn.execute(insert(schema_version).values(version=1, applied_at=T0))
         with Store(engine, clock=clock) as upgraded:
@@ -126,7 +123,7 @@ def test_a_step_one_database_is_upgraded(db_url: str, clock: FakeClock) -> None:
             assert {"sending_at", "sending_by"} <= columns
             assert versions == list(range(1, SCHEMA_VERSION + 1))
             sub = _sub(upgraded)
-            (row,) = upgraded.commit_poll({}, [_delivery(sub)])
-            assert upgraded.claim_delivery(row)
+            (row,) = upgraded.outbox.commit_poll({}, [_delivery(sub)])
+            assert upgraded.outbox.claim_delivery(row)
     finally:
         engine.dispose()

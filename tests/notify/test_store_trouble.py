@@ -19,16 +19,15 @@ from sqlalchemy.exc import OperationalError
 from bot.answers import Caller, Reply
 from bot.config import Settings
 from bot.notify.commands import SubscriptionCommands
-from bot.notify.store import (
+from bot.notify.store import Store, StoreUnavailable
+from bot.notify.store.engine import (
     PG_LOCK_TIMEOUT_SECONDS,
     PG_STATEMENT_TIMEOUT_SECONDS,
     SQLITE_BUSY_TIMEOUT_SECONDS,
-    Store,
-    StoreUnavailable,
     create_store_engine,
 )
 from bot.query import Query, SubscribeCommand, SubscriptionsCommand
-from tests.notify.support import FakeClock
+from tests.fakes.clock import FakeClock
 from tests.render.limits import all_text
 
 CALLER = Caller(team_id="T1", channel_id="C1", user_id="U0ALICE")
@@ -147,7 +146,7 @@ def locked_sqlite(sqlite_url: str) -> Iterator[Store]:
 
 def test_a_lock_becomes_store_unavailable(locked_sqlite: Store) -> None:
     with pytest.raises(StoreUnavailable, match="locked"):
-        locked_sqlite.add_change_subscription(
+        locked_sqlite.subscriptions.add_change(
             team_id="T1", channel_id="C1", filters="open", created_by="U1"
         )
 
@@ -157,7 +156,7 @@ def test_a_bug_stays_a_bug(sqlite_url: str) -> None:
     with (
         Store.from_url(sqlite_url) as store,
         pytest.raises(OperationalError, match="no such table"),
-        store._read() as conn,
+        store._db.read() as conn,
     ):
         conn.execute(text("SELECT * FROM no_such_table"))
 

@@ -22,14 +22,17 @@ from bot.demo.data import DemoData
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
-from bot.notify.store import Snapshot, Store, digest_runs
+from bot.notify.records import Snapshot
+from bot.notify.store import Store
+from bot.notify.store.schema import digest_runs
 from bot.notify.worker import LEASE_NAME, Worker, glitch_reason
 from bot.schedule import parse_schedule
 from bot.slack.webclient import make_web_client
 from tests.conftest import TEST_DEADLINE, ClientFactory
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, FakeClock, release
+from tests.notify.support import T0, delivery_state, release
 
 TEAM, C1, C2 = "T1", "C1", "C2"
 SETTINGS = Settings(poll_interval_seconds=60, digest_grace_minutes=60)
@@ -73,7 +76,7 @@ def worker(make_worker: MakeWorker, store: Store) -> Worker:
 
 
 def _subscribe(store: Store, channel: str = C1, filters: str = "open", **kw: Any) -> int:
-    return store.add_change_subscription(
+    return store.subscriptions.add_change(
         team_id=TEAM, channel_id=channel, filters=filters, created_by="U0ALICE", **kw
     ).id
 
@@ -102,7 +105,7 @@ def test_the_first_poll_is_a_baseline(worker: Worker, store: Store, slack: FakeS
     assert report.changes_checked
     assert report.events == 0
     assert _posts(slack) == []
-    assert store.load_snapshot().taken_at is not None
+    assert store.outbox.load_snapshot().taken_at is not None
 
 
 def test_a_new_subscription_starts_with_a_baseline(
@@ -132,7 +135,7 @@ def test_close_then_dates_change_parent_then_thread(
     assert f"{target.name} closed" in parent.args["text"]
     assert "thread_ts" not in parent.args
     assert parent.token == "xoxb-test-token"
-    parent_ts = store.get_parent(TEAM, C1, target.id)
+    parent_ts = store.outbox.get_parent(TEAM, C1, target.id)
     assert parent_ts is not None
 
     clock.advance(timedelta(minutes=1))
@@ -169,7 +172,7 @@ def test_open_releases_are_followed_and_their_threads_kept_current(
     demo_api.data.close(target.id)
     worker.poll_once()
     _, reply = _posts(slack)
-    assert reply.args["thread_ts"] == store.get_parent(TEAM, C1, target.id)
+    assert reply.args["thread_ts"] == store.outbox.get_parent(TEAM, C1, target.id)
     assert reply.args["text"] == f"{target.name} closed"
     (update,) = slack.calls_to("chat.update")
     assert ":lock: Closed" in str(update.args["blocks"])
@@ -177,7 +180,7 @@ def test_open_releases_are_followed_and_their_threads_kept_current(
     demo_api.data.set_dates(target.id, end=target.end_date + timedelta(days=9))
     worker.poll_once()
     _, _, late = _posts(slack)
-    assert late.args["thread_ts"] == store.get_parent(TEAM, C1, target.id)
+    assert late.args["thread_ts"] == store.outbox.get_parent(TEAM, C1, target.id)
     assert "dates changed" in late.args["text"]
 
 
@@ -193,7 +196,9 @@ def test_each_channel_gets_its_own_parent(
     worker.poll_once()
     assert len(_posts(slack, C1)) == 1
     assert len(_posts(slack, C2)) == 1
-    assert store.get_parent(TEAM, C1, target.id) != store.get_parent(TEAM, C2, target.id)
+    assert store.outbox.get_parent(TEAM, C1, target.id) != store.outbox.get_parent(
+        TEAM, C2, target.id
+    )
 
 
 def test_unmatched_changes_are_not_posted(
@@ -261,8 +266,8 @@ def test_a_row_left_mid_post_is_posted_again_and_logged(
     slack.script.chat_error = "invalid_auth"
     worker.poll_once()
     slack.script.chat_error = None
-    (row,) = store.pending_deliveries()
-    assert store.claim_delivery(row.id)  # as if the worker died while Slack had the post
+    (row,) = store.outbox.pending_deliveries()
+    assert store.outbox.claim_delivery(row.id)  # as if the worker died while Slack had the post
     worker.close()
 
     successor = make_worker("w2")
@@ -270,7 +275,7 @@ def test_a_row_left_mid_post_is_posted_again_and_logged(
         assert successor.poll_once().posted == 1
     assert f"delivery {row.id} (channel {C1}" in caplog.text
     assert "may show it twice" in caplog.text
-    assert store.delivery_state(row.id) == "sent"
+    assert delivery_state(store, row.id) == "sent"
 
 
 def test_a_second_worker_never_double_posts(
@@ -310,7 +315,7 @@ def test_a_second_worker_never_double_posts(
     assert sorted(c.args["text"] for c in posts) == sorted(
         f"{t.name} closed ({demo_api.data.groups()[t.group_id or 0]})" for t in targets
     )
-    assert store.lease_holder(LEASE_NAME) == leader.holder_id
+    assert store.leases.holder(LEASE_NAME) == leader.holder_id
 
     leader.close()  # a clean stop hands over at once
     assert waiter.poll_once().leader
@@ -336,11 +341,11 @@ def test_not_in_channel_pauses_that_channel_only(
     assert report.paused_channels == (C1,)
     assert len(_posts(slack, C1)) == 1  # tried once, then the channel's rows were cancelled
     assert len(_posts(slack, C2)) == 2
-    paused = store.get_subscription(TEAM, C1, lost)
+    paused = store.subscriptions.get(TEAM, C1, lost)
     assert paused is not None
     assert paused.paused
     assert "not_in_channel" in (paused.paused_reason or "")
-    ok = store.get_subscription(TEAM, C2, kept)
+    ok = store.subscriptions.get(TEAM, C2, kept)
     assert ok is not None
     assert not ok.paused
     assert caplog.text.count("Slack says not_in_channel") == 1
@@ -401,7 +406,7 @@ def test_a_rate_limit_beyond_the_retries_waits_for_the_next_round(
     slack.script.retry_after = 7
     report = worker.poll_once()
     assert report.posted == 1  # the other channel is not held up
-    assert store.pending_deliveries() == []  # the limited one waits for Retry-After
+    assert store.outbox.pending_deliveries() == []  # the limited one waits for Retry-After
     clock.advance(timedelta(seconds=3))
     assert worker.poll_once().posted == 0
     assert len(_posts(slack)) == 2  # the 429 and the other channel's post
@@ -459,7 +464,7 @@ def test_a_failed_api_is_skipped(
     demo_api.switches.fail_next(1000, path="/api/v1/releases")
     report = worker.poll_once()
     assert report.skipped_reason == "api failed"
-    assert store.load_snapshot().taken_at is None
+    assert store.outbox.load_snapshot().taken_at is None
     assert _posts(slack) == []
 
 
@@ -468,13 +473,13 @@ def test_an_empty_answer_after_many_releases_is_a_glitch(
 ) -> None:
     _subscribe(store, filters="all deleted:yes")
     worker.poll_once()
-    before = len(store.load_snapshot().releases)
+    before = len(store.outbox.load_snapshot().releases)
     full = demo_api.data
     demo_api.data = DemoData([], full.groups())
     report = worker.poll_once()
     assert report.skipped_reason == "looks glitched"
     assert report.events == 0
-    assert len(store.load_snapshot().releases) == before
+    assert len(store.outbox.load_snapshot().releases) == before
     demo_api.data = full
     assert worker.poll_once().events == 0
     assert _posts(slack) == []
@@ -515,7 +520,7 @@ def test_glitch_rules(before: int, after: int, glitch: bool) -> None:
 
 
 def _digest(store: Store, days: str = "weekdays", at: str = "09:00") -> int:
-    return store.add_digest_subscription(
+    return store.subscriptions.add_digest(
         team_id=TEAM, channel_id=C1, filters="open group:DWH_GROUP",
         schedule=parse_schedule(days, at), timezone="Europe/Berlin", created_by="U0ALICE",
     ).id
@@ -600,13 +605,13 @@ def test_run_polls_until_stopped_and_hands_back_the_lease(
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        assert _wait(lambda: store.load_snapshot().taken_at is not None)
-        assert store.lease_holder(LEASE_NAME) == "runner"
+        assert _wait(lambda: store.outbox.load_snapshot().taken_at is not None)
+        assert store.leases.holder(LEASE_NAME) == "runner"
     finally:
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
-    assert store.lease_holder(LEASE_NAME) is None
+    assert store.leases.holder(LEASE_NAME) is None
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -620,7 +625,7 @@ def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 def test_worker_once_hands_back_the_lease(sqlite_url: str, slack: FakeSlack) -> None:
     """`releases-bot worker --once` (e.g. from cron) must not block the next run for a TTL."""
-    from bot.runtime import run_worker
+    from bot.run import run_worker
 
     settings = Settings(
         slack_bot_token=Secret("xoxb-test-token"), slack_api_url=slack.url,
@@ -628,5 +633,5 @@ def test_worker_once_hands_back_the_lease(sqlite_url: str, slack: FakeSlack) -> 
     )
     assert run_worker(settings, once=True, demo=True) == 0
     with Store.from_url(sqlite_url) as store:
-        assert store.load_snapshot().taken_at is not None
-        assert store.lease_holder(LEASE_NAME) is None
+        assert store.outbox.load_snapshot().taken_at is not None
+        assert store.leases.holder(LEASE_NAME) is None

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from bot.finder import DetailResult, FindResult, Freshness
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape
 from bot.query import Query
 from bot.render.detail import render_detail
-from bot.render.escape import escape
 from bot.render.listing import render_list
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup

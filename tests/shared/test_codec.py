@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.metakraftwerk.cache_store import GROUPS_KEY, Cached
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 from bot.shared.codec import CorruptEntry, decode, encode, key_name
 
 AT = datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)

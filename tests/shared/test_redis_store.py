@@ -13,14 +13,15 @@ from functools import partial
 import pytest
 import redis
 
+from bot.clock import Deadline
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.metakraftwerk.clock import Deadline, ManualClock
 from bot.metakraftwerk.errors import BadResponse, ReleaseNotFound, Unavailable
+from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import ApiFilter
 from bot.shared.codec import key_name
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
+from tests.fakes.clock import FakeClock
 from tests.shared.conftest import LinkFactory, ProxiedRedis
 
 R1 = Release(id=1, name="R1", group_id=1)
@@ -33,7 +34,7 @@ CacheFactory = Callable[..., ReleaseCache]
 class CountingSource:
     """The API, as every process sees it: answers and failures set by the test, calls counted."""
 
-    clock: ManualClock
+    clock: FakeClock
     releases: tuple[Release, ...] = (R1, R2)
     error: Exception | None = None
     gate: threading.Event | None = None
@@ -70,13 +71,13 @@ class CountingSource:
 
 
 @pytest.fixture
-def source(manual_clock: ManualClock) -> CountingSource:
+def source(manual_clock: FakeClock) -> CountingSource:
     return CountingSource(manual_clock)
 
 
 @pytest.fixture
 def make_cache(
-    source: CountingSource, manual_clock: ManualClock, make_link: LinkFactory, prefix: str
+    source: CountingSource, manual_clock: FakeClock, make_link: LinkFactory, prefix: str
 ) -> CacheFactory:
     """A cache on the test Redis: each one is another process (its own link and memory)."""
 
@@ -173,7 +174,7 @@ def test_a_burst_split_over_two_processes_makes_one_upstream_call(
 def test_an_answer_cached_by_one_process_is_served_by_the_other(
     make_cache: CacheFactory,
     source: CountingSource,
-    manual_clock: ManualClock,
+    manual_clock: FakeClock,
     redis_client: redis.Redis,
     prefix: str,
 ) -> None:
@@ -192,7 +193,7 @@ def test_an_answer_cached_by_one_process_is_served_by_the_other(
 
 
 def test_shared_answers_expire_with_the_ttl(
-    make_cache: CacheFactory, source: CountingSource, manual_clock: ManualClock
+    make_cache: CacheFactory, source: CountingSource, manual_clock: FakeClock
 ) -> None:
     a, b = make_cache(), make_cache()
     a.releases(DWH)
@@ -214,7 +215,7 @@ def test_a_refresh_in_one_process_is_seen_by_the_other(
 
 
 def test_a_stale_copy_is_shared(
-    make_cache: CacheFactory, source: CountingSource, manual_clock: ManualClock
+    make_cache: CacheFactory, source: CountingSource, manual_clock: FakeClock
 ) -> None:
     a, b = make_cache(), make_cache()
     good = a.releases(DWH)
@@ -295,7 +296,7 @@ def test_a_waiter_takes_over_when_the_lock_holder_died(
 
 
 def test_a_waiter_gives_up_at_its_own_deadline(
-    make_cache: CacheFactory, redis_client: redis.Redis, prefix: str, manual_clock: ManualClock
+    make_cache: CacheFactory, redis_client: redis.Redis, prefix: str, manual_clock: FakeClock
 ) -> None:
     cache = make_cache(wait_timeout=10)
     redis_client.set(f"{prefix}cache:v1:lock:{key_name(DWH)}", "slow-process", px=30_000)

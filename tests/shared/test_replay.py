@@ -8,8 +8,8 @@ import threading
 import pytest
 import redis
 
-from bot.metakraftwerk.clock import ManualClock
 from bot.shared.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
+from tests.fakes.clock import FakeClock
 from tests.shared.conftest import LinkFactory, ProxiedRedis
 
 
@@ -19,7 +19,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_local_guard_sees_each_key_once_per_ttl(manual_clock: ManualClock) -> None:
+def test_local_guard_sees_each_key_once_per_ttl(manual_clock: FakeClock) -> None:
     guard: ReplayGuard = LocalReplayGuard(clock=manual_clock)
     assert guard.first_time("sig-1", 300)
     assert not guard.first_time("sig-1", 300)
@@ -31,14 +31,14 @@ def test_local_guard_sees_each_key_once_per_ttl(manual_clock: ManualClock) -> No
     assert guard.first_time("sig-1", 300)
 
 
-def test_local_guard_is_bounded(manual_clock: ManualClock) -> None:
+def test_local_guard_is_bounded(manual_clock: FakeClock) -> None:
     guard = LocalReplayGuard(max_keys=3, clock=manual_clock)
     for n in range(10):
         assert guard.first_time(f"k{n}", 300)
     assert guard.first_time("k0", 300)  # forgotten to make room
 
 
-def test_local_guard_lets_one_of_many_threads_through(manual_clock: ManualClock) -> None:
+def test_local_guard_lets_one_of_many_threads_through(manual_clock: FakeClock) -> None:
     guard = LocalReplayGuard(clock=manual_clock)
     firsts: list[bool] = []
     threads = [
@@ -82,7 +82,7 @@ def test_redis_guard_falls_back_to_memory(make_link: LinkFactory, prefix: str) -
 
 
 def test_what_redis_saw_is_remembered_for_an_outage(
-    make_link: LinkFactory, prefix: str, manual_clock: ManualClock, proxied_redis: ProxiedRedis
+    make_link: LinkFactory, prefix: str, manual_clock: FakeClock, proxied_redis: ProxiedRedis
 ) -> None:
     link = make_link(proxied_redis.url)
     guard = RedisReplayGuard(link, prefix=prefix, fallback=LocalReplayGuard(clock=manual_clock))

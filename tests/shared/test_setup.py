@@ -16,8 +16,8 @@ import redis
 
 from bot.config import Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
-from bot.query import ApiFilter
-from bot.runtime import build_services
+from bot.metakraftwerk.filter import ApiFilter
+from bot.wiring import build_services
 from tests.e2e.conftest import VENV_BIN, clean_env
 
 RELEASES = "/api/v1/releases"

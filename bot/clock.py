@@ -1,15 +1,15 @@
 """Time as a dependency: wall time for dates and token expiry, monotonic time for deadlines.
 
-Everything that waits or compares times takes a `Clock`, so tests can move time forward
-instead of sleeping, and nothing patches `time` globally.
+Everything that waits or compares times takes a `Clock` (the API client, the cache, the
+answers, the notification store and worker), so tests move one fake clock forward instead of
+sleeping, and nothing patches `time` globally.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -37,34 +37,6 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
-
-
-class ManualClock:
-    """A clock that moves only when told to; `sleep` advances it instead of waiting."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
-        self._monotonic = 1000.0
-        self._lock = threading.Lock()
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._monotonic
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-        self.advance(max(seconds, 0.0))
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
-            self._monotonic += seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Assembles the running bot from settings: one httpx client, one cache, one finder, one store.
+"""The composition root: the running bot assembled from settings (one httpx client, one cache,
+one finder, one store).
 
 Every entry point (web, Socket Mode, worker, console) builds its parts here, so they share the
-same wiring and the tests can build the same thing with their own clock and servers.
+same wiring and the tests can build the same thing with their own clock and servers. The loops
+that run those parts are in `bot.run`.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers, Subscriptions
+from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
-from bot.metakraftwerk.clock import Clock, SystemClock
-from bot.notify.commands import SubscriptionCommands, slack_user_timezone
+from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.shared.link import RedisLink
 from bot.shared.setup import cache_store, shared_link
@@ -111,12 +112,12 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
-    return Answers(services.finder, clock=services.clock.now, subscriptions=subscriptions)
+    return Answers(services.finder, clock=services.clock, subscriptions=subscriptions)
 
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:
     """The notification commands over the store named by DATABASE_URL."""
-    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
 
     def no_timezone(user_id: str) -> str | None:
@@ -126,20 +127,20 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
         store,
         settings=services.settings,
         user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
-        clock=services.clock.now,
+        clock=services.clock,
     )
 
 
 def build_worker(services: Services, web_client: WebClient, holder_id: str | None = None) -> Worker:
     """The notification worker over the store named by DATABASE_URL."""
-    store = Store.from_url(services.settings.database_url, clock=services.clock.now)
+    store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
     return Worker(
         store,
         services.finder,
         web_client,
         settings=services.settings,
-        clock=services.clock.now,
+        clock=services.clock,
         holder_id=holder_id,
     )
 
@@ -174,72 +175,3 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         return WebApp(app, services.health)
 
     return load
-
-
-def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
-    check_slack_settings(settings, http_mode=False)
-    assert settings.slack_app_token is not None
-    if not demo and not settings.has_metakraftwerk_credentials:
-        raise ConfigError(NO_CREDENTIALS)
-    verify_bot_token(settings)
-    services = build_services(settings, demo=demo)
-    try:
-        web_client = make_web_client(services.settings)
-        answers = build_answers(services, build_subscriptions(services, web_client))
-        app = build_app(services.settings, answers, web_client, require_signing_secret=False)
-        if with_worker:
-            start_worker_thread(services, web_client, "socket-mode")
-        handler = SocketModeHandler(
-            app,
-            app_token=settings.slack_app_token.value,
-            web_client=WebClient(base_url=services.settings.slack_api_url),
-            logger=logging.getLogger("bot.slack.socket"),
-        )
-        # Closed first on the way out: no new events while the worker and the store stop.
-        services.on_close(handler.close)
-        stop = threading.Event()
-        _stop_on_signals(stop)
-        log.info("connecting to Slack in Socket Mode")
-        try:
-            handler.connect()  # type: ignore[no-untyped-call]
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else "unknown"
-            raise ConfigError(f"Slack did not accept SLACK_APP_TOKEN ({error})") from None
-        log.info("connected in Socket Mode; SIGTERM or Ctrl+C stops")
-        stop.wait()
-    finally:
-        services.close()
-    return 0
-
-
-def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
-    if settings.slack_bot_token is None:
-        raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
-    services = build_services(settings, demo=demo)
-    try:
-        worker = build_worker(services, make_web_client(services.settings))
-        if once:
-            try:
-                worker.poll_once()
-            finally:
-                worker.close()
-            return 0
-        stop = threading.Event()
-        _stop_on_signals(stop)
-        log.info("worker started; polling every %ss", settings.poll_interval_seconds)
-        worker.run(stop)
-    finally:
-        services.close()
-    return 0
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM (a platform's stop) and SIGINT end the worker between polls, or Socket Mode."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        log.info("signal %s: stopping after the current step", signum)
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)

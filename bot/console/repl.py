@@ -1,4 +1,4 @@
-"""The console: the bot's own handlers in a terminal, like Hubot's shell or Errbot's text mode.
+"""The console's read-eval-print loop: the bot's own handlers, shown as text.
 
 Type `/releases ...` and read the answer as text; type a button's number to press it. With no
 MetaKraftwerk credentials it runs on the built-in demo API, whose data `:close R60` and friends
@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import getpass
 import shlex
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import replace
-from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Answers, Caller, Reply, Subscriptions, dumps
-from bot.config import Settings
-from bot.demo.data import DemoDataError
+from bot.answers import Answers, Caller, Reply, dumps
+from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
 from bot.demo.server import DemoApiServer
 from bot.home import Home, UserChannels
-from bot.metakraftwerk.models import parse_datetime
 from bot.render.home import ACTION_HOME_REFRESH
 from bot.render.message import Message
 from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
-from bot.runtime import (
-    Services,
-    build_answers,
-    build_services,
-    build_subscriptions,
-    start_worker_thread,
-)
 from bot.workflow_step import FindReleasesStep, StepError
 
 PROMPT = "releases> "
@@ -200,7 +187,7 @@ class Console:
             else:
                 self._poll()
                 self._print("(polled)")
-        elif verb in (":close", ":open", ":reopen", ":delete", ":rename", ":dates", ":add"):
+        elif verb in DEMO_VERBS:
             self._change_demo(verb, args)
         else:
             self._print(f"Unknown console command {verb}; type :help.")
@@ -209,126 +196,14 @@ class Console:
         if self._demo is None:
             self._print("Data can only be changed on the built-in demo API.")
             return
-        data = self._demo.data
-        try:
-            if verb in (":close", ":open", ":reopen", ":delete") and len(args) == 1:
-                ref = _ref(args[0])
-                release = {
-                    ":close": data.close,
-                    ":open": data.open,
-                    ":reopen": data.open,
-                    ":delete": data.delete,
-                }[verb](ref)
-            elif verb == ":rename" and len(args) == 2:
-                release = data.rename(_ref(args[0]), args[1])
-            elif verb == ":dates" and len(args) == 3:
-                start, end = parse_datetime(args[1]), parse_datetime(args[2])
-                if start is None or end is None:
-                    self._print("Dates are YYYY-MM-DD, e.g. :dates R60 2026-12-01 2026-12-24")
-                    return
-                release = data.set_dates(_ref(args[0]), start=start, end=end)
-            elif verb == ":add" and len(args) == 2:
-                release = data.add(args[0], args[1])
-            else:
-                self._print(f"Usage: see :help for {verb}.")
-                return
-        except (DemoDataError, LookupError, ValueError, TypeError) as exc:
-            self._print(f"Could not change the demo data: {exc}")
-            return
-        if self._on_demo_change is not None:
+        note, changed = edit_demo_data(self._demo.data, verb, args)
+        if changed and self._on_demo_change is not None:
             self._on_demo_change()  # the next answer shows the change at once, not after the TTL
-        state = "deleted" if release.deleted else ("closed" if release.closed else "open")
-        self._print(f"(demo data: {release.name} #{release.id} is now {state})")
+        self._print(note)
 
     def _print(self, text: str) -> None:
         self._out.write(text.rstrip() + "\n")
         self._out.flush()
-
-
-def run_console(settings: Settings, *, with_worker: bool = False) -> int:
-    """The interactive console on stdin/stdout."""
-    out = sys.stdout
-    services, demo_note = _services(settings, out)
-    try:
-        poll: Callable[[], object] | None = None
-        subscriptions = None
-        if with_worker:
-            poll, subscriptions = _start_worker(services, out)
-        else:
-            subscriptions = build_subscriptions(services, None)
-        answers = build_answers(services, subscriptions)
-        console = Console(
-            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
-        )
-        out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
-        out.write(PROMPT)
-        out.flush()
-        console.run(sys.stdin, interactive=True)
-        out.write("\n")
-    finally:
-        services.close()
-    return 0
-
-
-def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | None = None) -> int:
-    """Answer one command and exit: 0 when it answered, 1 when the answer is an error."""
-    stream = out or sys.stdout
-    services, _ = _services(settings, sys.stderr, quiet=True)
-    try:
-        answers = build_answers(services)
-        command = text.strip()
-        command = command.removeprefix("/releases").strip()
-        reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
-        if as_json:
-            stream.write(dumps(reply.message) + "\n")
-        else:
-            stream.write(render_text(reply.message).text.rstrip() + "\n")
-        return 1 if reply.message.meta.get("view") == "error" else 0
-    finally:
-        services.close()
-
-
-def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
-    if settings.has_metakraftwerk_credentials:
-        return build_services(settings), f" on {settings.metakraftwerk_url}"
-    # Demo subscriptions live in a throwaway database, removed on close: demo data must never
-    # reach the snapshot of a real deployment's DATABASE_URL.
-    demo_dir = tempfile.mkdtemp(prefix="releases-bot-")
-    settings = replace(settings, database_url=f"sqlite:///{Path(demo_dir) / 'console.db'}")
-    if not quiet:
-        out.write(
-            "No MetaKraftwerk credentials are set: using the built-in demo API with sample data.\n"
-        )
-    try:
-        services = build_services(settings, demo=True)
-    except BaseException:
-        shutil.rmtree(demo_dir, ignore_errors=True)
-        raise
-    # Registered first, so it runs last: after the store that uses the file is closed.
-    services.on_close(lambda: shutil.rmtree(demo_dir, ignore_errors=True))
-    return services, " on the built-in demo API"
-
-
-def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:
-    from slack_sdk import WebClient
-
-    from bot.console_slack import ConsoleSlack
-
-    def printer(text: str) -> None:
-        out.write("\n" + text.rstrip() + "\n" + PROMPT)
-        out.flush()
-
-    slack = ConsoleSlack(printer).start()
-    services.on_close(slack.close)
-    web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
-    subscriptions = build_subscriptions(services, web_client)
-    worker = start_worker_thread(services, web_client, "console")
-    return worker.poll_once, subscriptions
-
-
-def _ref(text: str) -> int | str:
-    cleaned = text.lstrip("#")
-    return int(cleaned) if cleaned.isdigit() else text
 
 
 def _user_name() -> str:

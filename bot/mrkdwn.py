@@ -1,4 +1,7 @@
-"""Escaping of foreign text for Slack mrkdwn, so that API data can never ping anyone."""
+"""Escaping of foreign text for Slack mrkdwn, so that API data can never ping anyone.
+
+The lowest layer: the grammar escapes what it echoes in errors, the renderers everything else.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,108 @@
+"""Console sessions: the interactive REPL and one-shot `ask`, with the services they run on.
+
+Without MetaKraftwerk credentials a session uses the built-in demo API and a throwaway
+database; with `--with-worker` the worker posts to a loopback fake Slack that prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot.answers import Caller, Subscriptions, dumps
+from bot.config import Settings
+from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
+from bot.render.text import render_text
+from bot.wiring import (
+    Services,
+    build_answers,
+    build_services,
+    build_subscriptions,
+    start_worker_thread,
+)
+
+
+def run_console(settings: Settings, *, with_worker: bool = False) -> int:
+    """The interactive console on stdin/stdout."""
+    out = sys.stdout
+    services, demo_note = _services(settings, out)
+    try:
+        poll: Callable[[], object] | None = None
+        subscriptions = None
+        if with_worker:
+            poll, subscriptions = _start_worker(services, out)
+        else:
+            subscriptions = build_subscriptions(services, None)
+        answers = build_answers(services, subscriptions)
+        console = Console(
+            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
+        )
+        out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
+        out.write(PROMPT)
+        out.flush()
+        console.run(sys.stdin, interactive=True)
+        out.write("\n")
+    finally:
+        services.close()
+    return 0
+
+
+def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | None = None) -> int:
+    """Answer one command and exit: 0 when it answered, 1 when the answer is an error."""
+    stream = out or sys.stdout
+    services, _ = _services(settings, sys.stderr, quiet=True)
+    try:
+        answers = build_answers(services)
+        command = text.strip()
+        command = command.removeprefix("/releases").strip()
+        reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        if as_json:
+            stream.write(dumps(reply.message) + "\n")
+        else:
+            stream.write(render_text(reply.message).text.rstrip() + "\n")
+        return 1 if reply.message.meta.get("view") == "error" else 0
+    finally:
+        services.close()
+
+
+def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
+    if settings.has_metakraftwerk_credentials:
+        return build_services(settings), f" on {settings.metakraftwerk_url}"
+    # Demo subscriptions live in a throwaway database, removed on close: demo data must never
+    # reach the snapshot of a real deployment's DATABASE_URL.
+    demo_dir = tempfile.mkdtemp(prefix="releases-bot-")
+    settings = replace(settings, database_url=f"sqlite:///{Path(demo_dir) / 'console.db'}")
+    if not quiet:
+        out.write(
+            "No MetaKraftwerk credentials are set: using the built-in demo API with sample data.\n"
+        )
+    try:
+        services = build_services(settings, demo=True)
+    except BaseException:
+        shutil.rmtree(demo_dir, ignore_errors=True)
+        raise
+    # Registered first, so it runs last: after the store that uses the file is closed.
+    services.on_close(lambda: shutil.rmtree(demo_dir, ignore_errors=True))
+    return services, " on the built-in demo API"
+
+
+def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:
+    from slack_sdk import WebClient
+
+    from bot.console.fake_slack import ConsoleSlack
+
+    def printer(text: str) -> None:
+        out.write("\n" + text.rstrip() + "\n" + PROMPT)
+        out.flush()
+
+    slack = ConsoleSlack(printer).start()
+    services.on_close(slack.close)
+    web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
+    subscriptions = build_subscriptions(services, web_client)
+    worker = start_worker_thread(services, web_client, "console")
+    return worker.poll_once, subscriptions

@@ -1,0 +1,88 @@
+"""What the notification side stores: plain frozen records, free of any database code.
+
+The pure planning modules (`plan`, `digests`) and the worker share these with the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.metakraftwerk.models import Release
+
+SubscriptionKind = Literal["change", "digest"]
+DeliveryState = Literal["pending", "sending", "sent", "failed"]
+DigestOutcome = Literal["sent", "skipped"]
+
+
+class LeaseLost(RuntimeError):
+    """The worker no longer holds its lease; nothing of the transaction was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel's change subscription or digest; it belongs to the channel, not its creator."""
+
+    id: int
+    team_id: str
+    channel_id: str
+    kind: SubscriptionKind
+    filters: str  # Query.to_text()
+    schedule: str | None  # Schedule.to_text(), digests only
+    timezone: str | None  # IANA name, digests only
+    mention: str | None
+    created_by: str
+    created_at: datetime
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
+    baseline_done: bool = False
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The releases as last polled; `taken_at` is None before the very first poll."""
+
+    releases: dict[int, Release]
+    taken_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """Something to post: a change event (with its release id) or a digest (without)."""
+
+    subscription_id: int
+    team_id: str
+    channel_id: str
+    kind: str
+    payload: Mapping[str, Any] = field(hash=False)
+    release_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A pending outbox row, with the subscription's mention for the parent message."""
+
+    id: int
+    subscription_id: int
+    team_id: str
+    channel_id: str
+    release_id: int | None
+    kind: str
+    payload: Mapping[str, Any] = field(hash=False)
+    created_at: datetime
+    attempts: int
+    mention: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who (holder) may run the single worker (name)."""
+
+    name: str
+    holder: str

@@ -1,0 +1,310 @@
+"""The release snapshot, the delivery outbox and the parent message of each release thread.
+
+A poll's new snapshot and the deliveries it causes are written in one transaction
+(`commit_poll`), so a worker that dies between polling and posting neither loses nor repeats
+a notification; the outbox then survives restarts until each row is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+
+from bot.metakraftwerk.models import Release
+from bot.notify.records import Delivery, Lease, NewDelivery, Snapshot
+from bot.notify.release_record import release_from_record, release_record
+from bot.notify.store.database import Database, upsert
+from bot.notify.store.leases import check_fence
+from bot.notify.store.schema import (
+    outbox,
+    parent_messages,
+    release_snapshot,
+    subscriptions,
+    worker_state,
+)
+
+
+class OutboxRepository:
+    """What the worker last saw, and what it still owes Slack."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def load_snapshot(self) -> Snapshot:
+        with self._db.read() as conn:
+            rows = conn.execute(select(release_snapshot.c.data)).scalars().all()
+            taken = conn.scalar(
+                select(worker_state.c.value).where(worker_state.c.key == "snapshot_taken_at")
+            )
+        releases = [release_from_record(data) for data in rows]
+        return Snapshot(
+            releases={release.id: release for release in releases},
+            taken_at=None if taken is None else datetime.fromisoformat(taken),
+        )
+
+    def commit_poll(
+        self,
+        snapshot: Mapping[int, Release],
+        deliveries: Sequence[NewDelivery] = (),
+        *,
+        baselined: Iterable[int] = (),
+        fence: Lease | None = None,
+    ) -> list[int]:
+        """Atomically: store the snapshot, enqueue its deliveries, mark baselines recorded.
+
+        With `fence`, first checks (and on PostgreSQL locks) that the lease is still held and
+        raises LeaseLost otherwise, so a worker that lost its lease cannot write a poll.
+        Deliveries for subscriptions deleted or paused since the caller read them are dropped.
+        Returns the new outbox ids in the order given.
+        """
+        now = self._db.now()
+        with self._db.write() as conn:
+            if fence is not None:
+                check_fence(conn, fence, now)
+            replace_snapshot(conn, snapshot, now)
+            wanted = {delivery.subscription_id for delivery in deliveries}
+            active = set(
+                conn.scalars(
+                    select(subscriptions.c.id).where(
+                        subscriptions.c.id.in_(wanted), subscriptions.c.paused_at.is_(None)
+                    )
+                )
+            ) if wanted else set()
+            ids = [
+                enqueue(conn, delivery, now)
+                for delivery in deliveries
+                if delivery.subscription_id in active
+            ]
+            baseline_ids = list(baselined)
+            if baseline_ids:
+                conn.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id.in_(baseline_ids))
+                    .values(baseline_done=True)
+                )
+            set_state(conn, "snapshot_taken_at", now.isoformat())
+        return ids
+
+    def pending_deliveries(self, limit: int = 100) -> list[Delivery]:
+        """Pending rows that are due, oldest first, for subscriptions that are not paused."""
+        query = (
+            select(outbox, subscriptions.c.mention)
+            .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .where(
+                outbox.c.state == "pending",
+                outbox.c.sending_at.is_(None),
+                outbox.c.available_at <= self._db.now(),
+                subscriptions.c.paused_at.is_(None),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        return [delivery_record(row) for row in rows]
+
+    def claim_delivery(self, delivery_id: int, *, fence: Lease | None = None) -> bool:
+        """Mark a pending row as being posted now; False if it is not (or no longer) ours to post.
+
+        One UPDATE decides, so two processes can never both claim a row; with `fence`, a worker
+        that lost its lease claims nothing (LeaseLost). The mark lets a successor see which rows
+        were in flight when a worker died (`recover_in_flight`).
+        """
+        now = self._db.now()
+        with self._db.write() as conn:
+            if fence is not None:
+                check_fence(conn, fence, now)
+            return bool(
+                conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id == delivery_id,
+                        outbox.c.state == "pending",
+                        outbox.c.sending_at.is_(None),
+                    )
+                    .values(
+                        sending_at=now, sending_by=None if fence is None else fence.holder
+                    )
+                ).rowcount
+            )
+
+    def unclaim_delivery(self, delivery_id: int) -> None:
+        """Undo a claim when the post certainly did not happen (nothing reached Slack)."""
+        with self._db.write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id, outbox.c.state == "pending")
+                .values(sending_at=None, sending_by=None)
+            )
+
+    def recover_in_flight(self, *, fence: Lease | None = None) -> list[Delivery]:
+        """Rows a worker claimed but never finished (it died mid-post): made pending again.
+
+        Whether Slack got such a post is unknown; the caller logs them, and the next delivery
+        posts them again (at least once). Call only while holding the worker lease.
+        """
+        now = self._db.now()
+        with self._db.write() as conn:
+            if fence is not None:
+                check_fence(conn, fence, now)
+            rows = conn.execute(
+                select(outbox, subscriptions.c.mention)
+                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .where(outbox.c.state == "pending", outbox.c.sending_at.is_not(None))
+                .order_by(outbox.c.id)
+            ).all()
+            if rows:
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(sending_at=None, sending_by=None)
+                )
+        return [delivery_record(row) for row in rows]
+
+    def mark_sent(self, delivery_id: int, ts: str, *, parent: bool = False) -> None:
+        """Record a posted row; with `parent`, its ts becomes the release's parent message."""
+        now = self._db.now()
+        with self._db.write() as conn:
+            row = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id)
+                .values(
+                    state="sent", slack_ts=ts, sent_at=now, attempts=outbox.c.attempts + 1,
+                    sending_at=None, sending_by=None,
+                )
+                .returning(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
+            ).one_or_none()
+            if row is None:
+                raise KeyError(f"no outbox row {delivery_id}")
+            if parent:
+                if row.release_id is None:
+                    raise ValueError(f"outbox row {delivery_id} has no release for a parent")
+                upsert_parent(conn, row.team_id, row.channel_id, row.release_id, ts, now)
+
+    def mark_failed(
+        self, delivery_id: int, error: str, *, retry_at: datetime | None = None
+    ) -> None:
+        """Count a failed attempt: retry at `retry_at` (e.g. after a 429), or give up."""
+        values: dict[str, Any] = {
+            "attempts": outbox.c.attempts + 1, "last_error": error[:2000],
+            "sending_at": None, "sending_by": None,
+        }
+        if retry_at is None:
+            values["state"] = "failed"
+        else:
+            values["available_at"] = retry_at
+        with self._db.write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id, outbox.c.state == "pending")
+                .values(**values)
+            )
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete sent and failed rows older than this, and rows nobody can deliver any more.
+
+        Pending rows of live subscriptions are kept however old: they are still owed.
+        """
+        cutoff = self._db.now() - older_than
+        orphaned = ~select(subscriptions.c.id).where(
+            subscriptions.c.id == outbox.c.subscription_id
+        ).exists()
+        with self._db.write() as conn:
+            return conn.execute(
+                delete(outbox).where(
+                    or_(
+                        (outbox.c.state != "pending") & (outbox.c.created_at < cutoff),
+                        orphaned,
+                    )
+                )
+            ).rowcount
+
+    def record_parent(self, team_id: str, channel_id: str, release_id: int, ts: str) -> None:
+        with self._db.write() as conn:
+            upsert_parent(conn, team_id, channel_id, release_id, ts, self._db.now())
+
+    def get_parent(self, team_id: str, channel_id: str, release_id: int) -> str | None:
+        with self._db.read() as conn:
+            return conn.scalar(
+                select(parent_messages.c.ts).where(
+                    parent_messages.c.team_id == team_id,
+                    parent_messages.c.channel_id == channel_id,
+                    parent_messages.c.release_id == release_id,
+                )
+            )
+
+    def threads(self) -> set[tuple[str, str, int]]:
+        """(team, channel, release id) of every release that has a parent message."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(
+                    parent_messages.c.team_id,
+                    parent_messages.c.channel_id,
+                    parent_messages.c.release_id,
+                )
+            )
+            return {(r.team_id, r.channel_id, r.release_id) for r in rows}
+
+
+def delivery_record(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id, subscription_id=row.subscription_id, team_id=row.team_id,
+        channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
+        payload=row.payload, created_at=row.created_at, attempts=row.attempts,
+        mention=row.mention,
+    )
+
+
+def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
+    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged."""
+    rows = conn.execute(select(release_snapshot.c.release_id, release_snapshot.c.data)).all()
+    stored: dict[int, Any] = {int(release_id): data for release_id, data in rows}
+    gone = [release_id for release_id in stored if release_id not in snapshot]
+    if gone:
+        conn.execute(delete(release_snapshot).where(release_snapshot.c.release_id.in_(gone)))
+    for release_id, release in snapshot.items():
+        if release_id != release.id:
+            raise ValueError(f"snapshot key {release_id} holds release {release.id}")
+        data = release_record(release)
+        if release_id not in stored:
+            conn.execute(
+                insert(release_snapshot).values(release_id=release_id, data=data, updated_at=now)
+            )
+        elif stored[release_id] != data:
+            conn.execute(
+                update(release_snapshot)
+                .where(release_snapshot.c.release_id == release_id)
+                .values(data=data, updated_at=now)
+            )
+
+
+def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(outbox)
+            .values(
+                subscription_id=delivery.subscription_id, team_id=delivery.team_id,
+                channel_id=delivery.channel_id, release_id=delivery.release_id,
+                kind=delivery.kind, payload=dict(delivery.payload), created_at=now,
+                available_at=now, state="pending", attempts=0,
+            )
+            .returning(outbox.c.id)
+        ).scalar_one()
+    )
+
+
+def upsert_parent(
+    conn: Connection, team_id: str, channel_id: str, release_id: int, ts: str, now: datetime
+) -> None:
+    upsert(
+        conn, parent_messages, ("team_id", "channel_id", "release_id"),
+        {"team_id": team_id, "channel_id": channel_id, "release_id": release_id,
+         "ts": ts, "updated_at": now},
+    )
+
+
+def set_state(conn: Connection, key: str, value: str) -> None:
+    upsert(conn, worker_state, ("key",), {"key": key, "value": value})

@@ -1,0 +1,164 @@
+"""The tables, as the migrations leave them, and the column type for aware UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite stores them naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store needs aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> JSON:
+    return JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def define_v1(metadata: MetaData) -> None:
+    """The tables as migration step 1 creates them; later steps alter, never edit this."""
+    Table(
+        "subscriptions", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("team_id", String(32), nullable=False),
+        Column("channel_id", String(32), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("filters", Text, nullable=False),
+        Column("schedule", String(64)),
+        Column("timezone", String(64)),
+        Column("mention", String(255)),
+        Column("created_by", String(32), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("paused_reason", Text),
+        Column("paused_at", UtcDateTime),
+        Column("baseline_done", Boolean, nullable=False),
+        CheckConstraint("kind IN ('change', 'digest')", name="ck_subscriptions_kind"),
+        CheckConstraint(
+            "kind = 'change' OR (schedule IS NOT NULL AND timezone IS NOT NULL)",
+            name="ck_subscriptions_digest_schedule",
+        ),
+        Index("ix_subscriptions_channel", "team_id", "channel_id"),
+        sqlite_autoincrement=True,  # ids are shown to users: never reuse a deleted one
+    )
+    Table(
+        "release_snapshot", metadata,
+        Column("release_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("data", _json(), nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    )
+    Table(
+        "worker_state", metadata,
+        Column("key", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    Table(
+        "parent_messages", metadata,
+        Column("team_id", String(32), nullable=False),
+        Column("channel_id", String(32), nullable=False),
+        Column("release_id", BigInteger, nullable=False),
+        Column("ts", String(32), nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        PrimaryKeyConstraint("team_id", "channel_id", "release_id"),
+    )
+    Table(
+        "outbox", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("subscription_id", Integer, nullable=False),
+        Column("team_id", String(32), nullable=False),
+        Column("channel_id", String(32), nullable=False),
+        Column("release_id", BigInteger),
+        Column("kind", String(32), nullable=False),
+        Column("payload", _json(), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("available_at", UtcDateTime, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text),
+        Column("slack_ts", String(32)),
+        Column("sent_at", UtcDateTime),
+        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_outbox_state"),
+        Index("ix_outbox_pending", "state", "available_at", "id"),
+        Index("ix_outbox_subscription", "subscription_id"),
+        sqlite_autoincrement=True,
+    )
+    Table(
+        "digest_runs", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("subscription_id", Integer, nullable=False),
+        Column("local_date", Date, nullable=False),
+        Column("scheduled_at", UtcDateTime, nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        UniqueConstraint("subscription_id", "local_date", name="uq_digest_runs_subscription_day"),
+        CheckConstraint("outcome IN ('sent', 'skipped')", name="ck_digest_runs_outcome"),
+    )
+    Table(
+        "worker_leases", metadata,
+        Column("name", String(64), primary_key=True),
+        Column("holder", String(255), nullable=False),
+        Column("expires_at", UtcDateTime, nullable=False),
+        Column("acquired_at", UtcDateTime, nullable=False),
+    )
+
+
+def v2_columns() -> tuple[Column[Any], ...]:
+    """Step 2: an outbox row being posted right now is `pending` with `sending_at` set.
+
+    A column rather than a new state value: SQLite cannot alter a CHECK constraint in place.
+    """
+    return (Column("sending_at", UtcDateTime), Column("sending_by", String(255)))
+
+
+metadata = MetaData()
+define_v1(metadata)
+for _column in v2_columns():
+    metadata.tables["outbox"].append_column(_column)
+subscriptions = metadata.tables["subscriptions"]
+release_snapshot = metadata.tables["release_snapshot"]
+worker_state = metadata.tables["worker_state"]
+parent_messages = metadata.tables["parent_messages"]
+outbox = metadata.tables["outbox"]
+digest_runs = metadata.tables["digest_runs"]
+worker_leases = metadata.tables["worker_leases"]
+
+schema_version = Table(
+    "schema_version", MetaData(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UtcDateTime, nullable=False),
+)

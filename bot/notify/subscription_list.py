@@ -1,0 +1,126 @@
+"""The `/releases subscriptions` message: one row per subscription, with a Remove button."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.mrkdwn import escape_truncated
+from bot.notify.digests import next_run, schedule_of
+from bot.notify.filters import stored_query
+from bot.notify.messages import filters_label, mention_label
+from bot.notify.records import Subscription
+from bot.query import USER_ID, Query, QueryError
+from bot.render import actions as act
+from bot.render import parts
+from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.message import Message
+from bot.schedule import ScheduleError
+
+MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
+MAX_NAMED_MANAGERS = 10
+
+
+def render_subscriptions(
+    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
+) -> Message:
+    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
+    if not subs:
+        text = (
+            "This channel has no subscriptions or digests. Start one with "
+            "`/releases subscribe group:DWH_GROUP` or `/releases digest weekdays 09:00`."
+        )
+        return Message(text=text, blocks=fit_blocks([parts.section(text)]))
+    blocks: list[dict[str, Any]] = [
+        parts.header(f"Subscriptions in this channel · {len(subs)}")
+    ]
+    ids = act.ActionIds()
+    shown = subs[: MAX_PER_CHANNEL + 5]
+    for sub in shown:
+        button = parts.button(
+            "Remove",
+            ids(act.ACTION_SUBSCRIPTION_REMOVE, sub.id),
+            act.encode_subscription_remove(sub.id),
+            style="danger",
+        )
+        button["confirm"] = {
+            "title": parts.plain(f"Remove #{sub.id}?"),
+            "text": parts.plain("It stops for everyone in this channel."),
+            "confirm": parts.plain("Remove"),
+            "deny": parts.plain("Keep it"),
+        }
+        block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
+        block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
+        blocks.append(block)
+    notes = [
+        "Remove one with its button or `/releases unsubscribe &lt;id&gt;`; `… unsubscribe all`."
+    ]
+    if len(subs) > len(shown):
+        notes.insert(0, f"…and {len(subs) - len(shown)} more, not shown.")
+    if managers:
+        named = ", ".join(user_mention(u) for u in sorted(managers)[:MAX_NAMED_MANAGERS])
+        notes.append(f"Only {named} can add or remove them.")
+    blocks.append(parts.context(*notes))
+    paused = sum(1 for s in subs if s.paused)
+    fallback = f"{parts.plural(len(subs), 'subscription')} in this channel"
+    if paused:
+        fallback += f", {paused} paused"
+    return Message(
+        text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
+    )
+
+
+def _row(sub: Subscription, now: datetime) -> str:
+    head = f"*#{sub.id}* · {describe(sub)}"
+    if sub.kind == "digest":
+        head = f":newspaper: {head}"
+        nxt = _next_of(sub, now)
+        if nxt is not None and not sub.paused:
+            head += f"\nNext: {parts.date_token(nxt)}"
+    else:
+        head = f":bell: {head}"
+    if sub.mention:
+        head += f" · mentions {mention_label(sub.mention)}"
+    created = parts.date_token(sub.created_at, parts.DATE_ONLY)
+    added = f"added by {user_mention(sub.created_by)} {created}"
+    head += f"\n{added}"
+    if sub.paused:
+        since = parts.date_token(sub.paused_at) if sub.paused_at else "a while"
+        reason = escape_truncated(sub.paused_reason or "no reason recorded", 400)
+        head += f"\n:double_vertical_bar: *Paused* since {since}: {reason}"
+    return head
+
+
+def describe(sub: Subscription) -> str:
+    """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
+    what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
+    if sub.kind == "change":
+        return f"changes · {what}"
+    try:
+        schedule, _ = schedule_of(sub)
+        when = schedule.describe()
+    except ScheduleError:
+        when = escape_truncated(sub.schedule or "?", 64)
+    zone = escape_truncated(sub.timezone or "UTC", 64)
+    return f"digest {when} ({zone}) · {what}"
+
+
+def _parse_filters(text: str) -> Query:
+    """Filters that no longer parse are listed as the default query, so the list still shows."""
+    try:
+        return stored_query(text)
+    except QueryError:
+        return Query()
+
+
+def _next_of(sub: Subscription, now: datetime) -> datetime | None:
+    try:
+        schedule, tz = schedule_of(sub)
+    except ScheduleError:
+        return None
+    return next_run(schedule, tz, now)
+
+
+def user_mention(user_id: str) -> str:
+    return f"<@{user_id}>" if USER_ID.fullmatch(user_id) else escape_truncated(user_id, 40)

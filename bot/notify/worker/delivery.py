@@ -1,0 +1,239 @@
+"""Delivery: post the outbox to Slack, oldest first, with the Slack error policy.
+
+The first row for a (channel, release) posts the parent message; later ones reply in its
+thread and rewrite the parent to the current state. Each row is claimed (fenced by the lease)
+just before it is posted and marked sent after, so a row leaves `pending` only once Slack took
+it. One failing channel never holds up the others, and a channel's rows keep their order:
+after a failure its later rows wait for the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import Clock
+from bot.notify.changes import ChangeEvent
+from bot.notify.messages import render_change, render_parent
+from bot.notify.records import Delivery
+from bot.notify.store import Store
+from bot.notify.worker.lease import LeaseKeeper
+from bot.notify.worker.slack_errors import (
+    AUTH_ERRORS,
+    BLOCK_ERRORS,
+    MAX_TRANSIENT_ATTEMPTS,
+    PAUSE_REASONS,
+    THREAD_GONE,
+    TRANSIENT_ERRORS,
+    backoff,
+    error_of,
+    retry_after,
+    status_of,
+)
+from bot.render.message import Message
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+
+class _Next(Enum):
+    CONTINUE = "continue"  # go on with the next row
+    SKIP_CHANNEL = "skip_channel"  # this channel's later rows wait for the next round
+    STOP = "stop"  # stop delivering this round
+
+
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    ts: str
+    parent: bool  # this post is the release's (new) parent message
+    update: tuple[str, Message] | None = None  # (parent ts, current state) to rewrite after
+
+
+class Deliverer:
+    """Posts pending outbox rows while the lease holds; one per worker."""
+
+    def __init__(
+        self,
+        store: Store,
+        web_client: WebClient,
+        lease: LeaseKeeper,
+        clock: Clock,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._store = store
+        self._slack = web_client
+        self._lease = lease
+        self._clock = clock
+        self._batch = batch_size
+        self._paused: list[str] = []
+
+    def deliver(self) -> tuple[int, int, list[str]]:
+        """Post what is due; (posted, failed, channels paused). LeaseLost ends it early."""
+        for row in self._store.outbox.recover_in_flight(fence=self._lease.lease):
+            log.warning(
+                "delivery %d (channel %s, subscription %d, release %s, %s) was being posted "
+                "when a worker stopped; posting it again, so Slack may show it twice",
+                row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
+            )
+        posted = failed = 0
+        paused = self._paused = []
+        waiting: set[tuple[str, str]] = set()
+        seen: set[int] = set()
+        while True:
+            batch = [
+                d
+                for d in self._store.outbox.pending_deliveries(limit=len(seen) + self._batch)
+                if d.id not in seen
+            ]
+            if not batch:
+                break
+            for row in batch:
+                seen.add(row.id)
+                channel = (row.team_id, row.channel_id)
+                if channel in waiting:
+                    continue
+                self._lease.keep()
+                outcome, result = self._deliver_one(row)
+                posted += result == "posted"
+                failed += result == "failed"
+                if outcome is _Next.STOP:
+                    return posted, failed, paused
+                if outcome is _Next.SKIP_CHANNEL:
+                    waiting.add(channel)
+        return posted, failed, paused
+
+    def _deliver_one(self, row: Delivery) -> tuple[_Next, str]:
+        """Claim, post, record. Returns what to do next, and `posted`, `failed` or `none`."""
+        if not self._store.outbox.claim_delivery(row.id, fence=self._lease.lease):
+            return _Next.CONTINUE, "none"  # taken or cancelled meanwhile
+        try:
+            posted = self._post(row)
+        except SlackApiError as exc:
+            return self._slack_failed(row, exc), "failed"
+        except (ValueError, KeyError, TypeError) as exc:
+            self._store.outbox.mark_failed(row.id, f"unreadable outbox row: {exc}")
+            log.error("delivery %d (channel %s) is unreadable and was dropped: %s",
+                      row.id, row.channel_id, exc)
+            return _Next.CONTINUE, "failed"
+        except Exception as exc:
+            # Timeouts and dropped connections: Slack may or may not have the post.
+            retry_at = self._clock.now() + backoff(row.attempts)
+            self._store.outbox.mark_failed(
+                row.id, f"{type(exc).__name__}: {exc}"[:500], retry_at=retry_at
+            )
+            log.warning(
+                "Slack did not answer for delivery %d (channel %s): %s; stopping this "
+                "round, retrying from %s", row.id, row.channel_id, type(exc).__name__,
+                retry_at.isoformat(timespec="seconds"),
+            )
+            return _Next.STOP, "failed"
+        self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
+        log.info(
+            "delivery %d posted: channel %s, subscription %d, release %s, %s%s",
+            row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
+            " (new parent message)" if posted.parent and row.release_id is not None else "",
+        )
+        if posted.update is not None:
+            self._update_parent(row, *posted.update)
+        return _Next.CONTINUE, "posted"
+
+    def _post(self, row: Delivery) -> _Posted:
+        if row.kind == "digest":
+            message = Message(text=str(row.payload["text"]), blocks=tuple(row.payload["blocks"]))
+            return _Posted(self._send(row.channel_id, message), parent=False)
+        event = ChangeEvent.from_payload(row.payload)
+        group = row.payload.get("group_name")
+        group_name = group if isinstance(group, str) else None
+        now = self._clock.now()
+        parent = render_parent(
+            event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at
+        )
+        release_id = event.release.id
+        parent_ts = self._store.outbox.get_parent(row.team_id, row.channel_id, release_id)
+        if parent_ts is None:
+            return _Posted(self._send(row.channel_id, parent), parent=True)
+        try:
+            ts = self._send(row.channel_id, render_change(event, now=now), thread_ts=parent_ts)
+        except SlackApiError as exc:
+            if error_of(exc) not in THREAD_GONE:
+                raise
+            log.info("channel %s: the message of release %d is gone; posting a new one",
+                     row.channel_id, release_id)
+            return _Posted(self._send(row.channel_id, parent), parent=True)
+        return _Posted(ts, parent=False, update=(parent_ts, parent))
+
+    def _send(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
+        """chat.postMessage; blocks Slack refuses are replaced by the plain text."""
+        args: dict[str, Any] = {"channel": channel, "text": message.text,
+                                "unfurl_links": False, "unfurl_media": False}
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        try:
+            response = self._slack.chat_postMessage(**args, blocks=list(message.blocks))
+        except SlackApiError as exc:
+            if error_of(exc) not in BLOCK_ERRORS:
+                raise
+            log.error("channel %s: Slack refused the blocks (%s); posting the text alone",
+                      channel, error_of(exc))
+            response = self._slack.chat_postMessage(**args)
+        return str(response["ts"])
+
+    def _update_parent(self, row: Delivery, parent_ts: str, message: Message) -> None:
+        """Best effort: the reply is out already; a stale parent is fixed by the next change."""
+        try:
+            self._slack.chat_update(
+                channel=row.channel_id, ts=parent_ts, text=message.text,
+                blocks=list(message.blocks),
+            )
+        except SlackApiError as exc:
+            log.warning("channel %s: could not update the message of release %s (%s)",
+                        row.channel_id, row.release_id, error_of(exc))
+        except Exception as exc:
+            log.warning("channel %s: could not update the message of release %s (%s)",
+                        row.channel_id, row.release_id, type(exc).__name__)
+
+    def _slack_failed(self, row: Delivery, exc: SlackApiError) -> _Next:
+        error = error_of(exc)
+        where = f"channel {row.channel_id}, delivery {row.id}, subscription {row.subscription_id}"
+        if error in PAUSE_REASONS:
+            self._store.outbox.mark_failed(row.id, error)
+            count = self._store.subscriptions.pause_channel(
+                row.team_id, row.channel_id, PAUSE_REASONS[error]
+            )
+            if count:
+                self._paused.append(row.channel_id)
+                log.warning("%s: Slack says %s; paused the channel's %d subscription(s) until "
+                            "someone resumes them", where, error, count)
+            return _Next.SKIP_CHANNEL
+        if error in AUTH_ERRORS:
+            self._store.outbox.unclaim_delivery(row.id)
+            log.error("Slack refused the bot's token (%s) at %s: delivery stops for this "
+                      "round. Check SLACK_BOT_TOKEN and the app's scopes.", error, where)
+            return _Next.STOP
+        if error == "ratelimited" or status_of(exc) == 429:
+            wait = retry_after(exc)
+            self._store.outbox.mark_failed(
+                row.id, "ratelimited", retry_at=self._clock.now() + timedelta(seconds=wait)
+            )
+            log.warning("%s: still rate limited after retries; waiting %d s", where, wait)
+            return _Next.SKIP_CHANNEL
+        if error in TRANSIENT_ERRORS or status_of(exc) >= 500:
+            if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
+                self._store.outbox.mark_failed(row.id, error)
+                log.error("%s: gave up after %d attempts (%s)", where, row.attempts + 1, error)
+                return _Next.SKIP_CHANNEL
+            retry_at = self._clock.now() + backoff(row.attempts)
+            self._store.outbox.mark_failed(row.id, error, retry_at=retry_at)
+            log.warning("%s: Slack failed (%s); retrying from %s", where, error,
+                        retry_at.isoformat(timespec="seconds"))
+            return _Next.SKIP_CHANNEL
+        self._store.outbox.mark_failed(row.id, error)
+        log.error("%s: Slack refused the post (%s); it will not be retried", where, error)
+        return _Next.CONTINUE

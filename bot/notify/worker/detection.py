@@ -1,0 +1,97 @@
+"""Change detection: fetch every release, skip what looks stale or glitched, plan and commit.
+
+The new snapshot and the outbox rows for the changes it reveals are written in one
+transaction, fenced by the lease, so a worker that lost its lease cannot write a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from bot.finder import FindResult, ReleaseFinder
+from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.metakraftwerk.models import Release
+from bot.notify.filters import StoredQueries
+from bot.notify.plan import plan_poll
+from bot.notify.records import NewDelivery, Subscription
+from bot.notify.store import Store
+from bot.notify.worker.glitch import GlitchGuard
+from bot.notify.worker.lease import LeaseKeeper
+
+log = logging.getLogger(__name__)
+
+
+class ChangeDetector:
+    """One per worker: it remembers recent glitches across rounds."""
+
+    def __init__(
+        self, store: Store, finder: ReleaseFinder, lease: LeaseKeeper, queries: StoredQueries
+    ) -> None:
+        self._store = store
+        self._finder = finder
+        self._lease = lease
+        self._queries = queries
+        self._glitches = GlitchGuard()
+
+    def fetch(self) -> tuple[FindResult | None, str | None]:
+        """All releases, and why change detection must be skipped (None if it need not)."""
+        try:
+            result = self._finder.all_releases(refresh=True)
+        except MetaKraftwerkError as exc:
+            log.warning("poll skipped: MetaKraftwerk failed: %s", exc)
+            return None, "api failed"
+        except Exception:
+            log.exception("poll skipped: fetching the releases failed unexpectedly")
+            return None, "api failed"
+        if result.freshness is not None and result.freshness.stale:
+            log.warning(
+                "poll skipped: MetaKraftwerk failed (%s); stale data is never reported as news",
+                result.freshness.reason or "no reason given",
+            )
+            return result, "stale data"
+        return result, None
+
+    def check(self, result: FindResult) -> tuple[bool, int, int, str | None]:
+        """Compare, plan and commit: (checked, events, rows queued, why skipped)."""
+        previous = self._store.outbox.load_snapshot()
+        glitch = self._glitches.reason(previous, result.releases)
+        if glitch is not None:
+            return False, 0, 0, "looks glitched"
+        subs = self._store.subscriptions.all("change")
+        names = dict(result.group_names)
+        plan = plan_poll(
+            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads()
+        )
+        deliveries = [
+            replace(d, payload={**d.payload, "group_name": group_name_of(d, names)})
+            for d in plan.deliveries
+        ]
+        ids = self._store.outbox.commit_poll(
+            plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease
+        )
+        if previous.taken_at is None:
+            log.info("first poll: %d releases recorded as the baseline", len(plan.snapshot))
+        for sub_id in plan.baselined:
+            log.info("subscription %d: baseline recorded, changes are reported from now on", sub_id)
+        for event in plan.events:
+            log.info("release %d: %s", event.release.id, event.kind)
+        for row_id, d in zip(ids, deliveries, strict=False):
+            log.info(
+                "delivery %d queued: channel %s, subscription %d, release %s, %s",
+                row_id, d.channel_id, d.subscription_id, d.release_id, d.kind,
+            )
+        return True, len(plan.events), len(ids), None
+
+    def _matcher(self, names: Mapping[int, str]) -> Callable[[Subscription, Release], bool]:
+        def matches(sub: Subscription, release: Release) -> bool:
+            return self._queries(sub.filters).matches(release, names)
+
+        return matches
+
+
+def group_name_of(delivery: NewDelivery, names: Mapping[int, str]) -> str | None:
+    release = delivery.payload.get("release")
+    group_id = release.get("group_id") if isinstance(release, Mapping) else None
+    return names.get(group_id) if isinstance(group_id, int) else None

@@ -1,0 +1,173 @@
+"""The notification worker: poll MetaKraftwerk, record what changed, post it to Slack.
+
+One round (`poll_once`):
+
+1. Take or extend the worker lease. Without it the round does nothing: a second worker waits
+   (and says so once in the log) until the first stops or its lease expires, so two workers
+   never post the same thing.
+2. Fetch every release in one call, bypassing the cache. A stale answer (the API failed and
+   older data stood in), a failed call, or an answer that looks like a glitch (an empty list
+   where there were many releases) is never compared: the round skips change detection.
+3. `plan_poll`, then `Store.outbox.commit_poll`: the new snapshot and the outbox rows for the
+   changes it reveals are written in one transaction, fenced by the lease.
+4. Digests that are due are rendered and claimed with their outbox row in one transaction
+   (at most one per subscription and local date); ones missed beyond the grace window are
+   recorded as skipped.
+5. Pending outbox rows are posted, oldest first. The first row for a (channel, release) posts
+   the parent message; later ones reply in its thread and rewrite the parent to the current
+   state.
+
+Delivery guarantee: at least once. The outbox is the source of truth: a row leaves `pending`
+only after Slack accepted the post and the row was marked sent, so a worker that restarts
+between polls neither loses nor repeats anything. Each row is claimed (marked in flight, fenced
+by the lease) just before it is posted; a worker dying in the short gap between Slack accepting
+a post and the row being marked sent leaves the row in flight, and its successor posts it again
+and logs that Slack may show it twice. A rare duplicate was preferred to a silently lost "release
+closed": Slack's chat.postMessage takes no idempotency key, so nothing can close that gap fully
+without reading channel history.
+
+Failures: 429s are waited out by the client's retry handler; when its retries run out the row
+stays pending until Retry-After has passed. `not_in_channel`, `channel_not_found`,
+`is_archived` and `account_inactive` pause the channel's subscriptions with the reason (shown
+by `/releases subscriptions`; repeating the subscribe or digest command resumes one), logged
+once. Token errors stop delivery for the round. One failing channel never holds up the others,
+and a channel's rows keep their order: after a failure its later rows wait for the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.finder import ReleaseFinder
+from bot.notify.filters import StoredQueries
+from bot.notify.records import LeaseLost
+from bot.notify.store import Store
+from bot.notify.worker.delivery import BATCH_SIZE, Deliverer
+from bot.notify.worker.detection import ChangeDetector
+from bot.notify.worker.digest_round import DigestRound
+from bot.notify.worker.lease import MIN_LEASE_TTL, LeaseKeeper, default_holder_id
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY = timedelta(hours=1)
+KEEP_DELIVERED = timedelta(days=14)
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What one round did, for logs and tests."""
+
+    leader: bool
+    changes_checked: bool = False
+    skipped_reason: str | None = None
+    events: int = 0
+    enqueued: int = 0
+    digests_enqueued: int = 0
+    digests_skipped: int = 0
+    posted: int = 0
+    failed: int = 0
+    paused_channels: tuple[str, ...] = ()
+
+
+class Worker:
+    """Polls, plans and delivers; run exactly one per deployment (the lease makes extras wait)."""
+
+    def __init__(
+        self,
+        store: Store,
+        finder: ReleaseFinder,
+        web_client: WebClient,
+        *,
+        settings: Settings,
+        clock: Clock | None = None,
+        holder_id: str | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock = clock or SystemClock()
+        self.holder_id = holder_id or default_holder_id()
+        ttl = max(MIN_LEASE_TTL, timedelta(seconds=3 * settings.poll_interval_seconds))
+        self._lease = LeaseKeeper(store.leases, self.holder_id, ttl, clock)
+        queries = StoredQueries()
+        self._detector = ChangeDetector(store, finder, self._lease, queries)
+        self._digests = DigestRound(
+            store, timedelta(minutes=settings.digest_grace_minutes), queries
+        )
+        self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size)
+        self._purged_at: datetime | None = None
+        # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
+        self._round = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll every POLL_INTERVAL_SECONDS until `stop` is set; then hand the lease back."""
+        interval = self._settings.poll_interval_seconds
+        log.info("notification worker %s: polling every %.0f s", self.holder_id, interval)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    self.poll_once()
+                except Exception:
+                    log.exception("notification round failed; trying again in %.0f s", interval)
+                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            self.close()
+            log.info("notification worker %s stopped", self.holder_id)
+
+    def close(self) -> None:
+        """Give the lease back at once, so a successor need not wait for it to expire."""
+        self._lease.hand_back()
+
+    def poll_once(self) -> PollReport:
+        """One round: lease, poll and commit, digests, delivery. Never raises for Slack or API
+        trouble; those are logged and retried in a later round."""
+        with self._round:
+            return self._poll_round()
+
+    def _poll_round(self) -> PollReport:
+        if not self._lease.take():
+            return PollReport(leader=False, skipped_reason="another worker holds the lease")
+        now = self._clock.now()
+        result, skipped = self._detector.fetch()
+        checked, events, enqueued = False, 0, 0
+        if result is not None and skipped is None:
+            try:
+                checked, events, enqueued, skipped = self._detector.check(result)
+            except LeaseLost:
+                self._lease.lost()
+                return PollReport(leader=False, skipped_reason="lease lost")
+        usable = None if skipped == "looks glitched" else result
+        digests_enqueued, digests_skipped = self._digests.enqueue_due(usable, now)
+        try:
+            posted, failed, paused = self._deliverer.deliver()
+        except LeaseLost:
+            self._lease.lost()
+            return PollReport(leader=False, skipped_reason="lease lost")
+        self._purge(now)
+        return PollReport(
+            leader=True, changes_checked=checked, skipped_reason=skipped, events=events,
+            enqueued=enqueued, digests_enqueued=digests_enqueued,
+            digests_skipped=digests_skipped, posted=posted, failed=failed,
+            paused_channels=tuple(paused),
+        )
+
+    def _purge(self, now: datetime) -> None:
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        try:
+            removed = self._store.outbox.purge(KEEP_DELIVERED)
+        except Exception:
+            log.warning("could not purge old outbox rows", exc_info=True)
+            return
+        if removed:
+            log.info("purged %d old outbox rows", removed)

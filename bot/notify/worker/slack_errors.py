@@ -1,0 +1,71 @@
+"""Reading Slack's errors: which ones pause a channel, stop a round, or are retried, and when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+
+MAX_TRANSIENT_ATTEMPTS = 12  # with the backoff below, about a day of trying
+DEFAULT_RETRY_AFTER = 30  # seconds, when a 429 names no Retry-After
+
+# Slack errors that mean "this channel cannot take posts": pause it, with the reason shown.
+PAUSE_REASONS: Mapping[str, str] = {
+    "not_in_channel": (
+        "the app is not a member of this channel (not_in_channel). Invite it, then repeat "
+        "the subscribe or digest command to resume"
+    ),
+    "channel_not_found": (
+        "Slack cannot find this channel for the app (channel_not_found); it may be private "
+        "or deleted"
+    ),
+    "is_archived": "this channel is archived (is_archived)",
+    "account_inactive": "Slack reports the app's account as inactive (account_inactive)",
+}
+# Errors about the token or the app: nothing will get through this round.
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth", "not_authed", "token_revoked", "token_expired", "no_permission",
+        "missing_scope", "org_login_required", "ekm_access_denied", "team_access_not_granted",
+        "not_allowed_token_type", "two_factor_setup_required", "access_denied",
+    }
+)
+# Slack's side failed: retry this row later.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+# The blocks were refused: post the plain text instead, so the news still arrives.
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+# The parent message is gone: start a new one.
+THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
+
+
+def error_of(exc: SlackApiError) -> str:
+    try:
+        error = exc.response.get("error")
+    except Exception:
+        error = None
+    return str(error) if error else f"http_{status_of(exc)}"
+
+
+def status_of(exc: SlackApiError) -> int:
+    status = getattr(exc.response, "status_code", 0)
+    return status if isinstance(status, int) else 0
+
+
+def retry_after(exc: SlackApiError) -> int:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in dict(headers).items():
+        if str(key).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(1, int(float(str(raw))))
+            except ValueError:
+                break
+    return DEFAULT_RETRY_AFTER
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … up to 2 h between attempts."""
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts), 2 * 3600))

@@ -1,0 +1,54 @@
+"""The `/releases` grammar: text -> Query (or another command), and the message scan.
+
+What other packages may use is listed in `__all__`; the modules behind it are the model
+(`model`), glob matching (`glob`), Slack's text form (`quoting`), the lexer (`lexer`), the rules
+that turn tokens into a Query (`builder`), the command parser (`parser`), the command types
+(`commands`) and the message shortcut's scan (`scan`).
+"""
+
+from bot.query.builder import MAX_ID, MAX_PATTERNS, VALID_KEYS
+from bot.query.commands import (
+    Command,
+    DigestCommand,
+    HelpCommand,
+    ListCommand,
+    StandupCommand,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnsubscribeCommand,
+)
+from bot.query.errors import QueryError
+from bot.query.glob import glob_match, is_glob
+from bot.query.mention import MENTION_MARKUP, USER_ID
+from bot.query.model import DeletedMode, Format, Query, Status
+from bot.query.parser import MAX_CHARS, parse_command
+from bot.query.quoting import quote_value
+from bot.query.scan import MessageScan, scan_message
+
+__all__ = [
+    "MAX_CHARS",
+    "MAX_ID",
+    "MAX_PATTERNS",
+    "MENTION_MARKUP",
+    "USER_ID",
+    "VALID_KEYS",
+    "Command",
+    "DeletedMode",
+    "DigestCommand",
+    "Format",
+    "HelpCommand",
+    "ListCommand",
+    "MessageScan",
+    "Query",
+    "QueryError",
+    "StandupCommand",
+    "Status",
+    "SubscribeCommand",
+    "SubscriptionsCommand",
+    "UnsubscribeCommand",
+    "glob_match",
+    "is_glob",
+    "parse_command",
+    "quote_value",
+    "scan_message",
+]

@@ -1,0 +1,58 @@
+"""What `/releases` text can ask for: the command types the parser returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.query.model import Query
+from bot.schedule import Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class ListCommand:
+    query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class StandupCommand:
+    query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCommand:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeCommand:
+    query: Query
+    mention: str | None = None  # `<!subteam^S1|@team>`, `<@U1>` as Slack sent it, or `@name`
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCommand:
+    schedule: Schedule
+    timezone: str | None  # an IANA key checked by parse_timezone; None = the user's zone
+    query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionsCommand:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeCommand:
+    ids: tuple[int, ...] = ()
+    all: bool = False
+
+
+Command = (
+    ListCommand
+    | StandupCommand
+    | HelpCommand
+    | SubscribeCommand
+    | DigestCommand
+    | SubscriptionsCommand
+    | UnsubscribeCommand
+)

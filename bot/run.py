@@ -1,0 +1,96 @@
+"""The long-running processes: Socket Mode and the notification worker, stopped by signals.
+
+They build their parts with `bot.wiring` and only run them here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import ConfigError, Settings
+from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.webclient import make_web_client
+from bot.wiring import (
+    NO_CREDENTIALS,
+    build_answers,
+    build_services,
+    build_subscriptions,
+    build_worker,
+    start_worker_thread,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
+    check_slack_settings(settings, http_mode=False)
+    assert settings.slack_app_token is not None
+    if not demo and not settings.has_metakraftwerk_credentials:
+        raise ConfigError(NO_CREDENTIALS)
+    verify_bot_token(settings)
+    services = build_services(settings, demo=demo)
+    try:
+        web_client = make_web_client(services.settings)
+        answers = build_answers(services, build_subscriptions(services, web_client))
+        app = build_app(services.settings, answers, web_client, require_signing_secret=False)
+        if with_worker:
+            start_worker_thread(services, web_client, "socket-mode")
+        handler = SocketModeHandler(
+            app,
+            app_token=settings.slack_app_token.value,
+            web_client=WebClient(base_url=services.settings.slack_api_url),
+            logger=logging.getLogger("bot.slack.socket"),
+        )
+        # Closed first on the way out: no new events while the worker and the store stop.
+        services.on_close(handler.close)
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        log.info("connecting to Slack in Socket Mode")
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else "unknown"
+            raise ConfigError(f"Slack did not accept SLACK_APP_TOKEN ({error})") from None
+        log.info("connected in Socket Mode; SIGTERM or Ctrl+C stops")
+        stop.wait()
+    finally:
+        services.close()
+    return 0
+
+
+def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
+    services = build_services(settings, demo=demo)
+    try:
+        worker = build_worker(services, make_web_client(services.settings))
+        if once:
+            try:
+                worker.poll_once()
+            finally:
+                worker.close()
+            return 0
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        log.info("worker started; polling every %ss", settings.poll_interval_seconds)
+        worker.run(stop)
+    finally:
+        services.close()
+    return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (a platform's stop) and SIGINT end the worker between polls, or Socket Mode."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        log.info("signal %s: stopping after the current step", signum)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
