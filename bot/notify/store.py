@@ -403,6 +403,11 @@ class Store:
     def close(self) -> None:
         self._engine.dispose()
 
+    def ping(self) -> None:
+        """`SELECT 1`: raises when the database cannot be reached (for health checks)."""
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def __enter__(self) -> Store:
         return self
 
