@@ -81,8 +81,8 @@ class ResponseUrls:
     def allowed(self, url: str) -> bool:
         return Origin.of(url) in self._origins
 
-    def post(self, url: str | None, body: dict[str, Any]) -> bool:
-        """Post `body` as JSON; False (and one log line) when it was not delivered."""
+    def usable(self, url: str | None) -> bool:
+        """True when answers may go to `url`; otherwise False and one warning line."""
         if not url:
             log.warning("an answer had no response_url; dropped")
             return False
@@ -94,6 +94,13 @@ class ResponseUrls:
                 origin if origin is not None else "not an http(s) URL",
             )
             return False
+        return True
+
+    def post(self, url: str | None, body: dict[str, Any]) -> bool:
+        """Post `body` as JSON; False (and one log line) when it was not delivered."""
+        if not self.usable(url):
+            return False
+        assert url is not None
         try:
             response = self._http.post(url, json=body)
         except httpx.HTTPError as exc:
