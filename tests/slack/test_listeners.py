@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from slack_bolt import App, BoltRequest
 
 from bot.render.actions import ACTION_DETAIL
 from bot.slack.delivery import BUSY_TEXT
@@ -127,3 +128,23 @@ def test_answers_run_on_work_threads_not_the_request_thread(
     slack.wait_responses("k")
     assert seen
     assert seen[0].startswith("test-answer")
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "9" * 400])
+def test_the_error_handler_never_answers_a_request_nobody_verified(
+    bolt: App, slack: FakeSlack, answers: StubAnswers, timestamp: str
+) -> None:
+    """Even handed to Bolt directly (no front), a request whose timestamp makes slack_sdk's
+    verifier raise reaches the error handler, which must not post to its response_url."""
+    body = slash_command_body("open", response_url=slack.response_url("probe"))
+    response = bolt.dispatch(
+        BoltRequest(
+            body=body,
+            headers={"content-type": FORM, "x-slack-request-timestamp": timestamp,
+                     "x-slack-signature": "v0=00"},
+        )
+    )
+    assert response.status == 401
+    assert slack.wait_responses("probe", timeout=0.5) == []
+    assert answers.asked == []
+    assert answers.errors == []
