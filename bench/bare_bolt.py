@@ -19,14 +19,13 @@ from slack_sdk import WebClient
 from bot.serve import serve
 
 COMMAND = "/releases"
-# As `releases-bot serve` calls the server (bot/__main__.py): keep the two in step.
-SERVE_THREADS = 16
 
 
 def serve_wsgi(load: Callable[[], Any], *, port: int) -> None:
-    """The one place that knows the server entry point's signature."""
+    """The one place that knows the server entry point's signature; as `releases-bot serve` calls
+    it (bot/__main__.py), so both run with the same threads and limits."""
     workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-    serve(load, port=port, workers=workers, threads=SERVE_THREADS)
+    serve(load, port=port, workers=workers)
 
 
 def build_app(*, signing_secret: str, token: str, slack_api_url: str) -> App:

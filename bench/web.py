@@ -289,7 +289,7 @@ def _measure_shared(stage: Stage, options: Options, notes: list[str]) -> report.
         notes.append("the bot does not read CACHE_URL: the shared rows measure two private caches")
     flush_db(host, port, options.redis_db)
     try:
-        with TcpProxy((host, port)) as proxy:
+        with TcpProxy(port, host) as proxy:
             cache_url = f"redis://127.0.0.1:{proxy.port}/{options.redis_db}"
             servers = [
                 _start_bot(stage, "http", f"bot-shared-{i}", CACHE_URL=cache_url)
@@ -331,7 +331,7 @@ def _shared_bursts(
 
     def on_sent(n: int) -> None:
         if n == cut_at:
-            proxy.stop()
+            proxy.close()
 
     texts = [OUTAGE_TEXTS[i % len(OUTAGE_TEXTS)] for i in range(options.outage_commands)]
     outage = burst(targets, texts, url, concurrency=min(options.concurrency, 10), on_sent=on_sent)

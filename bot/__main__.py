@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check settings and the MetaKraftwerk connection")
     check.set_defaults(run=_check)
 
-    serve = sub.add_parser("serve", help="HTTP mode under gunicorn on 0.0.0.0:$PORT")
+    serve = sub.add_parser("serve", help="HTTP mode under waitress on 0.0.0.0:$PORT")
     serve.add_argument(
         "--workers", type=int, default=None, help="processes (default: $WEB_CONCURRENCY or 1)"
     )
@@ -106,12 +106,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wiring import web_app_factory
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-    load = web_app_factory(
-        settings, demo=args.demo
-    )  # validates the settings before gunicorn starts
+    load = web_app_factory(settings, demo=args.demo)  # validates the settings before serving
     log.info("serving HTTP on 0.0.0.0:%s with %d process(es)", settings.port, workers)
-    serve(load, port=settings.port, workers=workers, threads=16)
-    return 0
+    return serve(load, port=settings.port, workers=workers)
 
 
 def _socket(settings: Settings, args: argparse.Namespace) -> int:

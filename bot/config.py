@@ -60,6 +60,7 @@ class Settings:
     digest_grace_minutes: int = 60
     subscription_managers: frozenset[str] = frozenset()
     listener_threads: int = 32
+    work_queue_limit: int = 128
     log_level: str = "INFO"
 
     @property
@@ -247,6 +248,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "DIGEST_GRACE_MINUTES": ("digest_grace_minutes", _int_in(0, 24 * 60)),
     "SUBSCRIPTION_MANAGERS": ("subscription_managers", _id_set),
     "LISTENER_THREADS": ("listener_threads", _int_in(1, 512)),
+    "WORK_QUEUE_LIMIT": ("work_queue_limit", _int_in(0, 100_000)),
     "LOG_LEVEL": ("log_level", _log_level),
 }
 

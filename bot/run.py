@@ -18,6 +18,7 @@ from bot.slack.webclient import make_web_client
 from bot.wiring import (
     NO_CREDENTIALS,
     build_answers,
+    build_delivery,
     build_services,
     build_subscriptions,
     build_worker,
@@ -37,7 +38,12 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     try:
         web_client = make_web_client(services.settings)
         answers = build_answers(services, build_subscriptions(services, web_client))
-        app = build_app(services.settings, answers, web_client, require_signing_secret=False)
+        app = build_app(
+            services.settings,
+            answers,
+            build_delivery(services, web_client),
+            require_signing_secret=False,
+        )
         if with_worker:
             start_worker_thread(services, web_client, "socket-mode")
         handler = SocketModeHandler(

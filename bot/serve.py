@@ -1,46 +1,165 @@
-"""The production web server: gunicorn, embedded so that settings are checked before it starts."""
+"""The production web server: waitress, on one socket bound before any process starts serving.
+
+waitress reads each request whole (headers and body) on its event loop before a thread sees
+it, so a slow or stalled client holds a connection, not a thread; it refuses bodies over
+MAX_BODY_BYTES unread and closes idle connections. With `workers` > 1 the parent binds the
+socket once and forks that many processes, each serving it with its own threads, cache and
+queues; the parent only restarts a process that dies and passes SIGTERM on.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import resource
+import signal
+import socket
+import time
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+from waitress.server import create_server
+
+from bot.slack.front import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+
+THREADS = 8  # request threads per process: they verify and ack, the answers run elsewhere
+CONNECTION_LIMIT = 1000  # open connections per process before it stops accepting
+CHANNEL_TIMEOUT = 30  # seconds an idle connection stays open
+MAX_HEADER_BYTES = 64 * 1024
+BACKLOG = 1024
+RESTART_PAUSE = 1.0  # seconds between restarts of a process that died at once
+QUICK_DEATH = 5.0  # a process that dies sooner than this after its start "died at once"
+MAX_QUICK_DEATHS = 5
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """Runs a ready WSGI app under gunicorn's threaded worker, one process by default.
+def bind(port: int, host: str = "0.0.0.0") -> socket.socket:  # noqa: S104 - serves the platform
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    return sock
 
-    Each process keeps its own API cache; scale out with more processes (`WEB_CONCURRENCY`)
-    only when one process with many threads is not enough.
-    """
 
-    def __init__(self, load: Callable[[], Any], options: dict[str, Any]) -> None:
+def serve(load: Callable[[], Any], *, port: int, workers: int, threads: int = THREADS) -> int:
+    """Serve the app `load()` builds on 0.0.0.0:`port` until SIGTERM or SIGINT."""
+    _raise_open_files_limit()
+    sock = bind(port)
+    if workers <= 1:
+        return serve_socket(load, sock, threads=threads)
+    return _Supervisor(load, sock, workers, threads).run()
+
+
+def serve_socket(load: Callable[[], Any], sock: socket.socket, *, threads: int) -> int:
+    """One process: build the app, serve `sock` with waitress, close the app on the way out."""
+    app = load()
+    server = create_server(
+        app,
+        sockets=[sock],
+        threads=threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=min(CHANNEL_TIMEOUT, 10),
+        max_request_body_size=MAX_BODY_BYTES,
+        max_request_header_size=MAX_HEADER_BYTES,
+        asyncore_use_poll=True,  # select() stops at 1024 descriptors
+        expose_tracebacks=False,
+        ident="releases-bot",
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the requests in progress", signum)
+        raise SystemExit(0)  # waitress's loop catches it and stops its threads
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.run()
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+        close = getattr(app, "close", None)
+        if callable(close):
+            close()
+    log.info("web process stopped")
+    return 0
+
+
+class _Supervisor:
+    """Forks `workers` processes that share the socket; restarts one that dies."""
+
+    def __init__(
+        self, load: Callable[[], Any], sock: socket.socket, workers: int, threads: int
+    ) -> None:
         self._load = load
-        self._options = options
-        super().__init__()
+        self._sock = sock
+        self._workers = workers
+        self._threads = threads
+        self._children: dict[int, float] = {}  # pid -> started at
+        self._stopping = False
+        self._quick_deaths = 0
 
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if key in self.cfg.settings and value is not None:
-                self.cfg.set(key.lower(), value)
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for _ in range(self._workers):
+            self._spawn()
+        while self._children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
+                continue
+            started = self._children.pop(pid, None)
+            if started is None or self._stopping:
+                continue
+            log.warning("web process %d exited (status %d); starting another", pid, status)
+            if time.monotonic() - started < QUICK_DEATH:
+                self._quick_deaths += 1
+                if self._quick_deaths >= MAX_QUICK_DEATHS:
+                    log.error("web processes keep dying at start; stopping")
+                    self._stop(signal.SIGTERM, None)
+                    continue
+                time.sleep(RESTART_PAUSE)
+            else:
+                self._quick_deaths = 0
+            self._spawn()
+        self._sock.close()
+        return 1 if self._quick_deaths >= MAX_QUICK_DEATHS else 0
 
-    def load(self) -> Any:
-        return self._load()
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = serve_socket(self._load, self._sock, threads=self._threads)
+            except BaseException:
+                log.exception("web process failed")
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self._children[pid] = time.monotonic()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        if not self._stopping:
+            log.info("signal %s: stopping %d web process(es)", signum, len(self._children))
+        self._stopping = True
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
-def serve(load: Callable[[], Any], *, port: int, workers: int, threads: int) -> None:
-    GunicornServer(
-        load,
-        {
-            "bind": f"0.0.0.0:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": 60,
-            "graceful_timeout": 20,
-            "accesslog": None,
-            "errorlog": "-",
-            "proc_name": "releases-bot-web",
-        },
-    ).run()
+def _raise_open_files_limit() -> None:
+    """Each connection is a descriptor: allow CONNECTION_LIMIT and some to spare."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

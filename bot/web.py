@@ -1,4 +1,4 @@
-"""HTTP mode: Bolt behind a WSGI app that also answers GET /healthz, served by gunicorn."""
+"""HTTP mode: the WSGI app, GET /healthz beside the request front for Slack (bot/slack/front.py)."""
 
 from __future__ import annotations
 
@@ -7,34 +7,39 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-
 import bot
 
 if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIEnvironment
-
-    from slack_bolt import App
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
-SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
 class WebApp:
-    """The WSGI callable: /slack/events to Bolt, /healthz to a small JSON status."""
+    """The WSGI callable: /healthz to a small JSON status, everything else to the front.
 
-    def __init__(self, app: App, health: Callable[[], dict[str, Any]]) -> None:
-        self._slack = SlackRequestHandler(app, path=SLACK_PATH)
+    `health()` returns details to show; it sets "status" to something other than "ok" when a
+    part the process needs is down, which answers 503. `close` releases the process's parts.
+    """
+
+    def __init__(
+        self,
+        front: WSGIApplication,
+        health: Callable[[], dict[str, Any]],
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self._front = front
         self._health = health
+        self.close = close or (lambda: None)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
                 status = {"status": "ok", "version": bot.__version__, **self._health()}
-                code = "200 OK"
+                code = "200 OK" if status["status"] == "ok" else "503 Service Unavailable"
             except Exception:
                 log.exception("health check failed")
                 status, code = (
@@ -47,4 +52,4 @@ class WebApp:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        return self._slack(environ, start_response)
+        return self._front(environ, start_response)

@@ -23,6 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.finder import ReleaseFinder
+from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.notify.commands import SubscriptionCommands
@@ -30,12 +31,21 @@ from bot.notify.store import Store
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.shared.link import RedisLink
-from bot.shared.setup import cache_store, shared_link
+from bot.shared.setup import cache_store, replay_guard, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.delivery import Delivery
+from bot.slack.front import SlackFront
+from bot.slack.response_urls import ResponseUrls, make_response_http_client
+from bot.slack.signature import SlackSignature
 from bot.slack.webclient import make_web_client
+from bot.slack.work import WorkQueue
 from bot.web import WebApp
 
 log = logging.getLogger(__name__)
+
+# Queued answers get this long to finish when the process stops.
+DRAIN_SECONDS = 8.0
+NOTICE_THREADS, NOTICE_QUEUE_LIMIT = 2, 256
 
 NO_CREDENTIALS = (
     "METAKRAFTWERK_TOKEN, or METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD, must be set "
@@ -55,6 +65,7 @@ class Services:
     clock: Clock
     demo: DemoApiServer | None = None
     shared: RedisLink | None = None  # CACHE_URL's Redis, for the cache and the replay guard
+    database: DatabaseProbe | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -72,10 +83,16 @@ class Services:
         self._closers.append(closer)
 
     def health(self) -> dict[str, Any]:
-        return {
+        status = {
             "cache": {**self.cache.stats(), **self.cache.backend()},
             "metakraftwerk": "demo" if self.demo is not None else "configured",
         }
+        if self.database is not None:
+            database = self.database.check()
+            status["database"] = database
+            if database != OK:
+                status["status"] = "error"
+        return status
 
 
 def start_demo(settings: Settings) -> tuple[Settings, DemoApiServer]:
@@ -119,6 +136,8 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
     """The notification commands over the store named by DATABASE_URL."""
     store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
+    services.database = DatabaseProbe(store.ping)
+    services.on_close(services.database.close)
 
     def no_timezone(user_id: str) -> str | None:
         return None
@@ -160,6 +179,19 @@ def start_worker_thread(services: Services, web_client: WebClient, holder: str) 
     return worker
 
 
+def build_delivery(services: Services, web_client: WebClient) -> Delivery:
+    """The work queue, the notice queue and the response_url client of one process."""
+    settings = services.settings
+    http = make_response_http_client(max_connections=settings.listener_threads)
+    services.on_close(http.close)
+    work = WorkQueue(settings.listener_threads, settings.work_queue_limit, name="answer")
+    notices = WorkQueue(NOTICE_THREADS, NOTICE_QUEUE_LIMIT, name="notice")
+    # Closed before the HTTP client: queued answers still go out while the process stops.
+    services.on_close(lambda: notices.close(timeout=DRAIN_SECONDS / 2))
+    services.on_close(lambda: work.close(timeout=DRAIN_SECONDS))
+    return Delivery(work, notices, ResponseUrls.from_settings(settings, http), web_client)
+
+
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
     check_slack_settings(settings, http_mode=True)
@@ -171,7 +203,13 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         services = build_services(settings, demo=demo)
         web_client = make_web_client(services.settings)
         answers = build_answers(services, build_subscriptions(services, web_client))
-        app = build_app(services.settings, answers, web_client)
-        return WebApp(app, services.health)
+        app = build_app(services.settings, answers, build_delivery(services, web_client))
+        assert services.settings.slack_signing_secret is not None
+        front = SlackFront(
+            app,
+            SlackSignature(services.settings.slack_signing_secret.value),
+            replay_guard(services.shared),
+        )
+        return WebApp(front, services.health, close=services.close)
 
     return load

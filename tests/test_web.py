@@ -1,94 +1,65 @@
-"""The WSGI app in-process: /healthz, and everything else handed to Bolt."""
+"""The WSGI app in-process: /healthz, and everything else handed to the request front."""
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
-from wsgiref.util import setup_testing_defaults
-
-import pytest
-from slack_bolt import App
-from slack_sdk import WebClient
 
 import bot
 from bot.web import WebApp
-from tests.fakes.signing import SIGNING_SECRET, signed_headers, slash_command_body
-from tests.fakes.slack_api import FakeSlack
+from tests.slack.support import call
 
 SECRET_IN_ERROR = "xoxb-leaked-in-an-exception"
 
 
-def call(
-    app: WebApp, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-) -> tuple[str, dict[str, str], bytes]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
+def front(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    start_response("418 I'm a Teapot", [("Content-Type", "text/plain")])
+    return [environ["PATH_INFO"].encode()]
+
+
+def test_healthz() -> None:
+    app = WebApp(front, lambda: {"cache": {"hits": 3}})
+    answer = call(app, "GET", "/healthz")
+    assert answer.status == "200 OK"
+    assert answer.headers["Content-Type"] == "application/json"
+    assert int(answer.headers["Content-Length"]) == len(answer.body)
+    assert json.loads(answer.body) == {
+        "status": "ok", "version": bot.__version__, "cache": {"hits": 3}
     }
-    for name, value in (headers or {}).items():
-        key = name.upper().replace("-", "_")
-        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
-    setup_testing_defaults(environ)
-    seen: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> Any:
-        seen["status"], seen["headers"] = status, dict(response_headers)
-
-    out = b"".join(app(environ, start_response))
-    return seen["status"], seen["headers"], out
 
 
-@pytest.fixture(scope="module")
-def bolt() -> Iterator[App]:
-    # Bolt checks the token (auth.test) on a verified request's way in; FakeSlack answers.
-    with FakeSlack() as slack:
-        yield App(
-            signing_secret=SIGNING_SECRET,
-            client=WebClient(token="xoxb-test", base_url=slack.url),
-            token_verification_enabled=False,
-        )
+def test_healthz_head() -> None:
+    assert call(WebApp(front, dict), "HEAD", "/healthz").status == "200 OK"
 
 
-def test_healthz(bolt: App) -> None:
-    app = WebApp(bolt, lambda: {"cache": {"hits": 3}})
-    status, headers, body = call(app, "GET", "/healthz")
-    assert status == "200 OK"
-    assert headers["Content-Type"] == "application/json"
-    assert int(headers["Content-Length"]) == len(body)
-    assert json.loads(body) == {"status": "ok", "version": bot.__version__, "cache": {"hits": 3}}
+def test_a_part_that_is_down_answers_503_and_says_which() -> None:
+    app = WebApp(front, lambda: {"status": "error", "database": "down: OperationalError"})
+    answer = call(app, "GET", "/healthz")
+    assert answer.status == "503 Service Unavailable"
+    body = json.loads(answer.body)
+    assert body["status"] == "error"
+    assert body["database"] == "down: OperationalError"
 
 
-def test_healthz_head(bolt: App) -> None:
-    status, _, _ = call(WebApp(bolt, dict), "HEAD", "/healthz")
-    assert status == "200 OK"
-
-
-def test_a_failing_health_check_says_error_and_nothing_more(bolt: App) -> None:
+def test_a_failing_health_check_says_error_and_nothing_more() -> None:
     def broken() -> dict[str, Any]:
         raise RuntimeError(f"cannot reach the store with {SECRET_IN_ERROR}")
 
-    status, _, body = call(WebApp(bolt, broken), "GET", "/healthz")
-    assert status.startswith("500")
-    assert json.loads(body) == {"status": "error", "version": bot.__version__}
-    assert SECRET_IN_ERROR.encode() not in body
+    answer = call(WebApp(front, broken), "GET", "/healthz")
+    assert answer.status.startswith("500")
+    assert json.loads(answer.body) == {"status": "error", "version": bot.__version__}
+    assert SECRET_IN_ERROR.encode() not in answer.body
 
 
-def test_other_paths_go_to_bolt(bolt: App) -> None:
-    app = WebApp(bolt, dict)
-    assert call(app, "GET", "/")[0].startswith("404")
-    assert call(app, "POST", "/healthz")[0].startswith("404")
+def test_other_paths_and_methods_go_to_the_front() -> None:
+    app = WebApp(front, dict)
+    assert call(app, "POST", "/slack/events").body == b"/slack/events"
+    assert call(app, "GET", "/").status.startswith("418")
+    assert call(app, "POST", "/healthz").status.startswith("418")
 
 
-def test_unsigned_and_signed_events(bolt: App) -> None:
-    app = WebApp(bolt, dict)
-    body = slash_command_body("open", response_url="http://127.0.0.1:9/response/x")
-    form = "application/x-www-form-urlencoded"
-    status, _, _ = call(app, "POST", "/slack/events", body.encode(), {"Content-Type": form})
-    assert status.startswith("401")
-    signed = signed_headers(body, content_type=form)
-    status, _, _ = call(app, "POST", "/slack/events", body.encode(), signed)
-    assert status.startswith("404")  # verified, but this bare app has no /releases listener
+def test_close_is_what_it_was_given() -> None:
+    closed: list[bool] = []
+    WebApp(front, dict, close=lambda: closed.append(True)).close()
+    assert closed == [True]

@@ -1,9 +1,8 @@
-"""Builds the Bolt App: verified requests, our Web API client, a listener pool sized for bursts."""
+"""Builds the Bolt App: verified requests, our Web API client, acks in the request's thread."""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -13,19 +12,23 @@ from slack_sdk.errors import SlackApiError
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.slack import listeners
+from bot.slack.delivery import Delivery
+from bot.slack.surfaces import register_surfaces
 
 
 def build_app(
     settings: Settings,
     answers: Answers,
-    client: WebClient,
+    delivery: Delivery,
     *,
     require_signing_secret: bool = True,
 ) -> App:
     """A Bolt App for HTTP mode (signing secret required) or Socket Mode (not needed there).
 
-    Bolt runs listeners on 5 threads by default; a standup burst of commands against a slow API
-    would then queue. The pool here is `LISTENER_THREADS` (32 by default).
+    `process_before_response` runs each listener in the request's own thread, so its ack never
+    waits for a free listener thread; the listeners hand the slow part to `delivery.work`
+    (`LISTENER_THREADS` threads, `WORK_QUEUE_LIMIT` waiting). Bolt's own signature check
+    stays on behind the request front (bot/slack/front.py).
     """
     check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
@@ -38,13 +41,12 @@ def build_app(
     app = App(
         token=settings.slack_bot_token.value,
         signing_secret=signing_secret,
-        client=client,
+        client=delivery.client,
         logger=logger,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.listener_threads, thread_name_prefix="listener"
-        ),
+        process_before_response=True,
     )
-    listeners.register(app, answers)
+    listeners.register(app, answers, delivery)
+    register_surfaces(app, answers)
     return app
 
 

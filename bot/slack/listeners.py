@@ -1,147 +1,166 @@
-"""Bolt listeners: ack at once, then let `Answers` decide, then send the reply where it belongs."""
+"""Bolt listeners: ack in the request's own thread, answer on the work queue.
+
+The app runs with `process_before_response=True`, so each listener below runs in the thread
+that serves the HTTP request (or the Socket Mode envelope), and its ack goes out as soon as it
+returns: it reads the payload, offers the work to `delivery.work` and acks. A full queue is
+answered at once with a "busy" notice; a payload of the wrong shape raises MalformedPayload
+(HTTP 400, one log line). The answer itself comes from `Answers`, on a work thread.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
-from bot.answers import Answers, Caller, Reply
+from bot.answers import Answers
 from bot.render import actions
 from bot.render.search import SEARCH_VIEW_CALLBACK
-from bot.slack.surfaces import register_surfaces
+from bot.slack import payload
+from bot.slack.delivery import BUSY_TEXT, Delivery
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/releases"
 FIND_RELEASES_CALLBACK = "find_releases"
+# Set by the request front once the signature checked out (see bot/slack/front.py).
+SIGNATURE_VERIFIED = "releases_bot_signature_verified"
+# Set when one of our listeners has read its payload and accepted the request.
+LISTENER_ACCEPTED = "releases_bot_listener_accepted"
 
 
-def register(app: App, answers: Answers) -> None:
+def register(app: App, answers: Answers, delivery: Delivery) -> None:
     """Register every listener of the app on a Bolt App."""
-    register_surfaces(app, answers)
 
     @app.command(COMMAND)
-    def on_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-        caller = Caller(
-            team_id=command.get("team_id", ""),
-            channel_id=command.get("channel_id", ""),
-            user_id=command.get("user_id", ""),
-            user_name=command.get("user_name", ""),
-        )
-        reply = answers.command(command.get("text") or "", caller)
-        deliver(reply, respond, client, trigger_id=command.get("trigger_id"))
+    def on_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        caller = payload.command_caller(body)
+        text = payload.text(body, "text")
+        response_url = payload.text(body, "response_url")
+        trigger_id = payload.text(body, "trigger_id")
+        context[LISTENER_ACCEPTED] = True
+
+        def answer() -> None:
+            reply = answers.command(text, caller)
+            delivery.deliver(reply, response_url, trigger_id=trigger_id)
+
+        if delivery.work.submit(_guarded(answer, answers, delivery, response_url)):
+            ack()
+        else:
+            log.warning("busy: command from %s answered with the busy notice", caller.user_id)
+            ack(text=BUSY_TEXT, response_type="ephemeral")
 
     @app.shortcut(FIND_RELEASES_CALLBACK)
-    def on_find_releases(
-        ack: Ack, shortcut: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
+    def on_find_releases(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        caller = payload.interaction_caller(body)
+        text = payload.text(payload.obj(body, "message"), "text")
+        response_url = payload.text(body, "response_url")
+        trigger_id = payload.text(body, "trigger_id")
+        context[LISTENER_ACCEPTED] = True
+
+        def answer() -> None:
+            reply = answers.message_shortcut(text, caller)
+            delivery.deliver(reply, response_url, trigger_id=trigger_id)
+
+        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
         ack()
-        caller = _caller_from_interaction(shortcut)
-        text = (shortcut.get("message") or {}).get("text") or ""
-        reply = answers.message_shortcut(text, caller)
-        deliver(reply, respond, client, trigger_id=shortcut.get("trigger_id"))
 
     @app.action(re.compile(actions.ACTION_ID_PATTERN))
-    def on_button(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def on_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        caller = payload.interaction_caller(body)
+        action = payload.first_action(body)
+        action_id = payload.text(action, "action_id")
+        value = payload.text(action, "value")
+        response_url = payload.text(body, "response_url")
+        trigger_id = payload.text(body, "trigger_id")
+        context[LISTENER_ACCEPTED] = True
+
+        def answer() -> None:
+            reply = answers.button(action_id, value, caller, response_url=response_url or None)
+            delivery.deliver(reply, response_url, trigger_id=trigger_id)
+
+        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
         ack()
-        caller = _caller_from_interaction(body)
-        action = (body.get("actions") or [{}])[0]
-        reply = answers.button(
-            action.get("action_id", ""),
-            action.get("value") or "",
-            caller,
-            response_url=body.get("response_url"),
-        )
-        deliver(reply, respond, client, trigger_id=body.get("trigger_id"))
 
     @app.view(SEARCH_VIEW_CALLBACK)
-    def on_search_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
+    def on_search_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        view = payload.obj(body, "view")
+        values = payload.obj(payload.obj(view, "state"), "values")
+        caller = payload.interaction_caller(body)
+        metadata = payload.json_object(view.get("private_metadata"))
+        raw_url = metadata.get("response_url")
+        response_url = raw_url if isinstance(raw_url, str) else ""
+        context[LISTENER_ACCEPTED] = True
         errors = answers.search_form_errors(values)
         if errors:
             ack(response_action="errors", errors=errors)  # the form stays open, field marked
             return
         ack()
-        caller = _caller_from_interaction(body)
-        metadata = _json_object(view.get("private_metadata"))
-        response_url = metadata.get("response_url")
-        reply = answers.search_submitted(values, caller)
-        if isinstance(response_url, str) and response_url:
-            _post_to_response_url(response_url, reply)
-        else:
-            log.warning("search form submitted without a response_url; answer dropped")
+        if not delivery.response_urls.usable(response_url):
+            return  # no answer to a URL outside Slack's origin (one warning says so)
+
+        def answer() -> None:
+            reply = answers.search_submitted(values, caller)
+            delivery.deliver(reply, response_url, trigger_id="")
+
+        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], respond: Respond) -> None:
+    def on_error(error: Exception, request: BoltRequest, body: Any) -> BoltResponse:
         # Listeners catch their own errors through Answers; this is the net under that net.
-        ref = answers.log_unexpected(error)
-        if body.get("response_url"):
-            try:
-                respond(
-                    text=f"Something went wrong on our side (ref {ref}). Please try again.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                log.exception("could not tell the user about error ref %s", ref)
+        if request.mode != "socket_mode" and request.context.get(SIGNATURE_VERIFIED) is not True:
+            # Never act on a request nobody verified: no answer, no post, one line.
+            log.warning("refused an unverified request (%s)", type(error).__name__)
+            return BoltResponse(status=401, body="")
+        if isinstance(error, payload.MalformedPayload) or not request.context.get(
+            LISTENER_ACCEPTED
+        ):
+            log.warning(
+                "refused a malformed Slack request: %s: %s", type(error).__name__, str(error)[:200]
+            )
+            return BoltResponse(status=400, body="")
+        text = _unexpected(answers, error)
+        response_url = body.get("response_url") if isinstance(body, dict) else None
+        if isinstance(body, dict) and body.get("command"):
+            return BoltResponse(
+                status=200, body={"text": text, "response_type": "ephemeral"}
+            )
+        if isinstance(response_url, str) and response_url:
+            delivery.notify(response_url, text)
+        return BoltResponse(status=200, body="")
 
 
-def deliver(reply: Reply, respond: Respond, client: WebClient, *, trigger_id: str | None) -> None:
-    """Send a reply the way its mode says: ephemeral, in channel, replacing, or as a modal."""
-    if reply.view is not None and trigger_id:
+def _guarded(
+    answer: Callable[[], None], answers: Answers, delivery: Delivery, response_url: str
+) -> Callable[[], None]:
+    """The answer job: whatever escapes `Answers` is logged with a reference the user sees."""
+
+    def job() -> None:
         try:
-            client.views_open(trigger_id=trigger_id, view=reply.view)
-            return
-        except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
-        # No trigger or it expired: fall through to the message that comes with the view.
-    payload = reply.message.payload()
-    if reply.mode == "replace":
-        respond(**payload, replace_original=True)
-    elif reply.mode == "share":
-        respond(**payload, response_type="in_channel", replace_original=False)
-        respond(delete_original=True)
-    elif reply.mode == "delete":
-        respond(delete_original=True)
-    else:
-        respond(**payload, response_type=reply.mode, replace_original=False)
+            answer()
+        except Exception as exc:
+            text = _unexpected(answers, exc)
+            if response_url:
+                delivery.response_urls.post(
+                    response_url,
+                    {"text": text, "response_type": "ephemeral", "replace_original": False},
+                )
+
+    return job
 
 
-def _post_to_response_url(url: str, reply: Reply) -> None:
-    response = WebhookClient(url, timeout=10).send(
-        **reply.message.payload(),
-        response_type="in_channel" if reply.mode in ("in_channel", "share") else "ephemeral",
-        replace_original=False,
-    )
-    if response.status_code != 200:
-        log.warning("response_url answered HTTP %s", response.status_code)
+def _unexpected(answers: Answers, error: Exception) -> str:
+    ref = answers.log_unexpected(error)
+    return f"Something went wrong on our side (ref {ref}). Please try again."
 
 
-def _caller_from_interaction(body: dict[str, Any]) -> Caller:
-    user = body.get("user") or {}
-    channel = body.get("channel") or {}
-    team = body.get("team") or {}
-    return Caller(
-        team_id=team.get("id", "") or user.get("team_id", ""),
-        channel_id=channel.get("id", "") or (body.get("container") or {}).get("channel_id", ""),
-        user_id=user.get("id", ""),
-        user_name=user.get("username") or user.get("name") or "",
-    )
-
-
-def _json_object(text: object) -> dict[str, Any]:
-    if not isinstance(text, str) or not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def _offer(delivery: Delivery, answer: Callable[[], None], response_url: str) -> None:
+    """Queue an interaction's answer; when the queue is full, say so at its response_url."""
+    if delivery.work.submit(answer):
+        return
+    log.warning("busy: an interaction was answered with the busy notice")
+    if response_url:
+        delivery.notify(response_url, BUSY_TEXT)

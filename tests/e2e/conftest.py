@@ -60,6 +60,7 @@ BOT_VARIABLES = (
     "DIGEST_GRACE_MINUTES",
     "SUBSCRIPTION_MANAGERS",
     "LISTENER_THREADS",
+    "WORK_QUEUE_LIMIT",
     "LOG_LEVEL",
     "WEB_CONCURRENCY",
 )
@@ -259,7 +260,7 @@ def _stop(proc: subprocess.Popen[bytes], port: int) -> None:
             raise AssertionError(
                 f"the web process ignored SIGTERM for {STOP_TIMEOUT:.0f} s"
             ) from None
-    # Gunicorn's workers must go with their arbiter: nothing may be left in its process group.
+    # Forked web processes must go with their parent: nothing may be left in its process group.
     deadline = time.monotonic() + 5
     while _group_alive(proc.pid):
         if time.monotonic() > deadline:

@@ -29,6 +29,12 @@ class TcpProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
+    def __enter__(self) -> TcpProxy:
+        return self if self._listener is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def url_netloc(self) -> str:
         return f"127.0.0.1:{self.port}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.clock import Clock, SystemClock
 from bot.notify.store.database import Database
@@ -53,6 +53,11 @@ class Store:
 
     def close(self) -> None:
         self._db.engine.dispose()
+
+    def ping(self) -> None:
+        """`SELECT 1`: raises when the database cannot be reached (for health checks)."""
+        with self._db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def __enter__(self) -> Store:
         return self

@@ -1,0 +1,74 @@
+"""Reading Slack payloads defensively: a field of the wrong type is a malformed request.
+
+Signed requests come from Slack, but a listener must still not crash on a shape it did not
+expect: `MalformedPayload` turns into HTTP 400 and one log line (see bot/slack/app.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bot.answers import Caller
+
+
+class MalformedPayload(ValueError):
+    """A payload field has a type Slack never sends there."""
+
+
+def text(body: Mapping[str, Any], key: str) -> str:
+    """A string field; missing or null is empty."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{key} is a {type(value).__name__}, not a string")
+    return value
+
+
+def obj(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """An object field; missing or null is empty."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedPayload(f"{key} is a {type(value).__name__}, not an object")
+    return value
+
+
+def first_action(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+        raise MalformedPayload("actions is not a list of objects")
+    return actions[0]
+
+
+def command_caller(body: Mapping[str, Any]) -> Caller:
+    return Caller(
+        team_id=text(body, "team_id"),
+        channel_id=text(body, "channel_id"),
+        user_id=text(body, "user_id"),
+        user_name=text(body, "user_name"),
+    )
+
+
+def interaction_caller(body: Mapping[str, Any]) -> Caller:
+    user, channel, team = obj(body, "user"), obj(body, "channel"), obj(body, "team")
+    return Caller(
+        team_id=text(team, "id") or text(user, "team_id"),
+        channel_id=text(channel, "id") or text(obj(body, "container"), "channel_id"),
+        user_id=text(user, "id"),
+        user_name=text(user, "username") or text(user, "name"),
+    )
+
+
+def json_object(raw: object) -> dict[str, Any]:
+    """A JSON object held in a string field (private_metadata); anything else is empty."""
+    if not isinstance(raw, str) or not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

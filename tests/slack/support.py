@@ -1,0 +1,122 @@
+"""In-process WSGI calls and a Bolt app with the bot's listeners over stub answers."""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from typing import Any, cast
+from wsgiref.util import setup_testing_defaults
+
+import httpx
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.answers import Answers, Caller, Reply
+from bot.render.message import Message
+from bot.slack import listeners
+from bot.slack.delivery import Delivery
+from bot.slack.response_urls import Origin, ResponseUrls
+from bot.slack.work import WorkQueue
+from tests.fakes.signing import SIGNING_SECRET
+
+
+@dataclass
+class Called:
+    status: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def call(
+    app: Any,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    stream: Any = None,
+    content_length: str | None = None,
+) -> Called:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "wsgi.input": stream if stream is not None else io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)) if content_length is None else content_length,
+    }
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    setup_testing_defaults(environ)
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], *_: Any) -> Any:
+        seen["status"], seen["headers"] = status, dict(response_headers)
+
+    out = b"".join(app(environ, start_response))
+    return Called(seen["status"], seen["headers"], out)
+
+
+@dataclass
+class StubAnswers:
+    """Answers every command with its own text; `gate` holds answers back while it is clear."""
+
+    asked: list[str] = field(default_factory=list)
+    gate: threading.Event = field(default_factory=threading.Event)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
+
+    def command(self, text: str, caller: Caller) -> Reply:
+        self.asked.append(text)
+        self.gate.wait(10)
+        return Reply(Message(f"answer to {text}"))
+
+    def button(
+        self, action_id: str, value: str, caller: Caller, *, response_url: str | None = None
+    ) -> Reply:
+        self.asked.append(f"button {action_id}")
+        self.gate.wait(10)
+        return Reply(Message(f"clicked {action_id}"))
+
+    def message_shortcut(self, text: str, caller: Caller) -> Reply:
+        self.asked.append(f"shortcut {text}")
+        return Reply(Message("shortcut"))
+
+    def search_form_errors(self, values: Any) -> dict[str, str]:
+        return {}
+
+    def search_submitted(self, values: Any, caller: Caller) -> Reply:
+        self.asked.append("search")
+        return Reply(Message("searched"))
+
+    def log_unexpected(self, error: BaseException) -> str:
+        self.errors.append(error)
+        return "ref1"
+
+
+def make_delivery(
+    slack_url: str, *, threads: int = 2, limit: int = 8
+) -> tuple[Delivery, httpx.Client]:
+    http = httpx.Client(timeout=5)
+    origin = Origin.of(slack_url)
+    assert origin is not None
+    delivery = Delivery(
+        WorkQueue(threads, limit, name="test-answer"),
+        WorkQueue(1, 8, name="test-notice"),
+        ResponseUrls(http, [origin]),
+        WebClient(token="xoxb-test", base_url=slack_url),
+    )
+    return delivery, http
+
+
+def make_app(answers: StubAnswers, delivery: Delivery) -> App:
+    app = App(
+        signing_secret=SIGNING_SECRET,
+        client=delivery.client,
+        token_verification_enabled=False,
+        process_before_response=True,
+    )
+    listeners.register(app, cast(Answers, answers), delivery)
+    return app
