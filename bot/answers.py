@@ -86,10 +86,12 @@ class Answers:
         *,
         clock: Clock | None = None,
         subscriptions: Subscriptions | None = None,
+        release_link: str | None = None,
     ) -> None:
         self._finder = finder
         self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
+        self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
 
     @property
     def finder(self) -> ReleaseFinder:
@@ -154,7 +156,9 @@ class Answers:
     def _list_or_detail(self, query: Query, *, shared_by: str | None = None) -> Message:
         if query.release_id is not None:
             return self._detail(query.release_id, refresh=query.refresh, shared_by=shared_by)
-        return render_list(self._finder.find(query), self._clock.now(), shared_by=shared_by)
+        return render_list(
+            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
+        )
 
     def _detail(
         self, release_id: int, *, refresh: bool = False, shared_by: str | None = None
@@ -165,7 +169,9 @@ class Answers:
     def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
         result = self._finder.find(replace(query, status="all"))
-        return render_standup(replace(result, query=query), self._clock.now(), shared_by=shared_by)
+        return render_standup(
+            replace(result, query=query), self._clock.now(), shared_by=shared_by, link=self._link
+        )
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -184,7 +190,8 @@ class Answers:
             )
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
-            return Reply(render_list(self._finder.find(query), self._clock.now()), mode="replace")
+            found = self._finder.find(query)
+            return Reply(render_list(found, self._clock.now(), link=self._link), mode="replace")
         if isinstance(action, act.ReleaseRef):
             return Reply(self._detail(action.release_id))
         if isinstance(action, act.ShareRequest):
@@ -206,7 +213,10 @@ class Answers:
         if action.kind == "standup":
             return self._standup(query, shared_by=who)
         return render_list(
-            self._finder.find(query.with_page(action.page)), self._clock.now(), shared_by=who
+            self._finder.find(query.with_page(action.page)),
+            self._clock.now(),
+            shared_by=who,
+            link=self._link,
         )
 
     # ---- shortcut and search form ---------------------------------------------------------
@@ -246,7 +256,7 @@ class Answers:
             freshness=freshness or (search.freshness if search else None),
             prefill=scan.query.to_text() if scan.query is not None else "",
         )
-        return Reply(render_shortcut_result(findings, self._clock.now()))
+        return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
 
     def _search(self, values: Mapping[str, Any]) -> Reply:
         query = search_form_query(values)

@@ -50,7 +50,9 @@ def _missing_note(findings: ShortcutFindings) -> str:
     return text[:1].upper() + text[1:] + "." if text else ""
 
 
-def render_shortcut_result(findings: ShortcutFindings, now: datetime) -> Message:
+def render_shortcut_result(
+    findings: ShortcutFindings, now: datetime, *, link: str | None = None
+) -> Message:
     """Releases the message mentions, with Details buttons; or why none, and a search button."""
     ids = act.ActionIds()
     group_names = dict(findings.group_names)
@@ -84,6 +86,7 @@ def render_shortcut_result(findings: ShortcutFindings, now: datetime) -> Message
                 known=known,
                 now=now,
                 action_id=ids(act.ACTION_DETAIL, release.id),
+                link=link,
             )
         )
     notes: list[str] = []

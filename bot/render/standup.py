@@ -193,9 +193,10 @@ def standup_line(
     known: Mapping[int, Release],
     now: datetime,
     show_group: bool,
+    link: str | None = None,
 ) -> str:
-    """`• *R59* · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
-    items = [parts.bold(parts.name_label(release.name))]
+    """`• *R59* #158 · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
+    items = [f"{parts.release_name(release, link)} #{release.id}"]
     if show_group:
         items.append(parts.group_label(release.group_id, group_names))
     items.append(_when(key, release, now))
@@ -233,6 +234,7 @@ def render_standup(
     tz: tzinfo | None = None,
     share: bool = True,
     shared_by: str | None = None,
+    link: str | None = None,
 ) -> Message:
     """The standup view of `result` (pass open and closed releases for the closed section).
 
@@ -276,6 +278,7 @@ def render_standup(
                 known=known,
                 now=now,
                 show_group=show_group,
+                link=link,
             )
             for release in releases
         ]
