@@ -33,12 +33,14 @@ from bot.query import (
     parse_command,
     scan_message,
 )
+from bot.query.closest import closest
 from bot.render import actions as act
 from bot.render.detail import render_detail
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
 from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
+from bot.render.no_match import render_no_release_named
 from bot.render.search import BLOCK_FILTERS, render_search_form, search_form_query
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
@@ -147,6 +149,8 @@ class Answers:
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):
             return Reply(self._standup(command.query))
+        if isinstance(command, ListCommand) and command.by_name:
+            return Reply(self._by_name(command.query))
         if isinstance(command, ListCommand):
             return Reply(self._list_or_detail(command.query))
         if self.subscriptions is None:
@@ -159,6 +163,16 @@ class Answers:
         return render_list(
             self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
         )
+
+    def _by_name(self, query: Query) -> Message:
+        """Names alone: one match is its card, several a list, none the closest names."""
+        result = self._finder.find(query)
+        if len(result.releases) == 1 and query.page == 1:
+            return self._detail(result.releases[0].id, refresh=query.refresh)
+        if not result.releases:
+            known = self._finder.known_names()
+            return render_no_release_named(query.names, closest(query.names, known))
+        return render_list(result, self._clock.now(), link=self._link)
 
     def _detail(
         self, release_id: int, *, refresh: bool = False, shared_by: str | None = None

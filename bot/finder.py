@@ -128,6 +128,9 @@ class ReleaseFinder:
         names = self._group_names(parts, deadline, learnt, soon)
         merged = {r.id: r for part in sorted(parts, key=lambda p: p.fetched_at) for r in part.value}
         matches = display_order(r for r in merged.values() if query.matches(r, names))
+        if query.status == "all" and query.names:
+            # Looking a name up in every status: the open releases are what people want first.
+            matches = tuple(sorted(matches, key=lambda r: r.closed))
         return FindResult(
             query, matches, names, freshness_of(parts), self._related_held(matches, merged)
         )

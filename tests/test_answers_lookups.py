@@ -37,3 +37,33 @@ def test_the_header_names_the_group_as_metakraftwerk_spells_it(answers: Answers)
 
 def test_a_page_past_the_end_says_so(answers: Answers) -> None:
     assert "Page 9 is past the end" in shown(answers, "all page:9")
+
+
+# ---- names alone ------------------------------------------------------------------------
+
+
+def test_a_bare_name_of_a_closed_release_answers_with_its_card(answers: Answers) -> None:
+    reply = answers.command("R9", CALLER)
+    assert reply.message.meta["view"] == "detail"
+    assert "R9" in reply.message.blocks[0]["text"]["text"]
+
+
+def test_a_verb_and_a_name_answer_the_same(answers: Answers) -> None:
+    assert answers.command("find R9", CALLER).message.meta["view"] == "detail"
+    assert answers.command("show 29", CALLER).message.meta["view"] == "detail"
+
+
+def test_several_matches_are_listed_open_first(answers: Answers) -> None:
+    message = answers.command('R9 "Default Release"', CALLER).message
+    assert message.meta["view"] == "list"
+    rows = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert len(rows) == 6
+    assert all("Default Release" in row for row in rows[:5])
+    assert "*<https://mk.example/releases/29|R9>*" in rows[5]
+
+
+def test_unknown_bare_words_say_no_release_has_that_name(answers: Answers) -> None:
+    text = shown(answers, "deploy the R599")
+    assert "No release named `deploy`, `the` or `R599`" in text
+    assert "Did you mean `R59`" in text
+    assert "Try `/releases" not in text  # no filter suggestion that cannot help

@@ -11,6 +11,9 @@ from bot.schedule import Schedule
 @dataclass(frozen=True, slots=True)
 class ListCommand:
     query: Query
+    # Only release names were typed (`/releases R9`): every status is searched, and one match
+    # answers with the release card.
+    by_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
