@@ -241,6 +241,7 @@ class Answers:
         missing_ids: list[int] = []
         freshness = None
         group_names: dict[int, str] = {}
+        related: dict[int, Release] = {}
         for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
             try:
                 result = self._finder.find(
@@ -251,6 +252,7 @@ class Answers:
                 continue
             found.update((r.id, r) for r in result.releases)
             group_names.update(result.group_names)
+            related.update(result.related)
             freshness = freshness or result.freshness
         missing_names: list[str] = []
         for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
@@ -258,6 +260,7 @@ class Answers:
             if result.releases:
                 found.update((r.id, r) for r in result.releases if r.id not in found)
                 group_names.update(result.group_names)
+                related.update(result.related)
             else:
                 missing_names.append(name)
         search = self._finder.find(scan.query) if scan.query is not None else None
@@ -269,6 +272,7 @@ class Answers:
             group_names=group_names,
             freshness=freshness or (search.freshness if search else None),
             prefill=scan.query.to_text() if scan.query is not None else "",
+            related=related,
         )
         return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
 

@@ -67,3 +67,27 @@ def test_unknown_bare_words_say_no_release_has_that_name(answers: Answers) -> No
     assert "No release named `deploy`, `the` or `R599`" in text
     assert "Did you mean `R59`" in text
     assert "Try `/releases" not in text  # no filter suggestion that cannot help
+
+
+# ---- links between releases ---------------------------------------------------------------
+
+
+def test_a_predecessor_is_named_on_a_fresh_start(answers: Answers) -> None:
+    # R59 builds on R9, which is closed: the open list does not hold it.
+    text = shown(answers, "group:DWH_GROUP")
+    assert "after R9" in text
+    assert "#29" not in text.replace("releases/29", "")
+
+
+def test_the_same_question_answers_the_same_after_a_wider_one(
+    demo_cache: ReleaseCache,
+) -> None:
+    fresh = Answers(ReleaseFinder(demo_cache))
+    first = shown(fresh, "group:DWH_GROUP")
+    shown(fresh, "all")
+    assert shown(fresh, "group:DWH_GROUP") == first
+
+
+def test_the_shortcut_names_predecessors_too(answers: Answers) -> None:
+    reply = answers.message_shortcut("is #59 ready?", CALLER)
+    assert "after R9" in all_text(reply.message)

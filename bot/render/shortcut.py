@@ -35,6 +35,7 @@ class ShortcutFindings:
     group_names: Mapping[int, str] = field(default_factory=dict)
     freshness: Freshness | None = None
     prefill: str = ""  # text to prefill the search form with when nothing was found
+    related: Mapping[int, Release] = field(default_factory=dict)  # releases they point to
 
 
 def _missing_note(findings: ShortcutFindings) -> str:
@@ -73,7 +74,8 @@ def render_shortcut_result(
 
     total = len(listed) + len(matches)
     shown = (listed + matches)[:MAX_SHOWN]
-    known = {r.id: r for r in (*listed, *matches)}
+    related = findings.search.related if findings.search else {}
+    known = {**related, **findings.related, **{r.id: r for r in (*listed, *matches)}}
     blocks: list[dict[str, Any]] = [parts.header(f"Releases in this message · {total}")]
     stale = parts.stale_block(freshness, now)
     if stale:
