@@ -22,6 +22,7 @@ from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
     DigestCommand,
+    GroupsCommand,
     HelpCommand,
     ListCommand,
     Query,
@@ -30,13 +31,14 @@ from bot.query import (
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
+    closest,
     parse_command,
     scan_message,
 )
-from bot.query.closest import closest
 from bot.render import actions as act
 from bot.render.detail import render_detail
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
+from bot.render.groups import render_groups
 from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
@@ -149,6 +151,8 @@ class Answers:
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):
             return Reply(self._standup(command.query))
+        if isinstance(command, GroupsCommand):
+            return Reply(self._groups())
         if isinstance(command, ListCommand) and command.by_name:
             return Reply(self._by_name(command.query))
         if isinstance(command, ListCommand):
@@ -173,6 +177,11 @@ class Answers:
             known = self._finder.known_names()
             return render_no_release_named(query.names, closest(query.names, known))
         return render_list(result, self._clock.now(), link=self._link)
+
+    def _groups(self) -> Message:
+        result = self._finder.find(Query(status="all"))
+        names = self._finder.group_names() or dict(result.group_names)
+        return render_groups(names, result.releases, self._clock.now(), result.freshness)
 
     def _detail(
         self, release_id: int, *, refresh: bool = False, shared_by: str | None = None

@@ -18,7 +18,8 @@ from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import Query
+from bot.mrkdwn import escape
+from bot.query import Query, closest
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +212,10 @@ class ReleaseFinder:
         """One API filter, forgiving the API's exact, case-sensitive matching of names."""
         try:
             part = self._cache.releases(f, refresh=refresh, deadline=deadline)
-        except GroupNotFound:
+        except GroupNotFound as exc:
             spelled = self._group_spelling(f.group, deadline)
             if spelled is None:
-                raise
+                raise self._with_suggestion(exc, f.group, deadline) from None
             f = replace(f, group=spelled)
             part = self._cache.releases(f, refresh=refresh, deadline=deadline)
         if f.group is not None:
@@ -226,6 +227,17 @@ class ReleaseFinder:
             wider = self._cache.releases(replace(f, name=None), refresh=refresh, deadline=deadline)
             return [part, wider]
         return [part]
+
+    def _with_suggestion(
+        self, exc: GroupNotFound, group: str | None, deadline: Deadline
+    ) -> GroupNotFound:
+        """The API's "no such group", with the closest existing names when there are any."""
+        names = self._cache.groups(deadline=deadline, fetch=not deadline.expired).value
+        close = closest([group or ""], names.values())
+        if not close:
+            return exc
+        listed = " or ".join(f"`{escape(name)}`" for name in close)
+        return GroupNotFound(f"{exc.user_message} Did you mean {listed}?", ref=exc.ref)
 
     def _group_spelling(self, group: str | None, deadline: Deadline) -> str | None:
         """The group's name as MetaKraftwerk spells it, when it differs only in case."""

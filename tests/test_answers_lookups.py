@@ -91,3 +91,20 @@ def test_the_same_question_answers_the_same_after_a_wider_one(
 def test_the_shortcut_names_predecessors_too(answers: Answers) -> None:
     reply = answers.message_shortcut("is #59 ready?", CALLER)
     assert "after R9" in all_text(reply.message)
+
+
+# ---- release groups ---------------------------------------------------------------------------
+
+
+def test_groups_lists_every_group_with_its_id_and_counts(answers: Answers) -> None:
+    reply = answers.command("groups", CALLER)
+    text = all_text(reply.message)
+    assert reply.message.meta["view"] == "groups"
+    assert "*DWH_GROUP* #1 · 6 open · 4 closed" in text
+    assert "*SYNAPSE_SANDBOX* #5 · 1 open · 0 closed" in text
+
+
+def test_an_unknown_group_suggests_the_closest_names(answers: Answers) -> None:
+    text = shown(answers, "group:DWH_GRUOP")
+    assert "does not exist" in text
+    assert "Did you mean `DWH_GROUP`?" in text

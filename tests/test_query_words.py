@@ -53,3 +53,11 @@ def test_the_standup_is_not_affected() -> None:
     command = parse_command("standup R9")
     assert isinstance(command, StandupCommand)
     assert command.query.status == "open"
+
+
+def test_groups_is_a_command_of_its_own() -> None:
+    from bot.query import GroupsCommand, QueryError
+
+    assert parse_command("groups") == GroupsCommand()
+    with pytest.raises(QueryError, match="`groups` takes nothing after it"):
+        parse_command("groups DWH")

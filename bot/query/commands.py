@@ -22,6 +22,11 @@ class StandupCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupsCommand:
+    """`/releases groups`: the release groups, with their ids and counts."""
+
+
+@dataclass(frozen=True, slots=True)
 class HelpCommand:
     topic: str | None = None
 
@@ -54,6 +59,7 @@ Command = (
     ListCommand
     | StandupCommand
     | HelpCommand
+    | GroupsCommand
     | SubscribeCommand
     | DigestCommand
     | SubscriptionsCommand

@@ -31,6 +31,7 @@ from bot.query.builder import DIGITS, Builder, parse_int, strip_hash
 from bot.query.commands import (
     Command,
     DigestCommand,
+    GroupsCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
@@ -82,6 +83,13 @@ def parse_command(text: str) -> Command:
                 "It lists this channel's subscriptions and digests."
             )
         return SubscriptionsCommand()
+    if word == "groups":
+        if rest:
+            raise QueryError(
+                f"`groups` takes nothing after it (got {echo(rest[0].raw)}). It lists the "
+                "release groups; `/releases group:DWH_GROUP` lists one group's releases."
+            )
+        return GroupsCommand()
     if word in ("unsubscribe", "unsub"):
         return _parse_unsubscribe(rest)
     return _parse_list(tokens)
