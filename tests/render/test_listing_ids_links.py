@@ -61,3 +61,18 @@ def test_a_page_past_the_end_says_the_last_page_was_shown() -> None:
 
 def test_a_page_in_range_says_nothing_of_the_kind() -> None:
     assert "past the end" not in _context(render_list(find(many(25), Query(page=3)), NOW))
+
+
+def test_standup_rows_have_details_buttons() -> None:
+    from bot.render import actions as act
+
+    result = find((release(158, "R59"), release(21, "R1", days=(-9, -2))), Query(status="all"))
+    message = render_standup(result, NOW)
+    assert_valid(message)
+    refs = [
+        act.decode(e["action_id"], e["value"])
+        for b in message.blocks
+        if b["type"] == "actions" and b["block_id"].startswith("standup_details:")
+        for e in b["elements"]
+    ]
+    assert set(refs) == {act.ReleaseRef(158), act.ReleaseRef(21)}

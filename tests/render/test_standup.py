@@ -158,8 +158,10 @@ def test_render_standup_groups_with_one_line_each() -> None:
         "Standup · DWH_GROUP: 1 overdue, 1 ending within 7 days, 1 started this week, "
         "1 running, 1 closed since yesterday"
     )
-    share = buttons(message)
+    share = [b for b in buttons(message) if b["action_id"].startswith("share_in_channel")]
     assert len(share) == 1
+    details = [b for b in buttons(message) if b["action_id"].startswith("release_detail:")]
+    assert len(details) == 5  # one a release
     assert act.decode(share[0]["action_id"], share[0]["value"]) == act.ShareRequest(
         "standup", query_text=Query(status="all", groups=("DWH_GROUP",)).to_text()
     )
