@@ -22,6 +22,7 @@ from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
     DigestCommand,
+    GroupsCommand,
     HelpCommand,
     ListCommand,
     Query,
@@ -30,15 +31,18 @@ from bot.query import (
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
+    closest,
     parse_command,
     scan_message,
 )
 from bot.render import actions as act
 from bot.render.detail import render_detail
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
+from bot.render.groups import render_groups
 from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
+from bot.render.no_match import render_no_release_named
 from bot.render.search import BLOCK_FILTERS, render_search_form, search_form_query
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
@@ -86,10 +90,12 @@ class Answers:
         *,
         clock: Clock | None = None,
         subscriptions: Subscriptions | None = None,
+        release_link: str | None = None,
     ) -> None:
         self._finder = finder
         self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
+        self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
 
     @property
     def finder(self) -> ReleaseFinder:
@@ -145,6 +151,10 @@ class Answers:
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):
             return Reply(self._standup(command.query))
+        if isinstance(command, GroupsCommand):
+            return Reply(self._groups())
+        if isinstance(command, ListCommand) and command.by_name:
+            return Reply(self._by_name(command.query))
         if isinstance(command, ListCommand):
             return Reply(self._list_or_detail(command.query))
         if self.subscriptions is None:
@@ -154,7 +164,24 @@ class Answers:
     def _list_or_detail(self, query: Query, *, shared_by: str | None = None) -> Message:
         if query.release_id is not None:
             return self._detail(query.release_id, refresh=query.refresh, shared_by=shared_by)
-        return render_list(self._finder.find(query), self._clock.now(), shared_by=shared_by)
+        return render_list(
+            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
+        )
+
+    def _by_name(self, query: Query) -> Message:
+        """Names alone: one match is its card, several a list, none the closest names."""
+        result = self._finder.find(query)
+        if len(result.releases) == 1 and query.page == 1:
+            return self._detail(result.releases[0].id, refresh=query.refresh)
+        if not result.releases:
+            known = self._finder.known_names()
+            return render_no_release_named(query.names, closest(query.names, known))
+        return render_list(result, self._clock.now(), link=self._link)
+
+    def _groups(self) -> Message:
+        result = self._finder.find(Query(status="all"))
+        names = self._finder.group_names() or dict(result.group_names)
+        return render_groups(names, result.releases, self._clock.now(), result.freshness)
 
     def _detail(
         self, release_id: int, *, refresh: bool = False, shared_by: str | None = None
@@ -165,7 +192,9 @@ class Answers:
     def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
         result = self._finder.find(replace(query, status="all"))
-        return render_standup(replace(result, query=query), self._clock.now(), shared_by=shared_by)
+        return render_standup(
+            replace(result, query=query), self._clock.now(), shared_by=shared_by, link=self._link
+        )
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -184,7 +213,8 @@ class Answers:
             )
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
-            return Reply(render_list(self._finder.find(query), self._clock.now()), mode="replace")
+            found = self._finder.find(query)
+            return Reply(render_list(found, self._clock.now(), link=self._link), mode="replace")
         if isinstance(action, act.ReleaseRef):
             return Reply(self._detail(action.release_id))
         if isinstance(action, act.ShareRequest):
@@ -206,7 +236,10 @@ class Answers:
         if action.kind == "standup":
             return self._standup(query, shared_by=who)
         return render_list(
-            self._finder.find(query.with_page(action.page)), self._clock.now(), shared_by=who
+            self._finder.find(query.with_page(action.page)),
+            self._clock.now(),
+            shared_by=who,
+            link=self._link,
         )
 
     # ---- shortcut and search form ---------------------------------------------------------
@@ -217,6 +250,7 @@ class Answers:
         missing_ids: list[int] = []
         freshness = None
         group_names: dict[int, str] = {}
+        related: dict[int, Release] = {}
         for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
             try:
                 result = self._finder.find(
@@ -227,6 +261,7 @@ class Answers:
                 continue
             found.update((r.id, r) for r in result.releases)
             group_names.update(result.group_names)
+            related.update(result.related)
             freshness = freshness or result.freshness
         missing_names: list[str] = []
         for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
@@ -234,6 +269,7 @@ class Answers:
             if result.releases:
                 found.update((r.id, r) for r in result.releases if r.id not in found)
                 group_names.update(result.group_names)
+                related.update(result.related)
             else:
                 missing_names.append(name)
         search = self._finder.find(scan.query) if scan.query is not None else None
@@ -245,8 +281,9 @@ class Answers:
             group_names=group_names,
             freshness=freshness or (search.freshness if search else None),
             prefill=scan.query.to_text() if scan.query is not None else "",
+            related=related,
         )
-        return Reply(render_shortcut_result(findings, self._clock.now()))
+        return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
 
     def _search(self, values: Mapping[str, Any]) -> Reply:
         query = search_form_query(values)

@@ -49,6 +49,7 @@ class Settings:
     metakraftwerk_token: Secret | None = None
     metakraftwerk_email: str | None = None
     metakraftwerk_password: Secret | None = None
+    metakraftwerk_web_url: str | None = None  # a link template with `{id}`
     cache_ttl_seconds: float = 60.0
     cache_max_entries: int = 1024
     api_deadline_seconds: float = 8.0
@@ -145,6 +146,19 @@ def _http_url(name: str, raw: str) -> str:
     return url
 
 
+def _web_url_template(name: str, raw: str) -> str:
+    """A release link template: an http(s) URL with `{id}`, safe inside a Slack link."""
+    template = _http_url(name, raw)
+    if "{id}" not in template:
+        raise ConfigError(
+            f"{name} must hold `{{id}}` where the release id goes, e.g. "
+            "https://app.metakraftwerk.com/releases/{id}"
+        )
+    if any(c in template for c in "<>| \t\n"):
+        raise ConfigError(f"{name} must not contain spaces, `<`, `>` or `|`")
+    return template
+
+
 def _slack_api_url(name: str, raw: str) -> str:
     url = _http_url(name, raw)
     return url if url.endswith("/") else url + "/"
@@ -237,6 +251,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "METAKRAFTWERK_TOKEN": ("metakraftwerk_token", _secret),
     "METAKRAFTWERK_EMAIL": ("metakraftwerk_email", _text),
     "METAKRAFTWERK_PASSWORD": ("metakraftwerk_password", _secret),
+    "METAKRAFTWERK_WEB_URL": ("metakraftwerk_web_url", _web_url_template),
     "CACHE_TTL_SECONDS": ("cache_ttl_seconds", _positive_float),
     "CACHE_MAX_ENTRIES": ("cache_max_entries", _int_in(1, 1_000_000)),
     "API_DEADLINE_SECONDS": ("api_deadline_seconds", _positive_float),

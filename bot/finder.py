@@ -18,11 +18,14 @@ from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import Query
+from bot.mrkdwn import escape
+from bot.query import Query, closest
 
 log = logging.getLogger(__name__)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
+# Related releases fetched by id for one lookup at most: a page shows 15 releases.
+MAX_RELATED_FETCHES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,11 @@ class ReleaseFinder:
         # Group names are fetched beside the releases, not after them: a cold lookup then takes
         # one API round trip instead of two. Concurrent lookups share the call (single flight).
         self._names_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="group-names")
+        self._related_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="related")
 
     def close(self) -> None:
         self._names_pool.shutdown(wait=False, cancel_futures=True)
+        self._related_pool.shutdown(wait=False, cancel_futures=True)
 
     def find(self, query: Query) -> FindResult:
         """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
@@ -116,7 +121,8 @@ class ReleaseFinder:
             part = self._cache.release(query.release_id, refresh=query.refresh, deadline=deadline)
             names = self._group_names([part], deadline, {}, names_soon)
             found = (part.value,) if query.matches(part.value, names) else ()
-            return FindResult(query, found, names, freshness_of([part]))
+            related = self._related_of(found, {}, deadline)
+            return FindResult(query, found, names, freshness_of([part]), related)
 
         filters = query.api_filters()
         # Calls by group name teach the names of the groups they return: nothing to fetch then.
@@ -128,8 +134,11 @@ class ReleaseFinder:
         names = self._group_names(parts, deadline, learnt, soon)
         merged = {r.id: r for part in sorted(parts, key=lambda p: p.fetched_at) for r in part.value}
         matches = display_order(r for r in merged.values() if query.matches(r, names))
+        if query.status == "all" and query.names:
+            # Looking a name up in every status: the open releases are what people want first.
+            matches = tuple(sorted(matches, key=lambda r: r.closed))
         return FindResult(
-            query, matches, names, freshness_of(parts), self._related_held(matches, merged)
+            query, matches, names, freshness_of(parts), self._related_of(matches, merged, deadline)
         )
 
     def detail(self, release_id: int, refresh: bool = False) -> DetailResult:
@@ -203,10 +212,10 @@ class ReleaseFinder:
         """One API filter, forgiving the API's exact, case-sensitive matching of names."""
         try:
             part = self._cache.releases(f, refresh=refresh, deadline=deadline)
-        except GroupNotFound:
+        except GroupNotFound as exc:
             spelled = self._group_spelling(f.group, deadline)
             if spelled is None:
-                raise
+                raise self._with_suggestion(exc, f.group, deadline) from None
             f = replace(f, group=spelled)
             part = self._cache.releases(f, refresh=refresh, deadline=deadline)
         if f.group is not None:
@@ -219,6 +228,17 @@ class ReleaseFinder:
             return [part, wider]
         return [part]
 
+    def _with_suggestion(
+        self, exc: GroupNotFound, group: str | None, deadline: Deadline
+    ) -> GroupNotFound:
+        """The API's "no such group", with the closest existing names when there are any."""
+        names = self._cache.groups(deadline=deadline, fetch=not deadline.expired).value
+        close = closest([group or ""], names.values())
+        if not close:
+            return exc
+        listed = " or ".join(f"`{escape(name)}`" for name in close)
+        return GroupNotFound(f"{exc.user_message} Did you mean {listed}?", ref=exc.ref)
+
     def _group_spelling(self, group: str | None, deadline: Deadline) -> str | None:
         """The group's name as MetaKraftwerk spells it, when it differs only in case."""
         if group is None:
@@ -227,24 +247,45 @@ class ReleaseFinder:
         wanted = group.casefold()
         return next((n for n in names if n.casefold() == wanted and n != group), None)
 
-    def _related_held(
-        self, matches: tuple[Release, ...], fetched: Mapping[int, Release]
+    def _related_of(
+        self, matches: tuple[Release, ...], fetched: Mapping[int, Release], deadline: Deadline
     ) -> dict[int, Release]:
-        """Releases the matches point to, from this lookup or the cache; no API call."""
-        wanted = {
+        """Releases the matches point to, so answers name them whatever was asked before.
+
+        From this lookup or the cache first; the rest by id (cached, in parallel, within the
+        lookup's deadline, the first MAX_RELATED_FETCHES in display order). One that cannot be
+        fetched is left out: it shows as `#id`.
+        """
+        ids = {r.id for r in matches}
+        wanted = [
             ref
             for r in matches
             for ref in (r.prev_release_id, r.hotfix_of_id)
-            if ref is not None
-        } - {r.id for r in matches}
+            if ref is not None and ref not in ids
+        ]
+        wanted = list(dict.fromkeys(wanted))
         if not wanted:
             return {}
         found = {i: fetched[i] for i in wanted if i in fetched}
         if len(found) < len(wanted):
-            found.update(
-                (r.id, r) for r in self._cache.known_releases() if r.id in wanted - found.keys()
-            )
+            held = {r.id: r for r in self._cache.known_releases()}
+            found.update((i, held[i]) for i in wanted if i in held and i not in found)
+        missing = [i for i in wanted if i not in found][:MAX_RELATED_FETCHES]
+        if missing:
+            pool = self._related_pool
+            calls = {i: pool.submit(self._fetch_related, i, deadline) for i in missing}
+            for release_id, call in calls.items():
+                release = call.result()
+                if release is not None:
+                    found[release_id] = release
         return found
+
+    def _fetch_related(self, release_id: int, deadline: Deadline) -> Release | None:
+        try:
+            return self._cache.release(release_id, deadline=deadline).value
+        except MetaKraftwerkError as exc:
+            log.info("related release %s is unavailable, shown by id: %s", release_id, exc)
+            return None
 
     def _names_soon(self, deadline: Deadline) -> Future[Cached[Mapping[int, str]]]:
         """Held names at once, or their fetch started beside the caller's release calls."""

@@ -129,7 +129,12 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
-    return Answers(services.finder, clock=services.clock, subscriptions=subscriptions)
+    return Answers(
+        services.finder,
+        clock=services.clock,
+        subscriptions=subscriptions,
+        release_link=services.settings.metakraftwerk_web_url,
+    )
 
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:

@@ -53,9 +53,11 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "DIGEST_GRACE_MINUTES": "15",
             "SUBSCRIPTION_MANAGERS": "U1, U2;U3",
             "LOG_LEVEL": "debug",
+            "METAKRAFTWERK_WEB_URL": "https://mk.example/releases/{id}",
         },
         tmp_path,
     )
+    assert s.metakraftwerk_web_url == "https://mk.example/releases/{id}"
     assert s.slack_bot_token == Secret("xoxb-1-2")
     assert s.slack_api_url == "http://127.0.0.1:9/api/"  # a trailing slash is added
     assert s.uses_socket_mode
@@ -88,6 +90,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("CACHE_URL", "redis://cache/0?password=pw", "CACHE_URL must carry its password"),
         ("DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE must be an IANA time zone"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be DEBUG"),
+        ("METAKRAFTWERK_WEB_URL", "https://mk.example/r/", "METAKRAFTWERK_WEB_URL must hold"),
+        ("METAKRAFTWERK_WEB_URL", "https://mk/r/{id}|x", "METAKRAFTWERK_WEB_URL must not"),
+        ("METAKRAFTWERK_WEB_URL", "mk.example/{id}", "METAKRAFTWERK_WEB_URL must be an http"),
     ],
 )
 def test_a_bad_value_names_the_variable_in_one_line(

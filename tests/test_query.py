@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 
 import pytest
@@ -184,7 +185,13 @@ LIST_CASES: list[tuple[str, Query]] = [
 
 @pytest.mark.parametrize(("text", "expected"), LIST_CASES)
 def test_list_queries(text: str, expected: Query) -> None:
-    assert parse_command(text) == ListCommand(expected)
+    command = parse_command(text)
+    assert isinstance(command, ListCommand)
+    if command.by_name:  # names alone search every status (tests/test_query_words.py)
+        assert expected.names, text
+        assert expected.status == "open", text
+        expected = replace(expected, status="all")
+    assert command.query == expected
 
 
 OTHER_CASES: list[tuple[str, Command]] = [
@@ -461,7 +468,9 @@ QUOTE_CASES: list[tuple[str, str]] = [
 def test_quote_value(value: str, expected: str) -> None:
     assert quote_value(value) == expected
     if value:
-        assert parse_command(f"name:{expected}") == ListCommand(Q(names=(value,)))
+        assert parse_command(f"name:{expected}") == ListCommand(
+            Q(names=(value,), status="all"), by_name=True
+        )
 
 
 ROUND_TRIP: list[Query] = [

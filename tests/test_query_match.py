@@ -26,8 +26,12 @@ ALL = (R1, R9, R9_HF1, R9_HF2, LAKE, GONE, GONE_CLOSED, SANDBOX, ORPHAN, UNKNOWN
 
 
 def query(text: str) -> Query:
+    """The query of `text`; names alone would search every status, so these say `open`."""
     command = parse_command(text)
     assert isinstance(command, ListCommand)
+    if command.by_name:
+        command = parse_command(f"{text} open")
+        assert isinstance(command, ListCommand)
     return command.query
 
 

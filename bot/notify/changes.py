@@ -33,6 +33,9 @@ KIND_ORDER: tuple[ChangeKind, ...] = (
 )
 
 
+RELATED_NAMES = "related_names"  # details key: {release id as text: name}
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeEvent:
     """One change to one release; `release` is the new state, `previous` the old one."""
@@ -80,7 +83,28 @@ def diff(old: Mapping[int, Release], new: Mapping[int, Release]) -> list[ChangeE
     events: list[ChangeEvent] = []
     for release_id in sorted(old.keys() | new.keys()):
         events.extend(_release_events(old.get(release_id), new.get(release_id)))
-    return events
+    return [_with_related_names(event, {**old, **new}) for event in events]
+
+
+def _with_related_names(event: ChangeEvent, releases: Mapping[int, Release]) -> ChangeEvent:
+    """Name the releases this one points to, so its message shows `after R9`, not `#29`."""
+    refs = (event.release.prev_release_id, event.release.hotfix_of_id)
+    names = {str(i): releases[i].name for i in refs if i is not None and i in releases}
+    if not names:
+        return event
+    return replace(event, details={**event.details, RELATED_NAMES: names})
+
+
+def related_releases(event: ChangeEvent) -> dict[int, Release]:
+    """The releases named by `_with_related_names`, as stand-ins that carry id and name."""
+    names = event.details.get(RELATED_NAMES)
+    if not isinstance(names, Mapping):
+        return {}
+    return {
+        int(key): Release(id=int(key), name=name)
+        for key, name in names.items()
+        if isinstance(key, str) and key.isdigit() and isinstance(name, str) and name
+    }
 
 
 def next_snapshot(old: Mapping[int, Release], new: Mapping[int, Release]) -> dict[int, Release]:

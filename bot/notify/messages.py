@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from bot.finder import FindResult
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
-from bot.notify.changes import ChangeEvent, ChangeKind
+from bot.notify.changes import ChangeEvent, ChangeKind, related_releases
 from bot.query import MENTION_MARKUP, Query
 from bot.render import parts
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
@@ -130,7 +130,12 @@ def change_line(event: ChangeEvent, *, rich: bool = True) -> str:
     return f"{_EMOJI[kind]} {line}" if rich else line
 
 
-def _state_line(release: Release, group_name: str | None, now: datetime) -> str:
+def _state_line(
+    release: Release,
+    group_name: str | None,
+    now: datetime,
+    related: Mapping[int, Release] | None = None,
+) -> str:
     group = (
         escape_truncated(group_name, parts.GROUP_LIMIT)
         if group_name
@@ -141,7 +146,8 @@ def _state_line(release: Release, group_name: str | None, now: datetime) -> str:
         group,
         parts.date_range(release),
     ]
-    items.extend(h for h in parts.hints(release, {}, now) if h not in ("overdue", "deleted"))
+    hints = parts.hints(release, related or {}, now)
+    items.extend(h for h in hints if h not in ("overdue", "deleted"))
     return " · ".join(items)
 
 
@@ -164,7 +170,8 @@ def render_parent(
     head = change_line(event)
     if ping:
         head = f"{ping} {head}"
-    body = cut_mrkdwn(f"{head}\n{_state_line(release, group_name, now)}", MAX_SECTION_TEXT)
+    state = _state_line(release, group_name, now, related_releases(event))
+    body = cut_mrkdwn(f"{head}\n{state}", MAX_SECTION_TEXT)
     note = (
         f"Release #{release.id} · last change {parts.date_token(changed_at or now)} · "
         "later changes are posted in the thread"

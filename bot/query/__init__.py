@@ -7,9 +7,11 @@ that turn tokens into a Query (`builder`), the command parser (`parser`), the co
 """
 
 from bot.query.builder import MAX_ID, MAX_PATTERNS, VALID_KEYS
+from bot.query.closest import closest
 from bot.query.commands import (
     Command,
     DigestCommand,
+    GroupsCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
@@ -36,6 +38,7 @@ __all__ = [
     "DeletedMode",
     "DigestCommand",
     "Format",
+    "GroupsCommand",
     "HelpCommand",
     "ListCommand",
     "MessageScan",
@@ -46,6 +49,7 @@ __all__ = [
     "SubscribeCommand",
     "SubscriptionsCommand",
     "UnsubscribeCommand",
+    "closest",
     "glob_match",
     "is_glob",
     "parse_command",

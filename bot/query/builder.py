@@ -56,6 +56,8 @@ FILTER_KEYS = frozenset(
 )
 _EXCLUDABLE = frozenset({"group", "group_id", "name"})
 _ID_COMPATIBLE = frozenset({"format", "refresh", "id"})
+# Keys that leave a query "only names": it then looks in every status (`/releases R9`).
+_NAME_LOOKUP_KEYS = frozenset({"name", "format", "refresh", "page"})
 _STATUS_WORDS = frozenset({"open", "closed", "all"})
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
@@ -254,6 +256,11 @@ class Builder:
                 token.raw,
             )
         self.extras[key] = value
+
+    @property
+    def names_only(self) -> bool:
+        """Only release names were asked for (no status, group or other filter)."""
+        return bool(self.names) and not self.statuses and set(self.used) <= _NAME_LOOKUP_KEYS
 
     def build(self) -> Query:
         ids = list(dict.fromkeys(self.release_ids))

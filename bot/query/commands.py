@@ -11,11 +11,19 @@ from bot.schedule import Schedule
 @dataclass(frozen=True, slots=True)
 class ListCommand:
     query: Query
+    # Only release names were typed (`/releases R9`): every status is searched, and one match
+    # answers with the release card.
+    by_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StandupCommand:
     query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsCommand:
+    """`/releases groups`: the release groups, with their ids and counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ Command = (
     ListCommand
     | StandupCommand
     | HelpCommand
+    | GroupsCommand
     | SubscribeCommand
     | DigestCommand
     | SubscriptionsCommand

@@ -31,6 +31,7 @@ from bot.query.builder import DIGITS, Builder, parse_int, strip_hash
 from bot.query.commands import (
     Command,
     DigestCommand,
+    GroupsCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
@@ -46,6 +47,8 @@ from bot.schedule import ScheduleError, parse_days, parse_schedule, parse_timezo
 
 MAX_CHARS = 2000
 _HELP_WORDS = frozenset({"help", "?", "-h", "-help", "--help"})
+# Words that read like verbs before a query (`show 21`, `find R59`): they only introduce it.
+_VERBS = frozenset({"show", "find", "search", "list"})
 _TIME_WORD = re.compile(r"[0-9]{1,2}[:.hH][0-9]{2}")
 
 
@@ -61,6 +64,8 @@ def parse_command(text: str) -> Command:
         return ListCommand(Query())
     first, rest = tokens[0], tokens[1:]
     word = first.plain_word
+    if word in _VERBS:
+        return _parse_list(rest)
     if word in _HELP_WORDS or (first.raw.lower() in _HELP_WORDS and first.key is None):
         topic = unentity(" ".join(t.raw for t in rest)).strip().lower()
         return HelpCommand(topic[:50] or None)
@@ -78,9 +83,24 @@ def parse_command(text: str) -> Command:
                 "It lists this channel's subscriptions and digests."
             )
         return SubscriptionsCommand()
+    if word == "groups":
+        if rest:
+            raise QueryError(
+                f"`groups` takes nothing after it (got {echo(rest[0].raw)}). It lists the "
+                "release groups; `/releases group:DWH_GROUP` lists one group's releases."
+            )
+        return GroupsCommand()
     if word in ("unsubscribe", "unsub"):
         return _parse_unsubscribe(rest)
-    return ListCommand(_parse_query(tokens))
+    return _parse_list(tokens)
+
+
+def _parse_list(tokens: Sequence[Token]) -> ListCommand:
+    """A lookup; one of release names only searches every status (`/releases R9`)."""
+    builder = _builder(tokens, allow=set())
+    if builder.names_only:
+        builder.default_status = "all"
+    return ListCommand(builder.build(), by_name=builder.names_only)
 
 
 def _parse_query(tokens: Sequence[Token]) -> Query:
@@ -90,6 +110,11 @@ def _parse_query(tokens: Sequence[Token]) -> Query:
 def _parse_query_with(
     tokens: Sequence[Token], allow: Collection[str]
 ) -> tuple[Query, dict[str, str]]:
+    builder = _builder(tokens, allow)
+    return builder.build(), builder.extras
+
+
+def _builder(tokens: Sequence[Token], allow: Collection[str]) -> Builder:
     builder = Builder(allow=allow)
     i = 0
     while i < len(tokens):
@@ -105,7 +130,7 @@ def _parse_query_with(
             continue
         builder.add(token)
         i += 1
-    return builder.build(), builder.extras
+    return builder
 
 
 def _parse_digest(tokens: Sequence[Token]) -> DigestCommand:

@@ -51,6 +51,7 @@ ACTION_IDS: Final = (
 BLOCK_LIST_NAV: Final = "releases_nav"  # list: Prev / Next / Share in channel
 BLOCK_DETAIL_LINKS: Final = "release_links"  # detail: previous, parent, hotfixes, share
 BLOCK_STANDUP_ACTIONS: Final = "standup_actions"  # standup: Share in channel
+BLOCK_STANDUP_DETAILS: Final = "standup_details"  # `standup_details:<group>`: Details buttons
 BLOCK_SHORTCUT_ACTIONS: Final = "shortcut_actions"  # shortcut: Open search / Show all
 BLOCK_SUBSCRIPTION_PREFIX: Final = "subscription"  # `subscription:<id>`, one per listed row
 

@@ -39,8 +39,10 @@ _LOOKUP = """*Look up releases* (only you see the answer; share it with a button
 • `/releases` open releases, same as `/releases open`
 • `/releases closed` or `/releases all` by status
 • `/releases group:DWH_GROUP` the releases of one release group
+• `/releases groups` the release groups, with ids and open/closed counts
 • `/releases 21` or `/releases #21` one release by id
 • `/releases R59 group:DWH_GROUP` a release by name
+• `/releases R9` or `/releases find R9` names alone look in open and closed releases
 • `/releases standup` overdue, ending soon, started this week, closed since yesterday"""
 
 _CHANNEL = """*Keep this channel informed* (confirmed in the channel)

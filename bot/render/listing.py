@@ -67,11 +67,17 @@ def list_title(query: Query, group_names: Mapping[int, str]) -> str:
     title = _STATUS_TITLES.get(query.status, "Releases")
     if query.deleted == "only":
         title = "Deleted releases"
-    groups = [escape(g) for g in query.groups]
+    groups = [escape(canonical_group(g, group_names)) for g in query.groups]
     groups += [parts.group_label(g, group_names) for g in query.group_ids]
     if groups:
         title += " · " + parts.cut_group_list(groups)
     return title
+
+
+def canonical_group(typed: str, group_names: Mapping[int, str]) -> str:
+    """The group's name as MetaKraftwerk spells it when only the case differs from `typed`."""
+    folded = typed.casefold()
+    return next((n for n in group_names.values() if n.casefold() == folded), typed)
 
 
 def describe_filters(query: Query) -> str:
@@ -102,9 +108,10 @@ def release_section(
     now: datetime,
     action_id: str,
     full: bool = False,
+    link: str | None = None,
 ) -> dict[str, Any]:
     """One release: a summary line, in `full` format its description, and a Details button."""
-    text = parts.summary_line(release, group_names=group_names, known=known, now=now)
+    text = parts.summary_line(release, group_names=group_names, known=known, now=now, link=link)
     if full:
         text += f"\n{excerpt(release.description) or '_No description._'}"
     details = parts.button("Details", action_id, act.encode_release_ref(release.id))
@@ -132,11 +139,13 @@ def render_list(
     page_size: int | None = None,
     *,
     shared_by: str | None = None,
+    link: str | None = None,
 ) -> Message:
     """A page of `result` (the page the query asks for, clamped) as a Slack message.
 
     `shared_by` (a Slack user id) renders the copy posted by "Share in channel": in the
-    channel, for everyone, without paging or share buttons.
+    channel, for everyone, without paging or share buttons. `link` is the template that
+    links release names to MetaKraftwerk (METAKRAFTWERK_WEB_URL).
     """
     query = result.query
     releases = result.releases
@@ -168,12 +177,18 @@ def render_list(
                 now=now,
                 action_id=ids(act.ACTION_DETAIL, release.id),
                 full=full,
+                link=link,
             )
         )
 
     notes = [f"Filters: {describe_filters(query)}", parts.plural(total, "release")]
     if page.count > 1:
         notes.append(f"page {page.number} of {page.count}")
+    if shown and query.page > page.count:
+        notes.append(
+            f"Page {query.page} is past the end: this is the last page, "
+            f"{page.number} of {page.count}"
+        )
     notes.append(parts.freshness_text(result.freshness, now))
     notes.append(parts.shared_by_text(shared_by))
     buttons: list[dict[str, Any]] = []

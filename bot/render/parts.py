@@ -93,6 +93,18 @@ def name_label(name: str, limit: int = NAME_LIMIT) -> str:
     return escape_truncated(name, limit)
 
 
+def release_url(release_id: int, link: str | None) -> str | None:
+    """The release's page in MetaKraftwerk from a `{id}` template (checked by the settings)."""
+    return link.replace("{id}", str(int(release_id))) if link else None
+
+
+def release_name(release: Release, link: str | None = None, limit: int = NAME_LIMIT) -> str:
+    """`*R59*`, or `*<url|R59>*` with a link template: the name as a row starts with it."""
+    label = name_label(release.name, limit)
+    url = release_url(release.id, link)
+    return bold(label) if url is None else f"*<{url}|{label}>*"
+
+
 def bold(text_escaped: str) -> str:
     """Bold in mrkdwn; text with its own `*` stays plain, as Slack would mangle nested stars."""
     return text_escaped if "*" in text_escaped else f"*{text_escaped}*"
@@ -186,9 +198,10 @@ def summary_line(
     now: datetime,
     when: str | None = None,
     show_group: bool = True,
+    link: str | None = None,
 ) -> str:
-    """`🟢 *R59* · DWH_GROUP · Jan 2 → Jan 8 · hotfix of R58`: one release on one line."""
-    parts = [f"{status_emoji(release, now)} {bold(name_label(release.name))}"]
+    """`🟢 *R59* #158 · DWH_GROUP · Jan 2 → Jan 8 · hotfix of R58`: one release on one line."""
+    parts = [f"{status_emoji(release, now)} {release_name(release, link)} #{release.id}"]
     if show_group:
         parts.append(group_label(release.group_id, group_names))
     parts.append(when if when is not None else date_range(release))

@@ -35,6 +35,7 @@ class ShortcutFindings:
     group_names: Mapping[int, str] = field(default_factory=dict)
     freshness: Freshness | None = None
     prefill: str = ""  # text to prefill the search form with when nothing was found
+    related: Mapping[int, Release] = field(default_factory=dict)  # releases they point to
 
 
 def _missing_note(findings: ShortcutFindings) -> str:
@@ -50,7 +51,9 @@ def _missing_note(findings: ShortcutFindings) -> str:
     return text[:1].upper() + text[1:] + "." if text else ""
 
 
-def render_shortcut_result(findings: ShortcutFindings, now: datetime) -> Message:
+def render_shortcut_result(
+    findings: ShortcutFindings, now: datetime, *, link: str | None = None
+) -> Message:
     """Releases the message mentions, with Details buttons; or why none, and a search button."""
     ids = act.ActionIds()
     group_names = dict(findings.group_names)
@@ -71,7 +74,8 @@ def render_shortcut_result(findings: ShortcutFindings, now: datetime) -> Message
 
     total = len(listed) + len(matches)
     shown = (listed + matches)[:MAX_SHOWN]
-    known = {r.id: r for r in (*listed, *matches)}
+    related = findings.search.related if findings.search else {}
+    known = {**related, **findings.related, **{r.id: r for r in (*listed, *matches)}}
     blocks: list[dict[str, Any]] = [parts.header(f"Releases in this message · {total}")]
     stale = parts.stale_block(freshness, now)
     if stale:
@@ -84,6 +88,7 @@ def render_shortcut_result(findings: ShortcutFindings, now: datetime) -> Message
                 known=known,
                 now=now,
                 action_id=ids(act.ACTION_DETAIL, release.id),
+                link=link,
             )
         )
     notes: list[str] = []

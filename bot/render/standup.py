@@ -28,6 +28,7 @@ from bot.render.listing import describe_filters, list_title, query_text
 from bot.render.message import Message
 
 ENDING_WITHIN_DAYS = 7
+DETAILS_PER_GROUP = 10  # Details buttons under a group (the lines may list more)
 SECTION_BUDGET = MAX_SECTION_TEXT - 100
 LINES_BUDGET = 7500  # all group sections together
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -193,9 +194,10 @@ def standup_line(
     known: Mapping[int, Release],
     now: datetime,
     show_group: bool,
+    link: str | None = None,
 ) -> str:
-    """`• *R59* · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
-    items = [parts.bold(parts.name_label(release.name))]
+    """`• *R59* #158 · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
+    items = [f"{parts.release_name(release, link)} #{release.id}"]
     if show_group:
         items.append(parts.group_label(release.group_id, group_names))
     items.append(_when(key, release, now))
@@ -233,6 +235,7 @@ def render_standup(
     tz: tzinfo | None = None,
     share: bool = True,
     shared_by: str | None = None,
+    link: str | None = None,
 ) -> Message:
     """The standup view of `result` (pass open and closed releases for the closed section).
 
@@ -265,6 +268,7 @@ def render_standup(
             )
         )
     budget = LINES_BUDGET
+    ids = act.ActionIds()
     for key, emoji, group_title, releases in groups.titled():
         if not releases:
             continue
@@ -276,12 +280,23 @@ def render_standup(
                 known=known,
                 now=now,
                 show_group=show_group,
+                link=link,
             )
             for release in releases
         ]
         text, _ = _group_section(f"{emoji} {group_title}", lines, max(400, budget))
         budget -= len(text)
         blocks.append(parts.section(text))
+        details = [
+            parts.button(
+                f"Details {parts.name_label(r.name, 40)}",
+                ids(act.ACTION_DETAIL, r.id),
+                act.encode_release_ref(r.id),
+            )
+            for r in releases[:DETAILS_PER_GROUP]
+        ]
+        if share and shared_by is None:  # channel copies (digests, shared) stay button-free
+            blocks.append(parts.actions(f"{act.BLOCK_STANDUP_DETAILS}:{key}", details))
         summary.append(f"{len(releases)} {group_title[0].lower()}{group_title[1:]}")
 
     notes = [
@@ -297,7 +312,7 @@ def render_standup(
             blocks.append(
                 parts.actions(
                     act.BLOCK_STANDUP_ACTIONS,
-                    [parts.button("Share in channel", act.ActionIds()(act.ACTION_SHARE), value)],
+                    [parts.button("Share in channel", ids(act.ACTION_SHARE), value)],
                 )
             )
 

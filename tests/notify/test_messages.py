@@ -10,7 +10,7 @@ import pytest
 
 from bot.finder import EVERYTHING, FindResult
 from bot.metakraftwerk.models import Release
-from bot.notify.changes import KIND_ORDER, ChangeEvent, ChangeKind
+from bot.notify.changes import KIND_ORDER, ChangeEvent, ChangeKind, diff
 from bot.notify.messages import (
     change_line,
     digest_result,
@@ -168,3 +168,20 @@ def test_a_huge_digest_stays_within_limits() -> None:
     )
     message = render_digest(_find_all(crowd), NOW, query=Query(), tz=BERLIN)
     assert_valid(message)
+
+
+def test_the_parent_names_the_previous_release_instead_of_its_id() -> None:
+
+
+    r9 = Release(id=29, name="R9", group_id=1, closed=True)
+    before = Release(id=59, name="R59", group_id=1, prev_release_id=29)
+    after = replace(before, closed=True)
+    (event,) = diff({29: r9, 59: before}, {29: r9, 59: after})
+    parent = render_parent(event, group_name="DWH_GROUP", mention=None, now=NOW)
+    text = parent.blocks[0]["text"]["text"]
+    assert "after R9" in text
+    assert "#29" not in text
+    again = ChangeEvent.from_payload(event.to_payload())  # as the outbox stores it
+    assert "after R9" in render_parent(again, group_name=None, mention=None, now=NOW).blocks[0][
+        "text"
+    ]["text"]

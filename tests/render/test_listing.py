@@ -44,7 +44,7 @@ def test_header_sections_and_details_buttons() -> None:
     sections = _sections(message)
     assert len(sections) == 4
     first = sections[0]
-    assert first["text"]["text"].startswith(":large_green_circle: *R1* · DWH_GROUP · ")
+    assert first["text"]["text"].startswith(":large_green_circle: *R1* #1 · DWH_GROUP · ")
     assert first["accessory"]["action_id"] == "release_detail:1"
     assert first["accessory"]["value"] == "1"
     assert act.decode(first["accessory"]["action_id"], first["accessory"]["value"]) == (
@@ -84,12 +84,12 @@ def test_release_line_shows_dates_hints_and_markers() -> None:
     start = int((NOW - timedelta(days=3)).timestamp())
     end = int((NOW + timedelta(days=4)).timestamp())
     assert texts[0] == (
-        ":large_green_circle: *R9* · DWH_GROUP · "
+        ":large_green_circle: *R9* #9 · DWH_GROUP · "
         f"<!date^{start}^{{date_short_pretty}}|2024-03-02 09:00 UTC> → "
         f"<!date^{end}^{{date_short_pretty}}|2024-03-09 09:00 UTC>"
     )
     assert texts[1].endswith(" · :adhesive_bandage: hotfix of R9")  # prev == parent: said once
-    assert ":wastebasket: *R10* · group 7 · " in texts[2]
+    assert ":wastebasket: *R10* #11 · group 7 · " in texts[2]
     assert texts[2].endswith(" · after #5 · overdue · deleted")
 
 
@@ -107,7 +107,7 @@ def test_null_dates_and_unknown_group() -> None:
     )
     assert_valid(message)
     texts = [s["text"]["text"] for s in _sections(message)]
-    assert texts[0].endswith("* · group 1 · no dates")
+    assert texts[0].endswith("* #1 · group 1 · no dates")
     assert "· no group · from <!date^" in texts[1]
     assert texts[1].endswith(", no end date")
     assert "· until <!date^" in texts[2]
@@ -133,7 +133,7 @@ def test_paging(
     assert message.meta["page"] == expected_page
     assert message.meta["pages"] == 5
     sections = _sections(message)
-    assert sections[0]["text"]["text"].split(" · ")[0].endswith(f"*{first}*")
+    assert sections[0]["text"]["text"].split(" · ")[0].endswith(f"*{first}* #{first[1:]}")
     assert len(sections) == (5 if expected_page == 5 else 10)
     assert f"page {expected_page} of 5" in all_text(message)
     query_text = query.with_page(1).to_text()

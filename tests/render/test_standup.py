@@ -150,7 +150,7 @@ def test_render_standup_groups_with_one_line_each() -> None:
     end = int((NOW - 2 * D).timestamp())
     assert sections[0] == (
         "*:red_circle: Overdue* (1)\n"
-        f"• *R1* · ended <!date^{end}^{{date_short_pretty}}|2024-03-03 09:00 UTC> (2 days ago)"
+        f"• *R1* #1 · ended <!date^{end}^{{date_short_pretty}}|2024-03-03 09:00 UTC> (2 days ago)"
     )
     assert sections[1].endswith("(in 2 days) · :adhesive_bandage: hotfix of R1")
     assert "R6" not in all_text(message)
@@ -158,8 +158,10 @@ def test_render_standup_groups_with_one_line_each() -> None:
         "Standup · DWH_GROUP: 1 overdue, 1 ending within 7 days, 1 started this week, "
         "1 running, 1 closed since yesterday"
     )
-    share = buttons(message)
+    share = [b for b in buttons(message) if b["action_id"].startswith("share_in_channel")]
     assert len(share) == 1
+    details = [b for b in buttons(message) if b["action_id"].startswith("release_detail:")]
+    assert len(details) == 5  # one a release
     assert act.decode(share[0]["action_id"], share[0]["value"]) == act.ShareRequest(
         "standup", query_text=Query(status="all", groups=("DWH_GROUP",)).to_text()
     )
@@ -171,8 +173,8 @@ def test_group_names_show_when_several_groups_are_involved() -> None:
     releases = (release(1, days=(-20, -2)), release(2, group_id=2, days=(-20, -2)))
     message = render_standup(find(releases), NOW)
     lines = _sections(message)[0].split("\n")[1:]
-    assert lines[0].startswith("• *R1* · DWH_GROUP · ended ")
-    assert lines[1].startswith("• *R2* · LAKE · ended ")
+    assert lines[0].startswith("• *R1* #1 · DWH_GROUP · ended ")
+    assert lines[1].startswith("• *R2* #2 · LAKE · ended ")
 
 
 def test_empty_standup_is_one_line() -> None:

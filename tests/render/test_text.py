@@ -29,7 +29,9 @@ def test_list_renders_with_numbered_buttons_in_order() -> None:
     lines = console.text.split("\n")
     assert lines[0] == "Open releases · DWH_GROUP · 12"
     assert lines[1].startswith("═══")
-    assert lines[2].startswith("🟢 *R1* · DWH_GROUP · 2024-03-02 09:00 UTC → 2024-03-09 09:00 UTC")
+    assert lines[2].startswith(
+        "🟢 *R1* #1 · DWH_GROUP · 2024-03-02 09:00 UTC → 2024-03-09 09:00 UTC"
+    )
     assert lines[2].endswith("   [1] Details")
     assert lines[11].endswith("   [10] Details")
     assert lines[-1] == "[11] Next ›  [12] Share in channel"
