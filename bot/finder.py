@@ -106,7 +106,9 @@ class ReleaseFinder:
         self._names_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="group-names")
 
     def close(self) -> None:
-        self._names_pool.shutdown(wait=False, cancel_futures=True)
+        # A fetch on its way finishes (within its deadline) before the caller closes the HTTP
+        # client under it: otherwise it fails at exit with "the client has been closed".
+        self._names_pool.shutdown(wait=True, cancel_futures=True)
 
     def find(self, query: Query) -> FindResult:
         """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
