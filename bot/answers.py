@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 
 from bot.clock import Clock, SystemClock
 from bot.finder import Freshness, ReleaseFinder
-from bot.metakraftwerk.errors import MetaKraftwerkError, ReleaseNotFound
+from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
@@ -263,6 +263,10 @@ class Answers:
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
             return Reply(render_error(exc.message, HELP_HINT))
+        except (GroupNotFound, ReleaseNotFound) as exc:
+            # A typo, not a fault: the user is told; the log keeps it below WARNING.
+            log.info("%s for %s found nothing: %s", what, caller.user_id or "?", exc)
+            return Reply(render_error(exc.user_message))
         except MetaKraftwerkError as exc:
             log.warning("%s for %s failed: %s", what, caller.user_id or "?", exc)
             return Reply(render_error(exc.user_message))
