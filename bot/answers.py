@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.clock import Clock, SystemClock
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.errors import MetaKraftwerkError, ReleaseNotFound
+from bot.finder import Freshness, ReleaseFinder
+from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
@@ -248,7 +248,7 @@ class Answers:
         scan = scan_message(text, self._finder.known_names())
         found: dict[int, Release] = {}  # by id, in the order the message mentions them
         missing_ids: list[int] = []
-        freshness = None
+        freshnesses: list[Freshness | None] = []
         group_names: dict[int, str] = {}
         related: dict[int, Release] = {}
         for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
@@ -262,10 +262,11 @@ class Answers:
             found.update((r.id, r) for r in result.releases)
             group_names.update(result.group_names)
             related.update(result.related)
-            freshness = freshness or result.freshness
+            freshnesses.append(result.freshness)
         missing_names: list[str] = []
         for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
             result = self._finder.find(Query(names=(name,), status="all"))
+            freshnesses.append(result.freshness)
             if result.releases:
                 found.update((r.id, r) for r in result.releases if r.id not in found)
                 group_names.update(result.group_names)
@@ -273,13 +274,15 @@ class Answers:
             else:
                 missing_names.append(name)
         search = self._finder.find(scan.query) if scan.query is not None else None
+        if search is not None:
+            freshnesses.append(search.freshness)
         findings = ShortcutFindings(
             releases=tuple(found.values()),
             missing_ids=tuple(missing_ids),
             missing_names=tuple(missing_names),
             search=search,
             group_names=group_names,
-            freshness=freshness or (search.freshness if search else None),
+            freshness=combined_freshness(freshnesses),
             prefill=scan.query.to_text() if scan.query is not None else "",
             related=related,
         )
@@ -297,6 +300,10 @@ class Answers:
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
             return Reply(render_error(exc.message, HELP_HINT))
+        except (GroupNotFound, ReleaseNotFound) as exc:
+            # A typo, not a fault: the user is told; the log keeps it below WARNING.
+            log.info("%s for %s found nothing: %s", what, caller.user_id or "?", exc)
+            return Reply(render_error(exc.user_message))
         except MetaKraftwerkError as exc:
             log.warning("%s for %s failed: %s", what, caller.user_id or "?", exc)
             return Reply(render_error(exc.user_message))
@@ -312,6 +319,19 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
+
+
+def combined_freshness(parts: Iterable[Freshness | None]) -> Freshness | None:
+    """As the finder's rule: the oldest part decides the age, any stale part makes it stale."""
+    known = [f for f in parts if f is not None]
+    if not known:
+        return None
+    stale = [f for f in known if f.stale]
+    return Freshness(
+        fetched_at=min(f.fetched_at for f in known),
+        stale=bool(stale),
+        reason=next((f.reason for f in stale if f.reason), None),
+    )
 
 
 def plain_text(mrkdwn: str) -> str:

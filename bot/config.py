@@ -18,6 +18,8 @@ from dotenv import dotenv_values
 
 T = TypeVar("T")
 
+DEFAULT_METAKRAFTWERK_URL = "https://app.metakraftwerk.com"
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message is one line fit for an operator."""
@@ -45,7 +47,8 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
-    metakraftwerk_url: str = "https://app.metakraftwerk.com"
+    metakraftwerk_url: str = DEFAULT_METAKRAFTWERK_URL
+    metakraftwerk_url_set: bool = False  # METAKRAFTWERK_URL was given, even as the default
     metakraftwerk_token: Secret | None = None
     metakraftwerk_email: str | None = None
     metakraftwerk_password: Secret | None = None
@@ -69,6 +72,16 @@ class Settings:
         """True when the bot can authenticate against a real MetaKraftwerk."""
         return bool(self.metakraftwerk_token) or bool(
             self.metakraftwerk_email and self.metakraftwerk_password
+        )
+
+    @property
+    def names_metakraftwerk(self) -> bool:
+        """True when any MetaKraftwerk setting is given: then the demo must not stand in."""
+        return (
+            self.has_metakraftwerk_credentials
+            or self.metakraftwerk_url_set
+            or bool(self.metakraftwerk_email)
+            or self.metakraftwerk_url != DEFAULT_METAKRAFTWERK_URL
         )
 
     @property
@@ -284,6 +297,7 @@ def load_settings(
         if raw is None or raw.strip() == "":
             continue
         values[attribute] = parse(variable, raw)
+    values["metakraftwerk_url_set"] = "metakraftwerk_url" in values
     settings = Settings(**values)  # type: ignore[arg-type]
     if bool(settings.metakraftwerk_email) != bool(settings.metakraftwerk_password):
         raise ConfigError(

@@ -18,8 +18,7 @@ from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.mrkdwn import escape
-from bot.query import Query, closest
+from bot.query import Query, closest, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +109,10 @@ class ReleaseFinder:
         self._related_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="related")
 
     def close(self) -> None:
-        self._names_pool.shutdown(wait=False, cancel_futures=True)
-        self._related_pool.shutdown(wait=False, cancel_futures=True)
+        # A fetch on its way finishes (within its deadline) before the caller closes the HTTP
+        # client under it: otherwise it fails at exit with "the client has been closed".
+        self._names_pool.shutdown(wait=True, cancel_futures=True)
+        self._related_pool.shutdown(wait=True, cancel_futures=True)
 
     def find(self, query: Query) -> FindResult:
         """Every release matching `query`, in display order (raises MetaKraftwerkError)."""
@@ -236,8 +237,7 @@ class ReleaseFinder:
         close = closest([group or ""], names.values())
         if not close:
             return exc
-        listed = " or ".join(f"`{escape(name)}`" for name in close)
-        return GroupNotFound(f"{exc.user_message} Did you mean {listed}?", ref=exc.ref)
+        return GroupNotFound(f"{exc.user_message}{did_you_mean(close)}", ref=exc.ref)
 
     def _group_spelling(self, group: str | None, deadline: Deadline) -> str | None:
         """The group's name as MetaKraftwerk spells it, when it differs only in case."""

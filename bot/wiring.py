@@ -150,6 +150,7 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
     return SubscriptionCommands(
         store,
         settings=services.settings,
+        group_names=services.finder.group_names,
         user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
         clock=services.clock,
     )

@@ -24,9 +24,8 @@ def check(settings: Settings, http: httpx.Client | None = None) -> tuple[int, st
 
 
 def one_failure_line(text: str) -> str:
-    lines = text.splitlines()
+    lines = [line for line in text.splitlines() if line.startswith("check failed")]
     assert len(lines) == 1, text
-    assert lines[0].startswith("check failed")
     assert "Traceback" not in text
     return lines[0]
 
@@ -74,7 +73,9 @@ def test_rejected_token(demo_api: DemoApiServer) -> None:
     settings = Settings(metakraftwerk_url=demo_api.url, metakraftwerk_token=Secret(PASSWORD))
     code, text = check(settings)
     assert code == 1
-    assert "rejected the bot's token" in one_failure_line(text)
+    line = one_failure_line(text)
+    assert "rejected the bot's token" in line
+    assert line.startswith("check failed (METAKRAFTWERK_TOKEN)")
     assert PASSWORD not in text
 
 
@@ -89,7 +90,9 @@ def test_closed_port() -> None:
     )
     code, text = check(settings)
     assert code == 1
-    assert "connection refused" in one_failure_line(text)
+    line = one_failure_line(text)
+    assert "connection refused" in line
+    assert f"METAKRAFTWERK_URL http://127.0.0.1:{port}" in line
 
 
 def test_bad_response(demo_api: DemoApiServer, demo_settings: Settings) -> None:
@@ -99,12 +102,29 @@ def test_bad_response(demo_api: DemoApiServer, demo_settings: Settings) -> None:
     assert "not JSON" in one_failure_line(text)
 
 
-def test_no_credentials_checks_the_demo() -> None:
+def test_no_metakraftwerk_setting_checks_the_demo_and_says_so_first() -> None:
     code, text = check(Settings())
     assert code == 0
-    assert "No MetaKraftwerk credentials" in text
-    assert "releases-bot console" in text
+    assert text.startswith("No MetaKraftwerk setting is given")
+    assert "releases-bot console" in text.splitlines()[0]
     assert "OK:" in text
+
+
+def test_a_url_without_credentials_fails_instead_of_checking_the_demo(
+    demo_api: DemoApiServer,
+) -> None:
+    code, text = check(Settings(metakraftwerk_url=demo_api.url))
+    assert code == 1
+    line = one_failure_line(text)
+    assert "METAKRAFTWERK_TOKEN" in line
+    assert "demo" not in text
+    assert demo_api.counts.total == 0
+
+
+def test_the_default_url_given_without_credentials_fails_too() -> None:
+    code, text = check(Settings(metakraftwerk_url_set=True))
+    assert code == 1
+    assert "METAKRAFTWERK_URL is set but no credentials" in one_failure_line(text)
 
 
 def test_main_check_reads_the_environment(

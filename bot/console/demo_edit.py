@@ -26,8 +26,13 @@ def edit_demo_data(data: DemoData, verb: str, args: list[str]) -> tuple[str, boo
             if start is None or end is None:
                 return "Dates are YYYY-MM-DD, e.g. :dates R60 2026-12-01 2026-12-24", False
             release = data.set_dates(_ref(args[0]), start=start, end=end)
+            return (
+                f"(demo data: {release.name} #{release.id} now runs "
+                f"{start:%Y-%m-%d} to {end:%Y-%m-%d})",
+                True,
+            )
         elif verb == ":add" and len(args) == 2:
-            release = data.add(args[0], args[1])
+            release = data.add(args[1], args[0])  # `:add GROUP NAME`, as :help shows
         else:
             return f"Usage: see :help for {verb}.", False
     except (DemoDataError, LookupError, ValueError, TypeError) as exc:

@@ -61,7 +61,8 @@ class ConsoleSlack:
             text = render_text(Message(text=str(args.get("text", "")), blocks=tuple(blocks))).text
             where = f"#{args.get('channel', '?')}"
             if method == "chat.update":
-                title = f"(the bot updated its message {ts} in {where})"
+                number = ts.split(".", 1)[0]  # our own ts are "N.000000": show N
+                title = f"(the bot updated its message {number} in {where})"
             elif args.get("thread_ts"):
                 title = f"(the bot replied in a thread in {where})"
             else:

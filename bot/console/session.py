@@ -57,7 +57,7 @@ def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | N
     stream = out or sys.stdout
     services, _ = _services(settings, sys.stderr, quiet=True)
     try:
-        answers = build_answers(services)
+        answers = build_answers(services, build_subscriptions(services, None))
         command = text.strip()
         command = command.removeprefix("/releases").strip()
         reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +91,14 @@ class DemoApiServer:
             self._thread = None
         self._httpd.server_close()
 
+    def handle_client_error(self, client_address: object) -> None:
+        """A client hanging up mid-request is normal at exit: no traceback on the terminal."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("demo API: %s hung up: %s", client_address, error)
+            return
+        log.error("demo API: error while serving %s", client_address, exc_info=error)
+
     def serve_forever(self) -> None:
         """Serve in the calling thread (the CLI), until interrupted."""
         try:
@@ -129,6 +138,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops bursts of connections (tests use 50 threads)
     allow_reuse_address = True
     api: DemoApiServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        self.api.handle_client_error(client_address)
 
 
 class _Answer(Exception):

@@ -9,7 +9,7 @@ so nobody can read or remove another channel's subscriptions by guessing numbers
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from bot.answers import Caller, Reply, SubscriptionCommand
@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.logs import new_ref
 from bot.mrkdwn import escape_truncated
 from bot.notify.digests import next_run
+from bot.notify.filters import storable_filters
+from bot.notify.group_check import check_groups
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
 from bot.notify.store import Store, StoreUnavailable
@@ -33,6 +35,7 @@ from bot.query import (
     USER_ID,
     DigestCommand,
     Query,
+    QueryError,
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 
 
 LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
+# Every release group by id; {} when MetaKraftwerk cannot say (the finder's `group_names`).
+GroupNames = Callable[[], Mapping[int, str]]
 
 
 def _no_zone(user_id: str) -> str | None:
@@ -60,11 +65,13 @@ class SubscriptionCommands:
         store: Store,
         *,
         settings: Settings,
+        group_names: GroupNames,
         user_timezone: UserTimezone = _no_zone,
         clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
+        self._group_names = group_names
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
 
@@ -125,9 +132,35 @@ class SubscriptionCommands:
             f"Ask one of them to do it for you. Anyone can see the list: {LIST_HINT}",
         )
 
+    def _vet(self, query: Query, caller: Caller) -> tuple[str, tuple[str, ...]] | Reply:
+        """The filters to store and notes for the confirmation, or the refusal to answer."""
+        try:
+            filters = storable_filters(query)
+        except QueryError as exc:
+            log.info("subscription refused for %s: %s", caller.user_id or "?", exc.message)
+            return _error(exc.message)
+        checked = check_groups(query, self._group_names())
+        if checked.refusal is not None:
+            log.info("subscription refused for %s: %s", caller.user_id or "?", checked.refusal)
+            return _error(
+                checked.refusal, "Nothing was subscribed. `/releases help` shows the filters."
+            )
+        return filters, checked.notes
+
     def _subscribe(self, command: SubscribeCommand, caller: Caller) -> Reply:
         query = _stored_query(command.query)
-        filters = query.to_text()
+        if command.mention and not mention_pings(command.mention):
+            label = escape_truncated(command.mention.strip(), 80)
+            return _error(
+                f"I cannot mention `{label}`: Slack sent it as plain text, which notifies "
+                "nobody. Pick the user or user group from Slack's list as you type `@`, "
+                "or leave out `mention:`.",
+                "Nothing was subscribed.",
+            )
+        vetted = self._vet(query, caller)
+        if isinstance(vetted, Reply):
+            return vetted
+        filters, notes = vetted
         existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
             (
@@ -157,14 +190,8 @@ class SubscriptionCommands:
                 " keeps it current."
             )
         if command.mention:
-            label = mention_label(command.mention)
-            if mention_pings(command.mention):
-                text += f" Each new release message mentions {label}."
-            else:
-                text += (
-                    f" `{label}` is not a Slack user or user group I can mention, so it will "
-                    "show as plain text and notify nobody."
-                )
+            text += f" Each new release message mentions {mention_label(command.mention)}."
+        text += "".join(" " + n for n in notes)
         note = (
             f"I check MetaKraftwerk every {_interval(self._settings.poll_interval_seconds)}. "
             "The first check only notes where things stand; from then on each release that "
@@ -174,9 +201,12 @@ class SubscriptionCommands:
         return _confirm(text, note)
 
     def _digest(self, command: DigestCommand, caller: Caller) -> Reply:
-        zone, why = self._zone_for(command, caller)
         query = _stored_query(command.query)
-        filters = query.to_text()
+        vetted = self._vet(query, caller)
+        if isinstance(vetted, Reply):
+            return vetted
+        filters, notes = vetted
+        zone, why = self._zone_for(command, caller)
         schedule_text = command.schedule.to_text()
         existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
         twin = next(
@@ -211,6 +241,7 @@ class SubscriptionCommands:
         )
         if nxt is not None:
             text += f" The first one comes {parts.date_token(nxt)}."
+        text += "".join(" " + n for n in notes)
         note = (
             f"Time zone {escape_truncated(zone, 64)}: {why}. "
             f"`/releases unsubscribe {sub.id}` stops it. {PRIVATE_CHANNEL_HINT}"

@@ -7,7 +7,7 @@ that turn tokens into a Query (`builder`), the command parser (`parser`), the co
 """
 
 from bot.query.builder import MAX_ID, MAX_PATTERNS, VALID_KEYS
-from bot.query.closest import closest
+from bot.query.closest import closest, did_you_mean
 from bot.query.commands import (
     Command,
     DigestCommand,
@@ -50,6 +50,7 @@ __all__ = [
     "SubscriptionsCommand",
     "UnsubscribeCommand",
     "closest",
+    "did_you_mean",
     "glob_match",
     "is_glob",
     "parse_command",

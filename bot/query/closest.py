@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from bot.mrkdwn import escape
+
 
 def closest(wanted: Iterable[str], candidates: Iterable[str], n: int = 3) -> list[str]:
     """Up to `n` existing names close to any of `wanted`, compared case-insensitively.
@@ -23,3 +25,13 @@ def closest(wanted: Iterable[str], candidates: Iterable[str], n: int = 3) -> lis
         found += [by_fold[m] for m in difflib.get_close_matches(word, by_fold, n=n, cutoff=0.6)]
     exact = set(wanted)
     return [name for name in dict.fromkeys(found) if name not in exact][:n]
+
+
+def did_you_mean(names: Iterable[str]) -> str:
+    """` Did you mean `A` or `B`?` for the names given (escaped), or "" when there are none."""
+    shown = ["`" + escape(name.replace("`", "'")) + "`" for name in names]
+    if not shown:
+        return ""
+    if len(shown) == 1:
+        return f" Did you mean {shown[0]}?"
+    return f" Did you mean {', '.join(shown[:-1])} or {shown[-1]}?"

@@ -40,7 +40,7 @@ PROMISE_SECONDS = 15.0
 
 
 def commands(store: Store) -> SubscriptionCommands:
-    return SubscriptionCommands(store, settings=Settings(), clock=FakeClock())
+    return SubscriptionCommands(store, settings=Settings(), group_names=dict, clock=FakeClock())
 
 
 def answer_in_time(store: Store, command: object = SUBSCRIBE) -> tuple[str, float]:

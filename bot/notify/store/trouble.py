@@ -40,6 +40,11 @@ def _is_trouble(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def describe_trouble(exc: Exception) -> str:
+    """One line on what went wrong, without the statement or its parameters."""
+    return _trouble(exc)
+
+
 def _trouble(exc: Exception) -> str:
     """One line on what went wrong, without the statement or its parameters."""
     cause = getattr(exc, "orig", None) or exc
