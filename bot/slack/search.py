@@ -158,9 +158,14 @@ def on_share_submitted(
 
 
 def on_group_options(
-    forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[str, Any]
+    forms: SearchForms,
+    delivery: Delivery,
+    ack: Ack,
+    body: dict[str, Any],
+    *,
+    deadline: float = OPTIONS_DEADLINE_SECONDS,
 ) -> None:
-    """Held names at once; else one lookup on a work thread, waited for a short deadline."""
+    """Held names at once; else one lookup on a work thread, waited for `deadline` seconds."""
     typed = payload.text(body, "value")
     held = _safely(lambda: forms.held_group_options(typed), typed)
     if held is not None:
@@ -178,7 +183,7 @@ def on_group_options(
 
     if not delivery.work.submit(look_up):
         log.warning("busy: group options answered empty")
-    elif not done.wait(OPTIONS_DEADLINE_SECONDS):
+    elif not done.wait(deadline):
         log.info("group options answered empty: the API is slow (the names come later)")
     ack(options=found[0] if found else [])
 
