@@ -177,7 +177,6 @@ def render_parent(
     return Message(
         text=fit_text(fallback),
         blocks=fit_blocks([parts.section(body), parts.context(note)]),
-        response_type="in_channel",
         meta={"view": "notification", "kind": event.kind, "release_id": release.id},
     )
 
@@ -190,7 +189,6 @@ def render_change(event: ChangeEvent, *, now: datetime) -> Message:
     return Message(
         text=fit_text(change_line(event, rich=False)),
         blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
-        response_type="in_channel",
         meta={"view": "notification", "kind": event.kind, "release_id": event.release.id},
     )
 
@@ -235,6 +233,5 @@ def render_digest(result: FindResult, now: datetime, *, query: Query, tz: tzinfo
     return Message(
         text=fit_text(line.replace("*", "")),
         blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
-        response_type="in_channel",
         meta={"view": "digest", "open": 0, "closed": 0},
     )
