@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings
+from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.wiring import (
@@ -42,6 +43,7 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
             services.settings,
             answers,
             build_delivery(services, web_client),
+            replay=replay_guard(services.shared),
             require_signing_secret=False,
         )
         if with_worker:

@@ -121,10 +121,15 @@ class SearchForms:
 
     def group_options(self, typed: str) -> list[dict[str, Any]]:
         """The group select's options as the user types (held names, else one API call)."""
+        held = self.held_group_options(typed)
+        if held is not None:
+            return held
+        return group_options(self._answers.finder.group_names(), typed)
+
+    def held_group_options(self, typed: str) -> list[dict[str, Any]] | None:
+        """The options from the names already held, never waiting; None when none are held."""
         groups = self._answers.finder.group_names(fetch=False)
-        if not groups:
-            groups = self._answers.finder.group_names()
-        return group_options(groups, typed)
+        return group_options(groups, typed) if groups else None
 
 
 def _shareable(message: Message, share: ShareTarget) -> ShareTarget | None:

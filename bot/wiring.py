@@ -209,12 +209,13 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         services = build_services(settings, demo=demo)
         web_client = make_web_client(services.settings)
         answers = build_answers(services, build_subscriptions(services, web_client))
-        app = build_app(services.settings, answers, build_delivery(services, web_client))
+        replay = replay_guard(services.shared)
+        app = build_app(
+            services.settings, answers, build_delivery(services, web_client), replay=replay
+        )
         assert services.settings.slack_signing_secret is not None
         front = SlackFront(
-            app,
-            SlackSignature(services.settings.slack_signing_secret.value),
-            replay_guard(services.shared),
+            app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
         return WebApp(front, services.health, close=services.close)
 

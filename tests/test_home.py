@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from unittest.mock import Mock
 
 import pytest
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
@@ -21,7 +22,9 @@ from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
-from bot.slack.home import SeenEvents, app_home_opened, home_refresh, user_channels
+from bot.shared.replay import LocalReplayGuard
+from bot.slack.home import on_app_home_opened, on_home_refresh, user_channels
+from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -110,16 +113,6 @@ def test_home_with_the_api_down_and_nothing_held_still_opens(
 # ---- listeners ------------------------------------------------------------------------
 
 
-def test_seen_events_forget_after_their_ttl() -> None:
-    now = [0.0]
-    seen = SeenEvents(ttl_seconds=60, timer=lambda: now[0])
-    assert seen.first_time("Ev1")
-    assert not seen.first_time("Ev1")
-    assert seen.first_time("Ev2")
-    now[0] = 61
-    assert seen.first_time("Ev1")
-
-
 def _slack_error(error: str) -> SlackApiError:
     response = SlackResponse(
         client=None, http_verb="POST", api_url="", req_args={}, data={"ok": False, "error": error},
@@ -140,50 +133,98 @@ def test_user_channels_follow_the_cursor_and_degrade_on_errors() -> None:
     assert user_channels(client, "U1") == UserChannels((), "missing_scope")
 
 
-def test_app_home_opened_publishes_once_per_event_id() -> None:
+EVENT = {"type": "app_home_opened", "user": "U1", "tab": "home"}
+
+
+def _home() -> Mock:
     home = Mock(Home)
     home.view.return_value = {"type": "home", "blocks": []}
+    return home
+
+
+def _client(channels: list[dict[str, str]] | None = None) -> Mock:
     client = Mock(WebClient)
-    client.users_conversations.return_value = {"channels": [{"id": "C1"}]}
-    seen = SeenEvents()
+    client.users_conversations.return_value = {"channels": channels or []}
+    return client
+
+
+def test_app_home_opened_acks_first_and_publishes_once_per_event_id() -> None:
+    home, client = _home(), _client([{"id": "C1"}])
+    delivery, work, _ = stub_delivery(client=client)
+    seen = LocalReplayGuard()
     body = {"event_id": "Ev1", "team_id": "T1"}
-    event = {"type": "app_home_opened", "user": "U1", "tab": "home"}
-    app_home_opened(home, seen, body, event, client)
-    app_home_opened(home, seen, body, event, client)  # Slack's retry
+    assert on_app_home_opened(home, delivery, seen, body, EVENT) is None  # acked, 200
+    client.users_conversations.assert_not_called()  # nothing slow in the request's thread
+    client.views_publish.assert_not_called()
+    on_app_home_opened(home, delivery, seen, body, EVENT)  # Slack's retry
+    assert work.run_all() == 2
     client.views_publish.assert_called_once_with(user_id="U1", view={"type": "home", "blocks": []})
     caller, channels = home.view.call_args.args
     assert caller == Caller(team_id="T1", user_id="U1")
     assert channels == UserChannels(("C1",))
-    app_home_opened(home, seen, {"event_id": "Ev2"}, {**event, "tab": "messages"}, client)
-    assert client.views_publish.call_count == 1
+    on_app_home_opened(home, delivery, seen, {"event_id": "Ev2"}, {**EVENT, "tab": "messages"})
+    assert work.jobs == []
+
+
+def test_a_retry_that_reaches_another_process_is_dropped_through_the_shared_guard() -> None:
+    shared = LocalReplayGuard()  # what every process shares through Redis
+    first, first_work, _ = stub_delivery(client=_client())
+    second, second_work, _ = stub_delivery(client=_client())
+    body = {"event_id": "Ev1", "team_id": "T1"}
+    on_app_home_opened(_home(), first, shared, body, EVENT)
+    on_app_home_opened(_home(), second, shared, body, EVENT)
+    first_work.run_all()
+    second_work.run_all()
+    assert cast(Mock, first.client).views_publish.call_count == 1
+    cast(Mock, second.client).views_publish.assert_not_called()
+
+
+def test_a_full_queue_skips_the_home_and_lets_slack_send_the_event_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    home, client = _home(), _client()
+    delivery, work, _ = stub_delivery(client=client, full=True)
+    seen = LocalReplayGuard()
+    body = {"event_id": "Ev1", "team_id": "T1"}
+    response = on_app_home_opened(home, delivery, seen, body, EVENT)
+    assert response is not None
+    assert response.status == 503  # not 2xx: Slack delivers the event again
+    assert "busy" in caplog.text
+    work.full = False
+    assert on_app_home_opened(home, delivery, seen, body, EVENT) is None  # the retry
+    work.run_all()
+    client.views_publish.assert_called_once()  # not taken for a duplicate of the skipped one
 
 
 def test_a_failed_publish_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    home = Mock(Home)
-    home.view.return_value = {"type": "home", "blocks": []}
-    client = Mock(WebClient)
-    client.users_conversations.return_value = {"channels": []}
+    client = _client()
     client.views_publish.side_effect = _slack_error("not_enabled")
-    app_home_opened(home, SeenEvents(), {"event_id": "Ev1"}, {"user": "U1"}, client)
+    delivery, work, _ = stub_delivery(client=client)
+    on_app_home_opened(_home(), delivery, LocalReplayGuard(), {"event_id": "Ev1"}, EVENT)
+    work.run_all()
     assert "not_enabled" in caplog.text
 
 
-def test_refresh_acks_first_and_publishes_fresh_data() -> None:
-    home = Mock(Home)
-    client = Mock(WebClient)
-    client.users_conversations.return_value = {"channels": []}
-    order: list[str] = []
-    ack = Mock(side_effect=lambda *a, **k: order.append("ack"))
-
-    def view(*args: object, **kwargs: object) -> dict[str, Any]:
-        order.append("view")
-        return {"type": "home", "blocks": []}
-
-    home.view.side_effect = view
-    home_refresh(home, ack, {"user": {"id": "U1", "team_id": "T1"}}, client)
-    assert order == ["ack", "view"]
+def test_refresh_acks_first_and_publishes_fresh_data_on_a_work_thread() -> None:
+    home, client = _home(), _client()
+    delivery, work, _ = stub_delivery(client=client)
+    ack = Mock(Ack)
+    on_home_refresh(home, delivery, ack, {"user": {"id": "U1", "team_id": "T1"}})
+    ack.assert_called_once_with()
+    home.view.assert_not_called()
+    work.run_all()
     assert home.view.call_args.kwargs["refresh"] is True
     client.views_publish.assert_called_once()
+
+
+def test_refresh_on_a_full_queue_is_acked_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    home, client = _home(), _client()
+    delivery, _, _ = stub_delivery(client=client, full=True)
+    ack = Mock(Ack)
+    on_home_refresh(home, delivery, ack, {"user": {"id": "U1", "team_id": "T1"}})
+    ack.assert_called_once_with()
+    home.view.assert_not_called()
+    assert "refresh" in caplog.text
 
 
 def test_errors_render_without_breaking_the_rows_reader() -> None:

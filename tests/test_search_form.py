@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from unittest.mock import Mock
 
+import httpx
 import pytest
-from slack_bolt import Ack, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack
 
 from bot.answers import Answers
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.search_results import ShareTarget
 from bot.search import SearchForms
+from bot.slack.response_urls import ResponseUrls, allowed_origins
 from bot.slack.search import (
-    form_submitted,
-    group_options_load,
-    modal_click,
-    search_shortcut,
-    share_submitted,
+    on_form_submitted,
+    on_group_options,
+    on_modal_click,
+    on_search_shortcut,
+    on_share_submitted,
 )
 from tests.fakes.clock import FakeClock
+from tests.slack.support import make_delivery, stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BODY = {"user": {"id": "U0ADA", "team_id": "T1"}, "team": {"id": "T1"}}
@@ -37,86 +43,252 @@ def _values(filters: str) -> dict[str, Any]:
     return {"search_filters": {"filters": {"value": filters}}}
 
 
-def test_the_shortcut_acks_then_opens_the_form(forms: SearchForms) -> None:
-    order: list[str] = []
-    ack = Mock(Ack, side_effect=lambda *a, **k: order.append("ack"))
-    client = Mock(WebClient)
-    client.views_open.side_effect = lambda **k: order.append("open")
-    search_shortcut(forms, ack, {"trigger_id": "t1"}, client)
-    assert order == ["ack", "open"]
+def test_the_shortcut_acks_then_opens_the_form_on_a_work_thread(forms: SearchForms) -> None:
+    delivery, work, _ = stub_delivery()
+    ack = Mock(Ack)
+    on_search_shortcut(forms, delivery, ack, {"trigger_id": "t1"})
+    ack.assert_called_once_with()
+    client = cast(Mock, delivery.client)
+    client.views_open.assert_not_called()
+    work.run_all()
+    assert client.views_open.call_args.kwargs["trigger_id"] == "t1"
     assert client.views_open.call_args.kwargs["view"]["callback_id"] == "release_search_form"
 
 
+def test_the_shortcut_on_a_full_queue_still_opens_the_form_as_a_notice(
+    forms: SearchForms,
+) -> None:
+    delivery, _, notices = stub_delivery(full=True)
+    on_search_shortcut(forms, delivery, Mock(Ack), {"trigger_id": "t1"})
+    notices.run_all()
+    cast(Mock, delivery.client).views_open.assert_called_once()
+
+
 def test_a_bad_filter_is_answered_with_errors_and_nothing_else(forms: SearchForms) -> None:
-    ack, client = Mock(Ack), Mock(WebClient)
-    view = {"id": "V1", "state": {"values": _values("bogus:1")}}
-    form_submitted(forms, ack, BODY, view, client)
+    delivery, work, _ = stub_delivery()
+    ack = Mock(Ack)
+    body = {**BODY, "view": {"id": "V1", "state": {"values": _values("bogus:1")}}}
+    on_form_submitted(forms, delivery, ack, body)
     assert ack.call_args.kwargs["response_action"] == "errors"
     assert "search_filters" in ack.call_args.kwargs["errors"]
-    client.views_update.assert_not_called()
+    assert work.jobs == []
 
 
 def test_a_good_form_shows_searching_then_the_answer(forms: SearchForms) -> None:
-    ack, client = Mock(Ack), Mock(WebClient)
-    view = {"id": "V1", "state": {"values": _values("group:DWH_GROUP")}}
-    form_submitted(forms, ack, BODY, view, client)
+    delivery, work, _ = stub_delivery()
+    ack = Mock(Ack)
+    body = {**BODY, "view": {"id": "V1", "state": {"values": _values("group:DWH_GROUP")}}}
+    on_form_submitted(forms, delivery, ack, body)
     assert ack.call_args.kwargs["response_action"] == "update"
     assert "Searching" in str(ack.call_args.kwargs["view"])
+    client = cast(Mock, delivery.client)
+    client.views_update.assert_not_called()  # the lookup waits for a work thread
+    work.run_all()
     update = client.views_update.call_args.kwargs
     assert update["view_id"] == "V1"
     assert "DWH_GROUP" in str(update["view"]["blocks"])
+
+
+def test_a_search_on_a_full_queue_shows_the_busy_view_in_the_ack(forms: SearchForms) -> None:
+    delivery, _, _ = stub_delivery(full=True)
+    ack = Mock(Ack)
+    body = {**BODY, "view": {"id": "V1", "state": {"values": _values("group:DWH_GROUP")}}}
+    on_form_submitted(forms, delivery, ack, body)
+    assert ack.call_args.kwargs["response_action"] == "update"
+    view = ack.call_args.kwargs["view"]
+    assert "busy" in str(view["blocks"])
+    assert "try again in a minute" in str(view["blocks"])
+    cast(Mock, delivery.client).views_update.assert_not_called()
 
 
 def test_an_api_failure_shows_a_friendly_answer_in_the_modal(
     forms: SearchForms, demo_api: Any
 ) -> None:
     demo_api.switches.fail_next(1000, 503)
-    ack, client = Mock(Ack), Mock(WebClient)
-    form_submitted(forms, ack, BODY, {"id": "V1", "state": {"values": _values("")}}, client)
-    view = client.views_update.call_args.kwargs["view"]
+    delivery, work, _ = stub_delivery()
+    body = {**BODY, "view": {"id": "V1", "state": {"values": _values("")}}}
+    on_form_submitted(forms, delivery, Mock(Ack), body)
+    work.run_all()
+    view = cast(Mock, delivery.client).views_update.call_args.kwargs["view"]
     assert "unavailable" in str(view["blocks"]).lower()
     assert "submit" not in view  # an error is nothing to share
 
 
 def test_details_push_a_view_and_a_stale_button_does_nothing(forms: SearchForms) -> None:
-    ack, client = Mock(Ack), Mock(WebClient)
+    delivery, work, _ = stub_delivery()
+    client = cast(Mock, delivery.client)
+    ack = Mock(Ack)
     body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
             "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
-    modal_click(forms, ack, body, client)
+    on_modal_click(forms, delivery, ack, body)
     ack.assert_called_once_with()
+    client.views_push.assert_not_called()
+    work.run_all()
     pushed = client.views_push.call_args.kwargs
     assert pushed["trigger_id"] == "t2"
     assert ShareTarget.from_metadata(pushed["view"]["private_metadata"]) == ShareTarget(
         "detail", release_id=21
     )
     body["actions"] = [{"action_id": "in_modal:releases_page", "value": "garbage"}]
-    modal_click(forms, ack, body, client)
+    on_modal_click(forms, delivery, ack, body)
+    work.run_all()
     client.views_update.assert_not_called()
 
 
-def test_share_posts_for_everyone_through_respond(forms: SearchForms) -> None:
-    ack, respond = Mock(Ack), Mock(Respond)
+def test_a_click_on_a_full_queue_is_acked_and_skipped(
+    forms: SearchForms, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery, _, _ = stub_delivery(full=True)
+    ack = Mock(Ack)
+    body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
+            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
+    on_modal_click(forms, delivery, ack, body)
+    ack.assert_called_once_with()
+    assert "busy" in caplog.text
+
+
+# ---- Share: through ResponseUrls, to Slack's origin only -----------------------------------
+
+HOOKS = "https://hooks.slack.com/actions/T1/1/abc"
+
+
+@pytest.fixture
+def posted() -> list[dict[str, Any]]:
+    return []
+
+
+@pytest.fixture
+def response_urls(posted: list[dict[str, Any]]) -> Iterator[ResponseUrls]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted.append({"url": str(request.url), **json.loads(request.content)})
+        return httpx.Response(200, text="ok")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        yield ResponseUrls(http, allowed_origins("https://slack.com/api/"))
+
+
+def _share_body(url: str | None) -> dict[str, Any]:
     view = {"private_metadata": ShareTarget("detail", release_id=21).to_metadata()}
-    body = {**BODY, "response_urls": [{"response_url": "https://hooks.example/1"}]}
-    share_submitted(forms, ack, body, view, respond)
+    body: dict[str, Any] = {**BODY, "view": view}
+    if url is not None:
+        body["response_urls"] = [{"channel_id": "C0SHARE", "response_url": url}]
+    return body
+
+
+def test_share_posts_for_everyone_through_the_response_url_client(
+    forms: SearchForms, response_urls: ResponseUrls, posted: list[dict[str, Any]]
+) -> None:
+    delivery, work, _ = stub_delivery(response_urls=response_urls)
+    ack = Mock(Ack)
+    on_share_submitted(forms, delivery, ack, _share_body(HOOKS))
     assert ack.call_count == 1
     assert ack.call_args.kwargs == {"response_action": "clear"}
-    assert respond.call_args.kwargs["response_type"] == "in_channel"
-    assert "<@U0ADA>" in str(respond.call_args.kwargs["blocks"])
+    assert posted == []  # the lookup waits for a work thread
+    work.run_all()
+    (post,) = posted
+    assert post["url"] == HOOKS
+    assert post["response_type"] == "in_channel"
+    assert post["replace_original"] is False
+    assert "<@U0ADA>" in str(post["blocks"])
 
 
-def test_share_without_a_picked_conversation_keeps_the_modal(forms: SearchForms) -> None:
-    ack, respond = Mock(Ack), Mock(Respond)
-    view = {"private_metadata": ShareTarget("detail", release_id=21).to_metadata()}
-    share_submitted(forms, ack, BODY, view, respond)
+def test_share_to_a_foreign_response_url_keeps_the_modal_and_posts_nothing(
+    forms: SearchForms, response_urls: ResponseUrls, posted: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    delivery, work, _ = stub_delivery(response_urls=response_urls)
+    ack = Mock(Ack)
+    on_share_submitted(forms, delivery, ack, _share_body("https://attacker.example/hook"))
     assert ack.call_args.kwargs["response_action"] == "errors"
-    respond.assert_not_called()
+    assert work.jobs == []
+    assert posted == []
+    assert "outside Slack's origin" in caplog.text
+    assert "attacker.example/hook" not in caplog.text  # only the origin is logged
+
+
+def test_share_without_a_picked_conversation_keeps_the_modal(
+    forms: SearchForms, response_urls: ResponseUrls
+) -> None:
+    delivery, work, _ = stub_delivery(response_urls=response_urls)
+    ack = Mock(Ack)
+    on_share_submitted(forms, delivery, ack, _share_body(None))
+    assert ack.call_args.kwargs["response_action"] == "errors"
+    assert work.jobs == []
+
+
+def test_share_on_a_full_queue_keeps_the_modal_saying_busy(
+    forms: SearchForms, response_urls: ResponseUrls
+) -> None:
+    delivery, _, _ = stub_delivery(response_urls=response_urls, full=True)
+    ack = Mock(Ack)
+    on_share_submitted(forms, delivery, ack, _share_body(HOOKS))
+    assert ack.call_args.kwargs["response_action"] == "errors"
+    (text,) = ack.call_args.kwargs["errors"].values()
+    assert "busy" in text
+    assert len(text) <= 150
+
+
+# ---- group options: within Slack's 3 s, whatever the API does -----------------------------
+
+
+def test_held_group_names_are_answered_without_a_work_thread(forms: SearchForms) -> None:
+    forms.group_options("")  # names are now held
+    delivery, work, _ = stub_delivery()
+    ack = Mock(Ack)
+    on_group_options(forms, delivery, ack, {"value": "lake"})
+    assert [o["text"]["text"] for o in ack.call_args.kwargs["options"]] == ["LAKE_GROUP"]
+    assert work.jobs == []
+
+
+def test_group_options_are_looked_up_on_a_work_thread_when_none_are_held(
+    forms: SearchForms,
+) -> None:
+    delivery, http = make_delivery("https://hooks.slack.com")
+    try:
+        ack = Mock(Ack)
+        on_group_options(forms, delivery, ack, {"value": "lake"}, deadline=30)
+        assert [o["text"]["text"] for o in ack.call_args.kwargs["options"]] == ["LAKE_GROUP"]
+    finally:
+        delivery.work.close(timeout=5)
+        delivery.notices.close(timeout=5)
+        http.close()
+
+
+def test_group_options_answer_empty_within_slacks_deadline_when_the_api_hangs() -> None:
+    slow = Mock(SearchForms)
+    slow.held_group_options.return_value = None
+    released = threading.Event()
+    slow.group_options.side_effect = lambda typed: released.wait(10) and []
+    delivery, http = make_delivery("https://hooks.slack.com")
+    try:
+        ack = Mock(Ack)
+        began = time.monotonic()
+        on_group_options(slow, delivery, ack, {"value": "dwh"})
+        assert time.monotonic() - began < 3.0  # Slack's deadline for the options
+        assert ack.call_args.kwargs == {"options": []}
+        slow.group_options.assert_called_once_with("dwh")  # the lookup did start
+    finally:
+        released.set()
+        delivery.work.close(timeout=5)
+        delivery.notices.close(timeout=5)
+        http.close()
+
+
+def test_group_options_on_a_full_queue_answer_empty() -> None:
+    nothing_held = Mock(SearchForms)
+    nothing_held.held_group_options.return_value = None
+    delivery, _, _ = stub_delivery(full=True)
+    ack = Mock(Ack)
+    on_group_options(nothing_held, delivery, ack, {"value": "dwh"})
+    assert ack.call_args.kwargs == {"options": []}
+    nothing_held.group_options.assert_not_called()
 
 
 def test_group_options_are_acked_even_when_they_fail() -> None:
     broken = Mock(SearchForms)
-    broken.group_options.side_effect = RuntimeError("boom")
+    broken.held_group_options.side_effect = RuntimeError("boom")
+    delivery, _, _ = stub_delivery()
     ack = Mock(Ack)
-    group_options_load(broken, ack, {"value": "dwh"})
+    on_group_options(broken, delivery, ack, {"value": "dwh"})
     assert ack.call_count == 1
     assert ack.call_args.kwargs == {"options": []}

@@ -7,16 +7,19 @@ from unittest.mock import Mock
 
 import pytest
 from slack_bolt import Complete, Fail
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.workflow_step import message_mrkdwn, release_ids_text
-from bot.slack.workflow_step import find_releases_step
+from bot.slack.workflow_step import find_releases_step, on_find_releases_step
 from bot.workflow_step import FindReleasesStep, StepError
 from tests.render.support import NASTY, find, release
 from tests.render.support import NOW as RENDER_NOW
+from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -96,6 +99,39 @@ def test_an_unexpected_error_fails_with_a_reference_and_no_trace() -> None:
     error = fail.call_args.args[0]
     assert "ref " in error
     assert "secret internals" not in error
+
+
+def test_the_listener_hands_the_step_to_a_work_thread(step: FindReleasesStep) -> None:
+    delivery, work, _ = stub_delivery()
+    complete, fail = Mock(Complete), Mock(Fail)
+    on_find_releases_step(step, delivery, {"filter": "group:DWH_GROUP"}, complete, fail)
+    complete.assert_not_called()  # the event is acked before the lookup
+    work.run_all()
+    fail.assert_not_called()
+    assert set(complete.call_args.kwargs["outputs"]) == {"summary", "count", "release_ids"}
+
+
+def test_a_full_queue_fails_the_step_saying_the_bot_is_busy(step: FindReleasesStep) -> None:
+    delivery, _, notices = stub_delivery(full=True)
+    complete, fail = Mock(Complete), Mock(Fail)
+    on_find_releases_step(step, delivery, {"filter": "group:DWH_GROUP"}, complete, fail)
+    fail.assert_not_called()  # not in the request's thread either
+    notices.run_all()
+    complete.assert_not_called()
+    assert "busy" in fail.call_args.args[0]
+
+
+def test_a_refused_completion_is_logged_not_raised(
+    step: FindReleasesStep, caplog: pytest.LogCaptureFixture
+) -> None:
+    complete, fail = Mock(Complete), Mock(Fail)
+    response = SlackResponse(
+        client=None, http_verb="POST", api_url="", req_args={},
+        data={"ok": False, "error": "invalid_auth"}, headers={}, status_code=200,
+    )
+    complete.side_effect = SlackApiError("invalid_auth", response)  # type: ignore[no-untyped-call]
+    find_releases_step(step, {"filter": "group:DWH_GROUP"}, complete, fail)
+    assert "invalid_auth" in caplog.text
 
 
 # ---- the summary text -----------------------------------------------------------------

@@ -368,7 +368,7 @@ def _confirm(text: str, note: str | None = None) -> Reply:
     if note:
         blocks.append(parts.context(cut_mrkdwn(note, 1500)))
     message = Message(
-        text=fit_text(text), blocks=fit_blocks(blocks), response_type="in_channel",
+        text=fit_text(text), blocks=fit_blocks(blocks),
         meta={"view": "subscription_change"},
     )
     return Reply(message, mode="in_channel")

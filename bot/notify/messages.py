@@ -184,7 +184,6 @@ def render_parent(
     return Message(
         text=fit_text(fallback),
         blocks=fit_blocks([parts.section(body), parts.context(note)]),
-        response_type="in_channel",
         meta={"view": "notification", "kind": event.kind, "release_id": release.id},
     )
 
@@ -197,7 +196,6 @@ def render_change(event: ChangeEvent, *, now: datetime) -> Message:
     return Message(
         text=fit_text(change_line(event, rich=False)),
         blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
-        response_type="in_channel",
         meta={"view": "notification", "kind": event.kind, "release_id": event.release.id},
     )
 
@@ -242,6 +240,5 @@ def render_digest(result: FindResult, now: datetime, *, query: Query, tz: tzinfo
     return Message(
         text=fit_text(line.replace("*", "")),
         blocks=fit_blocks([parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT))]),
-        response_type="in_channel",
         meta={"view": "digest", "open": 0, "closed": 0},
     )

@@ -122,7 +122,6 @@ def render_detail(result: DetailResult, now: datetime, *, shared_by: str | None 
     return Message(
         text=fit_text(_fallback(release, group, now)),
         blocks=fit_blocks(blocks),
-        response_type="ephemeral" if shared_by is None else "in_channel",
         meta={"view": "detail", "release_id": release.id},
     )
 

@@ -221,7 +221,6 @@ def render_list(
     return Message(
         text=_fallback(title, total, page, shown, result.group_names),
         blocks=fit_blocks(blocks),
-        response_type="in_channel" if shared else "ephemeral",
         meta={
             "view": "list",
             "page": page.number,

@@ -10,8 +10,7 @@ from typing import Any
 class Message:
     text: str
     blocks: tuple[dict[str, Any], ...] = ()
-    # Where Slack should show it: "ephemeral" (only the caller) or "in_channel".
-    response_type: str = "ephemeral"
+    # Who sees it is not the message's to say: `Reply.mode` (bot/answers.py) decides.
     meta: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:

@@ -153,3 +153,14 @@ def render_loading_view(what: str) -> dict[str, Any]:
             parts.section(f":hourglass_flowing_sand: Searching: {escape_truncated(what, 500)}…")
         ],
     }
+
+
+def render_busy_view(text: str) -> dict[str, Any]:
+    """Shown instead of "Searching…" when the bot has no room for the search (`text` is ours)."""
+    return {
+        "type": "modal",
+        "callback_id": SEARCH_RESULTS_CALLBACK,
+        "title": {"type": "plain_text", "text": "Releases"},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [parts.section(text)],
+    }

@@ -324,6 +324,5 @@ def render_standup(
     return Message(
         text=fit_text(fallback),
         blocks=fit_blocks(blocks),
-        response_type="ephemeral" if share and shared_by is None else "in_channel",
         meta={"view": "standup", "open": groups.open_count, "closed": len(groups.closed_recently)},
     )

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
+from bot.shared.replay import ReplayGuard
 from bot.slack import listeners
 from bot.slack.delivery import Delivery
 from bot.slack.surfaces import register_surfaces
@@ -21,6 +22,7 @@ def build_app(
     answers: Answers,
     delivery: Delivery,
     *,
+    replay: ReplayGuard,
     require_signing_secret: bool = True,
 ) -> App:
     """A Bolt App for HTTP mode (signing secret required) or Socket Mode (not needed there).
@@ -28,7 +30,8 @@ def build_app(
     `process_before_response` runs each listener in the request's own thread, so its ack never
     waits for a free listener thread; the listeners hand the slow part to `delivery.work`
     (`LISTENER_THREADS` threads, `WORK_QUEUE_LIMIT` waiting). Bolt's own signature check
-    stays on behind the request front (bot/slack/front.py).
+    stays on behind the request front (bot/slack/front.py). `replay` drops Slack's retries of
+    an event already handled, by any process that shares it.
     """
     check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
@@ -46,7 +49,7 @@ def build_app(
         process_before_response=True,
     )
     listeners.register(app, answers, delivery)
-    register_surfaces(app, answers)
+    register_surfaces(app, answers, delivery, replay)
     return app
 
 

@@ -1,85 +1,79 @@
 """Bolt wiring of App Home: `app_home_opened` and the Refresh button publish the Home tab.
 
-Slack retries an event it thinks was not delivered (`X-Slack-Retry-Num`), with the same
-`event_id`; a small TTL set of seen ids drops the retry, so one opening publishes once.
+Both ack in the request's thread and publish on `delivery.work`: the view needs the API (or
+the cache), users.conversations and views.publish. When the queue is full the opening is
+skipped with one log line; the event is answered 503 so that Slack delivers it again later,
+and a Refresh click is skipped (the user can press it again).
+
+Slack retries an event it thinks was not delivered (`X-Slack-Retry-Num`) with the same
+`event_id`; the injected ReplayGuard (shared on Redis when CACHE_URL is set) drops the retry,
+in this process or another, so one opening publishes once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from cachetools import TTLCache
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller
 from bot.home import Home, UserChannels
 from bot.render.home import ACTION_HOME_REFRESH
+from bot.shared.replay import ReplayGuard
+from bot.slack import payload
+from bot.slack.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
 MAX_CHANNEL_PAGES = 5  # users.conversations pages of 200: the first 1000 channels
 SEEN_TTL_SECONDS = 15 * 60.0  # Slack retries within minutes
+BUSY_STATUS = 503  # Slack retries an event answered with anything but 2xx
 
 
-class SeenEvents:
-    """Event ids seen lately, thread-safe; `first_time` is False for a retry of one."""
-
-    def __init__(
-        self,
-        ttl_seconds: float = SEEN_TTL_SECONDS,
-        maxsize: int = 10_000,
-        timer: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds, timer=timer)
-        self._lock = threading.Lock()
-
-    def first_time(self, event_id: str) -> bool:
-        with self._lock:
-            if event_id in self._seen:
-                return False
-            self._seen[event_id] = True
-            return True
+def register_home(app: App, home: Home, delivery: Delivery, seen: ReplayGuard) -> None:
+    app.event("app_home_opened")(partial(on_app_home_opened, home, delivery, seen))
+    app.action(ACTION_HOME_REFRESH)(partial(on_home_refresh, home, delivery))
 
 
-def register_home(app: App, home: Home, seen: SeenEvents) -> None:
-    def on_app_home_opened(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        app_home_opened(home, seen, body, event, client)
+def on_app_home_opened(
+    home: Home, delivery: Delivery, seen: ReplayGuard, body: dict[str, Any], event: dict[str, Any]
+) -> BoltResponse | None:
+    """Publish the Home tab once per opening, on a work thread; the Messages tab needs nothing."""
+    if payload.text(event, "tab") not in ("", "home"):
+        return None
+    event_id = payload.text(body, "event_id")
+    caller = Caller(team_id=payload.text(body, "team_id"), user_id=payload.text(event, "user"))
+    if not caller.user_id:
+        log.warning("App Home event without a user; nothing published")
+        return None
 
-    def on_refresh(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        home_refresh(home, ack, body, client)
+    def publish() -> None:
+        if event_id and not seen.first_time(f"app_home_opened:{event_id}", SEEN_TTL_SECONDS):
+            log.info("app_home_opened %s seen before (a retry); not published again", event_id)
+            return
+        publish_home(home, delivery.client, caller)
 
-    app.event("app_home_opened")(on_app_home_opened)
-    app.action(ACTION_HOME_REFRESH)(on_refresh)
-
-
-def app_home_opened(
-    home: Home, seen: SeenEvents, body: dict[str, Any], event: dict[str, Any], client: WebClient
-) -> None:
-    """Publish the Home tab once per opening; the Messages tab needs nothing."""
-    if event.get("tab", "home") != "home":
-        return
-    event_id = body.get("event_id")
-    if isinstance(event_id, str) and event_id and not seen.first_time(event_id):
-        log.info("app_home_opened %s seen before (a retry); not published again", event_id)
-        return
-    user_id = str(event.get("user") or "")
-    team_id = str(body.get("team_id") or "")
-    publish_home(home, client, Caller(team_id=team_id, user_id=user_id))
+    if delivery.work.submit(publish):
+        return None
+    log.warning("busy: App Home for %s not published; Slack will send the event again",
+                caller.user_id)
+    return BoltResponse(status=BUSY_STATUS, body="")
 
 
-def home_refresh(home: Home, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def on_home_refresh(home: Home, delivery: Delivery, ack: Ack, body: dict[str, Any]) -> None:
     """The Refresh button: ask MetaKraftwerk again, not the cache."""
+    user, team = payload.obj(body, "user"), payload.obj(body, "team")
+    caller = Caller(
+        team_id=payload.text(team, "id") or payload.text(user, "team_id"),
+        user_id=payload.text(user, "id"),
+    )
     ack()
-    user = body.get("user") or {}
-    team = body.get("team") or {}
-    caller = Caller(team_id=team.get("id") or user.get("team_id", ""), user_id=user.get("id", ""))
-    publish_home(home, client, caller, refresh=True)
+    if not delivery.work.submit(lambda: publish_home(home, delivery.client, caller, refresh=True)):
+        log.warning("busy: App Home refresh for %s skipped", caller.user_id)
 
 
 def publish_home(home: Home, client: WebClient, caller: Caller, *, refresh: bool = False) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
@@ -34,103 +35,115 @@ LISTENER_ACCEPTED = "releases_bot_listener_accepted"
 
 def register(app: App, answers: Answers, delivery: Delivery) -> None:
     """Register every listener of the app on a Bolt App."""
+    app.command(COMMAND)(partial(on_command, answers, delivery))
+    app.shortcut(FIND_RELEASES_CALLBACK)(partial(on_find_releases, answers, delivery))
+    app.action(re.compile(actions.ACTION_ID_PATTERN))(partial(on_button, answers, delivery))
+    app.view(SEARCH_VIEW_CALLBACK)(partial(on_search_submitted, answers, delivery))
+    app.error(partial(on_error, answers, delivery))
 
-    @app.command(COMMAND)
-    def on_command(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        caller = payload.command_caller(body)
-        text = payload.text(body, "text")
-        response_url = payload.text(body, "response_url")
-        trigger_id = payload.text(body, "trigger_id")
-        context[LISTENER_ACCEPTED] = True
 
-        def answer() -> None:
-            reply = answers.command(text, caller)
-            delivery.deliver(reply, response_url, trigger_id=trigger_id)
+def on_command(
+    answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
+) -> None:
+    caller = payload.command_caller(body)
+    text = payload.text(body, "text")
+    response_url = payload.text(body, "response_url")
+    trigger_id = payload.text(body, "trigger_id")
+    context[LISTENER_ACCEPTED] = True
 
-        if delivery.work.submit(_guarded(answer, answers, delivery, response_url)):
-            ack()
-        else:
-            log.warning("busy: command from %s answered with the busy notice", caller.user_id)
-            ack(text=BUSY_TEXT, response_type="ephemeral")
+    def answer() -> None:
+        reply = answers.command(text, caller)
+        delivery.deliver(reply, response_url, trigger_id=trigger_id)
 
-    @app.shortcut(FIND_RELEASES_CALLBACK)
-    def on_find_releases(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        caller = payload.interaction_caller(body)
-        text = payload.text(payload.obj(body, "message"), "text")
-        response_url = payload.text(body, "response_url")
-        trigger_id = payload.text(body, "trigger_id")
-        context[LISTENER_ACCEPTED] = True
-
-        def answer() -> None:
-            reply = answers.message_shortcut(text, caller)
-            delivery.deliver(reply, response_url, trigger_id=trigger_id)
-
-        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+    if delivery.work.submit(_guarded(answer, answers, delivery, response_url)):
         ack()
+    else:
+        log.warning("busy: command from %s answered with the busy notice", caller.user_id)
+        ack(text=BUSY_TEXT, response_type="ephemeral")
 
-    @app.action(re.compile(actions.ACTION_ID_PATTERN))
-    def on_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        caller = payload.interaction_caller(body)
-        action = payload.first_action(body)
-        action_id = payload.text(action, "action_id")
-        value = payload.text(action, "value")
-        response_url = payload.text(body, "response_url")
-        trigger_id = payload.text(body, "trigger_id")
-        context[LISTENER_ACCEPTED] = True
 
-        def answer() -> None:
-            reply = answers.button(action_id, value, caller, response_url=response_url or None)
-            delivery.deliver(reply, response_url, trigger_id=trigger_id)
+def on_find_releases(
+    answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
+) -> None:
+    caller = payload.interaction_caller(body)
+    text = payload.text(payload.obj(body, "message"), "text")
+    response_url = payload.text(body, "response_url")
+    trigger_id = payload.text(body, "trigger_id")
+    context[LISTENER_ACCEPTED] = True
 
-        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
-        ack()
+    def answer() -> None:
+        reply = answers.message_shortcut(text, caller)
+        delivery.deliver(reply, response_url, trigger_id=trigger_id)
 
-    @app.view(SEARCH_VIEW_CALLBACK)
-    def on_search_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        view = payload.obj(body, "view")
-        values = payload.obj(payload.obj(view, "state"), "values")
-        caller = payload.interaction_caller(body)
-        metadata = payload.json_object(view.get("private_metadata"))
-        raw_url = metadata.get("response_url")
-        response_url = raw_url if isinstance(raw_url, str) else ""
-        context[LISTENER_ACCEPTED] = True
-        errors = answers.search_form_errors(values)
-        if errors:
-            ack(response_action="errors", errors=errors)  # the form stays open, field marked
-            return
-        ack()
-        if not delivery.response_urls.usable(response_url):
-            return  # no answer to a URL outside Slack's origin (one warning says so)
+    _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+    ack()
 
-        def answer() -> None:
-            reply = answers.search_submitted(values, caller)
-            delivery.deliver(reply, response_url, trigger_id="")
 
-        _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+def on_button(
+    answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
+) -> None:
+    caller = payload.interaction_caller(body)
+    action = payload.first_action(body)
+    action_id = payload.text(action, "action_id")
+    value = payload.text(action, "value")
+    response_url = payload.text(body, "response_url")
+    trigger_id = payload.text(body, "trigger_id")
+    context[LISTENER_ACCEPTED] = True
 
-    @app.error
-    def on_error(error: Exception, request: BoltRequest, body: Any) -> BoltResponse:
-        # Listeners catch their own errors through Answers; this is the net under that net.
-        if request.mode != "socket_mode" and request.context.get(SIGNATURE_VERIFIED) is not True:
-            # Never act on a request nobody verified: no answer, no post, one line.
-            log.warning("refused an unverified request (%s)", type(error).__name__)
-            return BoltResponse(status=401, body="")
-        if isinstance(error, payload.MalformedPayload) or not request.context.get(
-            LISTENER_ACCEPTED
-        ):
-            log.warning(
-                "refused a malformed Slack request: %s: %s", type(error).__name__, str(error)[:200]
-            )
-            return BoltResponse(status=400, body="")
-        text = _unexpected(answers, error)
-        response_url = body.get("response_url") if isinstance(body, dict) else None
-        if isinstance(body, dict) and body.get("command"):
-            return BoltResponse(
-                status=200, body={"text": text, "response_type": "ephemeral"}
-            )
-        if isinstance(response_url, str) and response_url:
-            delivery.notify(response_url, text)
-        return BoltResponse(status=200, body="")
+    def answer() -> None:
+        reply = answers.button(action_id, value, caller, response_url=response_url or None)
+        delivery.deliver(reply, response_url, trigger_id=trigger_id)
+
+    _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+    ack()
+
+
+def on_search_submitted(
+    answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
+) -> None:
+    """The search form as the "nothing found" answer opens it; it answers at a response URL."""
+    view = payload.obj(body, "view")
+    values = payload.obj(payload.obj(view, "state"), "values")
+    caller = payload.interaction_caller(body)
+    metadata = payload.json_object(view.get("private_metadata"))
+    raw_url = metadata.get("response_url")
+    response_url = raw_url if isinstance(raw_url, str) else ""
+    context[LISTENER_ACCEPTED] = True
+    errors = answers.search_form_errors(values)
+    if errors:
+        ack(response_action="errors", errors=errors)  # the form stays open, field marked
+        return
+    ack()
+    if not delivery.response_urls.usable(response_url):
+        return  # no answer to a URL outside Slack's origin (one warning says so)
+
+    def answer() -> None:
+        reply = answers.search_submitted(values, caller)
+        delivery.deliver(reply, response_url, trigger_id="")
+
+    _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+
+
+def on_error(
+    answers: Answers, delivery: Delivery, error: Exception, request: BoltRequest, body: Any
+) -> BoltResponse:
+    # Listeners catch their own errors through Answers; this is the net under that net.
+    if request.mode != "socket_mode" and request.context.get(SIGNATURE_VERIFIED) is not True:
+        # Never act on a request nobody verified: no answer, no post, one line.
+        log.warning("refused an unverified request (%s)", type(error).__name__)
+        return BoltResponse(status=401, body="")
+    if isinstance(error, payload.MalformedPayload) or not request.context.get(LISTENER_ACCEPTED):
+        log.warning(
+            "refused a malformed Slack request: %s: %s", type(error).__name__, str(error)[:200]
+        )
+        return BoltResponse(status=400, body="")
+    text = _unexpected(answers, error)
+    response_url = body.get("response_url") if isinstance(body, dict) else None
+    if isinstance(body, dict) and body.get("command"):
+        return BoltResponse(status=200, body={"text": text, "response_type": "ephemeral"})
+    if isinstance(response_url, str) and response_url:
+        delivery.notify(response_url, text)
+    return BoltResponse(status=200, body="")
 
 
 def _guarded(

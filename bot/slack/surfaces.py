@@ -7,14 +7,16 @@ from slack_bolt import App
 from bot.answers import Answers
 from bot.home import Home
 from bot.search import SearchForms
-from bot.slack.home import SeenEvents, register_home
+from bot.shared.replay import ReplayGuard
+from bot.slack.delivery import Delivery
+from bot.slack.home import register_home
 from bot.slack.search import register_search
 from bot.slack.workflow_step import register_workflow_step
 from bot.workflow_step import FindReleasesStep
 
 
-def register_surfaces(app: App, answers: Answers) -> None:
+def register_surfaces(app: App, answers: Answers, delivery: Delivery, seen: ReplayGuard) -> None:
     home = Home(answers.finder, clock=answers.now, subscriptions=answers.subscriptions)
-    register_home(app, home, SeenEvents())
-    register_search(app, SearchForms(answers))
-    register_workflow_step(app, FindReleasesStep(answers.finder, answers.now))
+    register_home(app, home, delivery, seen)
+    register_search(app, SearchForms(answers), delivery)
+    register_workflow_step(app, FindReleasesStep(answers.finder, answers.now), delivery)

@@ -1,16 +1,22 @@
 """Bolt wiring of the "Find releases" custom step (`function_executed` events).
 
-Bolt acknowledges the event itself and hands the listener a client bound to the execution's
-`bot_access_token`; `complete` and `fail` use that client, as Slack requires.
+Bolt acknowledges the event in the request's thread; the step runs on `delivery.work` and
+completes through `complete` and `fail`, whose client carries the execution's
+`bot_access_token`, as Slack requires. With the queue full the step fails at once, on the
+notice queue, saying the bot is busy.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, Complete, Fail
+from slack_sdk.errors import SlackApiError
 
+from bot.slack.delivery import Delivery
 from bot.workflow_step import (
     FUNCTION_CALLBACK,
     INPUT_FILTER,
@@ -21,12 +27,26 @@ from bot.workflow_step import (
 
 log = logging.getLogger(__name__)
 
+BUSY_STEP_TEXT = "The bot is busy with many requests right now. Please try again in a minute."
 
-def register_workflow_step(app: App, step: FindReleasesStep) -> None:
-    def on_find_releases(inputs: dict[str, Any], complete: Complete, fail: Fail) -> None:
-        find_releases_step(step, inputs, complete, fail)
 
-    app.function(FUNCTION_CALLBACK)(on_find_releases)
+def register_workflow_step(app: App, step: FindReleasesStep, delivery: Delivery) -> None:
+    app.function(FUNCTION_CALLBACK)(partial(on_find_releases_step, step, delivery))
+
+
+def on_find_releases_step(
+    step: FindReleasesStep,
+    delivery: Delivery,
+    inputs: dict[str, Any],
+    complete: Complete,
+    fail: Fail,
+) -> None:
+    """Hand the step to a work thread; when there is no room, fail it as busy."""
+    if delivery.work.submit(lambda: find_releases_step(step, inputs, complete, fail)):
+        return
+    log.warning("busy: a workflow step was failed with the busy text")
+    if not delivery.notices.submit(lambda: _finish(lambda: fail(BUSY_STEP_TEXT))):
+        log.warning("no room to fail the workflow step either; it times out in Slack")
 
 
 def find_releases_step(
@@ -38,9 +58,21 @@ def find_releases_step(
         outputs = step.run(filter_text)
     except StepError as exc:
         log.info("workflow step refused filter %r: %s", str(filter_text)[:80], exc)
-        fail(str(exc))
+        reason = str(exc)
+        _finish(lambda: fail(reason))
         return
     except Exception as exc:
-        fail(unexpected_error(exc))
+        text = unexpected_error(exc)
+        _finish(lambda: fail(text))
         return
-    complete(outputs=outputs.as_dict())
+    _finish(lambda: complete(outputs=outputs.as_dict()))
+
+
+def _finish(call: Callable[[], object]) -> None:
+    """functions.completeSuccess/completeError; a refusal is logged, not raised."""
+    try:
+        call()
+    except SlackApiError as exc:
+        log.warning("completing the workflow step failed: %s", exc.response.get("error"))
+    except OSError as exc:
+        log.warning("completing the workflow step failed: %s", type(exc).__name__)

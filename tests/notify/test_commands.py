@@ -76,7 +76,6 @@ def answers(build: Build) -> Answers:
 
 def _in_channel(reply: Reply) -> str:
     assert reply.mode == "in_channel", reply
-    assert reply.message.response_type == "in_channel"
     assert_valid(reply.message, allow=("<@U0ALICE>", "<@U0BOB>"))
     return all_text(reply.message)
 

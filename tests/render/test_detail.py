@@ -160,10 +160,9 @@ def test_stale_detail_warns() -> None:
     )
 
 
-def test_shared_detail_is_in_channel_without_share_button() -> None:
+def test_shared_detail_has_no_share_button() -> None:
     message = render_detail(detail(release(prev_release_id=3)), NOW, shared_by="U42")
     assert_valid(message, allow=("<@U42>",))
-    assert message.response_type == "in_channel"
     assert "Share in channel" not in _labels(message)
     assert "← Previous: #3" in _labels(message)
 

@@ -74,7 +74,6 @@ def test_error_with_hint() -> None:
     assert message.blocks[0]["text"]["text"] == ":warning: No release with id 99999."
     assert message.blocks[1]["elements"][0]["text"] == "Try `/releases all` to list them."
     assert message.text == "No release with id 99999. Try `/releases all` to list them."
-    assert message.response_type == "ephemeral"
 
 
 def test_error_text_cannot_mention_anyone_and_keeps_existing_entities() -> None:

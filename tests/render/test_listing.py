@@ -50,7 +50,6 @@ def test_header_sections_and_details_buttons() -> None:
     assert act.decode(first["accessory"]["action_id"], first["accessory"]["value"]) == (
         act.ReleaseRef(1)
     )
-    assert message.response_type == "ephemeral"
     assert message.text.startswith("Open releases · DWH_GROUP: 4: R1 (DWH_GROUP)")
 
 
@@ -256,10 +255,9 @@ def test_query_text_too_long_for_buttons_drops_paging_with_a_hint() -> None:
     assert message.meta["pages"] == 3
 
 
-def test_shared_copy_is_in_channel_without_paging_or_share() -> None:
+def test_shared_copy_names_the_sharer_without_paging_or_share() -> None:
     message = render_list(find(many(25), Query(page=2)), NOW, shared_by="U0ABC")
     assert_valid(message, allow=("<@U0ABC>",))
-    assert message.response_type == "in_channel"
     assert "Shared by <@U0ABC>" in all_text(message)
     assert {b["action_id"].split(":")[0] for b in buttons(message)} == {"release_detail"}
 

@@ -24,7 +24,6 @@ def test_found_releases_with_details_buttons_and_missing_ids() -> None:
     assert "No release with id #99999; no release named R&lt;!here&gt;." in text
     assert "data from 1 min ago" in text
     assert message.text.startswith("Releases in this message: R21 (DWH_GROUP), R59 (DWH_GROUP)")
-    assert message.response_type == "ephemeral"
 
 
 def test_filter_matches_follow_mentioned_releases_with_show_all() -> None:

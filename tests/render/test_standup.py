@@ -166,7 +166,6 @@ def test_render_standup_groups_with_one_line_each() -> None:
         "standup", query_text=Query(status="all", groups=("DWH_GROUP",)).to_text()
     )
     assert message.blocks[-1]["block_id"] == act.BLOCK_STANDUP_ACTIONS
-    assert message.response_type == "ephemeral"
 
 
 def test_group_names_show_when_several_groups_are_involved() -> None:
@@ -196,7 +195,6 @@ def test_digest_title_and_no_share_button() -> None:
     assert_valid(message)
     assert message.blocks[0]["text"]["text"] == "Digest · DWH_GROUP &lt;!channel&gt;"
     assert not buttons(message)
-    assert message.response_type == "in_channel"
 
 
 def test_two_hundred_nasty_releases_are_cut_with_a_count() -> None:
@@ -213,5 +211,4 @@ def test_two_hundred_nasty_releases_are_cut_with_a_count() -> None:
 def test_shared_standup() -> None:
     message = render_standup(find((release(1),)), NOW, shared_by="U9")
     assert_valid(message, allow=("<@U9>",))
-    assert message.response_type == "in_channel"
     assert not buttons(message)

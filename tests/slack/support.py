@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
+from unittest.mock import Mock
 from wsgiref.util import setup_testing_defaults
 
 import httpx
@@ -120,3 +122,41 @@ def make_app(answers: StubAnswers, delivery: Delivery) -> App:
     )
     listeners.register(app, cast(Answers, answers), delivery)
     return app
+
+
+class HeldWork:
+    """A work queue stand-in: keeps what is offered until `run_all`; when `full`, refuses it."""
+
+    def __init__(self, *, full: bool = False) -> None:
+        self.full = full
+        self.jobs: list[Callable[[], object]] = []
+
+    def submit(self, job: Callable[[], object]) -> bool:
+        if self.full:
+            return False
+        self.jobs.append(job)
+        return True
+
+    def run_all(self) -> int:
+        ran = 0
+        while self.jobs:
+            self.jobs.pop(0)()
+            ran += 1
+        return ran
+
+
+def stub_delivery(
+    *,
+    client: WebClient | None = None,
+    full: bool = False,
+    response_urls: ResponseUrls | None = None,
+) -> tuple[Delivery, HeldWork, HeldWork]:
+    """A Delivery whose queues hold their jobs (see HeldWork), a mock client by default."""
+    work, notices = HeldWork(full=full), HeldWork()
+    delivery = Delivery(
+        cast(WorkQueue, work),
+        cast(WorkQueue, notices),
+        response_urls or Mock(ResponseUrls),
+        client or Mock(WebClient),
+    )
+    return delivery, work, notices

@@ -1,0 +1,72 @@
+"""The listeners as plain functions: a mocked ack, a stub Delivery, no Bolt and no HTTP."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from unittest.mock import Mock
+
+from slack_bolt import Ack, BoltContext
+
+from bot.answers import Answers
+from bot.render.actions import ACTION_DETAIL
+from bot.slack.delivery import BUSY_TEXT
+from bot.slack.listeners import LISTENER_ACCEPTED, on_button, on_command, on_search_submitted
+from tests.slack.support import StubAnswers, stub_delivery
+
+URL = "https://hooks.slack.com/commands/T1/1/abc"
+COMMAND = {"command": "/releases", "text": "open", "user_id": "U1", "team_id": "T1",
+           "channel_id": "C1", "response_url": URL, "trigger_id": "t1"}
+
+
+def _posts(delivery: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(c.args[0], c.args[1]) for c in delivery.response_urls.post.call_args_list]
+
+
+def test_a_command_is_acked_empty_and_answered_on_the_work_queue() -> None:
+    answers = StubAnswers()
+    delivery, work, _ = stub_delivery()
+    ack, context = Mock(Ack), BoltContext()
+    on_command(cast(Answers, answers), delivery, ack, COMMAND, context)
+    ack.assert_called_once_with()
+    assert context[LISTENER_ACCEPTED] is True
+    assert answers.asked == []  # nothing answered in the request's thread
+    work.run_all()
+    ((url, body),) = _posts(delivery)
+    assert url == URL
+    assert body["text"] == "answer to open"
+    assert body["response_type"] == "ephemeral"
+
+
+def test_a_command_on_a_full_queue_is_acked_with_the_busy_text() -> None:
+    answers = StubAnswers()
+    delivery, _, _ = stub_delivery(full=True)
+    ack = Mock(Ack)
+    on_command(cast(Answers, answers), delivery, ack, COMMAND, BoltContext())
+    assert ack.call_count == 1
+    assert ack.call_args.kwargs == {"text": BUSY_TEXT, "response_type": "ephemeral"}
+    assert answers.asked == []
+
+
+def test_a_click_on_a_full_queue_gets_the_busy_notice_from_the_notice_queue() -> None:
+    delivery, _, notices = stub_delivery(full=True)
+    ack = Mock(Ack)
+    body = {"type": "block_actions", "user": {"id": "U1"}, "response_url": URL,
+            "actions": [{"action_id": ACTION_DETAIL, "value": "21"}]}
+    on_button(cast(Answers, StubAnswers()), delivery, ack, body, BoltContext())
+    ack.assert_called_once_with()
+    notices.run_all()
+    ((url, notice),) = _posts(delivery)
+    assert (url, notice["text"], notice["replace_original"]) == (URL, BUSY_TEXT, False)
+
+
+def test_a_search_form_naming_an_unusable_response_url_is_not_answered() -> None:
+    answers = StubAnswers()
+    delivery, work, _ = stub_delivery()
+    cast(Mock, delivery.response_urls).usable.return_value = False
+    ack = Mock(Ack)
+    view = {"private_metadata": '{"response_url": "https://attacker.example/x"}',
+            "state": {"values": {}}}
+    on_search_submitted(cast(Answers, answers), delivery, ack, {"view": view}, BoltContext())
+    ack.assert_called_once_with()
+    assert work.jobs == []
+    assert answers.asked == []
