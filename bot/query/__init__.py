@@ -10,14 +10,18 @@ from bot.query.builder import MAX_ID, MAX_PATTERNS, VALID_KEYS
 from bot.query.commands import (
     Command,
     DigestCommand,
+    FollowCommand,
+    FollowingCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
     SubscribeCommand,
     SubscriptionsCommand,
+    UnfollowCommand,
     UnsubscribeCommand,
 )
 from bot.query.errors import QueryError
+from bot.query.events import EVENT_KINDS, events_text, parse_events
 from bot.query.glob import glob_match, is_glob
 from bot.query.mention import MENTION_MARKUP, USER_ID
 from bot.query.model import DeletedMode, Format, Query, Status
@@ -26,6 +30,7 @@ from bot.query.quoting import quote_value
 from bot.query.scan import MessageScan, scan_message
 
 __all__ = [
+    "EVENT_KINDS",
     "MAX_CHARS",
     "MAX_ID",
     "MAX_PATTERNS",
@@ -35,6 +40,8 @@ __all__ = [
     "Command",
     "DeletedMode",
     "DigestCommand",
+    "FollowCommand",
+    "FollowingCommand",
     "Format",
     "HelpCommand",
     "ListCommand",
@@ -45,10 +52,13 @@ __all__ = [
     "Status",
     "SubscribeCommand",
     "SubscriptionsCommand",
+    "UnfollowCommand",
     "UnsubscribeCommand",
+    "events_text",
     "glob_match",
     "is_glob",
     "parse_command",
+    "parse_events",
     "quote_value",
     "scan_message",
 ]
