@@ -130,7 +130,8 @@ def change_line(event: ChangeEvent, *, rich: bool = True) -> str:
     return f"{_EMOJI[kind]} {line}" if rich else line
 
 
-def _state_line(release: Release, group_name: str | None, now: datetime) -> str:
+def state_line(release: Release, group_name: str | None, now: datetime) -> str:
+    """Where the release stands, in one line: status, group, dates, hints."""
     group = (
         escape_truncated(group_name, parts.GROUP_LIMIT)
         if group_name
@@ -164,7 +165,7 @@ def render_parent(
     head = change_line(event)
     if ping:
         head = f"{ping} {head}"
-    body = cut_mrkdwn(f"{head}\n{_state_line(release, group_name, now)}", MAX_SECTION_TEXT)
+    body = cut_mrkdwn(f"{head}\n{state_line(release, group_name, now)}", MAX_SECTION_TEXT)
     note = (
         f"Release #{release.id} · last change {parts.date_token(changed_at or now)} · "
         "later changes are posted in the thread"
