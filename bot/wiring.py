@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Subscriptions
+from bot.answers import Answers, Follows, Subscriptions
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
@@ -26,6 +26,7 @@ from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.notify.commands import SubscriptionCommands
+from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
@@ -112,7 +113,17 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
-    return Answers(services.finder, clock=services.clock, subscriptions=subscriptions)
+    return Answers(
+        services.finder, clock=services.clock, subscriptions=subscriptions,
+        follows=build_follows(services, subscriptions),
+    )
+
+
+def build_follows(services: Services, subscriptions: Subscriptions | None) -> Follows | None:
+    """Following releases shares the subscriptions' store: without one, nobody can follow."""
+    if not isinstance(subscriptions, SubscriptionCommands):
+        return None
+    return FollowCommands(subscriptions.store, services.finder, clock=services.clock)
 
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:

@@ -14,7 +14,10 @@ from bot.workflow_step import FindReleasesStep
 
 
 def register_surfaces(app: App, answers: Answers) -> None:
-    home = Home(answers.finder, clock=answers.now, subscriptions=answers.subscriptions)
+    home = Home(
+        answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+        follows=answers.follows,
+    )
     register_home(app, home, SeenEvents())
     register_search(app, SearchForms(answers))
     register_workflow_step(app, FindReleasesStep(answers.finder, answers.now))
