@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -22,6 +22,8 @@ from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
     DigestCommand,
+    FollowCommand,
+    FollowingCommand,
     GroupsCommand,
     HelpCommand,
     ListCommand,
@@ -30,6 +32,7 @@ from bot.query import (
     StandupCommand,
     SubscribeCommand,
     SubscriptionsCommand,
+    UnfollowCommand,
     UnsubscribeCommand,
     closest,
     parse_command,
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 
 ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
 SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 HELP_HINT = "Type `/releases help` for examples."
 MAX_SHORTCUT_LOOKUPS = 10
 
@@ -83,6 +87,18 @@ class Subscriptions(Protocol):
     def remove(self, subscription_id: int, caller: Caller) -> Reply: ...
 
 
+class Follows(Protocol):
+    """Following one release by direct message; provided by `bot.notify` beside subscriptions."""
+
+    def handle(self, command: FollowsCommand, caller: Caller) -> Reply: ...
+
+    def is_following(self, caller: Caller, release_id: int) -> bool | None:
+        """None when it cannot be told (then the release card shows no Follow button)."""
+        ...
+
+    def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
+
+
 class Answers:
     def __init__(
         self,
@@ -91,11 +107,13 @@ class Answers:
         clock: Clock | None = None,
         subscriptions: Subscriptions | None = None,
         release_link: str | None = None,
+        follows: Follows | None = None,
     ) -> None:
         self._finder = finder
         self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
         self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
+        self.follows = follows
 
     @property
     def finder(self) -> ReleaseFinder:
@@ -154,25 +172,33 @@ class Answers:
         if isinstance(command, GroupsCommand):
             return Reply(self._groups())
         if isinstance(command, ListCommand) and command.by_name:
-            return Reply(self._by_name(command.query))
+            return Reply(self._by_name(command.query, caller))
         if isinstance(command, ListCommand):
-            return Reply(self._list_or_detail(command.query))
+            return Reply(self._list_or_detail(command.query, caller=caller))
+        if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
+            if self.follows is None:
+                return Reply(render_not_available("Following releases"))
+            return self.follows.handle(command, caller)
         if self.subscriptions is None:
             return Reply(render_not_available("Channel subscriptions and digests"))
         return self.subscriptions.handle(command, caller)
 
-    def _list_or_detail(self, query: Query, *, shared_by: str | None = None) -> Message:
+    def _list_or_detail(
+        self, query: Query, *, shared_by: str | None = None, caller: Caller | None = None
+    ) -> Message:
         if query.release_id is not None:
-            return self._detail(query.release_id, refresh=query.refresh, shared_by=shared_by)
+            return self._detail(
+                query.release_id, refresh=query.refresh, shared_by=shared_by, caller=caller
+            )
         return render_list(
             self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
         )
 
-    def _by_name(self, query: Query) -> Message:
+    def _by_name(self, query: Query, caller: Caller) -> Message:
         """Names alone: one match is its card, several a list, none the closest names."""
         result = self._finder.find(query)
         if len(result.releases) == 1 and query.page == 1:
-            return self._detail(result.releases[0].id, refresh=query.refresh)
+            return self._detail(result.releases[0].id, refresh=query.refresh, caller=caller)
         if not result.releases:
             known = self._finder.known_names()
             return render_no_release_named(query.names, closest(query.names, known))
@@ -184,10 +210,29 @@ class Answers:
         return render_groups(names, result.releases, self._clock.now(), result.freshness)
 
     def _detail(
-        self, release_id: int, *, refresh: bool = False, shared_by: str | None = None
+        self,
+        release_id: int,
+        *,
+        refresh: bool = False,
+        shared_by: str | None = None,
+        caller: Caller | None = None,
     ) -> Message:
         result = self._finder.detail(release_id, refresh=refresh)
-        return render_detail(result, self._clock.now(), shared_by=shared_by)
+        following = None
+        if caller is not None and shared_by is None:
+            following = self._following(caller, result.release.id)
+        return render_detail(result, self._clock.now(), shared_by=shared_by, following=following)
+
+    def _following(self, caller: Caller, release_id: int) -> bool | None:
+        """Whether the Follow or the Unfollow button goes on the card; None: neither."""
+        if self.follows is None or not caller.user_id:
+            return None
+        try:
+            return self.follows.is_following(caller, release_id)
+        except Exception:
+            log.warning("could not tell whether %s follows release %d", caller.user_id,
+                        release_id, exc_info=True)
+            return None
 
     def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
@@ -216,7 +261,12 @@ class Answers:
             found = self._finder.find(query)
             return Reply(render_list(found, self._clock.now(), link=self._link), mode="replace")
         if isinstance(action, act.ReleaseRef):
-            return Reply(self._detail(action.release_id))
+            return Reply(self._detail(action.release_id, caller=caller))
+        if isinstance(action, act.FollowRequest):
+            if self.follows is None:
+                return Reply(render_not_available("Following releases"))
+            wanted = FollowCommand if action.follow else UnfollowCommand
+            return self.follows.handle(wanted(action.release_id), caller)
         if isinstance(action, act.ShareRequest):
             return Reply(self._shared(action, caller), mode="share")
         if isinstance(action, act.OpenSearch):

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Subscriptions
+from bot.answers import Answers, Follows, Subscriptions
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
@@ -27,6 +27,7 @@ from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.notify.commands import SubscriptionCommands
+from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
@@ -133,8 +134,16 @@ def build_answers(services: Services, subscriptions: Subscriptions | None = None
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
+        follows=build_follows(services, subscriptions),
         release_link=services.settings.metakraftwerk_web_url,
     )
+
+
+def build_follows(services: Services, subscriptions: Subscriptions | None) -> Follows | None:
+    """Following releases shares the subscriptions' store: without one, nobody can follow."""
+    if not isinstance(subscriptions, SubscriptionCommands):
+        return None
+    return FollowCommands(subscriptions.store, services.finder, clock=services.clock)
 
 
 def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:

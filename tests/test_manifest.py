@@ -60,6 +60,8 @@ def test_scopes_cover_what_the_bot_calls(manifest: dict[str, Any]) -> None:
     # commands: /releases and the shortcut; chat:write: notifications and digests;
     # users:read: users.info for a digest's default time zone.
     assert {"commands", "chat:write", "users:read"} <= scopes
+    # im:write: conversations.open, for the direct messages to followers of a release.
+    assert "im:write" in scopes
 
 
 def test_app_home_is_enabled_and_its_event_subscribed(manifest: dict[str, Any]) -> None:

@@ -142,7 +142,10 @@ class Console:
     def _home(self, *, refresh: bool = False) -> None:
         """The Home tab; the console's channel stands for the channels the user is in."""
         answers = self._answers
-        home = Home(answers.finder, clock=answers.now, subscriptions=answers.subscriptions)
+        home = Home(
+            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+            follows=answers.follows,
+        )
         view = home.view(self._caller, UserChannels((self._caller.channel_id,)), refresh=refresh)
         rendered = render_text(Message(text="App Home", blocks=tuple(view["blocks"])))
         self._last = rendered

@@ -19,6 +19,7 @@ from bot.logs import new_ref
 from bot.mrkdwn import escape_truncated
 from bot.notify.digests import next_run
 from bot.notify.filters import storable_filters
+from bot.notify.follow_routing import hears
 from bot.notify.group_check import check_groups
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
@@ -27,6 +28,7 @@ from bot.notify.subscription_list import (
     MAX_NAMED_MANAGERS,
     MAX_PER_CHANNEL,
     describe,
+    events_label,
     render_subscriptions,
     user_mention,
 )
@@ -91,6 +93,11 @@ class SubscriptionCommands:
                 f"(ref {ref}).",
                 "If it keeps happening, tell whoever runs this app the ref.",
             )
+
+    @property
+    def store(self) -> Store:
+        """The store, for the services beside this one (following releases) to share."""
+        return self._store
 
     def remove(self, subscription_id: int, caller: Caller) -> Reply:
         """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
@@ -166,7 +173,10 @@ class SubscriptionCommands:
             (
                 s
                 for s in existing
-                if s.kind == "change" and s.filters == filters and s.mention == command.mention
+                if s.kind == "change"
+                and s.filters == filters
+                and s.mention == command.mention
+                and s.events == command.events
             ),
             None,
         )
@@ -176,15 +186,18 @@ class SubscriptionCommands:
             return _too_many()
         sub = self._store.subscriptions.add_change(
             team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
-            created_by=caller.user_id, mention=command.mention,
+            created_by=caller.user_id, mention=command.mention, events=command.events,
         )
         log.info(
-            "subscription %d: %s subscribed channel %s to changes (%s)",
+            "subscription %d: %s subscribed channel %s to changes (%s; %s)",
             sub.id, caller.user_id or "?", caller.channel_id, filters,
+            events_label(command.events),
         )
         what = escape_truncated(filters_label(query), 400)
         text = f"{_who(caller)} subscribed this channel to release changes (#{sub.id}): *{what}*."
-        if query.status == "open" and query.release_id is None:
+        if command.events:
+            text += f" Only these kinds of change: {events_label(command.events)}."
+        if query.status == "open" and query.release_id is None and hears(command.events, "closed"):
             text += (
                 " A release that closes is reported too, and a release that has a thread here"
                 " keeps it current."

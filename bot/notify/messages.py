@@ -130,12 +130,13 @@ def change_line(event: ChangeEvent, *, rich: bool = True) -> str:
     return f"{_EMOJI[kind]} {line}" if rich else line
 
 
-def _state_line(
+def state_line(
     release: Release,
     group_name: str | None,
     now: datetime,
     related: Mapping[int, Release] | None = None,
 ) -> str:
+    """Where the release stands, in one line: status, group, dates, hints."""
     group = (
         escape_truncated(group_name, parts.GROUP_LIMIT)
         if group_name
@@ -170,7 +171,7 @@ def render_parent(
     head = change_line(event)
     if ping:
         head = f"{ping} {head}"
-    state = _state_line(release, group_name, now, related_releases(event))
+    state = state_line(release, group_name, now, related_releases(event))
     body = cut_mrkdwn(f"{head}\n{state}", MAX_SECTION_TEXT)
     note = (
         f"Release #{release.id} · last change {parts.date_token(changed_at or now)} · "

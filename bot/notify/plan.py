@@ -8,7 +8,9 @@ Pure, so the rules a channel relies on are tested without a database or Slack:
   matching subscription with a mention carries it then, so its mention is not lost;
 - a release that already has a thread in a channel keeps it current: its later changes go there
   even when the release no longer matches (a closed release of an `open` subscription whose
-  dates move, or that is deleted).
+  dates move, or that is deleted);
+- a subscription narrowed to kinds of change (`events:closed,dates`) carries only those, thread
+  or not; another subscription of the channel may still carry the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functools import partial
 
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import ChangeEvent, by_id, diff, next_snapshot
+from bot.notify.follow_routing import hears
 from bot.notify.records import NewDelivery, Snapshot, Subscription
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ def plan_poll(
             channel = (sub.team_id, sub.channel_id)
             best = carrier.get(channel, (0, sub))[0]
             if sub.id in broken or best == _MATCH_WITH_MENTION:
+                continue
+            if not hears(sub.events, change.kind):
                 continue
             try:
                 hit = change.matches(partial(matches, sub))

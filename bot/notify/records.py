@@ -38,6 +38,7 @@ class Subscription:
     paused_reason: str | None = None
     paused_at: datetime | None = None
     baseline_done: bool = False
+    events: tuple[str, ...] = ()  # kinds of change heard (`bot.query.events`); empty: all
 
     @property
     def paused(self) -> bool:
@@ -62,6 +63,7 @@ class NewDelivery:
     kind: str
     payload: Mapping[str, Any] = field(hash=False)
     release_id: int | None = None
+    follow_id: int | None = None  # a follower's direct message (channel_id is the user)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,18 @@ class Delivery:
     created_at: datetime
     attempts: int
     mention: str | None
+    follow_id: int | None = None  # a follower's direct message: channel_id is the user's id
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """One user follows one release: changes to it come as direct messages."""
+
+    id: int
+    team_id: str
+    user_id: str
+    release_id: int
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,8 @@ def describe(sub: Subscription) -> str:
     """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
     what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
     if sub.kind == "change":
+        if sub.events:
+            return f"changes ({events_label(sub.events)} only) · {what}"
         return f"changes · {what}"
     try:
         schedule, _ = schedule_of(sub)
@@ -104,6 +106,11 @@ def describe(sub: Subscription) -> str:
         when = escape_truncated(sub.schedule or "?", 64)
     zone = escape_truncated(sub.timezone or "UTC", 64)
     return f"digest {when} ({zone}) · {what}"
+
+
+def events_label(events: Sequence[str]) -> str:
+    """`closed, dates` or `every kind`: the kinds of change a subscription hears."""
+    return ", ".join(f"`{kind}`" for kind in events) if events else "every kind"
 
 
 def _parse_filters(text: str) -> Query:

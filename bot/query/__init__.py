@@ -11,15 +11,19 @@ from bot.query.closest import closest, did_you_mean
 from bot.query.commands import (
     Command,
     DigestCommand,
+    FollowCommand,
+    FollowingCommand,
     GroupsCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
     SubscribeCommand,
     SubscriptionsCommand,
+    UnfollowCommand,
     UnsubscribeCommand,
 )
 from bot.query.errors import QueryError
+from bot.query.events import EVENT_KINDS, events_text, parse_events
 from bot.query.glob import glob_match, is_glob
 from bot.query.mention import MENTION_MARKUP, USER_ID
 from bot.query.model import DeletedMode, Format, Query, Status
@@ -28,6 +32,7 @@ from bot.query.quoting import quote_value
 from bot.query.scan import MessageScan, scan_message
 
 __all__ = [
+    "EVENT_KINDS",
     "MAX_CHARS",
     "MAX_ID",
     "MAX_PATTERNS",
@@ -37,6 +42,8 @@ __all__ = [
     "Command",
     "DeletedMode",
     "DigestCommand",
+    "FollowCommand",
+    "FollowingCommand",
     "Format",
     "GroupsCommand",
     "HelpCommand",
@@ -48,12 +55,15 @@ __all__ = [
     "Status",
     "SubscribeCommand",
     "SubscriptionsCommand",
+    "UnfollowCommand",
     "UnsubscribeCommand",
     "closest",
     "did_you_mean",
+    "events_text",
     "glob_match",
     "is_glob",
     "parse_command",
+    "parse_events",
     "quote_value",
     "scan_message",
 ]

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from bot.query.errors import QueryError, echo
+from bot.query.events import events_text, parse_events
 from bot.query.glob import is_glob
 from bot.query.lexer import Token
 from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
@@ -37,6 +38,7 @@ VALID_KEYS: Mapping[str, str] = MappingProxyType(
         "refresh": "`yes` to skip the cache (or just `refresh`)",
         "mention": "with `subscribe` only: a user group or user, e.g. `mention:@dwh-team`",
         "tz": "with `digest` only: an IANA time zone, e.g. `tz:Europe/Berlin`",
+        "events": "with `subscribe` only: kinds of change, e.g. `events:closed,reopened,dates`",
     }
 )
 FILTER_KEYS = frozenset(
@@ -54,6 +56,11 @@ FILTER_KEYS = frozenset(
         "refresh",
     }
 )
+_ONLY_WITH = {
+    "mention": "`subscribe`, e.g. `/releases subscribe group:DWH_GROUP mention:@dwh-team`",
+    "events": "`subscribe`, e.g. `/releases subscribe group:DWH_GROUP events:closed,dates`",
+    "tz": "`digest`, e.g. `/releases digest weekdays 09:00 tz:Europe/Berlin`",
+}
 _EXCLUDABLE = frozenset({"group", "group_id", "name"})
 _ID_COMPATIBLE = frozenset({"format", "refresh", "id"})
 # Keys that leave a query "only names": it then looks in every status (`/releases R9`).
@@ -188,16 +195,7 @@ class Builder:
         if key not in VALID_KEYS:
             raise _unknown_key(token, key)
         if key not in FILTER_KEYS and key not in self.allow:
-            where = "`subscribe`" if key == "mention" else "`digest`"
-            raise QueryError(
-                f"`{key}:` only works with {where}, e.g. "
-                + (
-                    "`/releases subscribe group:DWH_GROUP mention:@dwh-team`."
-                    if key == "mention"
-                    else "`/releases digest weekdays 09:00 tz:Europe/Berlin`."
-                ),
-                token.raw,
-            )
+            raise QueryError(f"`{key}:` only works with {_ONLY_WITH[key]}.", token.raw)
         if token.negated and key not in _EXCLUDABLE:
             raise _no_minus(token, key)
         if token.markup is not None and key != "mention":
@@ -245,6 +243,12 @@ class Builder:
             self.format = _single(self.format, word, key)
         elif key == "mention":
             self._set_extra(key, _mention(token), token)
+        elif key == "events":  # a repeated `events:` adds kinds, like any repeated key
+            kinds = parse_events(value, token.raw)
+            if key in self.extras:
+                old = parse_events(self.extras[key] or "all")
+                kinds = () if not old or not kinds else old + kinds
+            self.extras[key] = events_text(kinds)
         else:  # tz: checked by the digest parser
             self._set_extra(key, value, token)
 

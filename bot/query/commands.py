@@ -35,6 +35,7 @@ class HelpCommand:
 class SubscribeCommand:
     query: Query
     mention: str | None = None  # `<!subteam^S1|@team>`, `<@U1>` as Slack sent it, or `@name`
+    events: tuple[str, ...] = ()  # kinds of change (`bot.query.events`); empty: every kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,21 @@ class UnsubscribeCommand:
     all: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FollowCommand:
+    release_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnfollowCommand:
+    release_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowingCommand:
+    pass
+
+
 Command = (
     ListCommand
     | StandupCommand
@@ -64,4 +80,7 @@ Command = (
     | DigestCommand
     | SubscriptionsCommand
     | UnsubscribeCommand
+    | FollowCommand
+    | UnfollowCommand
+    | FollowingCommand
 )

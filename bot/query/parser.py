@@ -31,15 +31,19 @@ from bot.query.builder import DIGITS, Builder, parse_int, strip_hash
 from bot.query.commands import (
     Command,
     DigestCommand,
+    FollowCommand,
+    FollowingCommand,
     GroupsCommand,
     HelpCommand,
     ListCommand,
     StandupCommand,
     SubscribeCommand,
     SubscriptionsCommand,
+    UnfollowCommand,
     UnsubscribeCommand,
 )
 from bot.query.errors import QueryError, echo
+from bot.query.events import parse_events
 from bot.query.lexer import Token, tokenize
 from bot.query.model import Query
 from bot.query.quoting import unentity
@@ -72,8 +76,9 @@ def parse_command(text: str) -> Command:
     if word == "standup":
         return StandupCommand(_parse_query(rest))
     if word == "subscribe":
-        query, extras = _parse_query_with(rest, allow={"mention"})
-        return SubscribeCommand(query, extras.get("mention"))
+        query, extras = _parse_query_with(rest, allow={"mention", "events"})
+        events = parse_events(extras["events"]) if extras.get("events") else ()
+        return SubscribeCommand(query, extras.get("mention"), events)
     if word == "digest":
         return _parse_digest(rest)
     if word in ("subscriptions", "subscription"):
@@ -92,6 +97,16 @@ def parse_command(text: str) -> Command:
         return GroupsCommand()
     if word in ("unsubscribe", "unsub"):
         return _parse_unsubscribe(rest)
+    if word in ("follow", "unfollow"):
+        release_id = _one_release_id(word, rest)
+        return FollowCommand(release_id) if word == "follow" else UnfollowCommand(release_id)
+    if word == "following":
+        if rest:
+            raise QueryError(
+                f"`following` takes nothing after it (got {echo(rest[0].raw)}). "
+                "It lists the releases you follow."
+            )
+        return FollowingCommand()
     return _parse_list(tokens)
 
 
@@ -218,3 +233,17 @@ def _parse_unsubscribe(tokens: Sequence[Token]) -> UnsubscribeCommand:
     if not ids:
         raise QueryError(f"Which subscription? {usage}")
     return UnsubscribeCommand(ids=tuple(ids))
+
+
+def _one_release_id(word: str, tokens: Sequence[Token]) -> int:
+    """`follow 21`, `follow #21`, `follow release 21`, `follow id:21`: one release id."""
+    usage = f"Use `/releases {word} 21` with the release's id (`/releases R59` shows it)."
+    if tokens and tokens[0].plain_word == "release":
+        tokens = tokens[1:]
+    if len(tokens) != 1:
+        raise QueryError(("One release at a time. " if tokens else "Which release? ") + usage)
+    token = tokens[0]
+    value = token.value.strip() if token.key in (None, "id") and not token.negated else ""
+    if not DIGITS.fullmatch(value):
+        raise QueryError(f"{echo(token.raw)} is not a release id. {usage}", token.raw)
+    return parse_int(strip_hash(value), token, "release id", minimum=1)

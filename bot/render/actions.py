@@ -16,6 +16,8 @@ within a message, so a base id may get `:suffix` parts; decoders accept both for
 |                       | `{"v":1,"k":"detail","id":<release id>}`                      |
 | `open_search`         | JSON `{"v":1,"q":"<text to prefill the search form with>"}`   |
 | `subscription_remove` | the subscription id in decimal, e.g. `7`                      |
+| `release_follow`      | the release id in decimal: follow it (direct messages)        |
+| `release_unfollow`    | the release id in decimal: stop following it                  |
 
 `ACTION_ID_PATTERN` matches every one of them with or without suffixes; one Bolt listener
 (`app.action(re.compile(ACTION_ID_PATTERN))`) can take all clicks and hand them to `decode`.
@@ -37,6 +39,8 @@ ACTION_RELATED: Final = "release_related"
 ACTION_SHARE: Final = "share_in_channel"
 ACTION_OPEN_SEARCH: Final = "open_search"
 ACTION_SUBSCRIPTION_REMOVE: Final = "subscription_remove"
+ACTION_FOLLOW: Final = "release_follow"
+ACTION_UNFOLLOW: Final = "release_unfollow"
 
 ACTION_IDS: Final = (
     ACTION_PAGE,
@@ -45,6 +49,8 @@ ACTION_IDS: Final = (
     ACTION_SHARE,
     ACTION_OPEN_SEARCH,
     ACTION_SUBSCRIPTION_REMOVE,
+    ACTION_FOLLOW,
+    ACTION_UNFOLLOW,
 )
 
 # Block ids of the blocks that hold buttons, so a listener can tell where a click came from.
@@ -139,7 +145,17 @@ class RemoveSubscription:
     subscription_id: int
 
 
-ButtonAction = PageRequest | ShareRequest | ReleaseRef | OpenSearch | RemoveSubscription
+@dataclass(frozen=True, slots=True)
+class FollowRequest:
+    """Follow (or, with `follow` False, stop following) one release."""
+
+    release_id: int
+    follow: bool = True
+
+
+ButtonAction = (
+    PageRequest | ShareRequest | ReleaseRef | OpenSearch | RemoveSubscription | FollowRequest
+)
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -272,4 +288,6 @@ def decode(action_id: str, value: str) -> ButtonAction:
         return decode_share(value)
     if base == ACTION_OPEN_SEARCH:
         return decode_open_search(value)
+    if base in (ACTION_FOLLOW, ACTION_UNFOLLOW):
+        return FollowRequest(decode_release_ref(value).release_id, follow=base == ACTION_FOLLOW)
     return decode_subscription_remove(value)

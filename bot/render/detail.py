@@ -35,8 +35,18 @@ def _link_field(title: str, release_id: int | None, release: Release | None) -> 
     return f"*{title}*\n{parts.name_label(release.name)} (#{release_id})"
 
 
-def render_detail(result: DetailResult, now: datetime, *, shared_by: str | None = None) -> Message:
-    """One release in full; `shared_by` renders the in-channel copy "Share in channel" posts."""
+def render_detail(
+    result: DetailResult,
+    now: datetime,
+    *,
+    shared_by: str | None = None,
+    following: bool | None = None,
+) -> Message:
+    """One release in full; `shared_by` renders the in-channel copy "Share in channel" posts.
+
+    `following` (whether the reader follows the release) puts an Unfollow or a Follow button on
+    the card; None (unknown, or the shared copy) puts neither.
+    """
     release = result.release
     ids = act.ActionIds()
     name = parts.name_label(release.name, 140)
@@ -116,6 +126,11 @@ def render_detail(result: DetailResult, now: datetime, *, shared_by: str | None 
         share = act.encode_share(act.ShareRequest("detail", release_id=release.id))
         if share is not None:
             buttons.append(parts.button("Share in channel", ids(act.ACTION_SHARE), share))
+    if following is not None and shared_by is None and not release.deleted:
+        base, label = (
+            (act.ACTION_UNFOLLOW, "Unfollow") if following else (act.ACTION_FOLLOW, "Follow")
+        )
+        buttons.append(parts.button(label, ids(base), act.encode_release_ref(release.id)))
     if buttons:
         blocks.append(parts.actions(act.BLOCK_DETAIL_LINKS, buttons))
 

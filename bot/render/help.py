@@ -27,6 +27,10 @@ _ALIASES = {
     "subscriptions": "subscribe",
     "subscription": "subscribe",
     "unsubscribe": "subscribe",
+    "follow": "subscribe",
+    "unfollow": "subscribe",
+    "following": "subscribe",
+    "events": "subscribe",
     "digest": "subscribe",
     "digests": "subscribe",
     "notifications": "subscribe",
@@ -50,6 +54,11 @@ _CHANNEL = """*Keep this channel informed* (confirmed in the channel)
 • `/releases digest weekdays 09:00` the standup view here every weekday at 9:00
 • `/releases subscriptions` list this channel's subscriptions and digests
 • `/releases unsubscribe 3` stop one by id, or `/releases unsubscribe all`"""
+
+_FOLLOW = """*Follow one release* (direct messages, only to you)
+• `/releases follow 21` a message when release 21 opens, closes, changes dates, is renamed \
+or deleted, or gets a new hotfix; or press *Follow* on its details
+• `/releases following` the releases you follow; `/releases unfollow 21` stops one"""
 
 _SHORTCUT_SHORT = """*From any message*
 Open a message's *⋯* menu and choose *Find releases*: ids, names and \
@@ -84,7 +93,10 @@ _SUBSCRIBE = """*Change notifications*
 • `/releases subscribe [filters] [mention:@team]` post in this channel when a matching \
 release appears, opens, closes, is reopened, changes dates or is deleted. One message per \
 release, updated in place; later changes go to its thread.
-• Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team`"""
+• `events:closed,reopened,dates` only those kinds of change (default: every kind). \
+Kinds: `created`, `reopened`, `restored`, `closed`, `dates`, `renamed`, `deleted`; \
+`opened` is the first three.
+• Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team events:closed,dates`"""
 
 _DIGEST = """*Digests*
 • `/releases digest daily 09:00` every day
@@ -117,7 +129,7 @@ def _topic_blocks(topic: str) -> tuple[str, list[str]]:
     if topic == "standup":
         return "Help: standup", [_STANDUP]
     if topic == "subscribe":
-        return "Help: subscriptions and digests", [_SUBSCRIBE, _DIGEST, _MANAGE]
+        return "Help: subscriptions and digests", [_SUBSCRIBE, _DIGEST, _MANAGE, _FOLLOW]
     return "Help: message shortcut", [_SHORTCUT]
 
 
@@ -141,7 +153,7 @@ def render_help(topic: str | None = None) -> Message:
                     "Here is the overview."
                 )
             )
-        blocks.extend(parts.section(s) for s in (_LOOKUP, _CHANNEL, _SHORTCUT_SHORT))
+        blocks.extend(parts.section(s) for s in (_LOOKUP, _CHANNEL, _FOLLOW, _SHORTCUT_SHORT))
         blocks.append(parts.context(_MORE))
         search = parts.button(
             "Search releases", act.ACTION_OPEN_SEARCH, act.encode_open_search("")

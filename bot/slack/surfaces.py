@@ -16,7 +16,10 @@ from bot.workflow_step import FindReleasesStep
 
 
 def register_surfaces(app: App, answers: Answers, delivery: Delivery, seen: ReplayGuard) -> None:
-    home = Home(answers.finder, clock=answers.now, subscriptions=answers.subscriptions)
+    home = Home(
+        answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+        follows=answers.follows,
+    )
     register_home(app, home, delivery, seen)
     register_search(app, SearchForms(answers), delivery)
     register_workflow_step(app, FindReleasesStep(answers.finder, answers.now), delivery)

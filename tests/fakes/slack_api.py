@@ -50,6 +50,8 @@ class Script:
     conversations_error: str | None = None
     # The error views.publish answers while set (e.g. "not_enabled").
     publish_error: str | None = None
+    # conversations.open: the error it answers per user (e.g. "user_not_found").
+    dm_errors: dict[str, str] = field(default_factory=dict)
 
 
 class FakeSlack:
@@ -182,6 +184,13 @@ class FakeSlack:
             if not args.get("function_execution_id"):
                 return 200, {"ok": False, "error": "invalid_arguments"}, {}
             return 200, {"ok": True}, {}
+        if method == "conversations.open":
+            user = str(args.get("users", ""))
+            if not user or "," in user:
+                return 200, {"ok": False, "error": "invalid_arguments"}, {}
+            if user in script.dm_errors:
+                return 200, {"ok": False, "error": script.dm_errors[user]}, {}
+            return 200, {"ok": True, "channel": {"id": f"D{user}"}}, {}
         if method == "users.conversations":
             if script.conversations_error is not None:
                 return 200, {"ok": False, "error": script.conversations_error}, {}

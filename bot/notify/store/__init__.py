@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.notify.store.database import Database
 from bot.notify.store.digests import DigestRepository
 from bot.notify.store.engine import DEFAULT_DATABASE_URL, create_store_engine
+from bot.notify.store.follows import FollowRepository
 from bot.notify.store.leases import LeaseRepository
 from bot.notify.store.migrations import current_version, migrate
 from bot.notify.store.outbox import OutboxRepository
@@ -38,6 +39,7 @@ class Store:
         self.outbox = OutboxRepository(self._db)
         self.digests = DigestRepository(self._db)
         self.leases = LeaseRepository(self._db)
+        self.follows = FollowRepository(self._db)
         if migrate:
             self.migrate()
 

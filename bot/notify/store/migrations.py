@@ -9,7 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, MetaData, func, insert, select, text
 
-from bot.notify.store.schema import define_v1, schema_version, v2_columns
+from bot.notify.store.schema import (
+    define_v1,
+    define_v3_follows,
+    schema_version,
+    v2_columns,
+    v3_outbox_columns,
+    v3_subscription_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +33,25 @@ def _migrate_v2(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {column.name} {ddl}"))
 
 
+def _migrate_v3(conn: Connection) -> None:
+    """Subscriptions narrowed to kinds of change, and follows of one release."""
+    for table, columns in (
+        ("subscriptions", v3_subscription_columns()),
+        ("outbox", v3_outbox_columns()),
+    ):
+        for column in columns:
+            ddl = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {ddl}"))
+    v3 = MetaData()
+    define_v3_follows(v3)
+    v3.create_all(conn, checkfirst=True)
+
+
 # Ordered and append-only: step N runs once, in the transaction that records version N.
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _migrate_v1),
     (2, _migrate_v2),
+    (3, _migrate_v3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

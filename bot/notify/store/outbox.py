@@ -17,6 +17,7 @@ from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, Lease, NewDelivery, Snapshot
 from bot.notify.release_record import release_from_record, release_record
 from bot.notify.store.database import Database, upsert
+from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
 from bot.notify.store.schema import (
     outbox,
@@ -52,12 +53,17 @@ class OutboxRepository:
         *,
         baselined: Iterable[int] = (),
         fence: Lease | None = None,
+        ended_follows: Iterable[int] = (),
     ) -> list[int]:
         """Atomically: store the snapshot, enqueue its deliveries, mark baselines recorded.
 
+        Follows in `ended_follows` (of releases deleted in this poll) end here; their last
+        message, among `deliveries`, stays queued and is still delivered.
+
         With `fence`, first checks (and on PostgreSQL locks) that the lease is still held and
         raises LeaseLost otherwise, so a worker that lost its lease cannot write a poll.
-        Deliveries for subscriptions deleted or paused since the caller read them are dropped.
+        Deliveries for subscriptions deleted or paused, or follows ended, since the caller read
+        them are dropped.
         Returns the new outbox ids in the order given.
         """
         now = self._db.now()
@@ -65,7 +71,7 @@ class OutboxRepository:
             if fence is not None:
                 check_fence(conn, fence, now)
             replace_snapshot(conn, snapshot, now)
-            wanted = {delivery.subscription_id for delivery in deliveries}
+            wanted = {d.subscription_id for d in deliveries if d.follow_id is None}
             active = set(
                 conn.scalars(
                     select(subscriptions.c.id).where(
@@ -73,11 +79,14 @@ class OutboxRepository:
                     )
                 )
             ) if wanted else set()
+            following = live_follows(conn, deliveries)
             ids = [
                 enqueue(conn, delivery, now)
                 for delivery in deliveries
-                if delivery.subscription_id in active
+                if (delivery.subscription_id in active and delivery.follow_id is None)
+                or delivery.follow_id in following
             ]
+            end_follows(conn, ended_follows)
             baseline_ids = list(baselined)
             if baseline_ids:
                 conn.execute(
@@ -89,15 +98,19 @@ class OutboxRepository:
         return ids
 
     def pending_deliveries(self, limit: int = 100) -> list[Delivery]:
-        """Pending rows that are due, oldest first, for subscriptions that are not paused."""
+        """Pending rows that are due, oldest first, for subscriptions that are not paused, and
+        followers' direct messages (an unfollow deletes those)."""
         query = (
             select(outbox, subscriptions.c.mention)
-            .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
             .where(
                 outbox.c.state == "pending",
                 outbox.c.sending_at.is_(None),
                 outbox.c.available_at <= self._db.now(),
-                subscriptions.c.paused_at.is_(None),
+                or_(
+                    subscriptions.c.id.is_not(None) & subscriptions.c.paused_at.is_(None),
+                    outbox.c.follow_id.is_not(None),
+                ),
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -152,8 +165,12 @@ class OutboxRepository:
                 check_fence(conn, fence, now)
             rows = conn.execute(
                 select(outbox, subscriptions.c.mention)
-                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-                .where(outbox.c.state == "pending", outbox.c.sending_at.is_not(None))
+                .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .where(
+                    outbox.c.state == "pending",
+                    outbox.c.sending_at.is_not(None),
+                    subscriptions.c.id.is_not(None) | outbox.c.follow_id.is_not(None),
+                )
                 .order_by(outbox.c.id)
             ).all()
             if rows:
@@ -217,7 +234,7 @@ class OutboxRepository:
                 delete(outbox).where(
                     or_(
                         (outbox.c.state != "pending") & (outbox.c.created_at < cutoff),
-                        orphaned,
+                        orphaned & outbox.c.follow_id.is_(None),
                     )
                 )
             ).rowcount
@@ -254,7 +271,7 @@ def delivery_record(row: Any) -> Delivery:
         id=row.id, subscription_id=row.subscription_id, team_id=row.team_id,
         channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
         payload=row.payload, created_at=row.created_at, attempts=row.attempts,
-        mention=row.mention,
+        mention=row.mention, follow_id=row.follow_id,
     )
 
 
@@ -289,7 +306,7 @@ def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
                 subscription_id=delivery.subscription_id, team_id=delivery.team_id,
                 channel_id=delivery.channel_id, release_id=delivery.release_id,
                 kind=delivery.kind, payload=dict(delivery.payload), created_at=now,
-                available_at=now, state="pending", attempts=0,
+                available_at=now, state="pending", attempts=0, follow_id=delivery.follow_id,
             )
             .returning(outbox.c.id)
         ).scalar_one()

@@ -145,10 +145,40 @@ def v2_columns() -> tuple[Column[Any], ...]:
     return (Column("sending_at", UtcDateTime), Column("sending_by", String(255)))
 
 
+def v3_subscription_columns() -> tuple[Column[Any], ...]:
+    """Step 3: the kinds of change a subscription hears (`events_text`); NULL: every kind."""
+    return (Column("events", Text),)
+
+
+def v3_outbox_columns() -> tuple[Column[Any], ...]:
+    """Step 3: a row for a follower's direct message names its follow (subscription_id is 0)."""
+    return (Column("follow_id", Integer),)
+
+
+def define_v3_follows(metadata: MetaData) -> None:
+    """Step 3: who follows which release, by direct message."""
+    Table(
+        "follows", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("team_id", String(32), nullable=False),
+        Column("user_id", String(32), nullable=False),
+        Column("release_id", BigInteger, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        UniqueConstraint("team_id", "user_id", "release_id", name="uq_follows_user_release"),
+        Index("ix_follows_release", "release_id"),
+        sqlite_autoincrement=True,
+    )
+
+
 metadata = MetaData()
 define_v1(metadata)
 for _column in v2_columns():
     metadata.tables["outbox"].append_column(_column)
+for _column in v3_subscription_columns():
+    metadata.tables["subscriptions"].append_column(_column)
+for _column in v3_outbox_columns():
+    metadata.tables["outbox"].append_column(_column)
+define_v3_follows(metadata)
 subscriptions = metadata.tables["subscriptions"]
 release_snapshot = metadata.tables["release_snapshot"]
 worker_state = metadata.tables["worker_state"]
@@ -156,6 +186,7 @@ parent_messages = metadata.tables["parent_messages"]
 outbox = metadata.tables["outbox"]
 digest_runs = metadata.tables["digest_runs"]
 worker_leases = metadata.tables["worker_leases"]
+follows = metadata.tables["follows"]
 
 schema_version = Table(
     "schema_version", MetaData(),

@@ -11,6 +11,7 @@ from sqlalchemy.engine import RowMapping
 from bot.notify.records import Subscription, SubscriptionKind
 from bot.notify.store.database import Database
 from bot.notify.store.schema import digest_runs, outbox, subscriptions
+from bot.query import QueryError, events_text, parse_events
 from bot.schedule import Schedule
 
 
@@ -28,12 +29,16 @@ class SubscriptionRepository:
         filters: str,
         created_by: str,
         mention: str | None = None,
+        events: tuple[str, ...] = (),
     ) -> Subscription:
-        """A new change subscription; the next poll records its baseline and posts nothing."""
+        """A new change subscription; the next poll records its baseline and posts nothing.
+
+        `events` narrows it to those kinds of change (`bot.query.events`); empty: every kind.
+        """
         return self._add(
             team_id=team_id, channel_id=channel_id, kind="change", filters=filters,
             schedule=None, timezone=None, mention=mention, created_by=created_by,
-            baseline_done=False,
+            baseline_done=False, events=events_text(events) or None,
         )
 
     def add_digest(
@@ -181,7 +186,18 @@ def subscription_record(row: RowMapping) -> Subscription:
         mention=row["mention"], created_by=row["created_by"], created_at=row["created_at"],
         paused_reason=row["paused_reason"], paused_at=row["paused_at"],
         baseline_done=bool(row["baseline_done"]),
+        events=_events(row.get("events")),
     )
+
+
+def _events(stored: object) -> tuple[str, ...]:
+    """The stored kinds; text this code cannot read means every kind rather than none."""
+    if not isinstance(stored, str) or not stored:
+        return ()
+    try:
+        return parse_events(stored)
+    except QueryError:
+        return ()
 
 
 def _forget_subscriptions(conn: Connection, ids: Sequence[int]) -> None:

@@ -23,6 +23,7 @@ from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
 from bot.notify.records import Delivery
 from bot.notify.store import Store
+from bot.notify.worker.direct import direct_channel, direct_message
 from bot.notify.worker.lease import LeaseKeeper
 from bot.notify.worker.slack_errors import (
     AUTH_ERRORS,
@@ -145,6 +146,9 @@ class Deliverer:
         return _Next.CONTINUE, "posted"
 
     def _post(self, row: Delivery) -> _Posted:
+        if row.follow_id is not None:  # a follower's DM: a message of its own, no thread
+            message = direct_message(row, self._clock)
+            return _Posted(self._send(direct_channel(self._slack, row.channel_id), message), False)
         if row.kind == "digest":
             message = Message(text=str(row.payload["text"]), blocks=tuple(row.payload["blocks"]))
             return _Posted(self._send(row.channel_id, message), parent=False)

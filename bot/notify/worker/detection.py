@@ -14,6 +14,7 @@ from bot.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.notify.filters import StoredQueries
+from bot.notify.follow_routing import route_follows
 from bot.notify.plan import plan_poll
 from bot.notify.records import NewDelivery, Subscription
 from bot.notify.store import Store
@@ -64,12 +65,14 @@ class ChangeDetector:
         plan = plan_poll(
             previous, result.releases, subs, self._matcher(names), self._store.outbox.threads()
         )
+        followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
         deliveries = [
             replace(d, payload={**d.payload, "group_name": group_name_of(d, names)})
-            for d in plan.deliveries
+            for d in (*plan.deliveries, *followers.deliveries)
         ]
         ids = self._store.outbox.commit_poll(
-            plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease
+            plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease,
+            ended_follows=followers.ended,
         )
         if previous.taken_at is None:
             log.info("first poll: %d releases recorded as the baseline", len(plan.snapshot))
@@ -82,6 +85,8 @@ class ChangeDetector:
                 "delivery %d queued: channel %s, subscription %d, release %s, %s",
                 row_id, d.channel_id, d.subscription_id, d.release_id, d.kind,
             )
+        for follow_id in followers.ended:
+            log.info("follow %d ends: its release was deleted", follow_id)
         return True, len(plan.events), len(ids), None
 
     def _matcher(self, names: Mapping[int, str]) -> Callable[[Subscription, Release], bool]:

@@ -1,0 +1,182 @@
+"""`/releases follow | unfollow | following`, the Follow/Unfollow buttons, and App Home's list.
+
+A follow belongs to the person, not the channel: every answer is private to them, and the
+changes come as direct messages from the worker (`follow_routing`, `worker.direct`). Release
+names come from the cache; when MetaKraftwerk is down the list still shows the ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.answers import Caller, FollowsCommand, Reply
+from bot.clock import Clock, SystemClock
+from bot.finder import ReleaseFinder
+from bot.logs import new_ref
+from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.metakraftwerk.models import Release
+from bot.notify.store import Store, StoreUnavailable
+from bot.notify.store.follows import MAX_FOLLOWS_PER_USER, FollowLimitReached
+from bot.query import FollowCommand, UnfollowCommand
+from bot.render import actions as act
+from bot.render import parts
+from bot.render.errors import render_error
+from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.message import Message
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 40  # one section with an Unfollow button each; the rest are counted
+WHAT_COMES = (
+    "I'll send you a direct message when it opens or closes, its dates change, it is renamed "
+    "or deleted, or it gets a new hotfix."
+)
+FOLLOWING_HINT = "`/releases following` lists the releases you follow."
+
+
+class FollowCommands:
+    """The `Follows` service `bot.answers.Answers` delegates to, over the store and the cache."""
+
+    def __init__(
+        self, store: Store, finder: ReleaseFinder, *, clock: Clock | None = None
+    ) -> None:
+        self._store = store
+        self._finder = finder
+        self._clock = clock or SystemClock()
+
+    def handle(self, command: FollowsCommand, caller: Caller) -> Reply:
+        if not caller.user_id:
+            return Reply(render_error("I could not tell who you are, so I cannot follow for you."))
+        try:
+            if isinstance(command, FollowCommand):
+                return self._follow(command.release_id, caller)
+            if isinstance(command, UnfollowCommand):
+                return self._unfollow(command.release_id, caller)
+            return self._following(caller)
+        except StoreUnavailable as exc:
+            ref = new_ref()
+            log.warning("%s by %s: the database is unavailable (ref %s): %s",
+                        type(command).__name__, caller.user_id, ref, exc)
+            return Reply(render_error(
+                f"The database is busy or unreachable; try again in a minute (ref {ref})."
+            ))
+
+    def is_following(self, caller: Caller, release_id: int) -> bool | None:
+        if not caller.user_id:
+            return None
+        return self._store.follows.is_following(caller.team_id, caller.user_id, release_id)
+
+    def followed(self, team_id: str, user_id: str) -> Sequence[Release]:
+        """The user's followed releases as the cache knows them (App Home)."""
+        follows = self._store.follows.of_user(team_id, user_id)
+        if not follows:
+            return ()
+        known = {r.id: r for r in self._finder.all_releases().releases}
+        return tuple(known[f.release_id] for f in follows if f.release_id in known)
+
+    # ---- commands ---------------------------------------------------------------------------
+
+    def _follow(self, release_id: int, caller: Caller) -> Reply:
+        release = self._finder.detail(release_id).release  # ReleaseNotFound: a clear answer
+        name = f"{parts.bold(parts.name_label(release.name, 80))} (#{release.id})"
+        if release.deleted:
+            return Reply(render_error(f"{name} is deleted; there is nothing left to follow."))
+        try:
+            _, new = self._store.follows.follow(caller.team_id, caller.user_id, release.id)
+        except FollowLimitReached:
+            return Reply(render_error(
+                f"You follow {MAX_FOLLOWS_PER_USER} releases already, the most I keep per "
+                "person. Unfollow one first.", FOLLOWING_HINT,
+            ))
+        if not new:
+            return Reply(_note(f"You already follow {name}.", FOLLOWING_HINT))
+        log.info("user %s follows release %d", caller.user_id, release.id)
+        return Reply(_note(
+            f"You follow {name} now. {WHAT_COMES}",
+            f"`/releases unfollow {release.id}` stops it. {FOLLOWING_HINT}",
+        ))
+
+    def _unfollow(self, release_id: int, caller: Caller) -> Reply:
+        if not self._store.follows.unfollow(caller.team_id, caller.user_id, release_id):
+            return Reply(render_error(f"You don't follow release #{release_id}.", FOLLOWING_HINT))
+        log.info("user %s unfollowed release %d", caller.user_id, release_id)
+        return Reply(_note(
+            f"You no longer follow {self._label(release_id)}; no more messages about it.",
+            f"`/releases follow {release_id}` follows it again.",
+        ))
+
+    def _following(self, caller: Caller) -> Reply:
+        follows = self._store.follows.of_user(caller.team_id, caller.user_id)
+        known, names, trouble = self._releases()
+        return Reply(render_following([f.release_id for f in follows], known, names,
+                                      self._clock.now(), trouble=trouble))
+
+    def _releases(self) -> tuple[dict[int, Release], dict[int, str], str | None]:
+        try:
+            result = self._finder.all_releases()
+        except MetaKraftwerkError as exc:
+            log.warning("the follow list without names: %s", exc)
+            return {}, {}, exc.user_message
+        return {r.id: r for r in result.releases}, dict(result.group_names), None
+
+    def _label(self, release_id: int) -> str:
+        known, _, _ = self._releases()
+        release = known.get(release_id)
+        if release is None:
+            return f"release #{release_id}"
+        return f"{parts.bold(parts.name_label(release.name, 80))} (#{release_id})"
+
+
+def render_following(
+    release_ids: Sequence[int],
+    known: dict[int, Release],
+    group_names: dict[int, str],
+    now: datetime,
+    *,
+    trouble: str | None = None,
+) -> Message:
+    """The user's follows, one row each with an Unfollow button."""
+    if not release_ids:
+        text = (
+            "You follow no releases. `/releases follow 21`, or the *Follow* button on a "
+            f"release's details, sends you a direct message when it changes. {WHAT_COMES}"
+        )
+        return Message(text=fit_text(text), blocks=fit_blocks([parts.section(text)]),
+                       meta={"view": "following"})
+    blocks: list[dict[str, Any]] = [
+        parts.header(f"Releases you follow · {len(release_ids)}")
+    ]
+    ids = act.ActionIds()
+    for release_id in release_ids[:MAX_LISTED]:
+        release = known.get(release_id)
+        line = (
+            parts.summary_line(release, group_names=group_names, known=known, now=now)
+            if release is not None
+            else f"Release #{release_id}"
+        )
+        button = parts.button(
+            "Unfollow", ids(act.ACTION_UNFOLLOW, release_id), act.encode_release_ref(release_id)
+        )
+        blocks.append(parts.section(cut_mrkdwn(f"{line} · #{release_id}", MAX_SECTION_TEXT),
+                                    accessory=button))
+    notes = [WHAT_COMES]
+    if len(release_ids) > MAX_LISTED:
+        notes.insert(0, f"…and {len(release_ids) - MAX_LISTED} more, not shown.")
+    if trouble:
+        notes.insert(0, f"{parts.EMOJI_WARNING} Names not available: {cut_mrkdwn(trouble, 300)}")
+    blocks.append(parts.context(*notes))
+    return Message(
+        text=fit_text(f"You follow {parts.plural(len(release_ids), 'release')}"),
+        blocks=fit_blocks(blocks),
+        meta={"view": "following"},
+    )
+
+
+def _note(text: str, hint: str | None = None) -> Message:
+    blocks = [parts.section(cut_mrkdwn(text, MAX_SECTION_TEXT))]
+    if hint:
+        blocks.append(parts.context(cut_mrkdwn(hint, 1500)))
+    return Message(text=fit_text(text), blocks=fit_blocks(blocks), meta={"view": "follow"})
