@@ -10,6 +10,7 @@ after a failure its later rows wait for the next round.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -74,8 +75,9 @@ class Deliverer:
         self._batch = batch_size
         self._paused: list[str] = []
 
-    def deliver(self) -> tuple[int, int, list[str]]:
-        """Post what is due; (posted, failed, channels paused). LeaseLost ends it early."""
+    def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
+        """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
+        `stop` (a graceful shutdown) between two rows."""
         for row in self._store.outbox.recover_in_flight(fence=self._lease.lease):
             log.warning(
                 "delivery %d (channel %s, subscription %d, release %s, %s) was being posted "
@@ -99,6 +101,8 @@ class Deliverer:
                 channel = (row.team_id, row.channel_id)
                 if channel in waiting:
                     continue
+                if stop is not None and stop.is_set():
+                    return posted, failed, paused
                 self._lease.keep()
                 outcome, result = self._deliver_one(row)
                 posted += result == "posted"
