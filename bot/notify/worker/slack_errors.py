@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -9,6 +10,9 @@ from slack_sdk.errors import SlackApiError
 
 MAX_TRANSIENT_ATTEMPTS = 12  # with the backoff below, about a day of trying
 DEFAULT_RETRY_AFTER = 30  # seconds, when a 429 names no Retry-After
+# Seconds, when Retry-After cannot be read ("inf", a date, garbage): Slack wants a pause, so
+# take a long one rather than dropping the post or hammering the channel.
+UNREADABLE_RETRY_AFTER = 600
 
 # Slack errors that mean "this channel cannot take posts": pause it, with the reason shown.
 PAUSE_REASONS: Mapping[str, str] = {
@@ -60,9 +64,12 @@ def retry_after(exc: SlackApiError) -> int:
         if str(key).lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
             try:
-                return max(1, int(float(str(raw))))
+                seconds = float(str(raw).strip())
             except ValueError:
-                break
+                return UNREADABLE_RETRY_AFTER
+            if not math.isfinite(seconds) or seconds < 0:
+                return UNREADABLE_RETRY_AFTER
+            return max(1, math.ceil(seconds))
     return DEFAULT_RETRY_AFTER
 
 
