@@ -117,3 +117,66 @@ def test_retry_after_that_cannot_be_read_is_a_long_back_off(
     assert worker.poll_once().posted == 0
     clock.advance(timedelta(minutes=10))
     assert worker.poll_once().posted == 1
+
+
+def _two_channels_and_a_change(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> Worker:
+    for channel in (C1, C2):
+        store.subscriptions.add_change(team_id=TEAM, channel_id=channel, filters="open",
+                                       created_by="U1")
+    worker = _worker(store, demo_cache, slack.url, clock)
+    worker.poll_once()
+    demo_api.data.rename(_open(demo_api)[0], "First")
+    return worker
+
+
+@pytest.mark.parametrize("error", ["account_inactive", "token_revoked", "invalid_auth"])
+def test_a_dead_token_stops_posting_without_pausing_channels(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack, caplog: pytest.LogCaptureFixture, error: str,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    slack.script.chat_error = error
+    with caplog.at_level(logging.ERROR, logger="bot.notify.worker"):
+        report = worker.poll_once()
+    assert report.posted == 0
+    assert report.paused_channels == ()
+    assert len(_posts(slack)) == 1  # stopped at the first refusal
+    assert not any(s.paused for s in store.subscriptions.all("change"))
+    assert f"Slack refused the bot's token ({error})" in caplog.text
+    slack.script.chat_error = None
+    assert worker.poll_once().posted == 2  # nothing lost
+
+
+def test_a_deleted_parent_is_posted_again(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    worker.poll_once()
+    first_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
+    demo_api.data.rename(_open(demo_api)[0], "Second")
+    slack.script.channel_errors_next[C1] = ["thread_not_found"]
+    assert worker.poll_once().posted == 2
+    new_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
+    assert new_parent is not None
+    assert new_parent != first_parent
+    last = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1][-1]
+    assert "Second" in str(last.args["text"])
+    assert "thread_ts" not in last.args  # a new parent, carrying the latest state
+
+
+def test_refused_blocks_still_deliver_the_text(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    slack.script.channel_errors_next[C1] = ["invalid_blocks"]
+    assert worker.poll_once().posted == 2
+    tries = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1]
+    assert len(tries) == 2
+    assert "blocks" in tries[0].args
+    assert "blocks" not in tries[1].args
+    assert "First" in str(tries[1].args["text"])

@@ -26,11 +26,13 @@ and logs that Slack may show it twice. A rare duplicate was preferred to a silen
 closed": Slack's chat.postMessage takes no idempotency key, so nothing can close that gap fully
 without reading channel history.
 
-Failures: 429s are waited out by the client's retry handler; when its retries run out the row
-stays pending until Retry-After has passed. `not_in_channel`, `channel_not_found`,
-`is_archived` and `account_inactive` pause the channel's subscriptions with the reason (shown
+Failures: a 429 backs off that channel until Retry-After (an unreadable one: 10 minutes); the
+worker never sleeps for it. Other failures back off the channel, and after MAX_TRANSIENT_ATTEMPTS
+the row is parked as failed with the reason. `not_in_channel`, `channel_not_found`
+and `is_archived` pause the channel's subscriptions with the reason (shown
 by `/releases subscriptions`; repeating the subscribe or digest command resumes one), logged
-once. Token errors stop delivery for the round. One failing channel never holds up the others,
+once. Token errors (`account_inactive` among them) stop delivery for
+the round without pausing any channel. One failing channel never holds up the others,
 and a channel's rows keep their order: after a failure its later rows wait for the next round.
 """
 

@@ -25,12 +25,13 @@ PAUSE_REASONS: Mapping[str, str] = {
         "or deleted"
     ),
     "is_archived": "this channel is archived (is_archived)",
-    "account_inactive": "Slack reports the app's account as inactive (account_inactive)",
 }
-# Errors about the token or the app: nothing will get through this round.
+# Errors about the token or the app: nothing will get through this round, in any channel, so
+# no channel is paused for them (account_inactive: the app's user was deactivated).
 AUTH_ERRORS = frozenset(
     {
-        "invalid_auth", "not_authed", "token_revoked", "token_expired", "no_permission",
+        "invalid_auth", "account_inactive", "not_authed", "token_revoked", "token_expired",
+        "no_permission",
         "missing_scope", "org_login_required", "ekm_access_denied", "team_access_not_granted",
         "not_allowed_token_type", "two_factor_setup_required", "access_denied",
     }
