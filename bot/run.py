@@ -76,7 +76,9 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
         raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
     services = build_services(settings, demo=demo)
     try:
-        worker = build_worker(services, make_web_client(services.settings))
+        # No sleeping out 429s inside the worker: a rate-limited channel backs off alone.
+        client = make_web_client(services.settings, max_rate_limit_retries=0)
+        worker = build_worker(services, client)
         if once:
             try:
                 worker.poll_once()

@@ -37,7 +37,7 @@ class Script:
 
     channel_errors: dict[str, str] = field(default_factory=dict)
     rate_limit_next: int = 0
-    retry_after: int = 1
+    retry_after: int | str = 1  # a str for values Slack should never send ("inf")
     users_tz: dict[str, str] = field(default_factory=dict)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None

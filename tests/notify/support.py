@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import DeliveryState
@@ -49,3 +49,16 @@ def delivery_state(store: Store, delivery_id: int) -> DeliveryState | None:
     if row.state == "pending" and row.sending_at is not None:
         return "sending"
     return cast(DeliveryState, row.state)
+
+
+def end_lock_sessions(store: Store, name: str) -> int:
+    """PostgreSQL: end the sessions holding the advisory lock `name`, as a process killed or
+    cut off from the database would; SQLite has none (0)."""
+    if store.engine.dialect.name != "postgresql":
+        return 0
+    with store.engine.begin() as conn:
+        return int(conn.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
+            "AND objid = (hashtext(current_schema() || ':' || :name)::bigint & 4294967295)"
+        ), {"name": name}) or 0)

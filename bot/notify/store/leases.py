@@ -1,14 +1,23 @@
-"""The worker lease: one worker at a time, and fencing of writes by a worker that lost it."""
+"""The worker lease: one worker at a time, and fencing of writes by a worker that lost it.
+
+On PostgreSQL leadership is also held as a session-level advisory lock on a connection of its
+own (`SessionLock`): the server drops it the moment that connection dies, so a killed worker's
+successor takes the lease row over at once instead of waiting for it to expire.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, delete, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.records import Lease, LeaseLost
 from bot.notify.store.database import Database
 from bot.notify.store.schema import worker_leases
+
+log = logging.getLogger(__name__)
 
 
 class LeaseRepository:
@@ -17,16 +26,19 @@ class LeaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def acquire(self, lease: Lease, ttl: timedelta) -> bool:
-        """Take the lease if free, expired, or already ours (then it is extended)."""
+    def acquire(self, lease: Lease, ttl: timedelta, *, force: bool = False) -> bool:
+        """Take the lease if free, expired, or already ours (then it is extended).
+
+        `force` takes it from any holder: only for the owner of the `SessionLock`, whose
+        predecessor's session (and so its claim) is gone. The fence then stops that
+        predecessor's writes, should it still be alive.
+        """
         now = self._db.now()
+        free = or_(worker_leases.c.holder == lease.holder, worker_leases.c.expires_at <= now)
         with self._db.write() as conn:
             taken = conn.execute(
                 update(worker_leases)
-                .where(
-                    worker_leases.c.name == lease.name,
-                    or_(worker_leases.c.holder == lease.holder, worker_leases.c.expires_at <= now),
-                )
+                .where(worker_leases.c.name == lease.name, *(() if force else (free,)))
                 .values(holder=lease.holder, expires_at=now + ttl, acquired_at=now)
             ).rowcount
             if taken:
@@ -68,6 +80,10 @@ class LeaseRepository:
                 ).rowcount
             )
 
+    def session_lock(self, name: str) -> SessionLock | None:
+        """The advisory lock for `name` on PostgreSQL; None on SQLite, which has none."""
+        return SessionLock(self._db, name) if self._db.dialect == "postgresql" else None
+
     def holder(self, name: str) -> str | None:
         """The current, unexpired holder of a lease, if any."""
         with self._db.read() as conn:
@@ -86,3 +102,80 @@ def check_fence(conn: Connection, fence: Lease, now: datetime) -> None:
     ).one_or_none()
     if holder is None or holder.holder != fence.holder or holder.expires_at <= now:
         raise LeaseLost(f"lease {fence.name!r} is not held by {fence.holder!r}")
+
+
+class SessionLock:
+    """A PostgreSQL session-level advisory lock held on a dedicated connection.
+
+    The key includes the schema, so deployments (and tests) sharing a database do not
+    exclude each other. Not thread-safe: one owner (the lease keeper) uses it.
+    """
+
+    def __init__(self, db: Database, name: str) -> None:
+        self._db = db
+        self._name = name
+        self._conn: Connection | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def try_take(self) -> bool:
+        """Take the lock, or confirm it is still ours (the connection is alive)."""
+        if self._conn is not None:
+            if self.alive():
+                return True
+            self._drop()
+        try:
+            conn = self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as exc:
+            log.warning("could not open the worker lock connection: %s", type(exc).__name__)
+            return False
+        try:
+            got = bool(conn.scalar(
+                text("SELECT pg_try_advisory_lock(hashtext(current_schema() || ':' || :name))"),
+                {"name": self._name},
+            ))
+        except SQLAlchemyError as exc:
+            log.warning("could not take the worker lock: %s", type(exc).__name__)
+            got = False
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def alive(self) -> bool:
+        """Whether the lock's connection still answers; a dead one has lost the lock."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.scalar(text("SELECT 1"))
+        except SQLAlchemyError:
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        """Unlock and close, so a successor takes over on its next round."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.scalar(
+                text("SELECT pg_advisory_unlock(hashtext(current_schema() || ':' || :name))"),
+                {"name": self._name},
+            )
+            self._conn.close()
+        except SQLAlchemyError:
+            self._drop()
+        self._conn = None
+
+    def _drop(self) -> None:
+        """Forget a broken connection; invalidated, so the pool never hands it out again."""
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+        self._conn = None

@@ -8,10 +8,12 @@ a notification; the outbox then survives restarts until each row is sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, Lease, NewDelivery, Snapshot
@@ -26,6 +28,19 @@ from bot.notify.store.schema import (
     subscriptions,
     worker_state,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A row delivery gave up on, with the reason, for `/releases subscriptions`."""
+
+    id: int
+    subscription_id: int
+    release_id: int | None
+    kind: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
 
 
 class OutboxRepository:
@@ -99,18 +114,42 @@ class OutboxRepository:
 
     def pending_deliveries(self, limit: int = 100) -> list[Delivery]:
         """Pending rows that are due, oldest first, for subscriptions that are not paused, and
-        followers' direct messages (an unfollow deletes those)."""
+        followers' direct messages (an unfollow deletes those).
+
+        A row waits while an older pending row of its channel waits for a retry or is in
+        flight: a channel backs off as a whole, and a release's newer change never
+        overtakes an older one, so the parent message always ends on the latest state.
+        """
+        now = self._db.now()
+        older, owner = aliased(outbox), aliased(subscriptions)
+        blocked = (
+            select(older.c.id)
+            .outerjoin(owner, owner.c.id == older.c.subscription_id)
+            .where(
+                older.c.state == "pending",
+                older.c.team_id == outbox.c.team_id,
+                older.c.channel_id == outbox.c.channel_id,
+                older.c.id < outbox.c.id,
+                or_(older.c.available_at > now, older.c.sending_at.is_not(None)),
+                or_(
+                    owner.c.id.is_not(None) & owner.c.paused_at.is_(None),
+                    older.c.follow_id.is_not(None),
+                ),
+            )
+            .exists()
+        )
         query = (
             select(outbox, subscriptions.c.mention)
             .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
             .where(
                 outbox.c.state == "pending",
                 outbox.c.sending_at.is_(None),
-                outbox.c.available_at <= self._db.now(),
+                outbox.c.available_at <= now,
                 or_(
                     subscriptions.c.id.is_not(None) & subscriptions.c.paused_at.is_(None),
                     outbox.c.follow_id.is_not(None),
                 ),
+                ~blocked,
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -219,6 +258,27 @@ class OutboxRepository:
                 .where(outbox.c.id == delivery_id, outbox.c.state == "pending")
                 .values(**values)
             )
+
+    def failed_deliveries(
+        self, team_id: str, channel_id: str, limit: int = 20
+    ) -> list[FailedDelivery]:
+        """The channel's rows that delivery gave up on, newest first."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(outbox.c.team_id == team_id, outbox.c.channel_id == channel_id,
+                       outbox.c.state == "failed")
+                .order_by(outbox.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            FailedDelivery(
+                id=r.id, subscription_id=r.subscription_id, release_id=r.release_id,
+                kind=r.kind, attempts=r.attempts, last_error=r.last_error,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
 
     def purge(self, older_than: timedelta) -> int:
         """Delete sent and failed rows older than this, and rows nobody can deliver any more.

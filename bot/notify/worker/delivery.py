@@ -10,6 +10,7 @@ after a failure its later rows wait for the next round.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -75,8 +76,9 @@ class Deliverer:
         self._batch = batch_size
         self._paused: list[str] = []
 
-    def deliver(self) -> tuple[int, int, list[str]]:
-        """Post what is due; (posted, failed, channels paused). LeaseLost ends it early."""
+    def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
+        """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
+        `stop` (a graceful shutdown) between two rows."""
         for row in self._store.outbox.recover_in_flight(fence=self._lease.lease):
             log.warning(
                 "delivery %d (channel %s, subscription %d, release %s, %s) was being posted "
@@ -100,6 +102,8 @@ class Deliverer:
                 channel = (row.team_id, row.channel_id)
                 if channel in waiting:
                     continue
+                if stop is not None and stop.is_set():
+                    return posted, failed, paused
                 self._lease.keep()
                 outcome, result = self._deliver_one(row)
                 posted += result == "posted"
@@ -124,17 +128,9 @@ class Deliverer:
                       row.id, row.channel_id, exc)
             return _Next.CONTINUE, "failed"
         except Exception as exc:
-            # Timeouts and dropped connections: Slack may or may not have the post.
-            retry_at = self._clock.now() + backoff(row.attempts)
-            self._store.outbox.mark_failed(
-                row.id, f"{type(exc).__name__}: {exc}"[:500], retry_at=retry_at
-            )
-            log.warning(
-                "Slack did not answer for delivery %d (channel %s): %s; stopping this "
-                "round, retrying from %s", row.id, row.channel_id, type(exc).__name__,
-                retry_at.isoformat(timespec="seconds"),
-            )
-            return _Next.STOP, "failed"
+            # Timeouts, dropped connections and anything else: Slack may or may not have the
+            # post. Retried with a back-off of this channel alone, then parked.
+            return self._other_failure(row, exc), "failed"
         self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
         log.info(
             "delivery %d posted: channel %s, subscription %d, release %s, %s%s",
@@ -202,6 +198,24 @@ class Deliverer:
         except Exception as exc:
             log.warning("channel %s: could not update the message of release %s (%s)",
                         row.channel_id, row.release_id, type(exc).__name__)
+
+    def _other_failure(self, row: Delivery, exc: Exception) -> _Next:
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
+            self._store.outbox.mark_failed(row.id, f"gave up after {row.attempts + 1} "
+                                                   f"attempts: {reason}")
+            log.error("delivery %d (channel %s, subscription %d) parked as failed after %d "
+                      "attempts: %s", row.id, row.channel_id, row.subscription_id,
+                      row.attempts + 1, type(exc).__name__)
+            return _Next.SKIP_CHANNEL
+        retry_at = self._clock.now() + backoff(row.attempts)
+        self._store.outbox.mark_failed(row.id, reason, retry_at=retry_at)
+        log.warning(
+            "Slack did not answer for delivery %d (channel %s): %s; the channel waits until "
+            "%s", row.id, row.channel_id, type(exc).__name__,
+            retry_at.isoformat(timespec="seconds"),
+        )
+        return _Next.SKIP_CHANNEL
 
     def _slack_failed(self, row: Delivery, exc: SlackApiError) -> _Next:
         error = error_of(exc)

@@ -70,6 +70,7 @@ class ChangeDetector:
             replace(d, payload={**d.payload, "group_name": group_name_of(d, names)})
             for d in (*plan.deliveries, *followers.deliveries)
         ]
+        self._lease.keep()  # the fetch may have taken a while
         ids = self._store.outbox.commit_poll(
             plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease,
             ended_follows=followers.ended,

@@ -26,11 +26,13 @@ and logs that Slack may show it twice. A rare duplicate was preferred to a silen
 closed": Slack's chat.postMessage takes no idempotency key, so nothing can close that gap fully
 without reading channel history.
 
-Failures: 429s are waited out by the client's retry handler; when its retries run out the row
-stays pending until Retry-After has passed. `not_in_channel`, `channel_not_found`,
-`is_archived` and `account_inactive` pause the channel's subscriptions with the reason (shown
+Failures: a 429 backs off that channel until Retry-After (an unreadable one: 10 minutes); the
+worker never sleeps for it. Other failures back off the channel, and after MAX_TRANSIENT_ATTEMPTS
+the row is parked as failed with the reason. `not_in_channel`, `channel_not_found`
+and `is_archived` pause the channel's subscriptions with the reason (shown
 by `/releases subscriptions`; repeating the subscribe or digest command resumes one), logged
-once. Token errors stop delivery for the round. One failing channel never holds up the others,
+once. Token errors (`account_inactive` among them) stop delivery for
+the round without pausing any channel. One failing channel never holds up the others,
 and a channel's rows keep their order: after a failure its later rows wait for the next round.
 """
 
@@ -53,7 +55,7 @@ from bot.notify.store import Store
 from bot.notify.worker.delivery import BATCH_SIZE, Deliverer
 from bot.notify.worker.detection import ChangeDetector
 from bot.notify.worker.digest_round import DigestRound
-from bot.notify.worker.lease import MIN_LEASE_TTL, LeaseKeeper, default_holder_id
+from bot.notify.worker.lease import LeaseKeeper, default_holder_id, lease_timing
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class Worker:
         self._settings = settings
         self._clock = clock = clock or SystemClock()
         self.holder_id = holder_id or default_holder_id()
-        ttl = max(MIN_LEASE_TTL, timedelta(seconds=3 * settings.poll_interval_seconds))
+        self._heartbeat, ttl = lease_timing(settings.poll_interval_seconds)
         self._lease = LeaseKeeper(store.leases, self.holder_id, ttl, clock)
         queries = StoredQueries()
         self._detector = ChangeDetector(store, finder, self._lease, queries)
@@ -104,21 +106,30 @@ class Worker:
         )
         self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size)
         self._purged_at: datetime | None = None
+        self._stop = threading.Event()
         # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
         self._round = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
-        """Poll every POLL_INTERVAL_SECONDS until `stop` is set; then hand the lease back."""
+        """Poll every POLL_INTERVAL_SECONDS until `stop` is set; then hand the lease back.
+
+        `stop` also ends a delivery between two posts, so a graceful stop hands over at once.
+        A worker waiting for the lease asks again every heartbeat, not every interval.
+        """
         interval = self._settings.poll_interval_seconds
         log.info("notification worker %s: polling every %.0f s", self.holder_id, interval)
+        self._stop = stop
+        self._lease.start_heartbeat(self._heartbeat)
         try:
             while not stop.is_set():
                 started = time.monotonic()
                 try:
-                    self.poll_once()
+                    leader = self.poll_once().leader
                 except Exception:
                     log.exception("notification round failed; trying again in %.0f s", interval)
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                    leader = self._lease.leading
+                pause = interval if leader else min(interval, self._heartbeat)
+                stop.wait(max(0.0, pause - (time.monotonic() - started)))
         finally:
             self.close()
             log.info("notification worker %s stopped", self.holder_id)
@@ -148,7 +159,7 @@ class Worker:
         usable = None if skipped == "looks glitched" else result
         digests_enqueued, digests_skipped = self._digests.enqueue_due(usable, now)
         try:
-            posted, failed, paused = self._deliverer.deliver()
+            posted, failed, paused = self._deliverer.deliver(self._stop)
         except LeaseLost:
             self._lease.lost()
             return PollReport(leader=False, skipped_reason="lease lost")

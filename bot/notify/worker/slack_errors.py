@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -9,6 +10,9 @@ from slack_sdk.errors import SlackApiError
 
 MAX_TRANSIENT_ATTEMPTS = 12  # with the backoff below, about a day of trying
 DEFAULT_RETRY_AFTER = 30  # seconds, when a 429 names no Retry-After
+# Seconds, when Retry-After cannot be read ("inf", a date, garbage): Slack wants a pause, so
+# take a long one rather than dropping the post or hammering the channel.
+UNREADABLE_RETRY_AFTER = 600
 
 # Slack errors that mean "this channel cannot take posts": pause it, with the reason shown.
 PAUSE_REASONS: Mapping[str, str] = {
@@ -21,12 +25,13 @@ PAUSE_REASONS: Mapping[str, str] = {
         "or deleted"
     ),
     "is_archived": "this channel is archived (is_archived)",
-    "account_inactive": "Slack reports the app's account as inactive (account_inactive)",
 }
-# Errors about the token or the app: nothing will get through this round.
+# Errors about the token or the app: nothing will get through this round, in any channel, so
+# no channel is paused for them (account_inactive: the app's user was deactivated).
 AUTH_ERRORS = frozenset(
     {
-        "invalid_auth", "not_authed", "token_revoked", "token_expired", "no_permission",
+        "invalid_auth", "account_inactive", "not_authed", "token_revoked", "token_expired",
+        "no_permission",
         "missing_scope", "org_login_required", "ekm_access_denied", "team_access_not_granted",
         "not_allowed_token_type", "two_factor_setup_required", "access_denied",
     }
@@ -60,9 +65,12 @@ def retry_after(exc: SlackApiError) -> int:
         if str(key).lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
             try:
-                return max(1, int(float(str(raw))))
+                seconds = float(str(raw).strip())
             except ValueError:
-                break
+                return UNREADABLE_RETRY_AFTER
+            if not math.isfinite(seconds) or seconds < 0:
+                return UNREADABLE_RETRY_AFTER
+            return max(1, math.ceil(seconds))
     return DEFAULT_RETRY_AFTER
 
 

@@ -1,0 +1,182 @@
+"""Delivery under Slack failures that the worker must survive without losing, reordering or
+endlessly retrying a notification."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.demo import DemoApiServer
+from bot.finder import ReleaseFinder
+from bot.metakraftwerk.cache import ReleaseCache
+from bot.notify.store import Store
+from bot.notify.worker import Worker
+from bot.notify.worker.slack_errors import MAX_TRANSIENT_ATTEMPTS
+from tests.e2e.conftest import free_port
+from tests.fakes.clock import FakeClock
+from tests.fakes.slack_api import FakeSlack
+from tests.notify.support import delivery_state
+
+SETTINGS = Settings(poll_interval_seconds=60, digest_grace_minutes=60)
+TEAM, C1, C2 = "T1", "C1", "C2"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    with fake:
+        yield fake
+
+
+def _worker(store: Store, cache: ReleaseCache, url: str, clock: FakeClock) -> Worker:
+    # No retry handlers: the worker never sleeps inside a Slack call.
+    client = WebClient(token="xoxb-test", base_url=url, timeout=2)
+    return Worker(store, ReleaseFinder(cache), client, settings=SETTINGS, clock=clock,
+                  holder_id="w1")
+
+
+def _open(demo_api: DemoApiServer) -> list[int]:
+    return [r.id for r in demo_api.data.releases()
+            if not r.closed and not r.deleted and r.name != "Default Release"]
+
+
+def _posts(slack: FakeSlack, channel: str | None = None) -> list[str]:
+    return [str(c.args["text"]) for c in slack.calls_to("chat.postMessage")
+            if channel is None or c.args.get("channel") == channel]
+
+
+def test_an_exception_while_posting_is_parked_after_the_attempt_limit(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                   created_by="U1")
+    # Nothing listens there: every post fails with a connection error, not a Slack error.
+    worker = _worker(store, demo_cache, f"http://127.0.0.1:{free_port()}/api/", clock)
+    worker.poll_once()
+    demo_api.data.close(_open(demo_api)[0])
+    with caplog.at_level(logging.WARNING, logger="bot.notify.worker"):
+        for _ in range(MAX_TRANSIENT_ATTEMPTS + 3):
+            worker.poll_once()
+            clock.advance(timedelta(hours=3))
+    (row_id,) = [r.id for r in store.outbox.failed_deliveries(TEAM, C1)]
+    assert delivery_state(store, row_id) == "failed"
+    (parked,) = store.outbox.failed_deliveries(TEAM, C1)
+    assert "URLError" in (parked.last_error or "")
+    assert caplog.text.count("parked as failed") == 1
+
+
+def test_a_row_waiting_to_be_retried_holds_back_the_channels_later_rows(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                   created_by="U1")
+    store.subscriptions.add_change(team_id=TEAM, channel_id=C2, filters="open",
+                                   created_by="U1")
+    worker = _worker(store, demo_cache, slack.url, clock)
+    worker.poll_once()
+    target = _open(demo_api)[0]
+    demo_api.data.rename(target, "First")
+    slack.script.channel_errors_next[C1] = ["internal_error"]
+    worker.poll_once()  # C1's first rename fails and waits 30 s; C2 gets it
+    demo_api.data.rename(target, "Second")
+    worker.poll_once()  # the second rename must not overtake the waiting first one in C1
+    assert [t for t in _posts(slack, C1) if "Second" in t] == []
+    clock.advance(timedelta(seconds=31))
+    worker.poll_once()
+    c1 = _posts(slack, C1)
+    assert len(c1) == 3, c1  # the failed try, then both in order
+    assert "First" in c1[1], c1
+    assert "Second" not in c1[1], c1
+    assert "Second" in c1[2], c1
+    updates = [c for c in slack.calls_to("chat.update") if c.args["channel"] == C1]
+    assert updates
+    assert "Second" in str(updates[-1].args["text"])  # the parent shows the latest state
+
+
+def test_retry_after_that_cannot_be_read_is_a_long_back_off(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                   created_by="U1")
+    worker = _worker(store, demo_cache, slack.url, clock)
+    worker.poll_once()
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.rate_limit_next = 1
+    slack.script.retry_after = "inf"
+    worker.poll_once()
+    assert store.outbox.failed_deliveries(TEAM, C1) == []  # not dropped
+    clock.advance(timedelta(minutes=2))
+    assert worker.poll_once().posted == 0
+    clock.advance(timedelta(minutes=10))
+    assert worker.poll_once().posted == 1
+
+
+def _two_channels_and_a_change(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> Worker:
+    for channel in (C1, C2):
+        store.subscriptions.add_change(team_id=TEAM, channel_id=channel, filters="open",
+                                       created_by="U1")
+    worker = _worker(store, demo_cache, slack.url, clock)
+    worker.poll_once()
+    demo_api.data.rename(_open(demo_api)[0], "First")
+    return worker
+
+
+@pytest.mark.parametrize("error", ["account_inactive", "token_revoked", "invalid_auth"])
+def test_a_dead_token_stops_posting_without_pausing_channels(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack, caplog: pytest.LogCaptureFixture, error: str,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    slack.script.chat_error = error
+    with caplog.at_level(logging.ERROR, logger="bot.notify.worker"):
+        report = worker.poll_once()
+    assert report.posted == 0
+    assert report.paused_channels == ()
+    assert len(_posts(slack)) == 1  # stopped at the first refusal
+    assert not any(s.paused for s in store.subscriptions.all("change"))
+    assert f"Slack refused the bot's token ({error})" in caplog.text
+    slack.script.chat_error = None
+    assert worker.poll_once().posted == 2  # nothing lost
+
+
+def test_a_deleted_parent_is_posted_again(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    worker.poll_once()
+    first_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
+    demo_api.data.rename(_open(demo_api)[0], "Second")
+    slack.script.channel_errors_next[C1] = ["thread_not_found"]
+    assert worker.poll_once().posted == 2
+    new_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
+    assert new_parent is not None
+    assert new_parent != first_parent
+    last = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1][-1]
+    assert "Second" in str(last.args["text"])
+    assert "thread_ts" not in last.args  # a new parent, carrying the latest state
+
+
+def test_refused_blocks_still_deliver_the_text(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
+    slack.script.channel_errors_next[C1] = ["invalid_blocks"]
+    assert worker.poll_once().posted == 2
+    tries = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1]
+    assert len(tries) == 2
+    assert "blocks" in tries[0].args
+    assert "blocks" not in tries[1].args
+    assert "First" in str(tries[1].args["text"])
