@@ -121,6 +121,8 @@ def run(options: argparse.Namespace) -> Figures:
             _, _, enqueued, _ = detector.check(result)
             plan_seconds = time.perf_counter() - started
             plan_queries = counter.count
+            print(f"planned in {plan_seconds:.2f} s, {plan_queries} statements", flush=True)
+            worker._lease.take()  # a slow plan may outlast the lease; delivery needs it back
             stop = threading.Event()
             timer = threading.Timer(options.deliver_seconds, stop.set)
             timer.start()
