@@ -85,3 +85,21 @@ def test_a_backtracking_pattern_costs_one_pass_over_the_name() -> None:
     assert glob_match(pattern, name) is False
     assert glob_match(pattern, name + "z0") is True
     assert compile_globs(tuple(f"*{'?' * 1000}Z{i}" for i in range(40))).match(name) is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet=TRICKY.replace("*", "").replace("?", ""), max_size=5), max_size=4),
+    st.text(alphabet=TRICKY.replace("*", ""), max_size=8),
+)
+def test_names_without_wildcards_match_as_the_reference_does(
+    patterns: list[str], text: str
+) -> None:
+    globs = compile_globs(tuple(patterns))
+    assert globs.literals is not None  # exact names take the set lookup, not the automaton
+    assert globs.match(text) is any(reference(p, text) for p in patterns)
+
+
+def test_a_wildcard_in_any_pattern_keeps_the_automaton() -> None:
+    assert compile_globs(("DWH_GROUP", "OPS*")).literals is None
+    assert compile_globs(("DWH_GROUP", "OPS*")).match("ops_team")

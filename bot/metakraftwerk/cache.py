@@ -95,6 +95,9 @@ class ReleaseCache:
         self._flight: SingleFlight[Hashable, Loaded] = SingleFlight()
         self._wait_timeout = wait_timeout
         self._stats = dict.fromkeys(("hits", "misses", "coalesced", "stale", "errors"), 0)
+        # known_releases() for the same held entries: (their ids, the entries, the answer).
+        self._known: tuple[frozenset[int], list[Cached[object]], tuple[Release, ...]] | None
+        self._known = None
 
     @classmethod
     def from_settings(
@@ -164,9 +167,19 @@ class ReleaseCache:
             return cast(Cached[Mapping[int, str]], empty)
 
     def known_releases(self) -> tuple[Release, ...]:
-        """Every release held, fresh or stale (newest copy of each), e.g. to recognise names."""
+        """Every release held, fresh or stale (newest copy of each), e.g. to recognise names.
+
+        Remembered while the held entries stay the same ones (entries are immutable): every
+        list answer asks for it, and walking every held release each time cost more than the
+        rest of a warm lookup.
+        """
+        entries = self._store.held()
+        ids = frozenset(map(id, entries))
+        known = self._known
+        if known is not None and known[0] == ids:
+            return known[2]
         newest: dict[int, tuple[datetime, Release]] = {}
-        for entry in self._store.held():
+        for entry in entries:
             value = entry.value
             items = value if isinstance(value, tuple) else (value,)
             for item in items:
@@ -174,7 +187,9 @@ class ReleaseCache:
                     seen = newest.get(item.id)
                     if seen is None or seen[0] <= entry.fetched_at:
                         newest[item.id] = (entry.fetched_at, item)
-        return tuple(release for _, release in newest.values())
+        releases = tuple(release for _, release in newest.values())
+        self._known = (ids, entries, releases)  # the entries held keep their ids unique
+        return releases
 
     def stats(self) -> dict[str, int]:
         """Counters for logs and /healthz: hits, misses, coalesced, stale, errors; and gauges.

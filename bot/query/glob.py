@@ -36,8 +36,13 @@ class GlobSet:
     loops: int  # the bits followed by a `*`, which stay whatever the character
     start: int  # the first bit of every pattern
     accept: int  # the last bit of every pattern
+    # When no pattern has a wildcard (a group name the API already matched): the casefolded
+    # names, so a match is one set lookup instead of a walk through the automaton.
+    literals: frozenset[str] | None = None
 
     def match(self, text: str) -> bool:
+        if self.literals is not None:
+            return text.casefold() in self.literals
         masks, any_char, loops = self.masks, self.any_char, self.loops
         state = self.start
         for ch in text.casefold():
@@ -69,7 +74,8 @@ def compile_globs(patterns: tuple[str, ...]) -> GlobSet:
         # of this pattern's last bit dies instead of leaking into the next pattern.
         bit += 1
     masks = MappingProxyType({ch: bits | any_char for ch, bits in literal.items()})
-    return GlobSet(masks, any_char, loops, start, accept)
+    literals = None if any(map(is_glob, patterns)) else frozenset(p.casefold() for p in patterns)
+    return GlobSet(masks, any_char, loops, start, accept, literals)
 
 
 def glob_match(pattern: str, text: str) -> bool:

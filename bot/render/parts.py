@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.finder import Freshness
@@ -129,8 +130,12 @@ def date_fallback(value: datetime) -> str:
     return utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
+@lru_cache(maxsize=4096)
 def date_token(value: datetime, fmt: str = DATE_AND_TIME) -> str:
-    """`<!date^...>`: Slack shows it in each reader's own time zone; the fallback is UTC."""
+    """`<!date^...>`: Slack shows it in each reader's own time zone; the fallback is UTC.
+
+    Cached: the same few dates are formatted for every list, and strftime is not free.
+    """
     try:
         stamp = int(utc(value).timestamp())
     except (OverflowError, ValueError, OSError):

@@ -182,6 +182,19 @@ def test_known_releases_keeps_the_newest_copy(
     assert {r.name for r in cache.known_releases()} == {"R1-renamed", "R2"}
 
 
+def test_known_releases_follows_what_is_held_after_being_asked(
+    cache: ReleaseCache, source: FakeSource, manual_clock: FakeClock
+) -> None:
+    cache.releases(ApiFilter())
+    assert {r.name for r in cache.known_releases()} == {"R1", "R2"}
+    manual_clock.advance(120)
+    source.releases = (Release(id=1, name="R1-renamed"), R2, Release(id=3, name="R3"))
+    cache.releases(ApiFilter(group="DWH_GROUP"))
+    assert {r.name for r in cache.known_releases()} == {"R1-renamed", "R2", "R3"}
+    cache.clear()
+    assert cache.known_releases() == ()
+
+
 # ---- stale on error ------------------------------------------------------------------------
 
 

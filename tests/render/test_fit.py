@@ -111,3 +111,13 @@ def test_fit_does_not_change_its_input() -> None:
     block: dict[str, Any] = {"type": "section", "text": _mrkdwn("z" * 5000)}
     fit_blocks([block])
     assert len(block["text"]["text"]) == 5000
+
+
+def test_fit_copies_nested_parts_so_cutting_them_leaves_the_input_alone() -> None:
+    fields = [_mrkdwn("f" * 2500), _mrkdwn("g")]
+    block: dict[str, Any] = {"type": "section", "fields": fields, "extra": ({"k": ["v"]},)}
+    fitted = fit_blocks([block])
+    assert len(fields[0]["text"]) == 2500
+    assert len(fitted[0]["fields"][0]["text"]) <= 2000
+    assert fitted[0]["extra"] == ({"k": ["v"]},)
+    assert fitted[0]["extra"][0] is not block["extra"][0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -43,6 +44,8 @@ from bot.render.message import Message
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+PARALLEL_CHANNELS = 8  # channels posted to at once; Slack limits each channel, not the app
+CHANNEL_INTERVAL = 1.0  # seconds between two posts to one channel (Slack: about 1 per second)
 
 
 class _Next(Enum):
@@ -68,6 +71,9 @@ class Deliverer:
         lease: LeaseKeeper,
         clock: Clock,
         batch_size: int = BATCH_SIZE,
+        *,
+        parallel_channels: int = PARALLEL_CHANNELS,
+        channel_interval: float = CHANNEL_INTERVAL,
     ) -> None:
         self._store = store
         self._slack = web_client
@@ -75,10 +81,20 @@ class Deliverer:
         self._clock = clock
         self._batch = batch_size
         self._paused: list[str] = []
+        sqlite = store.engine.dialect.name == "sqlite"
+        self._parallel = 1 if sqlite else max(1, parallel_channels)
+        self._interval = channel_interval
+        self._pace_lock = threading.Lock()
+        self._last_post: dict[str, float] = {}  # channel -> monotonic time of its last post
 
     def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
         """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
-        `stop` (a graceful shutdown) between two rows."""
+        `stop` (a graceful shutdown) between two rows.
+
+        Channels are served side by side (up to `parallel_channels` on PostgreSQL; SQLite has
+        one writer, so one at a time), each channel's rows in order and at most one post per
+        `channel_interval` seconds, Slack's limit for one channel.
+        """
         for row in self._store.outbox.recover_in_flight(fence=self._lease.lease):
             log.warning(
                 "delivery %d (channel %s, subscription %d, release %s, %s) was being posted "
@@ -87,6 +103,7 @@ class Deliverer:
             )
         posted = failed = 0
         paused = self._paused = []
+        halt = threading.Event()  # a token error: nobody posts any more this round
         waiting: set[tuple[str, str]] = set()
         seen: set[int] = set()
         while True:
@@ -97,22 +114,87 @@ class Deliverer:
             ]
             if not batch:
                 break
+            channels: dict[tuple[str, str], list[Delivery]] = {}
             for row in batch:
                 seen.add(row.id)
                 channel = (row.team_id, row.channel_id)
-                if channel in waiting:
-                    continue
-                if stop is not None and stop.is_set():
-                    return posted, failed, paused
+                if channel not in waiting:
+                    channels.setdefault(channel, []).append(row)
+            for channel, (done, lost, skip) in self._serve(channels, stop, halt):
+                posted += done
+                failed += lost
+                if skip:
+                    waiting.add(channel)
+            if halt.is_set() or (stop is not None and stop.is_set()):
+                break
+        return posted, failed, paused
+
+    def _serve(
+        self,
+        channels: dict[tuple[str, str], list[Delivery]],
+        stop: threading.Event | None,
+        halt: threading.Event,
+    ) -> list[tuple[tuple[str, str], tuple[int, int, bool]]]:
+        """Each channel's rows, channels in parallel; waits for all before returning, so no
+        post runs on after a round ended (the first exception, e.g. LeaseLost, is re-raised).
+
+        The first row goes alone: a refused token then stops the round after one post, as it
+        does one channel at a time.
+        """
+        workers = min(self._parallel, len(channels))
+        if workers <= 1:
+            return [(c, self._channel(rows, stop, halt)) for c, rows in channels.items()]
+        first, rows = next(iter(channels.items()))
+        head = self._channel(rows[:1], stop, halt)
+        rest = dict(channels)
+        if head[2] or halt.is_set() or len(rows) == 1:
+            del rest[first]
+        else:
+            rest[first] = rows[1:]
+        with ThreadPoolExecutor(workers, thread_name_prefix="deliver") as pool:
+            calls = {c: pool.submit(self._channel, r, stop, halt) for c, r in rest.items()}
+            wait(calls.values())
+        served = {c: call.result() for c, call in calls.items()}
+        later = served.pop(first, (0, 0, head[2]))
+        merged = (head[0] + later[0], head[1] + later[1], later[2])
+        return [(first, merged), *served.items()]
+
+    def _channel(
+        self, rows: list[Delivery], stop: threading.Event | None, halt: threading.Event
+    ) -> tuple[int, int, bool]:
+        """One channel's rows in order: (posted, failed, whether its later rows wait)."""
+        posted = failed = 0
+        try:
+            for row in rows:
+                if halt.is_set() or (stop is not None and stop.is_set()):
+                    break
                 self._lease.keep()
+                self._pace(row.channel_id)
                 outcome, result = self._deliver_one(row)
                 posted += result == "posted"
                 failed += result == "failed"
                 if outcome is _Next.STOP:
-                    return posted, failed, paused
+                    halt.set()
+                    break
                 if outcome is _Next.SKIP_CHANNEL:
-                    waiting.add(channel)
-        return posted, failed, paused
+                    return posted, failed, True
+        except BaseException:
+            halt.set()  # LeaseLost and the like: the other channels stop too
+            raise
+        return posted, failed, False
+
+    def _pace(self, channel_id: str) -> None:
+        """Wait until this channel's last post is `channel_interval` seconds old."""
+        if self._interval <= 0:
+            return
+        with self._pace_lock:
+            last = self._last_post.get(channel_id)
+        if last is not None:
+            delay = last + self._interval - self._clock.monotonic()
+            if delay > 0:
+                self._clock.sleep(delay)
+        with self._pace_lock:
+            self._last_post[channel_id] = self._clock.monotonic()
 
     def _deliver_one(self, row: Delivery) -> tuple[_Next, str]:
         """Claim, post, record. Returns what to do next, and `posted`, `failed` or `none`."""
