@@ -1,10 +1,11 @@
 """Delivery: post the outbox to Slack, oldest first, with the Slack error policy.
 
 The first row for a (channel, release) posts the parent message; later ones reply in its
-thread and rewrite the parent to the current state. Each row is claimed (fenced by the lease)
-just before it is posted and marked sent after, so a row leaves `pending` only once Slack took
-it. One failing channel never holds up the others, and a channel's rows keep their order:
-after a failure its later rows wait for the next round.
+thread and rewrite the parent to the current state. A parent someone deleted is posted again,
+with the current state, and the reply goes into its new thread. Each row is claimed (fenced by
+the lease) just before it is posted and marked sent after, so a row leaves `pending` only once
+Slack took it. One failing channel never holds up the others, and a channel's rows keep their
+order: after a failure its later rows wait for the next round.
 """
 
 from __future__ import annotations
@@ -164,9 +165,14 @@ class Deliverer:
         except SlackApiError as exc:
             if error_of(exc) not in THREAD_GONE:
                 raise
-            log.info("channel %s: the message of release %d is gone; posting a new one",
-                     row.channel_id, release_id)
-            return _Posted(self._send(row.channel_id, parent), parent=True)
+            log.info("channel %s: the message of release %d is gone (%s); posting it again, "
+                     "then the change in its thread", row.channel_id, release_id, error_of(exc))
+            new_parent = self._send(row.channel_id, parent)
+            # Recorded at once: if the reply fails, its retry goes to the new thread.
+            self._store.outbox.record_parent(row.team_id, row.channel_id, release_id,
+                                             new_parent)
+            reply = render_change(event, now=now)
+            return _Posted(self._send(row.channel_id, reply, thread_ts=new_parent), False)
         return _Posted(ts, parent=False, update=(parent_ts, parent))
 
     def _send(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
