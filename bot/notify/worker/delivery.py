@@ -76,6 +76,7 @@ class Deliverer:
         self._clock = clock
         self._batch = batch_size
         self._paused: list[str] = []
+        self._token_refused: bool | None = None  # None: not read from the store yet
 
     def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
         """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
@@ -86,6 +87,8 @@ class Deliverer:
                 "when a worker stopped; posting it again, so Slack may show it twice",
                 row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
             )
+        if self._token_refused is None:
+            self._token_refused = self._store.worker_status.token_refused() is not None
         posted = failed = 0
         paused = self._paused = []
         waiting: set[tuple[str, str]] = set()
@@ -133,6 +136,10 @@ class Deliverer:
             # post. Retried with a back-off of this channel alone, then parked.
             return self._other_failure(row, exc), "failed"
         self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
+        if self._token_refused:
+            self._store.worker_status.clear_token_refused()
+            self._token_refused = False
+            log.info("Slack takes the bot's token again; posting resumed")
         log.info(
             "delivery %d posted: channel %s, subscription %d, release %s, %s%s",
             row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
@@ -238,6 +245,8 @@ class Deliverer:
             return _Next.SKIP_CHANNEL
         if error in AUTH_ERRORS:
             self._store.outbox.unclaim_delivery(row.id)
+            self._store.worker_status.record_token_refused(error)
+            self._token_refused = True
             log.error("Slack refused the bot's token (%s) at %s: delivery stops for this "
                       "round. Check SLACK_BOT_TOKEN and the app's scopes.", error, where)
             return _Next.STOP
