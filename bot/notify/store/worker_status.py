@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from bot.notify.store.database import Database, upsert
-from bot.notify.store.schema import worker_state
+from bot.notify.store.schema import outbox, worker_state
 
 REFUSAL_KEY = "slack_token_refused"
 
@@ -53,6 +53,23 @@ class WorkerStatusRepository:
         with self._db.write() as conn:
             upsert(conn, worker_state, ("key",), {"key": REFUSAL_KEY, "value": value})
 
+    def outbox_depth(self) -> tuple[int, datetime | None]:
+        return outbox_depth(self._db)
+
     def clear_token_refused(self) -> None:
         with self._db.write() as conn:
             conn.execute(delete(worker_state).where(worker_state.c.key == REFUSAL_KEY))
+
+
+def outbox_depth(store_db: Database) -> tuple[int, datetime | None]:
+    """(pending rows, created_at of the oldest), for the worker's metrics."""
+    with store_db.read() as conn:
+        count, oldest = conn.execute(
+            select(func.count(outbox.c.id), func.min(outbox.c.created_at))
+            .where(outbox.c.state == "pending")
+        ).one()
+    if isinstance(oldest, str):  # SQLite's MIN() loses the column type
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
 from bot.notify.records import Delivery
@@ -69,8 +70,11 @@ class Deliverer:
         lease: LeaseKeeper,
         clock: Clock,
         batch_size: int = BATCH_SIZE,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._slack = web_client
         self._lease = lease
         self._clock = clock
@@ -125,8 +129,10 @@ class Deliverer:
         try:
             posted = self._post(row)
         except SlackApiError as exc:
+            self._count_failure(error_of(exc))
             return self._slack_failed(row, exc), "failed"
         except (ValueError, KeyError, TypeError) as exc:
+            self._count_failure("unreadable_row")
             self._store.outbox.mark_failed(row.id, f"unreadable outbox row: {exc}")
             log.error("delivery %d (channel %s) is unreadable and was dropped: %s",
                       row.id, row.channel_id, exc)
@@ -134,6 +140,7 @@ class Deliverer:
         except Exception as exc:
             # Timeouts, dropped connections and anything else: Slack may or may not have the
             # post. Retried with a back-off of this channel alone, then parked.
+            self._count_failure(type(exc).__name__)
             return self._other_failure(row, exc), "failed"
         self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
         if self._token_refused:
@@ -148,6 +155,10 @@ class Deliverer:
         if posted.update is not None:
             self._update_parent(row, *posted.update)
         return _Next.CONTINUE, "posted"
+
+    def _count_failure(self, error: str) -> None:
+        if self._metrics is not None:
+            self._metrics.delivery_failed(error)
 
     def _post(self, row: Delivery) -> _Posted:
         if row.follow_id is not None:  # a follower's DM: a message of its own, no thread
