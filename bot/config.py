@@ -60,6 +60,7 @@ class Settings:
     cache_url: str | None = None
     poll_interval_seconds: float = 60.0
     port: int = 3000
+    metrics_port: int | None = None  # the worker's /metrics and /healthz; unset: none
     default_timezone: str = "UTC"
     digest_grace_minutes: int = 60
     subscription_managers: frozenset[str] = frozenset()
@@ -272,6 +273,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "CACHE_URL": ("cache_url", _redis_url),
     "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", _positive_float),
     "PORT": ("port", _int_in(1, 65535)),
+    "METRICS_PORT": ("metrics_port", _int_in(1, 65535)),
     "DEFAULT_TIMEZONE": ("default_timezone", _timezone),
     "DIGEST_GRACE_MINUTES": ("digest_grace_minutes", _int_in(0, 24 * 60)),
     "SUBSCRIPTION_MANAGERS": ("subscription_managers", _id_set),

@@ -8,11 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 
+from prometheus_client import CollectorRegistry
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings
+from bot.metrics import Metrics
+from bot.metrics_http import MetricsServer, WorkerHealth
 from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
@@ -78,7 +81,12 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
     try:
         # No sleeping out 429s inside the worker: a rate-limited channel backs off alone.
         client = make_web_client(services.settings, max_rate_limit_retries=0)
-        worker = build_worker(services, client)
+        metrics = Metrics(CollectorRegistry())
+        worker = build_worker(services, client, metrics=metrics)
+        if settings.metrics_port is not None and not once:
+            health = WorkerHealth(metrics, settings.poll_interval_seconds)
+            server = MetricsServer(metrics, health, settings.metrics_port).start()
+            services.on_close(server.close)
         if once:
             try:
                 worker.poll_once()

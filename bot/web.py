@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 
 class WebApp:
@@ -29,13 +30,19 @@ class WebApp:
         front: WSGIApplication,
         health: Callable[[], dict[str, Any]],
         close: Callable[[], None] | None = None,
+        metrics: Callable[[], tuple[bytes, str]] | None = None,
     ) -> None:
         self._front = front
         self._health = health
         self.close = close or (lambda: None)
+        self._metrics = metrics  # Prometheus text of this process: (body, content type)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == METRICS_PATH and self._metrics is not None:
+            body, ctype = self._metrics()
+            start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+            return [body]
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             try:
                 status = {"status": "ok", "version": bot.__version__, **self._health()}

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 
+from bot.answer_timing import TimedAnswers
 from bot.answers import Answers, Follows, Subscriptions
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings
@@ -26,6 +28,7 @@ from bot.finder import ReleaseFinder
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
+from bot.metrics import Metrics, TimedFront, httpx_hooks
 from bot.notify.commands import SubscriptionCommands
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
@@ -130,7 +133,7 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
-    return Answers(
+    return TimedAnswers(
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
@@ -165,10 +168,16 @@ def build_subscriptions(services: Services, web_client: WebClient | None) -> Sub
     )
 
 
-def build_worker(services: Services, web_client: WebClient, holder_id: str | None = None) -> Worker:
+def build_worker(
+    services: Services, web_client: WebClient, holder_id: str | None = None,
+    metrics: Metrics | None = None,
+) -> Worker:
     """The notification worker over the store named by DATABASE_URL."""
     store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
+    if metrics is not None:
+        instrument(services, metrics)
+        metrics.watch_outbox(store.worker_status.outbox_depth)
     return Worker(
         store,
         services.finder,
@@ -176,7 +185,18 @@ def build_worker(services: Services, web_client: WebClient, holder_id: str | Non
         settings=services.settings,
         clock=services.clock,
         holder_id=holder_id,
+        metrics=metrics,
     )
+
+
+def instrument(services: Services, metrics: Metrics) -> None:
+    """Count the API cache's lookups and time each MetaKraftwerk call in `metrics`."""
+    metrics.watch_cache(services.cache.stats)
+    hooks = httpx_hooks(metrics)
+    current = services.http.event_hooks
+    services.http.event_hooks = {
+        kind: [*current.get(kind, []), *hooks[kind]] for kind in ("request", "response")
+    }
 
 
 def start_worker_thread(services: Services, web_client: WebClient, holder: str) -> Worker:
@@ -216,8 +236,13 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
 
     def load() -> Any:
         services = build_services(settings, demo=demo)
+        # Built here, after a fork: each web process counts and serves its own metrics.
+        metrics = Metrics(CollectorRegistry())
+        instrument(services, metrics)
         web_client = make_web_client(services.settings)
         answers = build_answers(services, build_subscriptions(services, web_client))
+        if isinstance(answers, TimedAnswers):
+            answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
             services.settings, answers, build_delivery(services, web_client), replay=replay
@@ -226,6 +251,7 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         front = SlackFront(
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
-        return WebApp(front, services.health, close=services.close)
+        return WebApp(TimedFront(front, metrics.ack_seconds), services.health,
+                      close=services.close, metrics=metrics.render)
 
     return load

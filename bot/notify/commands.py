@@ -17,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.logs import new_ref
 from bot.mrkdwn import escape_truncated
+from bot.notify.delivery_trouble import read_trouble, trouble_blocks
 from bot.notify.digests import next_run
 from bot.notify.filters import storable_filters
 from bot.notify.follow_routing import hears
@@ -343,11 +344,11 @@ class SubscriptionCommands:
 
     def _list(self, caller: Caller) -> Reply:
         subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
-        return Reply(
-            render_subscriptions(
-                subs, self._clock.now(), managers=self._settings.subscription_managers
-            )
-        )
+        trouble = trouble_blocks(read_trouble(self._store, caller.team_id, caller.channel_id))
+        return Reply(render_subscriptions(
+            subs, self._clock.now(), managers=self._settings.subscription_managers,
+            trouble=trouble,
+        ))
 
 
 def _stored_query(query: Query) -> Query:

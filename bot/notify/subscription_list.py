@@ -23,17 +23,22 @@ MAX_NAMED_MANAGERS = 10
 
 
 def render_subscriptions(
-    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
+    subs: Sequence[Subscription],
+    now: datetime,
+    *,
+    managers: frozenset[str] = frozenset(),
+    trouble: Sequence[dict[str, Any]] = (),
 ) -> Message:
-    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
+    """This channel's subscriptions, one row each with a Remove button; paused ones say why,
+    and `trouble` (blocks on what delivery could not post) comes first."""
     if not subs:
         text = (
             "This channel has no subscriptions or digests. Start one with "
             "`/releases subscribe group:DWH_GROUP` or `/releases digest weekdays 09:00`."
         )
-        return Message(text=text, blocks=fit_blocks([parts.section(text)]))
+        return Message(text=text, blocks=fit_blocks([parts.section(text), *trouble]))
     blocks: list[dict[str, Any]] = [
-        parts.header(f"Subscriptions in this channel · {len(subs)}")
+        parts.header(f"Subscriptions in this channel · {len(subs)}"), *trouble
     ]
     ids = act.ActionIds()
     shown = subs[: MAX_PER_CHANNEL + 5]

@@ -43,6 +43,9 @@ class Script:
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
     channel_errors_next: dict[str, list[str]] = field(default_factory=dict)
+    # Deleted messages by ts, with the error a reply in their thread (chat.postMessage with
+    # that thread_ts) or a chat.update of them answers: thread_not_found or message_not_found.
+    gone_messages: dict[str, str] = field(default_factory=dict)
     # Bot tokens auth.test refuses with invalid_auth.
     rejected_tokens: set[str] = field(default_factory=set)
     # users.conversations: the channels each user is in; the error it answers while set.
@@ -163,6 +166,9 @@ class FakeSlack:
                     return 200, {"ok": False, "error": queued.pop(0)}, {}
             if channel in script.channel_errors:
                 return 200, {"ok": False, "error": script.channel_errors[channel]}, {}
+            target = args.get("ts") if method == "chat.update" else args.get("thread_ts")
+            if target is not None and str(target) in script.gone_messages:
+                return 200, {"ok": False, "error": script.gone_messages[str(target)]}, {}
             ts = str(args.get("ts")) if method == "chat.update" else self.next_ts()
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}
         if method == "users.info":

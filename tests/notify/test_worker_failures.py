@@ -150,22 +150,34 @@ def test_a_dead_token_stops_posting_without_pausing_channels(
     assert worker.poll_once().posted == 2  # nothing lost
 
 
-def test_a_deleted_parent_is_posted_again(
+@pytest.mark.parametrize("error", ["thread_not_found", "message_not_found"])
+def test_a_deleted_parent_is_posted_again_then_the_reply_in_its_thread(
     store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
-    slack: FakeSlack,
+    slack: FakeSlack, error: str,
 ) -> None:
     worker = _two_channels_and_a_change(store, demo_cache, clock, demo_api, slack)
     worker.poll_once()
-    first_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
-    demo_api.data.rename(_open(demo_api)[0], "Second")
-    slack.script.channel_errors_next[C1] = ["thread_not_found"]
+    release_id = _open(demo_api)[0]
+    first_parent = store.outbox.get_parent(TEAM, C1, release_id)
+    assert first_parent is not None
+    slack.script.gone_messages[first_parent] = error  # someone deleted the parent message
+    demo_api.data.rename(release_id, "Second")
     assert worker.poll_once().posted == 2
-    new_parent = store.outbox.get_parent(TEAM, C1, _open(demo_api)[0])
+    new_parent = store.outbox.get_parent(TEAM, C1, release_id)
     assert new_parent is not None
     assert new_parent != first_parent
-    last = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1][-1]
-    assert "Second" in str(last.args["text"])
-    assert "thread_ts" not in last.args  # a new parent, carrying the latest state
+    tries = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1]
+    refused, parent, reply = tries[-3:]
+    assert refused.args["thread_ts"] == first_parent
+    assert "thread_ts" not in parent.args  # the parent again, with the latest state
+    assert "Second" in str(parent.args["text"])
+    assert reply.args["thread_ts"] == new_parent  # then the change, in the new thread
+    assert "Second" in str(reply.args["text"])
+    assert not [c for c in slack.calls_to("chat.update") if c.args["ts"] == first_parent]
+    demo_api.data.rename(release_id, "Third")
+    worker.poll_once()
+    later = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == C1][-1]
+    assert later.args["thread_ts"] == new_parent
 
 
 def test_refused_blocks_still_deliver_the_text(

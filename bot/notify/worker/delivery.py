@@ -1,10 +1,11 @@
 """Delivery: post the outbox to Slack, oldest first, with the Slack error policy.
 
 The first row for a (channel, release) posts the parent message; later ones reply in its
-thread and rewrite the parent to the current state. Each row is claimed (fenced by the lease)
-just before it is posted and marked sent after, so a row leaves `pending` only once Slack took
-it. One failing channel never holds up the others, and a channel's rows keep their order:
-after a failure its later rows wait for the next round.
+thread and rewrite the parent to the current state. A parent someone deleted is posted again,
+with the current state, and the reply goes into its new thread. Each row is claimed (fenced by
+the lease) just before it is posted and marked sent after, so a row leaves `pending` only once
+Slack took it. One failing channel never holds up the others, and a channel's rows keep their
+order: after a failure its later rows wait for the next round.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
 from bot.notify.records import Delivery
@@ -74,8 +76,10 @@ class Deliverer:
         *,
         parallel_channels: int = PARALLEL_CHANNELS,
         channel_interval: float = CHANNEL_INTERVAL,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._slack = web_client
         self._lease = lease
         self._clock = clock
@@ -86,6 +90,7 @@ class Deliverer:
         self._interval = channel_interval
         self._pace_lock = threading.Lock()
         self._last_post: dict[str, float] = {}  # channel -> monotonic time of its last post
+        self._token_refused: bool | None = None  # None: not read from the store yet
 
     def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
         """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
@@ -101,6 +106,8 @@ class Deliverer:
                 "when a worker stopped; posting it again, so Slack may show it twice",
                 row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
             )
+        if self._token_refused is None:
+            self._token_refused = self._store.worker_status.token_refused() is not None
         posted = failed = 0
         paused = self._paused = []
         halt = threading.Event()  # a token error: nobody posts any more this round
@@ -203,8 +210,10 @@ class Deliverer:
         try:
             posted = self._post(row)
         except SlackApiError as exc:
+            self._count_failure(error_of(exc))
             return self._slack_failed(row, exc), "failed"
         except (ValueError, KeyError, TypeError) as exc:
+            self._count_failure("unreadable_row")
             self._store.outbox.mark_failed(row.id, f"unreadable outbox row: {exc}")
             log.error("delivery %d (channel %s) is unreadable and was dropped: %s",
                       row.id, row.channel_id, exc)
@@ -212,8 +221,13 @@ class Deliverer:
         except Exception as exc:
             # Timeouts, dropped connections and anything else: Slack may or may not have the
             # post. Retried with a back-off of this channel alone, then parked.
+            self._count_failure(type(exc).__name__)
             return self._other_failure(row, exc), "failed"
         self._store.outbox.mark_sent(row.id, posted.ts, parent=posted.parent)
+        if self._token_refused:
+            self._store.worker_status.clear_token_refused()
+            self._token_refused = False
+            log.info("Slack takes the bot's token again; posting resumed")
         log.info(
             "delivery %d posted: channel %s, subscription %d, release %s, %s%s",
             row.id, row.channel_id, row.subscription_id, row.release_id, row.kind,
@@ -222,6 +236,10 @@ class Deliverer:
         if posted.update is not None:
             self._update_parent(row, *posted.update)
         return _Next.CONTINUE, "posted"
+
+    def _count_failure(self, error: str) -> None:
+        if self._metrics is not None:
+            self._metrics.delivery_failed(error)
 
     def _post(self, row: Delivery) -> _Posted:
         if row.follow_id is not None:  # a follower's DM: a message of its own, no thread
@@ -246,9 +264,14 @@ class Deliverer:
         except SlackApiError as exc:
             if error_of(exc) not in THREAD_GONE:
                 raise
-            log.info("channel %s: the message of release %d is gone; posting a new one",
-                     row.channel_id, release_id)
-            return _Posted(self._send(row.channel_id, parent), parent=True)
+            log.info("channel %s: the message of release %d is gone (%s); posting it again, "
+                     "then the change in its thread", row.channel_id, release_id, error_of(exc))
+            new_parent = self._send(row.channel_id, parent)
+            # Recorded at once: if the reply fails, its retry goes to the new thread.
+            self._store.outbox.record_parent(row.team_id, row.channel_id, release_id,
+                                             new_parent)
+            reply = render_change(event, now=now)
+            return _Posted(self._send(row.channel_id, reply, thread_ts=new_parent), False)
         return _Posted(ts, parent=False, update=(parent_ts, parent))
 
     def _send(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
@@ -314,6 +337,8 @@ class Deliverer:
             return _Next.SKIP_CHANNEL
         if error in AUTH_ERRORS:
             self._store.outbox.unclaim_delivery(row.id)
+            self._store.worker_status.record_token_refused(error)
+            self._token_refused = True
             log.error("Slack refused the bot's token (%s) at %s: delivery stops for this "
                       "round. Check SLACK_BOT_TOKEN and the app's scopes.", error, where)
             return _Next.STOP

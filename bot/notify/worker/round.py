@@ -49,6 +49,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.finder import ReleaseFinder
+from bot.metrics import Metrics
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost
 from bot.notify.store import Store
@@ -92,8 +93,10 @@ class Worker:
         clock: Clock | None = None,
         holder_id: str | None = None,
         batch_size: int = BATCH_SIZE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._settings = settings
         self._clock = clock = clock or SystemClock()
         self.holder_id = holder_id or default_holder_id()
@@ -104,7 +107,8 @@ class Worker:
         self._digests = DigestRound(
             store, timedelta(minutes=settings.digest_grace_minutes), queries
         )
-        self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size)
+        self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size,
+                                    metrics=metrics)
         self._purged_at: datetime | None = None
         self._stop = threading.Event()
         # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
@@ -125,9 +129,13 @@ class Worker:
                 started = time.monotonic()
                 try:
                     leader = self.poll_once().leader
+                    if self._metrics is not None:
+                        self._metrics.round_done(leader)
                 except Exception:
                     log.exception("notification round failed; trying again in %.0f s", interval)
                     leader = self._lease.leading
+                    if self._metrics is not None:
+                        self._metrics.round_failed(leader)
                 pause = interval if leader else min(interval, self._heartbeat)
                 stop.wait(max(0.0, pause - (time.monotonic() - started)))
         finally:
