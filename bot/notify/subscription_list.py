@@ -10,7 +10,7 @@ from bot.mrkdwn import escape_truncated
 from bot.notify.digests import next_run, schedule_of
 from bot.notify.filters import stored_query
 from bot.notify.messages import filters_label, mention_label
-from bot.notify.records import Subscription
+from bot.notify.records import FailedDelivery, Subscription
 from bot.query import USER_ID, Query, QueryError
 from bot.render import actions as act
 from bot.render import parts
@@ -20,12 +20,18 @@ from bot.schedule import ScheduleError
 
 MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
 MAX_NAMED_MANAGERS = 10
+MAX_FAILED_SHOWN = 5
 
 
 def render_subscriptions(
-    subs: Sequence[Subscription], now: datetime, *, managers: frozenset[str] = frozenset()
+    subs: Sequence[Subscription],
+    now: datetime,
+    *,
+    managers: frozenset[str] = frozenset(),
+    failed: Sequence[FailedDelivery] = (),
 ) -> Message:
-    """This channel's subscriptions, one row each with a Remove button; paused ones say why."""
+    """This channel's subscriptions, one row each with a Remove button; paused ones say why,
+    and messages delivery gave up on are listed with the reason, so none is lost silently."""
     if not subs:
         text = (
             "This channel has no subscriptions or digests. Start one with "
@@ -53,6 +59,8 @@ def render_subscriptions(
         block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
         block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
         blocks.append(block)
+    if failed:
+        blocks.append(parts.section(cut_mrkdwn(_failed_text(failed), MAX_SECTION_TEXT)))
     notes = [
         "Remove one with its button or `/releases unsubscribe &lt;id&gt;`; `… unsubscribe all`."
     ]
@@ -69,6 +77,18 @@ def render_subscriptions(
     return Message(
         text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
     )
+
+
+def _failed_text(failed: Sequence[FailedDelivery]) -> str:
+    lines = [f"{parts.EMOJI_WARNING} *Not delivered* · {len(failed)}"]
+    for row in failed[:MAX_FAILED_SHOWN]:
+        what = f"release #{row.release_id}" if row.release_id is not None else row.kind
+        reason = escape_truncated(row.last_error or "no reason recorded", 200)
+        lines.append(
+            f"#{row.subscription_id} · {what} · {parts.date_token(row.created_at)}, "
+            f"gave up after {parts.plural(row.attempts, 'attempt')}: {reason}"
+        )
+    return "\n".join(lines)
 
 
 def _row(sub: Subscription, now: datetime) -> str:
