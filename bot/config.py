@@ -11,7 +11,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -306,3 +306,29 @@ def load_settings(
             "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD must be set together"
         )
     return settings
+
+
+NO_METAKRAFTWERK_CREDENTIALS = (
+    "METAKRAFTWERK_TOKEN, or METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD, must be set "
+    "(or pass --demo to use the built-in demo API)"
+)
+
+
+def metakraftwerk_source(settings: Settings, *, demo_allowed: bool) -> Literal["api", "demo"]:
+    """Where releases come from: the one rule every process follows.
+
+    Credentials mean the real API. The built-in demo stands in only where the process allows
+    it (console, `ask`, `check`) and only when no MetaKraftwerk setting at all is given: a URL
+    or an e-mail without credentials is a mistake to report, never a reason to show sample data.
+    """
+    if settings.has_metakraftwerk_credentials:
+        return "api"
+    if not demo_allowed:
+        raise ConfigError(NO_METAKRAFTWERK_CREDENTIALS)
+    if settings.names_metakraftwerk:
+        given = "METAKRAFTWERK_EMAIL" if settings.metakraftwerk_email else "METAKRAFTWERK_URL"
+        raise ConfigError(
+            f"{given} is set but no credentials are: set METAKRAFTWERK_TOKEN, or "
+            "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
+        )
+    return "demo"

@@ -13,14 +13,13 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, metakraftwerk_source
 from bot.metrics import Metrics
 from bot.metrics_http import MetricsServer, WorkerHealth
 from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.wiring import (
-    NO_CREDENTIALS,
     build_answers,
     build_delivery,
     build_services,
@@ -35,8 +34,8 @@ log = logging.getLogger(__name__)
 def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
     check_slack_settings(settings, http_mode=False)
     assert settings.slack_app_token is not None
-    if not demo and not settings.has_metakraftwerk_credentials:
-        raise ConfigError(NO_CREDENTIALS)
+    if not demo:
+        metakraftwerk_source(settings, demo_allowed=False)
     verify_bot_token(settings)
     services = build_services(settings, demo=demo)
     try:

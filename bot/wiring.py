@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from bot.answer_timing import TimedAnswers
 from bot.answers import Answers, Follows, Subscriptions
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError, Secret, Settings
+from bot.config import Secret, Settings, metakraftwerk_source
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.finder import ReleaseFinder
 from bot.health import OK, DatabaseProbe
@@ -50,12 +50,6 @@ log = logging.getLogger(__name__)
 # Queued answers get this long to finish when the process stops.
 DRAIN_SECONDS = 8.0
 NOTICE_THREADS, NOTICE_QUEUE_LIMIT = 2, 256
-
-NO_CREDENTIALS = (
-    "METAKRAFTWERK_TOKEN, or METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD, must be set "
-    "(or pass --demo to use the built-in demo API)"
-)
-
 
 @dataclass
 class Services:
@@ -119,8 +113,8 @@ def build_services(
     demo_server: DemoApiServer | None = None
     if demo:
         settings, demo_server = start_demo(settings)
-    elif not settings.has_metakraftwerk_credentials:
-        raise ConfigError(NO_CREDENTIALS)
+    else:
+        metakraftwerk_source(settings, demo_allowed=False)
     clock = clock or SystemClock()
     http = make_http_client(settings)
     client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
@@ -230,8 +224,8 @@ def build_delivery(services: Services, web_client: WebClient) -> Delivery:
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
     check_slack_settings(settings, http_mode=True)
-    if not demo and not settings.has_metakraftwerk_credentials:
-        raise ConfigError(NO_CREDENTIALS)
+    if not demo:
+        metakraftwerk_source(settings, demo_allowed=False)
     verify_bot_token(settings)
 
     def load() -> Any:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Secret, Settings, load_settings, redact_url
+from bot.config import (
+    ConfigError,
+    Secret,
+    Settings,
+    load_settings,
+    metakraftwerk_source,
+    redact_url,
+)
 from bot.logs import RedactingFilter, mask_secrets
 
 
@@ -210,3 +217,17 @@ def test_tracebacks_are_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
     assert "posting failed" in err
     assert "RuntimeError" in err
     assert "xoxb-123" not in err
+
+
+def test_one_rule_decides_between_the_api_and_the_demo() -> None:
+    assert metakraftwerk_source(Settings(), demo_allowed=True) == "demo"
+    with pytest.raises(ConfigError, match="METAKRAFTWERK_TOKEN"):
+        metakraftwerk_source(Settings(), demo_allowed=False)
+    url_only = Settings(metakraftwerk_url="http://127.0.0.1:9/", metakraftwerk_url_set=True)
+    with pytest.raises(ConfigError, match=r"^METAKRAFTWERK_URL is set but no credentials"):
+        metakraftwerk_source(url_only, demo_allowed=True)
+    email_only = Settings(metakraftwerk_email="ops@example.com")
+    with pytest.raises(ConfigError, match=r"^METAKRAFTWERK_EMAIL is set"):
+        metakraftwerk_source(email_only, demo_allowed=True)
+    token = Settings(metakraftwerk_token=Secret("t"))
+    assert metakraftwerk_source(token, demo_allowed=False) == "api"

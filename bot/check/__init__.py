@@ -21,7 +21,7 @@ from bot.check.metakraftwerk import check_metakraftwerk
 from bot.check.report import Report
 from bot.check.slack import check_slack
 from bot.clock import Clock, SystemClock
-from bot.config import ConfigError, Secret, Settings, load_settings
+from bot.config import ConfigError, Secret, Settings, load_settings, metakraftwerk_source
 from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.logs import register_secrets
 
@@ -41,7 +41,25 @@ def run_check(
     """Check everything; 0 when all is usable, 1 when any setting is at fault."""
     report = Report(out)
     clock = clock or SystemClock()
-    if settings.names_metakraftwerk:
+    try:
+        source = metakraftwerk_source(settings, demo_allowed=True)
+    except ConfigError as exc:
+        report.fail("METAKRAFTWERK_TOKEN", str(exc))
+    else:
+        _check_source(source, settings, report, http_client, clock)
+    check_database(settings, report)
+    check_slack(settings, report)
+    return 1 if report.failures else 0
+
+
+def _check_source(
+    source: str,
+    settings: Settings,
+    report: Report,
+    http_client: httpx.Client | None,
+    clock: Clock,
+) -> None:
+    if source == "api":
         check_metakraftwerk(settings, report, http_client, clock)
     else:
         report.line(DEMO_NOTE)
@@ -53,9 +71,6 @@ def run_check(
                 metakraftwerk_password=Secret(DEMO_PASSWORD),
             )
             check_metakraftwerk(demo_settings, report, None, clock)
-    check_database(settings, report)
-    check_slack(settings, report)
-    return 1 if report.failures else 0
 
 
 def main_check(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -11,18 +11,11 @@ from bot.metakraftwerk.auth import LoginSession
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError
 
-NO_CREDENTIALS = (
-    "METAKRAFTWERK_URL is set but no credentials are: set METAKRAFTWERK_TOKEN, or "
-    "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
-)
-
 
 def check_metakraftwerk(
     settings: Settings, report: Report, http_client: httpx.Client | None, clock: Clock
 ) -> None:
-    if not settings.has_metakraftwerk_credentials:
-        report.fail("METAKRAFTWERK_TOKEN", NO_CREDENTIALS)
-        return
+    """Settings with credentials, as `metakraftwerk_source` has decided."""
     http = http_client if http_client is not None else make_http_client(settings)
     url = str(http.base_url).rstrip("/")
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.answers import Caller, Subscriptions, dumps
-from bot.config import Settings
+from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
 from bot.render.text import render_text
 from bot.wiring import (
@@ -71,7 +71,7 @@ def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | N
 
 
 def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
-    if settings.has_metakraftwerk_credentials:
+    if metakraftwerk_source(settings, demo_allowed=True) == "api":
         return build_services(settings), f" on {settings.metakraftwerk_url}"
     # Demo subscriptions live in a throwaway database, removed on close: demo data must never
     # reach the snapshot of a real deployment's DATABASE_URL.

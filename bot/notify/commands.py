@@ -24,6 +24,8 @@ from bot.notify.follow_routing import hears
 from bot.notify.group_check import check_groups
 from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
+from bot.notify.replies import confirm as _confirm
+from bot.notify.replies import refuse as _error
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.subscription_list import (
     MAX_NAMED_MANAGERS,
@@ -44,8 +46,7 @@ from bot.query import (
     UnsubscribeCommand,
 )
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
-from bot.render.message import Message
+from bot.render.fit import cut_mrkdwn
 from bot.schedule import ScheduleError, parse_timezone
 
 log = logging.getLogger(__name__)
@@ -344,7 +345,11 @@ class SubscriptionCommands:
 
     def _list(self, caller: Caller) -> Reply:
         subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
-        trouble = trouble_blocks(read_trouble(self._store, caller.team_id, caller.channel_id))
+        found = read_trouble(self._store, caller.team_id, caller.channel_id)
+        live = {s.id for s in subs if not s.paused}  # a paused one already says why
+        trouble = trouble_blocks(
+            replace(found, failed=tuple(f for f in found.failed if f.subscription_id in live))
+        )
         return Reply(render_subscriptions(
             subs, self._clock.now(), managers=self._settings.subscription_managers,
             trouble=trouble,
@@ -375,28 +380,6 @@ def _interval(seconds: float) -> str:
 
 
 PRIVATE_CHANNEL_HINT = "In a private channel, invite me first: `/invite @releases`."
-
-
-def _confirm(text: str, note: str | None = None) -> Reply:
-    blocks = [parts.section(cut_mrkdwn(text, MAX_SECTION_TEXT))]
-    if note:
-        blocks.append(parts.context(cut_mrkdwn(note, 1500)))
-    message = Message(
-        text=fit_text(text), blocks=fit_blocks(blocks),
-        meta={"view": "subscription_change"},
-    )
-    return Reply(message, mode="in_channel")
-
-
-def _error(text: str, hint: str | None = None) -> Reply:
-    """An ephemeral refusal or mistake; the bot's own mrkdwn, foreign parts escaped by callers."""
-    blocks = [parts.section(f"{parts.EMOJI_WARNING} {cut_mrkdwn(text, MAX_SECTION_TEXT - 20)}")]
-    fallback = text
-    if hint:
-        blocks.append(parts.context(cut_mrkdwn(hint, 1500)))
-        fallback += " " + hint
-    message = Message(text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "error"})
-    return Reply(message)
 
 
 def _too_many() -> Reply:

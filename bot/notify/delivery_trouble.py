@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.mrkdwn import escape_truncated
+from bot.notify.records import FailedDelivery
 from bot.notify.store import Store
-from bot.notify.store.outbox import FailedDelivery
 from bot.notify.store.worker_status import TokenRefusal
 from bot.render import parts
 from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn

@@ -100,3 +100,16 @@ class Lease:
 
     name: str
     holder: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A row delivery gave up on, with the reason, for `/releases subscriptions`."""
+
+    id: int
+    subscription_id: int
+    release_id: int | None
+    kind: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime

@@ -20,6 +20,7 @@ from bot.schedule import ScheduleError
 
 MAX_PER_CHANNEL = 40  # keeps `/releases subscriptions` one message with a button per row
 MAX_NAMED_MANAGERS = 10
+MAX_FAILED_SHOWN = 5
 
 
 def render_subscriptions(

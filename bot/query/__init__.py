@@ -2,11 +2,12 @@
 
 What other packages may use is listed in `__all__`; the modules behind it are the model
 (`model`), glob matching (`glob`), Slack's text form (`quoting`), the lexer (`lexer`), the rules
-that turn tokens into a Query (`builder`), the command parser (`parser`), the command types
+that turn tokens into a Query (`builder`) with one value reader per key (`pairs`) and the
+value checks they share (`values`), the command parser (`parser`), the command types
 (`commands`) and the message shortcut's scan (`scan`).
 """
 
-from bot.query.builder import MAX_ID, MAX_PATTERNS, VALID_KEYS
+from bot.query.builder import MAX_PATTERNS
 from bot.query.closest import closest, did_you_mean
 from bot.query.commands import (
     Command,
@@ -30,6 +31,7 @@ from bot.query.model import DeletedMode, Format, Query, Status
 from bot.query.parser import MAX_CHARS, parse_command
 from bot.query.quoting import quote_value
 from bot.query.scan import MessageScan, scan_message
+from bot.query.values import MAX_ID, VALID_KEYS
 
 __all__ = [
     "EVENT_KINDS",

@@ -1,46 +1,31 @@
-"""Turns tokens into a Query: the OR/AND rules, value checks and the messages for mistakes."""
+"""Turns tokens into a Query: the OR/AND rules and the messages for mistakes across keys."""
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TypeVar
 
 from bot.query.errors import QueryError, echo
-from bot.query.events import events_text, parse_events
 from bot.query.glob import is_glob
 from bot.query.lexer import Token
 from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
 from bot.query.model import DeletedMode, Query, Status
+from bot.query.pairs import PAIRS
 from bot.query.quoting import markup_display, markup_label
+from bot.query.values import (
+    DIGITS,
+    STATUS_WORDS,
+    VALID_KEYS,
+    empty_value,
+    key_list,
+    no_minus,
+    parse_int,
+    unknown_key,
+)
 
-_T = TypeVar("_T")
-
-MAX_ID = 2**31 - 1
 # Name and group patterns with `*` or `?` in one command: bounds the work of local matching.
 MAX_PATTERNS = 20
 
-VALID_KEYS: Mapping[str, str] = MappingProxyType(
-    {
-        "group": 'a release group name, globs allowed: `group:DWH_GROUP`, `group:"DWH*"`',
-        "group_id": "a release group id (a whole number): `group_id:3`",
-        "name": 'a release name, globs allowed: `name:R59`, `name:"Release 2022 Q1"`',
-        "id": "a release id (a whole number), same as `#21`",
-        "status": "`open`, `closed` or `all`",
-        "closed": "`true`/`false`, `yes`/`no` or `1`/`0`",
-        "hotfix": "`yes` (only hotfixes) or `no` (no hotfixes)",
-        "deleted": "`no` (hidden, the default), `yes` (shown too) or `only`",
-        "page": "a page number from 1: `page:2`",
-        "format": "`compact` or `full`",
-        "refresh": "`yes` to skip the cache (or just `refresh`)",
-        "mention": "with `subscribe` only: a user group or user, e.g. `mention:@dwh-team`",
-        "tz": "with `digest` only: an IANA time zone, e.g. `tz:Europe/Berlin`",
-        "events": "with `subscribe` only: kinds of change, e.g. `events:closed,reopened,dates`",
-    }
-)
 FILTER_KEYS = frozenset(
     {
         "group",
@@ -65,10 +50,6 @@ _EXCLUDABLE = frozenset({"group", "group_id", "name"})
 _ID_COMPATIBLE = frozenset({"format", "refresh", "id"})
 # Keys that leave a query "only names": it then looks in every status (`/releases R9`).
 _NAME_LOOKUP_KEYS = frozenset({"name", "format", "refresh", "page"})
-_STATUS_WORDS = frozenset({"open", "closed", "all"})
-_TRUE = frozenset({"true", "yes", "1", "y", "on"})
-_FALSE = frozenset({"false", "no", "0", "n", "off"})
-DIGITS = re.compile(r"#?([0-9]+)")
 
 
 @dataclass
@@ -118,13 +99,13 @@ class Builder:
             self._add_name(value, token)
             return
         word = value.lower()
-        if word in _STATUS_WORDS or word == "refresh":
+        if word in STATUS_WORDS or word == "refresh":
             if token.negated:
-                raise _no_minus(token, word)
+                raise no_minus(token, word)
             if word == "refresh":
                 self.refresh = True
             else:
-                self._add_status(word)
+                self.add_status(word)
             self.used.append("status" if word != "refresh" else "refresh")
             return
         digits = DIGITS.fullmatch(value)
@@ -157,7 +138,7 @@ class Builder:
     def _add_markup(self, token: Token) -> None:
         inner = token.markup or ""
         if MENTION_MARKUP.fullmatch(f"<{inner}>") and "mention" in self.allow and not token.negated:
-            self._set_extra("mention", f"<{inner}>", token)
+            self.set_extra("mention", f"<{inner}>", token)
             return
         if inner[:1] in ("@", "#", "!"):
             raise QueryError(
@@ -170,11 +151,11 @@ class Builder:
 
     def _add_name(self, value: str, token: Token) -> None:
         if not value:
-            raise _empty(token, "name")
+            raise empty_value(token, "name")
         self.used.append("name")
-        self._add_pattern(self.exclude_names if token.negated else self.names, value, token)
+        self.add_pattern(self.exclude_names if token.negated else self.names, value, token)
 
-    def _add_pattern(self, target: list[str], value: str, token: Token) -> None:
+    def add_pattern(self, target: list[str], value: str, token: Token) -> None:
         """A name or group; at most MAX_PATTERNS of them with `*` or `?` per command."""
         if is_glob(value) and all(v.casefold() != value.casefold() for v in target):
             lists = (self.groups, self.names, self.exclude_groups, self.exclude_names)
@@ -187,72 +168,28 @@ class Builder:
                 )
         _add_unique(target, value)
 
-    def _add_status(self, status: str) -> None:
+    def add_status(self, status: str) -> None:
         self.statuses.update(("open", "closed") if status == "all" else (status,))
 
     def _add_pair(self, token: Token) -> None:
         key = token.key or ""
         if key not in VALID_KEYS:
-            raise _unknown_key(token, key)
+            raise unknown_key(token, key)
         if key not in FILTER_KEYS and key not in self.allow:
             raise QueryError(f"`{key}:` only works with {_ONLY_WITH[key]}.", token.raw)
         if token.negated and key not in _EXCLUDABLE:
-            raise _no_minus(token, key)
-        if token.markup is not None and key != "mention":
-            inner = token.markup
-            if inner[:1] in ("@", "#", "!"):
-                raise QueryError(
-                    f"`{key}:` takes {VALID_KEYS[key]}, not a mention or channel.", token.raw
-                )
+            raise no_minus(token, key)
+        if token.markup is not None and key != "mention" and token.markup[:1] in ("@", "#", "!"):
+            raise QueryError(
+                f"`{key}:` takes {VALID_KEYS[key]}, not a mention or channel.", token.raw
+            )
         value = token.value.strip()
         if not value:
-            raise _empty(token, key)
+            raise empty_value(token, key)
         self.used.append(key)
-        if key == "group":
-            self._add_pattern(self.exclude_groups if token.negated else self.groups, value, token)
-        elif key == "name":
-            self._add_pattern(self.exclude_names if token.negated else self.names, value, token)
-        elif key == "group_id":
-            number = parse_int(strip_hash(value), token, "group id")
-            target = self.exclude_group_ids if token.negated else self.group_ids
-            if number not in target:
-                target.append(number)
-        elif key == "id":
-            self.release_ids.append(parse_int(strip_hash(value), token, "release id"))
-        elif key == "status":
-            word = value.lower()
-            if word not in _STATUS_WORDS:
-                raise _bad_value(token, key)
-            self._add_status(word)
-        elif key == "closed":
-            self._add_status("closed" if _parse_bool(value, token, key) else "open")
-        elif key == "hotfix":
-            self.hotfix.add(_parse_bool(value, token, key))
-        elif key == "deleted":
-            word = value.lower()
-            mode = "only" if word == "only" else ("yes" if _parse_bool(word, token, key) else "no")
-            self.deleted.update({"no": ("live",), "only": ("gone",), "yes": ("live", "gone")}[mode])
-        elif key == "refresh":
-            self.refresh = self.refresh or _parse_bool(value, token, key)
-        elif key == "page":
-            self.page = _single(self.page, parse_int(value, token, "page", minimum=1), key)
-        elif key == "format":
-            word = value.lower()
-            if word not in ("compact", "full"):
-                raise _bad_value(token, key)
-            self.format = _single(self.format, word, key)
-        elif key == "mention":
-            self._set_extra(key, _mention(token), token)
-        elif key == "events":  # a repeated `events:` adds kinds, like any repeated key
-            kinds = parse_events(value, token.raw)
-            if key in self.extras:
-                old = parse_events(self.extras[key] or "all")
-                kinds = () if not old or not kinds else old + kinds
-            self.extras[key] = events_text(kinds)
-        else:  # tz: checked by the digest parser
-            self._set_extra(key, value, token)
+        PAIRS[key](self, token, value)
 
-    def _set_extra(self, key: str, value: str, token: Token) -> None:
+    def set_extra(self, key: str, value: str, token: Token) -> None:
         old = self.extras.get(key)
         if old is not None and old != value:
             raise QueryError(
@@ -305,114 +242,14 @@ class Builder:
             others = sorted({k for k in self.used if k not in _ID_COMPATIBLE})
             if others:
                 raise QueryError(
-                    f"`#{ids[0]}` looks up one release, so {_key_list(others)} does not apply "
+                    f"`#{ids[0]}` looks up one release, so {key_list(others)} does not apply "
                     f"to it. Use `/releases {ids[0]}` alone (`format:full` is fine), "
                     "or the filters without the id."
                 )
         return query
 
 
-def _mention(token: Token) -> str:
-    """The Slack form of a mention (`<!subteam^S1|@team>`, `<@U1>`) or a plain `@name`."""
-    if token.markup is not None and MENTION_MARKUP.fullmatch(f"<{token.markup}>"):
-        return f"<{token.markup}>"
-    value = token.value.strip()
-    if token.markup is None and not value.startswith("@"):
-        value = "@" + value
-    if token.markup is None and PLAIN_MENTION.fullmatch(value):
-        return value
-    raise QueryError(
-        f"{echo(token.raw)}: `mention` takes a user group or a user, e.g. "
-        "`mention:@dwh-team` or `mention:@alice`.",
-        token.raw,
-    )
-
-
-def _key_list(keys: Iterable[str]) -> str:
-    return ", ".join(f"`{k}`" for k in keys)
-
-
 def _add_unique(target: list[str], value: str) -> None:
     folded = value.casefold()
     if all(v.casefold() != folded for v in target):
         target.append(value)
-
-
-def _single(old: _T | None, new: _T, key: str) -> _T:
-    """Values that cannot be OR-ed: the same one twice is fine, two different ones are not."""
-    if old is not None and old != new:
-        raise QueryError(f"`{key}` is given twice (`{old}` and `{new}`); give it once.")
-    return new
-
-
-def strip_hash(value: str) -> str:
-    return value[1:] if value.startswith("#") else value
-
-
-_INT_EXAMPLES = {
-    "page": "`page:2`",
-    "group id": "`group_id:3`",
-    "release id": "`#21`",
-    "subscription id": "`unsubscribe 3`",
-}
-
-
-def parse_int(text: str, token: Token, what: str, minimum: int = 0) -> int:
-    if not re.fullmatch(r"[0-9]+", text):
-        article = "an" if what[0] in "aeiou" else "a"
-        raise QueryError(
-            f"{echo(token.raw)}: {article} {what} is a whole number"
-            + (" from 1" if minimum else "")
-            + f", e.g. {_INT_EXAMPLES.get(what, '`21`')}.",
-            token.raw,
-        )
-    digits = text.lstrip("0") or "0"
-    if len(digits) > 10 or int(digits) > MAX_ID:
-        raise QueryError(
-            f"{echo(token.raw)}: that {what} is too large (at most {MAX_ID}).", token.raw
-        )
-    number = int(digits)
-    if number < minimum:
-        raise QueryError(
-            f"{echo(token.raw)}: {what} starts at {minimum}, e.g. `{what}:{minimum}`.",
-            token.raw,
-        )
-    return number
-
-
-def _parse_bool(value: str, token: Token, key: str) -> bool:
-    word = value.lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise _bad_value(token, key)
-
-
-def _bad_value(token: Token, key: str) -> QueryError:
-    return QueryError(f"{echo(token.raw)}: `{key}` takes {VALID_KEYS[key]}.", token.raw)
-
-
-def _empty(token: Token, key: str) -> QueryError:
-    return QueryError(
-        f"{echo(token.raw)} has no value. `{key}` takes {VALID_KEYS.get(key, 'a value')}.",
-        token.raw,
-    )
-
-
-def _no_minus(token: Token, key: str) -> QueryError:
-    return QueryError(
-        f"{echo(token.raw)}: `-` only excludes `group`, `group_id` and `name`, "
-        f"not `{key}`. For the status use `open`, `closed` or `all`.",
-        token.raw,
-    )
-
-
-def _unknown_key(token: Token, key: str) -> QueryError:
-    close = difflib.get_close_matches(key, list(VALID_KEYS), n=1, cutoff=0.6)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    return QueryError(
-        f"I don't know the filter {echo(key + ':')}.{hint} Valid keys: "
-        f'{_key_list(VALID_KEYS)}. Quote names with a colon: `name:"R9:x"`.',
-        token.raw,
-    )

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from types import MappingProxyType
 
 from bot.mrkdwn import escape
-from bot.query.builder import DIGITS, Builder, parse_int, strip_hash
+from bot.query.builder import Builder
 from bot.query.commands import (
     Command,
     DigestCommand,
@@ -47,6 +48,7 @@ from bot.query.events import parse_events
 from bot.query.lexer import Token, tokenize
 from bot.query.model import Query
 from bot.query.quoting import unentity
+from bot.query.values import DIGITS, parse_int, strip_hash
 from bot.schedule import ScheduleError, parse_days, parse_schedule, parse_timezone
 
 MAX_CHARS = 2000
@@ -73,41 +75,8 @@ def parse_command(text: str) -> Command:
     if word in _HELP_WORDS or (first.raw.lower() in _HELP_WORDS and first.key is None):
         topic = unentity(" ".join(t.raw for t in rest)).strip().lower()
         return HelpCommand(topic[:50] or None)
-    if word == "standup":
-        return StandupCommand(_parse_query(rest))
-    if word == "subscribe":
-        query, extras = _parse_query_with(rest, allow={"mention", "events"})
-        events = parse_events(extras["events"]) if extras.get("events") else ()
-        return SubscribeCommand(query, extras.get("mention"), events)
-    if word == "digest":
-        return _parse_digest(rest)
-    if word in ("subscriptions", "subscription"):
-        if rest:
-            raise QueryError(
-                f"`subscriptions` takes nothing after it (got {echo(rest[0].raw)}). "
-                "It lists this channel's subscriptions and digests."
-            )
-        return SubscriptionsCommand()
-    if word == "groups":
-        if rest:
-            raise QueryError(
-                f"`groups` takes nothing after it (got {echo(rest[0].raw)}). It lists the "
-                "release groups; `/releases group:DWH_GROUP` lists one group's releases."
-            )
-        return GroupsCommand()
-    if word in ("unsubscribe", "unsub"):
-        return _parse_unsubscribe(rest)
-    if word in ("follow", "unfollow"):
-        release_id = _one_release_id(word, rest)
-        return FollowCommand(release_id) if word == "follow" else UnfollowCommand(release_id)
-    if word == "following":
-        if rest:
-            raise QueryError(
-                f"`following` takes nothing after it (got {echo(rest[0].raw)}). "
-                "It lists the releases you follow."
-            )
-        return FollowingCommand()
-    return _parse_list(tokens)
+    read = _COMMANDS.get(word or "")
+    return read(rest) if read is not None else _parse_list(tokens)
 
 
 def _parse_list(tokens: Sequence[Token]) -> ListCommand:
@@ -247,3 +216,47 @@ def _one_release_id(word: str, tokens: Sequence[Token]) -> int:
     if not DIGITS.fullmatch(value):
         raise QueryError(f"{echo(token.raw)} is not a release id. {usage}", token.raw)
     return parse_int(strip_hash(value), token, "release id", minimum=1)
+
+
+def _parse_subscribe(tokens: Sequence[Token]) -> SubscribeCommand:
+    query, extras = _parse_query_with(tokens, allow={"mention", "events"})
+    events = parse_events(extras["events"]) if extras.get("events") else ()
+    return SubscribeCommand(query, extras.get("mention"), events)
+
+
+def _alone(word: str, says: str, command: Callable[[], Command]) -> CommandReader:
+    """A command word that takes nothing after it."""
+
+    def read(tokens: Sequence[Token]) -> Command:
+        if tokens:
+            raise QueryError(f"`{word}` takes nothing after it (got {echo(tokens[0].raw)}). {says}")
+        return command()
+
+    return read
+
+
+CommandReader = Callable[[Sequence[Token]], Command]
+_SUBSCRIPTIONS = _alone(
+    "subscriptions", "It lists this channel's subscriptions and digests.", SubscriptionsCommand
+)
+_UNSUBSCRIBE: CommandReader = _parse_unsubscribe
+# The first word of a command other than a lookup, and what reads the rest.
+_COMMANDS: Mapping[str, CommandReader] = MappingProxyType(
+    {
+        "standup": lambda rest: StandupCommand(_parse_query(rest)),
+        "subscribe": _parse_subscribe,
+        "digest": _parse_digest,
+        "subscriptions": _SUBSCRIPTIONS,
+        "subscription": _SUBSCRIPTIONS,
+        "groups": _alone(
+            "groups",
+            "It lists the release groups; `/releases group:DWH_GROUP` lists one group's releases.",
+            GroupsCommand,
+        ),
+        "unsubscribe": _UNSUBSCRIBE,
+        "unsub": _UNSUBSCRIBE,
+        "follow": lambda rest: FollowCommand(_one_release_id("follow", rest)),
+        "unfollow": lambda rest: UnfollowCommand(_one_release_id("unfollow", rest)),
+        "following": _alone("following", "It lists the releases you follow.", FollowingCommand),
+    }
+)

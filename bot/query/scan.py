@@ -6,11 +6,12 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from bot.query.builder import MAX_ID, Builder
+from bot.query.builder import Builder
 from bot.query.errors import QueryError
 from bot.query.lexer import KEY_ALIASES, Token
 from bot.query.model import Query
 from bot.query.quoting import unentity
+from bot.query.values import MAX_ID
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ or deleted, or gets a new hotfix; or press *Follow* on its details
 • `/releases following` the releases you follow; `/releases unfollow 21` stops one"""
 
 _SHORTCUT_SHORT = """*From any message*
-Open a message's *⋯* menu and choose *Find releases*: ids, names and \
+Open a message's *⋮* menu and choose *Find releases*: ids, names and \
 filters it mentions are looked up."""
 
 _FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
@@ -71,7 +71,9 @@ _FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
 • `closed:yes` / `closed:no` also work (`true/false/yes/no/1/0`)
 • `hotfix:yes` only hotfixes, `hotfix:no` none
 • `deleted:yes` include deleted releases (hidden by default)
-• `page:2` a later page; `format:full` descriptions too, fewer per page"""
+• `page:2` a later page; `format:full` descriptions too, fewer per page
+• `id:21` (or `#21`, `21`) one release; `refresh:yes` (or `refresh`) skips the cache
+• `mention:`, `events:` work with `subscribe`, `tz:` with `digest` (`/releases help subscribe`)"""
 
 _FILTERS_RULES = """*Combining*
 • Different keys combine with AND: `group:DWH_GROUP closed`
@@ -91,8 +93,9 @@ Example: `/releases standup group:DWH_GROUP`"""
 
 _SUBSCRIBE = """*Change notifications*
 • `/releases subscribe [filters] [mention:@team]` post in this channel when a matching \
-release appears, opens, closes, is reopened, changes dates or is deleted. One message per \
-release, updated in place; later changes go to its thread.
+release appears, closes, is reopened, renamed, changes dates, is deleted or comes back. One \
+message per release, updated in place; later changes go to its thread.
+• `mention:@dwh-team` (a user group or a user) is pinged in each message
 • `events:closed,reopened,dates` only those kinds of change (default: every kind). \
 Kinds: `created`, `reopened`, `restored`, `closed`, `dates`, `renamed`, `deleted`; \
 `opened` is the first three.
@@ -102,7 +105,7 @@ _DIGEST = """*Digests*
 • `/releases digest daily 09:00` every day
 • `/releases digest weekdays 09:00 tz:Europe/Berlin group:DWH_GROUP` Monday to Friday
 • `/releases digest mon,thu 09:30` chosen days
-The time zone defaults to yours. An empty digest says so in one line."""
+• `tz:Europe/Berlin` the time zone; it defaults to yours. An empty digest says so in one line."""
 
 _MANAGE = """*Managing*
 • `/releases subscriptions` lists this channel's subscriptions and digests with their ids
@@ -110,11 +113,12 @@ _MANAGE = """*Managing*
 Subscriptions belong to the channel, not to the person who made them."""
 
 _SHORTCUT = """*Find releases* (message shortcut)
-Open any message's *⋯* menu, choose *Find releases*, and the app looks up:
+Open any message's *⋮* menu, choose *Find releases*, and the app looks up:
 • release ids: `#21`, `release 21`
 • filters: `group:DWH_GROUP`, `name:R59`
 • names of known releases: `R59`, `R9.HF1`
-Only you see the answer. When nothing is found, a button opens a search form."""
+Only you see the answer; each release's *Details* has a *Share in channel* button. When \
+nothing is found, a button opens a search form."""
 
 BLOCK_HELP_ACTIONS = "help_actions"
 _MORE = (

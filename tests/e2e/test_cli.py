@@ -116,3 +116,15 @@ def test_an_unreachable_slack_stops_the_start_in_one_line(tmp_path: Path) -> Non
         SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
     )
     assert_one_line_error(result, "SLACK_API_URL")
+
+
+@pytest.mark.parametrize("command", [("ask", "/releases open"), ("console",)])
+def test_a_url_without_credentials_stops_instead_of_using_the_demo(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = releases_bot(
+        *command, cwd=tmp_path, METAKRAFTWERK_URL="http://127.0.0.1:9/api/"
+    )
+    assert_one_line_error(result, "METAKRAFTWERK_URL")
+    assert "METAKRAFTWERK_TOKEN" in result.stderr
+    assert "demo" not in result.stdout.lower()

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import DeliveryState
 from bot.notify.store import Store
-from bot.notify.store.schema import outbox
+from bot.notify.store.schema import outbox, subscriptions
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -62,3 +62,33 @@ def end_lock_sessions(store: Store, name: str) -> int:
             "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() "
             "AND objid = (hashtext(current_schema() || ':' || :name)::bigint & 4294967295)"
         ), {"name": name}) or 0)
+
+
+def resume_channel(store: Store, team_id: str, channel_id: str) -> int:
+    """Resume every paused subscription of a channel; the bot itself resumes one at a time."""
+    with store.engine.begin() as conn:
+        return conn.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.team_id == team_id,
+                subscriptions.c.channel_id == channel_id,
+                subscriptions.c.paused_at.is_not(None),
+            )
+            .values(paused_at=None, paused_reason=None)
+        ).rowcount
+
+
+def pause(store: Store, subscription_id: int, reason: str, at: datetime | None = None) -> bool:
+    """Pause one subscription and cancel what is pending for it, as the bot does a channel."""
+    with store.engine.begin() as conn:
+        paused = conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id, subscriptions.c.paused_at.is_(None))
+            .values(paused_at=at or datetime.now(UTC), paused_reason=reason)
+        ).rowcount
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.subscription_id == subscription_id, outbox.c.state == "pending")
+            .values(state="failed", last_error=f"cancelled, subscription paused: {reason}")
+        )
+    return bool(paused)

@@ -18,6 +18,7 @@ from bot.config import Secret, Settings
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.commands import SubscriptionCommands
+from bot.notify.records import NewDelivery
 from bot.notify.store import Store
 from bot.notify.subscription_list import MAX_PER_CHANNEL
 from bot.notify.user_timezone import slack_user_timezone
@@ -26,6 +27,7 @@ from bot.render.message import Message
 from bot.slack.webclient import make_web_client
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
+from tests.notify.support import pause
 from tests.render.limits import all_text, assert_valid, buttons
 
 TEAM, CHANNEL, OTHER = "T1", "C1", "C2"
@@ -254,7 +256,9 @@ def test_the_list_has_a_remove_button_per_row_and_shows_pauses(
     )
     clock.advance(timedelta(minutes=5))
     change, digest = store.subscriptions.in_channel(TEAM, CHANNEL)
-    store.subscriptions.pause(change.id, "the app is not a member of this channel (not_in_channel)")
+    pause(
+        store, change.id, "the app is not a member of this channel (not_in_channel)", clock.now()
+    )
 
     reply = answers.command("subscriptions", BOB)
     assert reply.mode == "ephemeral"
@@ -370,3 +374,28 @@ def test_only_managers_may_change_subscriptions(build: Build, store: Store) -> N
     listing: Message = answers.command("subscriptions", ALICE).message
     assert "Only <@U0BOSS>, <@U0CHIEF> can add or remove them." in all_text(listing)
     assert len(store.subscriptions.in_channel(TEAM, CHANNEL)) == 1
+
+
+def test_subscriptions_show_what_delivery_gave_up_on_and_why(
+    answers: Answers, store: Store
+) -> None:
+    answers.command("subscribe group:DWH_GROUP", ALICE)
+    answers.command("digest weekdays 09:00 tz:Europe/Berlin", BOB)
+    change, digest = store.subscriptions.in_channel(TEAM, CHANNEL)
+    rows = store.outbox.commit_poll({}, [
+        NewDelivery(subscription_id=sub_id, team_id=TEAM, channel_id=CHANNEL, kind="created",
+                    payload={"kind": "created"}, release_id=59)
+        for sub_id in (change.id, digest.id)
+    ])
+    for row in rows:
+        store.outbox.mark_failed(row, "URLError: connection refused")
+    pause(store, digest.id, "channel_not_found")
+
+    reply = answers.command("subscriptions", BOB)
+    assert reply.mode == "ephemeral"
+    assert_valid(reply.message, allow=("<@U0ALICE>", "<@U0BOB>"))
+    text = all_text(reply.message)
+    assert "*Notifications that could not be posted here*" in text
+    assert f"release 59 (subscription #{change.id})" in text
+    assert f"(subscription #{digest.id})" not in text  # paused: its own row says why
+    assert "1 attempt: URLError: connection refused" in text

@@ -18,7 +18,14 @@ from bot.notify.store.schema import metadata, outbox, release_snapshot, schema_v
 from bot.schedule import parse_schedule
 from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
-from tests.notify.support import T0, delivery_state, release, snapshot_of
+from tests.notify.support import (
+    T0,
+    delivery_state,
+    pause,
+    release,
+    resume_channel,
+    snapshot_of,
+)
 
 T = TypeVar("T")
 TEAM, CHANNEL, OTHER = "T1", "C1", "C2"
@@ -177,14 +184,14 @@ def test_pausing_stops_and_cancels_deliveries(store: Store, clock: FakeClock) ->
     assert len(store.subscriptions.all(include_paused=True)) == 2
     assert [d.subscription_id for d in store.outbox.pending_deliveries()] == [active]
 
-    assert store.subscriptions.resume_channel(TEAM, CHANNEL) == 1
+    assert resume_channel(store, TEAM, CHANNEL) == 1
     sub = store.subscriptions.get(TEAM, CHANNEL, paused)
     assert sub is not None
     assert not sub.paused
     assert sub.paused_reason is None
     # What was cancelled stays cancelled: nobody wants a backlog of stale news.
     assert [d.subscription_id for d in store.outbox.pending_deliveries()] == [active]
-    assert store.subscriptions.pause(active, "is_archived")
+    assert pause(store, active, "is_archived")
     assert not store.subscriptions.resume(paused)
     assert store.subscriptions.resume(active)
 
@@ -319,7 +326,7 @@ def test_purge_keeps_pending_rows(store: Store, clock: FakeClock) -> None:
 
 def test_deliveries_for_subscriptions_gone_since_planning_are_dropped(store: Store) -> None:
     kept, paused, deleted = change_sub(store), change_sub(store), change_sub(store)
-    store.subscriptions.pause(paused, "channel_not_found")
+    pause(store, paused, "channel_not_found")
     store.subscriptions.delete(TEAM, CHANNEL, deleted)
     ids = store.outbox.commit_poll({}, [delivery(kept), delivery(paused), delivery(deleted)])
     assert [d.id for d in store.outbox.pending_deliveries()] == ids

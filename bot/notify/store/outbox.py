@@ -8,7 +8,6 @@ a notification; the outbox then survives restarts until each row is sent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
-from bot.notify.records import Delivery, Lease, NewDelivery, Snapshot
+from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
 from bot.notify.release_record import release_from_record, release_record
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.follows import end_follows, live_follows
@@ -28,19 +27,6 @@ from bot.notify.store.schema import (
     subscriptions,
     worker_state,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FailedDelivery:
-    """A row delivery gave up on, with the reason, for `/releases subscriptions`."""
-
-    id: int
-    subscription_id: int
-    release_id: int | None
-    kind: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
 
 
 class OutboxRepository:
@@ -300,6 +286,7 @@ class OutboxRepository:
             ).rowcount
 
     def record_parent(self, team_id: str, channel_id: str, release_id: int, ts: str) -> None:
+        """A parent message posted outside a delivery's own bookkeeping (a repost)."""
         with self._db.write() as conn:
             upsert_parent(conn, team_id, channel_id, release_id, ts, self._db.now())
 

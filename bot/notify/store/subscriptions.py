@@ -124,10 +124,6 @@ class SubscriptionRepository:
             _forget_subscriptions(conn, ids)
         return len(ids)
 
-    def pause(self, subscription_id: int, reason: str) -> bool:
-        """Stop delivering (e.g. `not_in_channel`) and cancel what is pending for it."""
-        return bool(self._pause(subscriptions.c.id == subscription_id, reason))
-
     def pause_channel(self, team_id: str, channel_id: str, reason: str) -> int:
         """Pause every active subscription of a channel the bot can no longer post to."""
         return self._pause(
@@ -156,11 +152,6 @@ class SubscriptionRepository:
 
     def resume(self, subscription_id: int) -> bool:
         return bool(self._resume(subscriptions.c.id == subscription_id))
-
-    def resume_channel(self, team_id: str, channel_id: str) -> int:
-        return self._resume(
-            (subscriptions.c.team_id == team_id) & (subscriptions.c.channel_id == channel_id)
-        )
 
     def _resume(self, where: Any) -> int:
         with self._db.write() as conn:
