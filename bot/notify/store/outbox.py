@@ -301,7 +301,12 @@ class OutboxRepository:
             )
 
     def threads(self) -> set[tuple[str, str, int]]:
-        """(team, channel, release id) of every release that has a parent message."""
+        """(team, channel, release id) of every release that has a parent message, or a post
+        still owed to a live subscription that will become the parent once it goes out.
+
+        Without the owed posts, a change made while a release's first post waits for a retry
+        would not follow it into the channel when it no longer matches the filter.
+        """
         with self._db.read() as conn:
             rows = conn.execute(
                 select(
@@ -309,8 +314,18 @@ class OutboxRepository:
                     parent_messages.c.channel_id,
                     parent_messages.c.release_id,
                 )
-            )
-            return {(r.team_id, r.channel_id, r.release_id) for r in rows}
+            ).all()
+            owed = conn.execute(
+                select(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
+                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .where(
+                    outbox.c.state == "pending",
+                    outbox.c.release_id.is_not(None),
+                    outbox.c.follow_id.is_(None),
+                )
+                .distinct()
+            ).all()
+        return {(r.team_id, r.channel_id, r.release_id) for r in (*rows, *owed)}
 
 
 def delivery_record(row: Any) -> Delivery:
