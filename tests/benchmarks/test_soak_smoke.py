@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_soak_runs_and_writes_its_table(tmp_path: Path) -> None:
     out = tmp_path / "soak.md"
     result = subprocess.run(
-        [sys.executable, "-m", "bench.soak", "--minutes", "0.17", "--rate", "5",
+        [sys.executable, "-m", "bench.soak", "--minutes", "0.17", "--warmup", "2", "--rate", "5",
          "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=170, check=False,
     )
