@@ -6,12 +6,10 @@ passes its own), so a Slack command always answers in time, whatever the API doe
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -31,6 +29,16 @@ from bot.metakraftwerk.errors import (
 )
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import InvalidRecord, Release, parse_groups, parse_releases
+from bot.metakraftwerk.responses import (
+    http_unavailable,
+    json_body,
+    json_kind,
+    log_error_answer,
+    readable,
+    shortened,
+    timed_out,
+    transport_cause,
+)
 from bot.metakraftwerk.retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -126,17 +134,17 @@ class MetaKraftwerkClient:
                 raise GroupNotFound(f"A release group with the name '{f.group}' does not exist!")
             if f.group_id is not None:
                 raise GroupNotFound(f"No release group with id {f.group_id}")
-            ref, detail = _logged(response)
+            ref, detail = log_error_answer(response)
             raise BadResponse(
                 f"MetaKraftwerk has no release list at {RELEASES_PATH} (HTTP 404, ref {ref})",
                 ref=ref,
                 detail=detail,
             )
-        with _readable(RELEASES_PATH):
-            body = _json(self._expect_ok(response))
+        with readable(RELEASES_PATH):
+            body = json_body(self._expect_ok(response))
             if not isinstance(body, list):
                 raise BadResponse(
-                    f"MetaKraftwerk answered the release list with a JSON {_kind(body)}, "
+                    f"MetaKraftwerk answered the release list with a JSON {json_kind(body)}, "
                     "not a list"
                 )
             return parse_releases(body)
@@ -148,10 +156,10 @@ class MetaKraftwerkClient:
         if response.status_code == 404:
             raise ReleaseNotFound(release_id)
         try:
-            with _readable(path):
-                return Release.from_api(_json(self._expect_ok(response)))
+            with readable(path):
+                return Release.from_api(json_body(self._expect_ok(response)))
         except InvalidRecord as exc:
-            ref, detail = new_ref(), _shortened(mask_secrets(str(exc)))
+            ref, detail = new_ref(), shortened(mask_secrets(str(exc)))
             log.warning(
                 "MetaKraftwerk sent release %s in a shape the bot cannot read (ref %s): %s",
                 release_id, ref, detail,
@@ -166,8 +174,8 @@ class MetaKraftwerkClient:
     def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
         """GET /api/v1/release_groups, raising on failure (the cache keeps stale names then)."""
         response = self._get(GROUPS_PATH, {}, deadline or self.new_deadline())
-        with _readable(GROUPS_PATH):
-            body = _json(self._expect_ok(response))
+        with readable(GROUPS_PATH):
+            body = json_body(self._expect_ok(response))
             names = parse_groups(body)
         if not names and body not in ([], {}):
             raise BadResponse("MetaKraftwerk answered the release groups in an unknown shape")
@@ -198,7 +206,7 @@ class MetaKraftwerkClient:
             if response.status_code != 401:
                 return response
             self._auth.invalidate(token)
-            ref, detail = _logged(response)
+            ref, detail = log_error_answer(response)
             raise CredentialsRejected(
                 f"MetaKraftwerk refused the bot's fresh login (HTTP 401, ref {ref})",
                 ref=ref,
@@ -209,7 +217,7 @@ class MetaKraftwerkClient:
                 "MetaKraftwerk needs credentials: set METAKRAFTWERK_TOKEN, or "
                 "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
             )
-        ref, detail = _logged(response)
+        ref, detail = log_error_answer(response)
         raise CredentialsRejected(
             f"MetaKraftwerk rejected the bot's token (HTTP 401, ref {ref}); tokens expire after "
             "about 20 hours, so set METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD to let the "
@@ -234,14 +242,14 @@ class MetaKraftwerkClient:
         )
         if response.status_code in (400, 401, 403):
             # The account stays out of the message: users see it, the log names it.
-            ref, detail = _logged(response, f"the login of {self._email}")
+            ref, detail = log_error_answer(response, f"the login of {self._email}")
             raise CredentialsRejected(
                 f"MetaKraftwerk refused the bot's login (HTTP {response.status_code}, ref {ref})",
                 ref=ref,
                 detail=detail,
             )
-        with _readable(LOGIN_PATH):
-            body = _json(self._expect_ok(response))
+        with readable(LOGIN_PATH):
+            body = json_body(self._expect_ok(response))
         token = body.get("accessToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise BadResponse("MetaKraftwerk's login answer has no accessToken")
@@ -267,7 +275,7 @@ class MetaKraftwerkClient:
             attempt += 1
             remaining = deadline.remaining()
             if remaining <= 0.0:
-                raise failure or _timed_out(deadline)
+                raise failure or timed_out(deadline)
             timeout = httpx.Timeout(remaining, connect=min(self._retry.connect_timeout, remaining))
             wait: float | None = None
             try:
@@ -275,9 +283,9 @@ class MetaKraftwerkClient:
                     method, path, params=params, json=json_body, headers=headers, timeout=timeout
                 )
             except httpx.TimeoutException:
-                failure = _timed_out(deadline)
+                failure = timed_out(deadline)
             except httpx.TransportError as exc:
-                cause = _transport_cause(exc)
+                cause = transport_cause(exc)
                 failure = Unavailable(f"MetaKraftwerk cannot be reached ({cause})", cause=cause)
             except httpx.DecodingError:
                 raise BadResponse(
@@ -286,9 +294,9 @@ class MetaKraftwerkClient:
             else:
                 if not is_retryable_status(response.status_code):
                     if response.status_code >= 500:
-                        raise _http_unavailable(response.status_code)
+                        raise http_unavailable(response.status_code)
                     return response
-                failure = _http_unavailable(response.status_code)
+                failure = http_unavailable(response.status_code)
                 wait = parse_retry_after(response.headers.get("Retry-After"), self._clock.now())
                 if wait is not None and wait > deadline.remaining():
                     log.warning(
@@ -311,7 +319,7 @@ class MetaKraftwerkClient:
     def _expect_ok(self, response: httpx.Response) -> httpx.Response:
         if 200 <= response.status_code < 300:
             return response
-        ref, detail = _logged(response)
+        ref, detail = log_error_answer(response)
         if response.status_code == 403:
             raise CredentialsRejected(
                 f"MetaKraftwerk refused access (HTTP 403, ref {ref})", ref=ref, detail=detail
@@ -322,97 +330,3 @@ class MetaKraftwerkClient:
             detail=detail,
         )
 
-
-def _timed_out(deadline: Deadline) -> Unavailable:
-    return Unavailable(
-        f"MetaKraftwerk did not answer within {deadline.describe()}", cause="timeout"
-    )
-
-
-def _http_unavailable(status: int) -> Unavailable:
-    if status == 429:
-        return Unavailable("MetaKraftwerk is busy (HTTP 429)", cause="HTTP 429")
-    return Unavailable(f"MetaKraftwerk is unavailable (HTTP {status})", cause=f"HTTP {status}")
-
-
-def _transport_cause(exc: httpx.TransportError) -> str:
-    text = str(exc).lower()
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in text:
-            return "connection refused"
-        if "name" in text or "resolution" in text or "getaddrinfo" in text:
-            return "host not found"
-        if "ssl" in text or "certificate" in text:
-            return "TLS handshake failed"
-        return "connection failed"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return "connection dropped"
-    return "network error"
-
-
-@contextmanager
-def _readable(path: str) -> Iterator[None]:
-    """JSON nested past the recursion limit, in parsing or in reading it, is a bad response."""
-    try:
-        yield
-    except RecursionError:
-        log.warning("MetaKraftwerk answered %s with JSON nested too deeply to read", path)
-        raise BadResponse(
-            f"MetaKraftwerk answered {path} with JSON the bot cannot read (nested too deeply)"
-        ) from None
-
-
-def _json(response: httpx.Response) -> object:
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        raise BadResponse(
-            f"MetaKraftwerk answered {response.request.url.path} with something that is not JSON"
-        ) from None
-
-
-def _logged(response: httpx.Response, about: str = "") -> tuple[str, str | None]:
-    """Log what the server said under a new ref; return the ref and that text, masked.
-
-    Users are shown the status and the ref only: an error body can hold anything, a database
-    URL with its password or the bot's account included.
-    """
-    ref = new_ref()
-    detail = _server_message(response)
-    log.warning(
-        "MetaKraftwerk answered %s %s%s with HTTP %d (ref %s): %s",
-        response.request.method,
-        response.request.url.path,
-        f" ({about})" if about else "",
-        response.status_code,
-        ref,
-        detail if detail is not None else "no text",
-    )
-    return ref, detail
-
-
-def _server_message(response: httpx.Response) -> str | None:
-    """The `message` of a JSON error body, else the body text; masked, shortened, None if empty."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        text: str = body["message"]
-    else:
-        text = response.content.decode("utf-8", errors="replace")
-    text = " ".join(text.split())
-    if not text:
-        return None
-    # Masked before it is cut, so a cut cannot leave half a secret unrecognised.
-    return _shortened(mask_secrets(text))
-
-
-def _shortened(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _kind(value: object) -> str:
-    return {dict: "object", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number" if isinstance(value, int | float) else type(value).__name__
-    )
