@@ -1,6 +1,6 @@
 """The floor: a bare Bolt app that acks `/releases` and answers a fixed message with respond().
 
-It runs under the very server function the bot's `serve` command uses (bot/serve.py), with the
+It runs under the very server function the bot's `serve` command uses (bot/server.py), with the
 same settings, so the comparison measures the bot's own work and nothing about the server.
 Run: `python -m bench.bare_bolt` with PORT, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL.
 """
@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.serve import serve
+from bot.server import serve
 
 COMMAND = "/releases"
 

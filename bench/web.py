@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python -m bench.web [--commands 300] [--concurrency 20] [--schemes http,https]`
 
-Both run under the server function of bot/serve.py and post their answers to one receiver on
+Both run under the server function of bot/server.py and post their answers to one receiver on
 loopback, over plain HTTP and over HTTPS (a throwaway CA trusted through SSL_CERT_FILE). For each
 it measures ack and answer latency, server CPU per command and upstream API calls of a warm
 burst; then two web processes on one Redis (CACHE_URL): a cold burst of identical commands and a
@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import bot.serve
+import bot.server
 from bench import report
 from bench.load import SIGNING_SECRET, burst, collect
 from bench.procs import ServerError, ServerProcess, start_server
@@ -105,7 +105,7 @@ def _run(options: Options) -> int:
     text = report.render(
         date=started.strftime("%Y-%m-%d %H:%M UTC"),
         machine_line=machine_line,
-        server_line=(bot.serve.__doc__ or "bot/serve.py").strip().splitlines()[0],
+        server_line=(bot.server.__doc__ or "bot/server.py").strip().splitlines()[0],
         settings_line=(
             f"{options.commands} signed `/releases {options.text}` commands, "
             f"{options.concurrency} at a time, warm cache, after {WARMUP_COMMANDS} warm-up "

@@ -102,7 +102,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
-    from bot.serve import serve
+    from bot.server import serve
     from bot.wiring import web_app_factory
 
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)

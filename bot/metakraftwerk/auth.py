@@ -20,7 +20,7 @@ from typing import Protocol
 from bot.clock import Clock, Deadline
 from bot.config import Secret
 from bot.metakraftwerk.errors import BadResponse, Unavailable
-from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
+from bot.metakraftwerk.single_flight import FlightTimeout, SingleFlight
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ from bot.metakraftwerk.cache_store import (
 )
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
-from bot.metakraftwerk.flight import FlightTimeout, SingleFlight
 from bot.metakraftwerk.models import Release
+from bot.metakraftwerk.single_flight import FlightTimeout, SingleFlight
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from bot.query import (
     UnsubscribeCommand,
 )
 from bot.render import parts
-from bot.render.fit import cut_mrkdwn
+from bot.render.block_limits import cut_mrkdwn
 from bot.schedule import ScheduleError, parse_timezone
 
 log = logging.getLogger(__name__)

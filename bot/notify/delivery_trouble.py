@@ -11,7 +11,7 @@ from bot.notify.records import FailedDelivery
 from bot.notify.store import Store
 from bot.notify.store.worker_status import TokenRefusal
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn
 
 MAX_FAILED_SHOWN = 5
 

@@ -23,8 +23,8 @@ from bot.notify.store.follows import MAX_FOLLOWS_PER_USER, FollowLimitReached
 from bot.query import FollowCommand, UnfollowCommand
 from bot.render import actions as act
 from bot.render import parts
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.errors import render_error
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from bot.notify.follow_routing import HOTFIX
 from bot.notify.messages import change_line, state_line
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 
 BLOCK_FOLLOW_ACTIONS = "follow_actions"

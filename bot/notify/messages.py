@@ -18,7 +18,7 @@ from bot.mrkdwn import escape_truncated
 from bot.notify.changes import ChangeEvent, ChangeKind, related_releases
 from bot.query import MENTION_MARKUP, Query
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 from bot.render.standup import render_standup, standup_groups
 

@@ -14,7 +14,7 @@ from bot.notify.records import Subscription
 from bot.query import USER_ID, Query, QueryError
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 from bot.schedule import ScheduleError
 

@@ -1,6 +1,6 @@
 """Pure functions from releases to Slack messages (Block Kit) and to console text.
 
-Every renderer returns a `Message` whose blocks passed `fit.fit_blocks`, so it is within Block
+Every renderer returns a `Message` whose blocks passed `block_limits.fit_blocks`, so it is within Block
 Kit's limits whatever the data, whose foreign text is escaped, and whose `text` is a plain
 fallback for notifications and screen readers. Time-relative output takes an injected `now`.
 

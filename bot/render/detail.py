@@ -14,7 +14,7 @@ from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 
 DESCRIPTION_LIMIT = 2800  # a section holds 3000; leaves room for the heading

@@ -12,7 +12,7 @@ import re
 
 from bot.mrkdwn import escape_truncated
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 
 _REF = re.compile(r"[^A-Za-z0-9_-]")

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
 
 

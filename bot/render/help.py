@@ -11,7 +11,7 @@ from typing import Any
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import fit_blocks, fit_text
+from bot.render.block_limits import fit_blocks, fit_text
 from bot.render.message import Message
 
 TOPICS = ("filters", "standup", "subscribe", "shortcut")

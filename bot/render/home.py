@@ -18,7 +18,7 @@ from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import fit_blocks
+from bot.render.block_limits import fit_blocks
 
 HOME_CALLBACK = "releases_home"
 ACTION_HOME_REFRESH = "home_refresh"

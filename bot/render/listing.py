@@ -21,7 +21,7 @@ from bot.mrkdwn import escape, escape_truncated
 from bot.query import Query
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import fit_blocks, fit_text
+from bot.render.block_limits import fit_blocks, fit_text
 from bot.render.message import Message
 
 DEFAULT_PAGE_SIZE = 10

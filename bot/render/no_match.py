@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.mrkdwn import escape_truncated
 from bot.render import parts
-from bot.render.fit import fit_blocks, fit_text
+from bot.render.block_limits import fit_blocks, fit_text
 from bot.render.message import Message
 
 MAX_ECHOED = 5

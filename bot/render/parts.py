@@ -16,7 +16,7 @@ from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.query import USER_ID
-from bot.render.fit import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
+from bot.render.block_limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
 
 Block = dict[str, Any]
 

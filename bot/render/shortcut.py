@@ -17,7 +17,7 @@ from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import cut_mrkdwn, fit_blocks, fit_text
 from bot.render.listing import describe_filters, query_text, release_section
 from bot.render.message import Message
 

@@ -23,7 +23,7 @@ from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
-from bot.render.fit import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
+from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.listing import describe_filters, list_title, query_text
 from bot.render.message import Message
 

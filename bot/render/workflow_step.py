@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.render.fit import cut_mrkdwn
+from bot.render.block_limits import cut_mrkdwn
 from bot.render.message import Message
 
 # Slack cuts message text past 4000 characters; a workflow message adds its own words around

@@ -30,7 +30,7 @@ import redis
 from bot.clock import Clock
 from bot.metakraftwerk.cache_store import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
 from bot.metakraftwerk.errors import BadResponse, Unavailable
-from bot.metakraftwerk.flight import FlightTimeout
+from bot.metakraftwerk.single_flight import FlightTimeout
 from bot.shared.codec import FORMAT, CorruptEntry, decode, encode, key_name
 from bot.shared.link import RedisLink, RedisUnreachable
 

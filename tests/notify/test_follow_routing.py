@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.notify.change_routing import plan_poll
 from bot.notify.changes import ChangeEvent, diff
 from bot.notify.follow_routing import HOTFIX, hears, route_follows
-from bot.notify.plan import plan_poll
 from bot.notify.records import Follow, Snapshot
 from tests.notify.support import T0, release, snapshot_of
-from tests.notify.test_plan import group_filter, sub
+from tests.notify.test_change_routing import group_filter, sub
 
 PREVIOUS = Snapshot(snapshot_of(release(1), release(2), release(3, closed=True)), taken_at=T0)
 # Release 1 closes and changes dates, 2 is renamed, 3 reopens, 4 appears.

@@ -13,9 +13,9 @@ from dataclasses import replace
 from bot.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
+from bot.notify.change_routing import plan_poll
 from bot.notify.filters import StoredQueries
 from bot.notify.follow_routing import route_follows
-from bot.notify.plan import plan_poll
 from bot.notify.records import NewDelivery, Subscription
 from bot.notify.store import Store
 from bot.notify.worker.glitch import GlitchGuard

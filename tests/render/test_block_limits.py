@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from bot.render.fit import TEXT_BUDGET, block_text_size, cut_mrkdwn, fit_blocks
+from bot.render.block_limits import TEXT_BUDGET, block_text_size, cut_mrkdwn, fit_blocks
 from bot.render.message import Message
 from tests.render.limits import assert_within_limits
 

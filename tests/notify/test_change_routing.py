@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.metakraftwerk.models import Release
+from bot.notify.change_routing import plan_poll
 from bot.notify.changes import ChangeEvent
-from bot.notify.plan import plan_poll
 from bot.notify.records import Snapshot, Subscription
 from bot.notify.store import Store
 from tests.fakes.clock import FakeClock
