@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.clock import Clock, SystemClock
-from bot.finder import Freshness, ReleaseFinder
+from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
@@ -57,7 +57,6 @@ ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
 SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
 FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 HELP_HINT = "Type `/releases help` for examples."
-MAX_SHORTCUT_LOOKUPS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,45 +295,16 @@ class Answers:
 
     def _shortcut(self, text: str) -> Reply:
         scan = scan_message(text, self._finder.known_names())
-        found: dict[int, Release] = {}  # by id, in the order the message mentions them
-        missing_ids: list[int] = []
-        freshnesses: list[Freshness | None] = []
-        group_names: dict[int, str] = {}
-        related: dict[int, Release] = {}
-        for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
-            try:
-                result = self._finder.find(
-                    Query(release_id=release_id, status="all", deleted="yes")
-                )
-            except ReleaseNotFound:
-                missing_ids.append(release_id)
-                continue
-            found.update((r.id, r) for r in result.releases)
-            group_names.update(result.group_names)
-            related.update(result.related)
-            freshnesses.append(result.freshness)
-        missing_names: list[str] = []
-        for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
-            result = self._finder.find(Query(names=(name,), status="all"))
-            freshnesses.append(result.freshness)
-            if result.releases:
-                found.update((r.id, r) for r in result.releases if r.id not in found)
-                group_names.update(result.group_names)
-                related.update(result.related)
-            else:
-                missing_names.append(name)
-        search = self._finder.find(scan.query) if scan.query is not None else None
-        if search is not None:
-            freshnesses.append(search.freshness)
+        found = self._finder.find_mentioned(scan)
         findings = ShortcutFindings(
-            releases=tuple(found.values()),
-            missing_ids=tuple(missing_ids),
-            missing_names=tuple(missing_names),
-            search=search,
-            group_names=group_names,
-            freshness=combined_freshness(freshnesses),
+            releases=found.releases,
+            missing_ids=found.missing_ids,
+            missing_names=found.missing_names,
+            search=found.search,
+            group_names=found.group_names,
+            freshness=found.freshness,
             prefill=scan.query.to_text() if scan.query is not None else "",
-            related=related,
+            related=found.related,
         )
         return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
 
@@ -369,19 +339,6 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
-
-
-def combined_freshness(parts: Iterable[Freshness | None]) -> Freshness | None:
-    """As the finder's rule: the oldest part decides the age, any stale part makes it stale."""
-    known = [f for f in parts if f is not None]
-    if not known:
-        return None
-    stale = [f for f in known if f.stale]
-    return Freshness(
-        fetched_at=min(f.fetched_at for f in known),
-        stale=bool(stale),
-        reason=next((f.reason for f in stale if f.reason), None),
-    )
 
 
 def plain_text(mrkdwn: str) -> str:
