@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, SystemClock
 from bot.finder import ReleaseFinder
@@ -57,6 +58,9 @@ ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
 SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
 FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 HELP_HINT = "Type `/releases help` for examples."
+# When the worker's snapshots saw releases close, by id; those it did not see are left out.
+ClosedTimes = Callable[[Iterable[int]], Mapping[int, datetime]]
+UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +111,12 @@ class Answers:
         subscriptions: Subscriptions | None = None,
         release_link: str | None = None,
         follows: Follows | None = None,
+        closed_times: ClosedTimes | None = None,
+        user_timezone: UserZone | None = None,
     ) -> None:
         self._finder = finder
+        self._closed_times = closed_times
+        self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
         self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
@@ -167,7 +175,7 @@ class Answers:
         if isinstance(command, HelpCommand):
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):
-            return Reply(self._standup(command.query))
+            return Reply(self._standup(command.query, caller))
         if isinstance(command, GroupsCommand):
             return Reply(self._groups())
         if isinstance(command, ListCommand) and command.by_name:
@@ -233,12 +241,39 @@ class Answers:
                         release_id, exc_info=True)
             return None
 
-    def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
+    def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
         result = self._finder.find(replace(query, status="all"))
         return render_standup(
-            replace(result, query=query), self._clock.now(), shared_by=shared_by, link=self._link
+            replace(result, query=query),
+            self._clock.now(),
+            shared_by=shared_by,
+            link=self._link,
+            tz=self._zone(caller),
+            closed_at=self._closed_at(r.id for r in result.releases if r.closed),
         )
+
+    def _closed_at(self, release_ids: Iterable[int]) -> Mapping[int, datetime]:
+        """When the worker saw these close; {} (the end dates stand in) when it cannot be told."""
+        if self._closed_times is None:
+            return {}
+        try:
+            return self._closed_times(release_ids)
+        except Exception as exc:
+            log.warning("closing times unavailable, the standup goes by end dates: %s", exc)
+            return {}
+
+    def _zone(self, caller: Caller) -> tzinfo:
+        """The caller's time zone from Slack; UTC when unknown."""
+        name = self._user_timezone(caller.user_id) if self._user_timezone else None
+        if not name:
+            return UTC
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.info("unknown time zone %r for %s; counting days in UTC", name[:60],
+                     caller.user_id)
+            return UTC
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -283,7 +318,7 @@ class Answers:
             return self._detail(action.release_id, shared_by=who)
         query = _query_from_text(action.query_text or "")
         if action.kind == "standup":
-            return self._standup(query, shared_by=who)
+            return self._standup(query, caller, shared_by=who)
         return render_list(
             self._finder.find(query.with_page(action.page)),
             self._clock.now(),
