@@ -135,7 +135,7 @@ def build_answers(services: Services, subscriptions: Subscriptions | None = None
         subscriptions=subscriptions,
         follows=build_follows(services, subscriptions),
         release_link=services.settings.metakraftwerk_web_url,
-        closed_times=notify.store.outbox.closed_times if notify is not None else None,
+        closed_times=(lambda ids: notify.store.outbox.closed_times(ids)) if notify else None,
         user_timezone=notify.user_timezone if notify is not None else None,
     )
 
