@@ -12,11 +12,12 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, SystemClock
-from bot.finder import Freshness, ReleaseFinder
+from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
@@ -57,7 +58,9 @@ ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
 SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
 FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 HELP_HINT = "Type `/releases help` for examples."
-MAX_SHORTCUT_LOOKUPS = 10
+# When the worker's snapshots saw releases close, by id; those it did not see are left out.
+ClosedTimes = Callable[[Iterable[int]], Mapping[int, datetime]]
+UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +111,12 @@ class Answers:
         subscriptions: Subscriptions | None = None,
         release_link: str | None = None,
         follows: Follows | None = None,
+        closed_times: ClosedTimes | None = None,
+        user_timezone: UserZone | None = None,
     ) -> None:
         self._finder = finder
+        self._closed_times = closed_times
+        self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
         self.subscriptions = subscriptions
         self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
@@ -168,7 +175,7 @@ class Answers:
         if isinstance(command, HelpCommand):
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):
-            return Reply(self._standup(command.query))
+            return Reply(self._standup(command.query, caller))
         if isinstance(command, GroupsCommand):
             return Reply(self._groups())
         if isinstance(command, ListCommand) and command.by_name:
@@ -234,12 +241,39 @@ class Answers:
                         release_id, exc_info=True)
             return None
 
-    def _standup(self, query: Query, *, shared_by: str | None = None) -> Message:
+    def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
         # The standup shows open releases and what closed recently, so it reads every status.
         result = self._finder.find(replace(query, status="all"))
         return render_standup(
-            replace(result, query=query), self._clock.now(), shared_by=shared_by, link=self._link
+            replace(result, query=query),
+            self._clock.now(),
+            shared_by=shared_by,
+            link=self._link,
+            tz=self._zone(caller),
+            closed_at=self._closed_at(r.id for r in result.releases if r.closed),
         )
+
+    def _closed_at(self, release_ids: Iterable[int]) -> Mapping[int, datetime]:
+        """When the worker saw these close; {} (the end dates stand in) when it cannot be told."""
+        if self._closed_times is None:
+            return {}
+        try:
+            return self._closed_times(release_ids)
+        except Exception as exc:
+            log.warning("closing times unavailable, the standup goes by end dates: %s", exc)
+            return {}
+
+    def _zone(self, caller: Caller) -> tzinfo:
+        """The caller's time zone from Slack; UTC when unknown."""
+        name = self._user_timezone(caller.user_id) if self._user_timezone else None
+        if not name:
+            return UTC
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.info("unknown time zone %r for %s; counting days in UTC", name[:60],
+                     caller.user_id)
+            return UTC
 
     # ---- buttons --------------------------------------------------------------------------
 
@@ -284,7 +318,7 @@ class Answers:
             return self._detail(action.release_id, shared_by=who)
         query = _query_from_text(action.query_text or "")
         if action.kind == "standup":
-            return self._standup(query, shared_by=who)
+            return self._standup(query, caller, shared_by=who)
         return render_list(
             self._finder.find(query.with_page(action.page)),
             self._clock.now(),
@@ -296,45 +330,16 @@ class Answers:
 
     def _shortcut(self, text: str) -> Reply:
         scan = scan_message(text, self._finder.known_names())
-        found: dict[int, Release] = {}  # by id, in the order the message mentions them
-        missing_ids: list[int] = []
-        freshnesses: list[Freshness | None] = []
-        group_names: dict[int, str] = {}
-        related: dict[int, Release] = {}
-        for release_id in scan.release_ids[:MAX_SHORTCUT_LOOKUPS]:
-            try:
-                result = self._finder.find(
-                    Query(release_id=release_id, status="all", deleted="yes")
-                )
-            except ReleaseNotFound:
-                missing_ids.append(release_id)
-                continue
-            found.update((r.id, r) for r in result.releases)
-            group_names.update(result.group_names)
-            related.update(result.related)
-            freshnesses.append(result.freshness)
-        missing_names: list[str] = []
-        for name in scan.names[:MAX_SHORTCUT_LOOKUPS]:
-            result = self._finder.find(Query(names=(name,), status="all"))
-            freshnesses.append(result.freshness)
-            if result.releases:
-                found.update((r.id, r) for r in result.releases if r.id not in found)
-                group_names.update(result.group_names)
-                related.update(result.related)
-            else:
-                missing_names.append(name)
-        search = self._finder.find(scan.query) if scan.query is not None else None
-        if search is not None:
-            freshnesses.append(search.freshness)
+        found = self._finder.find_mentioned(scan)
         findings = ShortcutFindings(
-            releases=tuple(found.values()),
-            missing_ids=tuple(missing_ids),
-            missing_names=tuple(missing_names),
-            search=search,
-            group_names=group_names,
-            freshness=combined_freshness(freshnesses),
+            releases=found.releases,
+            missing_ids=found.missing_ids,
+            missing_names=found.missing_names,
+            search=found.search,
+            group_names=found.group_names,
+            freshness=found.freshness,
             prefill=scan.query.to_text() if scan.query is not None else "",
-            related=related,
+            related=found.related,
         )
         return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
 
@@ -369,19 +374,6 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
-
-
-def combined_freshness(parts: Iterable[Freshness | None]) -> Freshness | None:
-    """As the finder's rule: the oldest part decides the age, any stale part makes it stale."""
-    known = [f for f in parts if f is not None]
-    if not known:
-        return None
-    stale = [f for f in known if f.stale]
-    return Freshness(
-        fetched_at=min(f.fetched_at for f in known),
-        stale=bool(stale),
-        reason=next((f.reason for f in stale if f.reason), None),
-    )
 
 
 def plain_text(mrkdwn: str) -> str:

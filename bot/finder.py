@@ -15,16 +15,18 @@ from datetime import UTC, datetime
 
 from bot.clock import Clock, Deadline, SystemClock
 from bot.metakraftwerk.cache import Cached, ReleaseCache
-from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError
+from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import Query, closest, did_you_mean
+from bot.query import MessageScan, Query, closest, did_you_mean
 
 log = logging.getLogger(__name__)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 # Related releases fetched by id for one lookup at most: a page shows 15 releases.
 MAX_RELATED_FETCHES = 32
+# Ids and names looked up for one message at most, each kind: a message is no query language.
+MAX_MENTIONED_LOOKUPS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,19 @@ class DetailResult:
     freshness: Freshness | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MentionedResult:
+    """The releases a message mentions, found one lookup each; `freshness` covers them all."""
+
+    releases: tuple[Release, ...] = ()  # by id, then by name, in message order
+    missing_ids: tuple[int, ...] = ()
+    missing_names: tuple[str, ...] = ()
+    search: FindResult | None = None  # what the filter tokens in the message match
+    group_names: Mapping[int, str] = field(default_factory=dict)
+    related: Mapping[int, Release] = field(default_factory=dict)
+    freshness: Freshness | None = None
+
+
 # What `all_releases` answers for: everything, deleted releases included.
 EVERYTHING = Query(status="all", deleted="yes")
 
@@ -84,14 +99,14 @@ def display_order(releases: Iterable[Release]) -> tuple[Release, ...]:
     )
 
 
-def freshness_of(parts: Iterable[Cached[object]]) -> Freshness | None:
+def freshness_of(parts: Iterable[Cached[object] | Freshness | None]) -> Freshness | None:
     """The oldest part decides the age; any stale part makes the whole answer stale."""
-    parts = list(parts)
-    if not parts:
+    known = [p for p in parts if p is not None]
+    if not known:
         return None
-    stale = [p for p in parts if p.stale]
+    stale = [p for p in known if p.stale]
     return Freshness(
-        fetched_at=min(p.fetched_at for p in parts),
+        fetched_at=min(p.fetched_at for p in known),
         stale=bool(stale),
         reason=next((p.reason for p in stale if p.reason), None),
     )
@@ -140,6 +155,43 @@ class ReleaseFinder:
             matches = tuple(sorted(matches, key=lambda r: r.closed))
         return FindResult(
             query, matches, names, freshness_of(parts), self._related_of(matches, merged, deadline)
+        )
+
+    def find_mentioned(self, scan: MessageScan) -> MentionedResult:
+        """Each id and name a message mentions (all statuses), and what its filters match."""
+        found: dict[int, Release] = {}
+        missing_ids: list[int] = []
+        results: list[FindResult] = []  # every lookup made; names and related from the hits
+        hits: list[FindResult] = []
+        for release_id in scan.release_ids[:MAX_MENTIONED_LOOKUPS]:
+            try:
+                by_id = self.find(Query(release_id=release_id, status="all", deleted="yes"))
+            except ReleaseNotFound:
+                missing_ids.append(release_id)
+                continue
+            results.append(by_id)
+            hits.append(by_id)
+            found.update((r.id, r) for r in by_id.releases)
+        missing_names: list[str] = []
+        for name in scan.names[:MAX_MENTIONED_LOOKUPS]:
+            by_name = self.find(Query(names=(name,), status="all"))
+            results.append(by_name)
+            found.update((r.id, r) for r in by_name.releases if r.id not in found)
+            if by_name.releases:
+                hits.append(by_name)
+            else:
+                missing_names.append(name)
+        search = self.find(scan.query) if scan.query is not None else None
+        return MentionedResult(
+            releases=tuple(found.values()),
+            missing_ids=tuple(missing_ids),
+            missing_names=tuple(missing_names),
+            search=search,
+            group_names={k: v for r in hits for k, v in r.group_names.items()},
+            related={k: v for r in hits for k, v in r.related.items()},
+            freshness=freshness_of(
+                [r.freshness for r in results] + [search.freshness if search else None]
+            ),
         )
 
     def detail(self, release_id: int, refresh: bool = False) -> DetailResult:

@@ -127,12 +127,16 @@ def build_services(
 
 
 def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
+    # The standup reads when the worker saw releases close from the subscriptions' store.
+    notify = subscriptions if isinstance(subscriptions, SubscriptionCommands) else None
     return TimedAnswers(
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
         follows=build_follows(services, subscriptions),
         release_link=services.settings.metakraftwerk_web_url,
+        closed_times=(lambda ids: notify.store.outbox.closed_times(ids)) if notify else None,
+        user_timezone=notify.user_timezone if notify is not None else None,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder, display_order
+from bot.finder import MAX_MENTIONED_LOOKUPS, ReleaseFinder, display_order
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.models import Release
@@ -278,3 +280,56 @@ def test_known_names(demo_api: DemoApiServer, finder: ReleaseFinder) -> None:
     assert demo_api.counts.count(RELEASES) == 1
     finder.known_names()
     assert demo_api.counts.count(RELEASES) == 1
+
+
+# ---- releases a message mentions -------------------------------------------------------------
+
+
+def test_mentioned_releases_in_message_order_with_what_is_missing(
+    finder: ReleaseFinder,
+) -> None:
+    from bot.query import scan_message
+
+    scan = scan_message("R59 follows #29; #9999 and status:open", {"R59", "R9", "NOPE_R1"})
+    scan = replace(scan, names=(*scan.names, "NOPE_R1"))
+    result = finder.find_mentioned(scan)
+    assert [r.name for r in result.releases] == ["R9", "R59"]  # ids first, then names
+    assert result.missing_ids == (9999,)
+    assert result.missing_names == ("NOPE_R1",)
+    assert result.search is not None
+    assert result.search.releases
+    assert result.group_names[1] == "DWH_GROUP"
+    assert result.related[22].name == "R2"  # R9's predecessor
+    assert result.freshness is not None
+    assert not result.freshness.stale
+
+
+def test_mentioned_lookups_are_bounded(demo_api: DemoApiServer, finder: ReleaseFinder) -> None:
+    from bot.query import MessageScan
+
+    ids = tuple(range(10_000, 10_020))
+    result = finder.find_mentioned(MessageScan(release_ids=ids))
+    assert result.missing_ids == ids[:MAX_MENTIONED_LOOKUPS]
+    assert not result.releases
+    assert result.search is None
+    assert result.freshness is None
+
+
+def test_any_stale_mentioned_part_makes_the_whole_stale(
+    demo_api: DemoApiServer, make_client: ClientFactory
+) -> None:
+    from bot.query import MessageScan
+
+    clock = FakeClock()
+    cache = ReleaseCache(make_client(deadline_seconds=0.3), ttl_seconds=60, clock=clock)
+    finder = ReleaseFinder(cache, clock)
+    scan = MessageScan(release_ids=(21,), names=("R59",))
+    finder.find_mentioned(scan)
+    clock.advance(600)
+    finder.find(Query(release_id=21, status="all", deleted="yes", refresh=True))
+    demo_api.switches.fail_next(1000, 503)
+    result = finder.find_mentioned(scan)
+    assert [r.id for r in result.releases] == [21, 59]
+    assert result.freshness is not None
+    assert result.freshness.stale
+    assert result.freshness.reason == "MetaKraftwerk is unavailable (HTTP 503)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -96,8 +97,10 @@ def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object]
 
     from bot.console.fake_slack import ConsoleSlack
 
+    polling = threading.Event()  # a `:poll` in progress: its caller prints the next prompt
+
     def printer(text: str) -> None:
-        out.write("\n" + text.rstrip() + "\n" + PROMPT)
+        out.write("\n" + text.rstrip() + "\n" + ("" if polling.is_set() else PROMPT))
         out.flush()
 
     slack = ConsoleSlack(printer).start()
@@ -105,4 +108,12 @@ def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object]
     web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
     subscriptions = build_subscriptions(services, web_client)
     worker = start_worker_thread(services, web_client, "console")
-    return worker.poll_once, subscriptions
+
+    def poll() -> object:
+        polling.set()
+        try:
+            return worker.poll_once()
+        finally:
+            polling.clear()
+
+    return poll, subscriptions

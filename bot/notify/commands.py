@@ -101,6 +101,11 @@ class SubscriptionCommands:
         """The store, for the services beside this one (following releases) to share."""
         return self._store
 
+    @property
+    def user_timezone(self) -> UserTimezone:
+        """The callers' time zones from Slack, for the standup to count days in."""
+        return self._user_timezone
+
     def remove(self, subscription_id: int, caller: Caller) -> Reply:
         """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
         return self.handle(UnsubscribeCommand(ids=(subscription_id,)), caller)

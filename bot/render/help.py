@@ -87,8 +87,10 @@ _STANDUP = """*`/releases standup [filters]`* what a team lead wants at 9:00, on
 • *Ending within 7 days*
 • *Started this week* (on Monday, since Friday)
 • *Running* and *Not started yet*
-• *Closed since the last working day* (Monday looks back to Friday; the API has no closing \
-time, so this goes by end date)
+• *Closed since the last working day* (Monday looks back to Friday), by the time the \
+notification worker saw each release close; where no worker runs (or it had not seen the \
+release open) the end date stands in, so a release closed early shows once its end date comes
+Days are counted in your Slack time zone.
 Example: `/releases standup group:DWH_GROUP`"""
 
 _SUBSCRIBE = """*Change notifications*

@@ -3,10 +3,11 @@
 Groups, in order, each release in the first that fits: overdue (end passed, still open),
 ending within 7 days, started this week, running, not started yet; then closed releases.
 
-The API has no "closed at" timestamp, so "closed since the last working day" means: closed
-releases whose END DATE lies between the start of the last working day and now (on Monday
-that reaches back to Friday 00:00). A release closed early, before its end date, shows up
-once its end date arrives in that window; one closed late is not shown. "This week" starts
+The API has no "closed at" timestamp. Where the worker's snapshots saw a release close,
+`closed_at` holds that time and "closed since the last working day" means closed between the
+start of the last working day and now (on Monday that reaches back to Friday 00:00). Without it
+(no worker running, or closed before the worker first looked) the END DATE stands in: a release
+closed early then shows up once its end date arrives in the window. "This week" starts
 on Monday 00:00 or at the start of the last working day, whichever is earlier, so on Monday
 releases started over the weekend still count. Days are local days in `tz`.
 """
@@ -107,8 +108,13 @@ def standup_groups(
     *,
     tz: tzinfo | None = None,
     closed_since_days: int | None = None,
+    closed_at: Mapping[int, datetime] | None = None,
 ) -> StandupGroups:
-    """Sort releases into the standup's groups as of `now` (local days in `tz`, default UTC)."""
+    """Sort releases into the standup's groups as of `now` (local days in `tz`, default UTC).
+
+    `closed_at`: when the snapshots saw releases close; others go by their end date.
+    """
+    seen_closing = closed_at or {}
     zone = tz or now.tzinfo or UTC
     now_utc = parts.utc(now)
     today = now_utc.astimezone(zone).date()
@@ -143,7 +149,9 @@ def standup_groups(
         start = parts.utc(release.start_date) if release.start_date else None
         end = parts.utc(release.end_date) if release.end_date else None
         if release.closed:
-            if end is not None and closed_since <= end <= now_utc:
+            when = seen_closing.get(release.id)
+            when = parts.utc(when) if when is not None else end
+            if when is not None and closed_since <= when <= now_utc:
                 closed.append(release)
         elif end is not None and end < now_utc:
             overdue.append(release)
@@ -165,13 +173,21 @@ def standup_groups(
         started_this_week=tuple(sorted(started, key=lambda r: (_key(r.start_date), r.id))),
         running=tuple(sorted(running, key=lambda r: (_key(r.end_date), r.id))),
         upcoming=tuple(sorted(upcoming, key=lambda r: (_key(r.start_date), r.id))),
-        closed_recently=tuple(sorted(closed, key=lambda r: (_key(r.end_date), r.id), reverse=True)),
+        closed_recently=tuple(
+            sorted(
+                closed,
+                key=lambda r: (_key(seen_closing.get(r.id) or r.end_date), r.id),
+                reverse=True,
+            )
+        ),
     )
 
 
-def _when(key: str, release: Release, now: datetime) -> str:
+def _when(key: str, release: Release, now: datetime, closed_at: datetime | None = None) -> str:
     start, end = release.start_date, release.end_date
     fmt = parts.DATE_ONLY
+    if key == "closed_recently" and closed_at is not None:
+        return f"closed {parts.date_token(closed_at, fmt)}"
     if key == "overdue" and end is not None:
         return f"ended {parts.date_token(end, fmt)} ({parts.relative_text(end, now)})"
     if key == "ending_soon" and end is not None:
@@ -195,12 +211,13 @@ def standup_line(
     now: datetime,
     show_group: bool,
     link: str | None = None,
+    closed_at: datetime | None = None,
 ) -> str:
     """`• *R59* #158 · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
     items = [f"{parts.release_name(release, link)} #{release.id}"]
     if show_group:
         items.append(parts.group_label(release.group_id, group_names))
-    items.append(_when(key, release, now))
+    items.append(_when(key, release, now, closed_at))
     items.extend(h for h in parts.hints(release, known, now) if h != "overdue")
     return "• " + " · ".join(items)
 
@@ -236,15 +253,21 @@ def render_standup(
     share: bool = True,
     shared_by: str | None = None,
     link: str | None = None,
+    closed_at: Mapping[int, datetime] | None = None,
 ) -> Message:
     """The standup view of `result` (pass open and closed releases for the closed section).
+
+    `closed_at`: when the worker's snapshots saw releases close (see the module's docstring).
 
     `title` replaces the default `Standup · <groups>` header (e.g. `Digest · DWH_GROUP`);
     `share=False` leaves out the "Share in channel" button (digests are already in a channel);
     `shared_by` renders the in-channel copy that button posts.
     """
     query = result.query
-    groups = standup_groups(result.releases, now, tz=tz, closed_since_days=closed_since_days)
+    closed_at = closed_at or {}
+    groups = standup_groups(
+        result.releases, now, tz=tz, closed_since_days=closed_since_days, closed_at=closed_at
+    )
     known = result.known()
     shown_groups = {r.group_id for *_, rs in groups.titled() for r in rs}
     show_group = len(shown_groups) > 1 or not (query.groups or query.group_ids)
@@ -281,6 +304,7 @@ def render_standup(
                 now=now,
                 show_group=show_group,
                 link=link,
+                closed_at=closed_at.get(release.id),
             )
             for release in releases
         ]

@@ -9,9 +9,15 @@ from sqlalchemy import select
 
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import ChangeEvent
-from bot.notify.release_record import RECORD_VERSION, release_from_record, release_record
+from bot.notify.release_record import (
+    RECORD_VERSION,
+    closed_at_of,
+    release_from_record,
+    release_record,
+)
 from bot.notify.store import Store
 from bot.notify.store.schema import release_snapshot
+from tests.fakes.clock import FakeClock
 from tests.notify.support import release, snapshot_of
 
 FULL = Release(
@@ -59,3 +65,37 @@ def test_the_snapshot_is_stored_as_records_and_legacy_rows_are_read(store: Store
         assert conn.execute(select(release_snapshot.c.data)).scalar_one()["v"] == RECORD_VERSION
         conn.execute(release_snapshot.update().values(data=release(1).to_api()))
     assert store.outbox.load_snapshot().releases == snapshot_of(release(1))
+
+
+def test_the_time_a_release_closed_is_kept_in_its_record() -> None:
+    when = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    record = release_record(FULL, closed_at=when)
+    assert closed_at_of(record) == when
+    assert release_from_record(record) == FULL
+    assert closed_at_of(release_record(FULL)) is None
+
+
+def test_version_1_records_still_read_without_a_closing_time() -> None:
+    v1 = {k: v for k, v in release_record(FULL).items() if k != "closed_at"} | {"v": 1}
+    assert release_from_record(v1) == FULL
+    assert closed_at_of(v1) is None
+    assert closed_at_of(FULL.to_api()) is None
+
+
+def test_the_snapshot_remembers_when_it_saw_a_release_close(
+    store: Store, clock: FakeClock
+) -> None:
+    store.outbox.commit_poll(snapshot_of(release(1), release(2), release(3, closed=True)))
+    clock.advance(3600)
+    closed_at = clock.now()
+    store.outbox.commit_poll(
+        snapshot_of(release(1, closed=True), release(2), release(3, closed=True))
+    )
+    clock.advance(3600)
+    store.outbox.commit_poll(  # later polls keep the first sighting
+        snapshot_of(release(1, closed=True), release(2), release(3, closed=True))
+    )
+    assert store.outbox.closed_times([1, 2, 3, 99]) == {1: closed_at}  # 3 closed before
+    store.outbox.commit_poll(snapshot_of(release(1), release(2), release(3, closed=True)))
+    assert store.outbox.closed_times([1]) == {}  # reopened
+    assert store.outbox.closed_times([]) == {}

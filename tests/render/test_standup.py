@@ -212,3 +212,20 @@ def test_shared_standup() -> None:
     message = render_standup(find((release(1),)), NOW, shared_by="U9")
     assert_valid(message, allow=("<@U9>",))
     assert not buttons(message)
+
+
+def test_a_release_closed_early_shows_when_the_snapshots_saw_it_close() -> None:
+    early = _r(TUESDAY - 9 * D, TUESDAY + 5 * D, closed=True)  # closed days before its end
+    seen = {early.id: MONDAY_0 + 10 * H}
+    assert _group_of([early], TUESDAY) == {}  # by end date: not yet in the window
+    assert _group_of([early], TUESDAY, closed_at=seen) == {early.id: "closed_recently"}
+    late = _r(TUESDAY - 9 * D, FRIDAY_0, closed=True)  # closed on Monday, after its end
+    assert _group_of([late], TUESDAY) == {}
+    assert _group_of([late], TUESDAY, closed_at={late.id: MONDAY_0 + H}) == {
+        late.id: "closed_recently"
+    }
+    old = {early.id: FRIDAY_0 - D}  # seen closing before the window: not news
+    assert _group_of([early], TUESDAY, closed_at=old) == {}
+    message = render_standup(find((early,), Query(status="all")), TUESDAY, closed_at=seen)
+    assert "· closed <!date^1709546400^" in all_text(message)  # Monday 10:00 UTC
+

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
-from bot.notify.release_record import release_from_record, release_record
+from bot.notify.release_record import closed_at_of, release_from_record, snapshot_record
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
@@ -46,6 +46,14 @@ class OutboxRepository:
             releases={release.id: release for release in releases},
             taken_at=None if taken is None else datetime.fromisoformat(taken),
         )
+
+    def closed_times(self, release_ids: Iterable[int]) -> dict[int, datetime]:
+        """When the snapshots saw these releases close; a release not seen closing is absent."""
+        column = release_snapshot.c.release_id
+        with self._db.read() as conn:
+            query = select(column, release_snapshot.c.data).where(column.in_(set(release_ids)))
+            times = {int(i): closed_at_of(data, strict=False) for i, data in conn.execute(query)}
+        return {release_id: when for release_id, when in times.items() if when is not None}
 
     def commit_poll(
         self,
@@ -347,7 +355,7 @@ def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: dat
     for release_id, release in snapshot.items():
         if release_id != release.id:
             raise ValueError(f"snapshot key {release_id} holds release {release.id}")
-        data = release_record(release)
+        data = snapshot_record(release, stored.get(release_id), now)
         if release_id not in stored:
             conn.execute(
                 insert(release_snapshot).values(release_id=release_id, data=data, updated_at=now)
