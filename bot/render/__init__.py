@@ -1,8 +1,8 @@
 """Pure functions from releases to Slack messages (Block Kit) and to console text.
 
-Every renderer returns a `Message` whose blocks passed `block_limits.fit_blocks`, so it is within Block
-Kit's limits whatever the data, whose foreign text is escaped, and whose `text` is a plain
-fallback for notifications and screen readers. Time-relative output takes an injected `now`.
+Every renderer returns a `Message` whose blocks passed `block_limits.fit_blocks`, so it is
+within Block Kit's limits whatever the data, whose foreign text is escaped, and whose `text` is a
+plain fallback for notifications and screen readers. Time-relative output takes an injected `now`.
 
 Import from the modules (escaping itself lives in `bot.mrkdwn`, below the grammar):
 `listing.render_list`, `detail.render_detail`, `standup.render_standup` and
