@@ -104,9 +104,15 @@ def _soak(workdir: Path, demo: DemoApiServer, slack: FakeSlack, seconds: float, 
         # is measured after that, so growth means what keeps growing, not what fills up once.
         _send(web.url, slack, warmup, rate)
         rss_start = (_rss_mb(web), _rss_mb(worker))
+        samples: list[float] = []  # the web process's RSS every minute: a plateau or a climb
+        sampler = threading.Thread(
+            target=_sample_rss, args=(web, samples, stop), daemon=True
+        )
+        sampler.start()
         tally = _send(web.url, slack, seconds, rate)
         stop.set()
         flapper.join()
+        sampler.join()
         answered = _wait_answers(slack, tally.keys, ANSWER_GRACE)
         rss_end = (_rss_mb(web), _rss_mb(worker))
     finally:
@@ -126,6 +132,7 @@ def _soak(workdir: Path, demo: DemoApiServer, slack: FakeSlack, seconds: float, 
         "web RSS at boot (MB)": rss_boot[0], "worker RSS at boot (MB)": rss_boot[1],
         "web RSS start (MB)": rss_start[0], "web RSS end (MB)": rss_end[0],
         "worker RSS start (MB)": rss_start[1], "worker RSS end (MB)": rss_end[1],
+        "web RSS at half time (MB)": samples[(len(samples) - 1) // 2] if samples else 0.0,
         "worker posts": len(slack.calls_to("chat.postMessage")),
         "tracebacks": logs.count("Traceback"),
     }
@@ -165,6 +172,12 @@ def _flap(demo: DemoApiServer, stop: threading.Event) -> None:
         phase += 1
     demo.switches.reset()
     demo.switches.latency = 0.0
+
+
+def _sample_rss(server: ServerProcess, samples: list[float], stop: threading.Event) -> None:
+    while not stop.wait(60.0):
+        samples.append(_rss_mb(server))
+        print(f"web RSS after {len(samples)} min: {samples[-1]:.1f} MB", flush=True)
 
 
 def _send(url: str, slack: FakeSlack, seconds: float, rate: float) -> Tally:
