@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
@@ -81,12 +81,16 @@ class OutboxRepository:
                 )
             ) if wanted else set()
             following = live_follows(conn, deliveries)
-            ids = [
-                enqueue(conn, delivery, now)
-                for delivery in deliveries
-                if (delivery.subscription_id in active and delivery.follow_id is None)
-                or delivery.follow_id in following
-            ]
+            ids = enqueue_all(
+                conn,
+                [
+                    delivery
+                    for delivery in deliveries
+                    if (delivery.subscription_id in active and delivery.follow_id is None)
+                    or delivery.follow_id in following
+                ],
+                now,
+            )
             end_follows(conn, ended_follows)
             baseline_ids = list(baselined)
             if baseline_ids:
@@ -105,28 +109,36 @@ class OutboxRepository:
         A row waits while an older pending row of its channel waits for a retry or is in
         flight: a channel backs off as a whole, and a release's newer change never
         overtakes an older one, so the parent message always ends on the latest state.
+        Found as each channel's first blocking row (one grouped scan of the pending rows),
+        then the due rows older than it: a cost that grows with the pending rows, not with
+        their square.
         """
         now = self._db.now()
         older, owner = aliased(outbox), aliased(subscriptions)
-        blocked = (
-            select(older.c.id)
+        blockers = (
+            select(
+                older.c.team_id, older.c.channel_id, func.min(older.c.id).label("first_id")
+            )
             .outerjoin(owner, owner.c.id == older.c.subscription_id)
             .where(
                 older.c.state == "pending",
-                older.c.team_id == outbox.c.team_id,
-                older.c.channel_id == outbox.c.channel_id,
-                older.c.id < outbox.c.id,
                 or_(older.c.available_at > now, older.c.sending_at.is_not(None)),
                 or_(
                     owner.c.id.is_not(None) & owner.c.paused_at.is_(None),
                     older.c.follow_id.is_not(None),
                 ),
             )
-            .exists()
+            .group_by(older.c.team_id, older.c.channel_id)
+            .subquery("blockers")
         )
         query = (
             select(outbox, subscriptions.c.mention)
             .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .outerjoin(
+                blockers,
+                (blockers.c.team_id == outbox.c.team_id)
+                & (blockers.c.channel_id == outbox.c.channel_id),
+            )
             .where(
                 outbox.c.state == "pending",
                 outbox.c.sending_at.is_(None),
@@ -135,7 +147,7 @@ class OutboxRepository:
                     subscriptions.c.id.is_not(None) & subscriptions.c.paused_at.is_(None),
                     outbox.c.follow_id.is_not(None),
                 ),
-                ~blocked,
+                or_(blockers.c.first_id.is_(None), outbox.c.id < blockers.c.first_id),
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -338,41 +350,55 @@ def delivery_record(row: Any) -> Delivery:
 
 
 def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
-    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged."""
+    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged.
+
+    New and changed releases go in one batched statement each, not one per release.
+    """
     rows = conn.execute(select(release_snapshot.c.release_id, release_snapshot.c.data)).all()
     stored: dict[int, Any] = {int(release_id): data for release_id, data in rows}
     gone = [release_id for release_id in stored if release_id not in snapshot]
     if gone:
         conn.execute(delete(release_snapshot).where(release_snapshot.c.release_id.in_(gone)))
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for release_id, release in snapshot.items():
         if release_id != release.id:
             raise ValueError(f"snapshot key {release_id} holds release {release.id}")
         data = release_record(release)
         if release_id not in stored:
-            conn.execute(
-                insert(release_snapshot).values(release_id=release_id, data=data, updated_at=now)
-            )
+            added.append({"release_id": release_id, "data": data, "updated_at": now})
         elif stored[release_id] != data:
-            conn.execute(
-                update(release_snapshot)
-                .where(release_snapshot.c.release_id == release_id)
-                .values(data=data, updated_at=now)
-            )
+            changed.append({"key": release_id, "data": data, "updated_at": now})
+    if added:
+        conn.execute(insert(release_snapshot), added)
+    if changed:
+        conn.execute(
+            update(release_snapshot).where(release_snapshot.c.release_id == bindparam("key")),
+            changed,
+        )
 
 
 def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
-    return int(
-        conn.execute(
-            insert(outbox)
-            .values(
-                subscription_id=delivery.subscription_id, team_id=delivery.team_id,
-                channel_id=delivery.channel_id, release_id=delivery.release_id,
-                kind=delivery.kind, payload=dict(delivery.payload), created_at=now,
-                available_at=now, state="pending", attempts=0, follow_id=delivery.follow_id,
-            )
-            .returning(outbox.c.id)
-        ).scalar_one()
+    return enqueue_all(conn, [delivery], now)[0]
+
+
+def enqueue_all(conn: Connection, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
+    """One batched INSERT (pages of many rows each) for a poll's rows; ids in the given order."""
+    if not deliveries:
+        return []
+    rows = [
+        {
+            "subscription_id": d.subscription_id, "team_id": d.team_id,
+            "channel_id": d.channel_id, "release_id": d.release_id, "kind": d.kind,
+            "payload": dict(d.payload), "created_at": now, "available_at": now,
+            "state": "pending", "attempts": 0, "follow_id": d.follow_id,
+        }
+        for d in deliveries
+    ]
+    result = conn.execute(
+        insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows
     )
+    return [int(row_id) for row_id in result.scalars()]
 
 
 def upsert_parent(
