@@ -63,7 +63,8 @@ class ChangeDetector:
         subs = self._store.subscriptions.all("change")
         names = dict(result.group_names)
         plan = plan_poll(
-            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads()
+            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads(),
+            match_key=filters_of,
         )
         followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
         deliveries = [
@@ -95,6 +96,11 @@ class ChangeDetector:
             return self._queries(sub.filters).matches(release, names)
 
         return matches
+
+
+def filters_of(sub: Subscription) -> str:
+    """The matcher reads a subscription only through its filters."""
+    return sub.filters
 
 
 def group_name_of(delivery: NewDelivery, names: Mapping[int, str]) -> str | None:
