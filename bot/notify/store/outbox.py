@@ -11,15 +11,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
-from bot.notify.release_record import release_from_record, release_record
+from bot.notify.release_record import release_from_record
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
+from bot.notify.store.poll_writes import enqueue_all, replace_snapshot
 from bot.notify.store.schema import (
     outbox,
     parent_messages,
@@ -347,58 +355,6 @@ def delivery_record(row: Any) -> Delivery:
         payload=row.payload, created_at=row.created_at, attempts=row.attempts,
         mention=row.mention, follow_id=row.follow_id,
     )
-
-
-def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
-    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged.
-
-    New and changed releases go in one batched statement each, not one per release.
-    """
-    rows = conn.execute(select(release_snapshot.c.release_id, release_snapshot.c.data)).all()
-    stored: dict[int, Any] = {int(release_id): data for release_id, data in rows}
-    gone = [release_id for release_id in stored if release_id not in snapshot]
-    if gone:
-        conn.execute(delete(release_snapshot).where(release_snapshot.c.release_id.in_(gone)))
-    added: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for release_id, release in snapshot.items():
-        if release_id != release.id:
-            raise ValueError(f"snapshot key {release_id} holds release {release.id}")
-        data = release_record(release)
-        if release_id not in stored:
-            added.append({"release_id": release_id, "data": data, "updated_at": now})
-        elif stored[release_id] != data:
-            changed.append({"key": release_id, "data": data, "updated_at": now})
-    if added:
-        conn.execute(insert(release_snapshot), added)
-    if changed:
-        conn.execute(
-            update(release_snapshot).where(release_snapshot.c.release_id == bindparam("key")),
-            changed,
-        )
-
-
-def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
-    return enqueue_all(conn, [delivery], now)[0]
-
-
-def enqueue_all(conn: Connection, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
-    """One batched INSERT (pages of many rows each) for a poll's rows; ids in the given order."""
-    if not deliveries:
-        return []
-    rows = [
-        {
-            "subscription_id": d.subscription_id, "team_id": d.team_id,
-            "channel_id": d.channel_id, "release_id": d.release_id, "kind": d.kind,
-            "payload": dict(d.payload), "created_at": now, "available_at": now,
-            "state": "pending", "attempts": 0, "follow_id": d.follow_id,
-        }
-        for d in deliveries
-    ]
-    result = conn.execute(
-        insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows
-    )
-    return [int(row_id) for row_id in result.scalars()]
 
 
 def upsert_parent(
