@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 from bot.metakraftwerk.models import Release
 from bot.notify.records import NewDelivery
 from bot.notify.release_record import release_record
-from bot.notify.store.schema import outbox, release_snapshot
+from bot.notify.store.schema import UtcDateTime, release_snapshot
 
 
 def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
@@ -64,45 +64,43 @@ def enqueue_all(conn: Connection, deliveries: Sequence[NewDelivery], now: dateti
         }
         for d in deliveries
     ]
-    if conn.dialect.name == "postgresql":
-        return _enqueue_postgresql(conn, rows, now)
-    fixed = {"created_at": now, "available_at": now, "state": "pending", "attempts": 0}
-    result = conn.execute(
-        insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True),
-        [{**row, **fixed} for row in rows],
-    )
-    return [int(row_id) for row_id in result.scalars()]
-
-
-ENQUEUE_PAGE = 5_000  # rows per INSERT on PostgreSQL: one JSON parameter of a few MB at most
-
-_ENQUEUE_POSTGRESQL = text(
-    """
-    INSERT INTO outbox (subscription_id, team_id, channel_id, release_id, kind, payload,
-                        created_at, available_at, state, attempts, follow_id)
-    SELECT r.subscription_id, r.team_id, r.channel_id, r.release_id, r.kind, r.payload,
-           :now, :now, 'pending', 0, r.follow_id
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS r(subscription_id integer, team_id text, channel_id text, release_id bigint,
-              kind text, payload jsonb, follow_id integer, n bigint)
-    ORDER BY r.n
-    RETURNING id
-    """
-)
-
-
-def _enqueue_postgresql(
-    conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime
-) -> list[int]:
-    """The rows as one JSON document per page: a short statement the driver need not parse
-    row by row (a multi-row VALUES of 25,000 rows cost seconds of client CPU).
-
-    The ids come from the sequence in the ORDER BY's order, as SQLAlchemy's own ordered
-    bulk INSERT relies on; sorted, they follow the rows.
-    """
+    statement = _ENQUEUE[conn.dialect.name].bindparams(bindparam("now", type_=UtcDateTime))
     ids: list[int] = []
     for start in range(0, len(rows), ENQUEUE_PAGE):
-        page = rows[start:start + ENQUEUE_PAGE]
-        result = conn.execute(_ENQUEUE_POSTGRESQL, {"rows": json.dumps([{**row, "n": n} for n, row in enumerate(page)]), "now": now})
+        page = [{**row, "n": n} for n, row in enumerate(rows[start:start + ENQUEUE_PAGE])]
+        result = conn.execute(statement, {"rows": json.dumps(page), "now": now})
+        # Ids come from the sequence in the ORDER BY's order (SQLAlchemy's own ordered bulk
+        # INSERT relies on the same); sorted, they follow the rows.
         ids.extend(sorted(int(row_id) for row_id in result.scalars()))
     return ids
+
+
+ENQUEUE_PAGE = 5_000  # rows per INSERT: one JSON parameter of a few MB at most
+
+# The rows go as one JSON document per page: a short statement the driver need not parse row
+# by row (a multi-row VALUES of 25,000 rows cost seconds of client CPU).
+_ENQUEUE = {
+    "postgresql": text(
+        """
+        INSERT INTO outbox (subscription_id, team_id, channel_id, release_id, kind,
+            payload, created_at, available_at, state, attempts, follow_id)
+        SELECT r.subscription_id, r.team_id, r.channel_id, r.release_id, r.kind, r.payload,
+               :now, :now, 'pending', 0, r.follow_id
+        FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+             AS r(subscription_id integer, team_id text, channel_id text, release_id bigint,
+                  kind text, payload jsonb, follow_id integer, n bigint)
+        ORDER BY r.n
+        RETURNING id"""
+    ),
+    "sqlite": text(
+        """
+        INSERT INTO outbox (subscription_id, team_id, channel_id, release_id, kind,
+            payload, created_at, available_at, state, attempts, follow_id)
+        SELECT value ->> 'subscription_id', value ->> 'team_id', value ->> 'channel_id',
+               value ->> 'release_id', value ->> 'kind', value -> 'payload',
+               :now, :now, 'pending', 0, value ->> 'follow_id'
+        FROM json_each(:rows)
+        ORDER BY CAST(key AS INTEGER)
+        RETURNING id"""
+    ),
+}
