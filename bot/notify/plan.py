@@ -112,10 +112,11 @@ def plan_poll(
                 rank = _THREAD if (*channel, change.release.id) in threads else 0
             if rank > best:
                 carrier[channel] = (rank, sub)
+        payload = change.to_payload() if carrier else {}  # one per event, shared (read-only)
         deliveries.extend(
             NewDelivery(
                 subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
-                kind=change.kind, payload=change.to_payload(), release_id=change.release.id,
+                kind=change.kind, payload=payload, release_id=change.release.id,
             )
             for _, sub in carrier.values()
         )
