@@ -16,7 +16,7 @@ Pure, so the rules a channel relies on are tested without a database or Slack:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -46,6 +46,8 @@ def plan_poll(
     subscriptions: Sequence[Subscription],
     matches: Matcher,
     threads: Collection[tuple[str, str, int]] = frozenset(),
+    *,
+    match_key: Callable[[Subscription], Hashable] | None = None,
 ) -> PollPlan:
     """Diff a complete, unfiltered poll against the stored snapshot and route the events.
 
@@ -54,6 +56,11 @@ def plan_poll(
     has a thread for the release (`threads` holds (team, channel, release id) of parent
     messages). A subscription whose filter cannot be applied is logged and skipped for this
     poll, never blocking the others.
+
+    With `match_key` (e.g. the filters text), `matches` must depend on the subscription only
+    through that key: each event is then matched once per key, and only the subscriptions it
+    selects, or that have a thread for the release, are considered, instead of every
+    subscription for every event (thousands of subscriptions share a few filters).
     """
     new = by_id(polled)
     first_poll = previous.taken_at is None
@@ -72,12 +79,15 @@ def plan_poll(
 
     deliveries: list[NewDelivery] = []
     broken: set[int] = set()
+    keyed = None if match_key is None else _KeyedListeners(listeners, match_key, threads)
     for change in events:
         # Per channel, the subscription that carries the event: one whose filters match and
         # that has a mention, else the first whose filters match, else (for a release that has
         # a thread there) the channel's first subscription.
         carrier: dict[tuple[str, str], tuple[int, Subscription]] = {}
-        for sub in listeners:
+        known: dict[int, bool | Exception] = {}  # subscription id -> its filter's outcome
+        candidates = listeners if keyed is None else keyed.candidates(change, matches, known)
+        for sub in candidates:
             channel = (sub.team_id, sub.channel_id)
             best = carrier.get(channel, (0, sub))[0]
             if sub.id in broken or best == _MATCH_WITH_MENTION:
@@ -85,7 +95,13 @@ def plan_poll(
             if not hears(sub.events, change.kind):
                 continue
             try:
-                hit = change.matches(partial(matches, sub))
+                outcome = known.get(sub.id)
+                if outcome is None:
+                    hit = change.matches(partial(matches, sub))
+                elif isinstance(outcome, Exception):
+                    raise outcome
+                else:
+                    hit = outcome
             except Exception:
                 log.warning("subscription %d: filters could not be applied", sub.id, exc_info=True)
                 broken.add(sub.id)
@@ -96,10 +112,11 @@ def plan_poll(
                 rank = _THREAD if (*channel, change.release.id) in threads else 0
             if rank > best:
                 carrier[channel] = (rank, sub)
+        payload = change.to_payload() if carrier else {}  # one per event, shared (read-only)
         deliveries.extend(
             NewDelivery(
                 subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
-                kind=change.kind, payload=change.to_payload(), release_id=change.release.id,
+                kind=change.kind, payload=payload, release_id=change.release.id,
             )
             for _, sub in carrier.values()
         )
@@ -107,3 +124,45 @@ def plan_poll(
 
 
 _THREAD, _MATCH, _MATCH_WITH_MENTION = 1, 2, 3
+
+
+class _KeyedListeners:
+    """The listeners grouped by match key and by channel, to route one event without
+    looking at the subscriptions it cannot reach."""
+
+    def __init__(
+        self,
+        listeners: Sequence[Subscription],
+        key: Callable[[Subscription], Hashable],
+        threads: Collection[tuple[str, str, int]],
+    ) -> None:
+        self._listeners = listeners
+        self._by_key: dict[Hashable, list[int]] = {}
+        by_channel: dict[tuple[str, str], list[int]] = {}
+        for index, sub in enumerate(listeners):
+            self._by_key.setdefault(key(sub), []).append(index)
+            by_channel.setdefault((sub.team_id, sub.channel_id), []).append(index)
+        self._threaded: dict[int, list[int]] = {}  # release id -> listeners of its channels
+        for team_id, channel_id, release_id in threads:
+            self._threaded.setdefault(release_id, []).extend(
+                by_channel.get((team_id, channel_id), ())
+            )
+
+    def candidates(
+        self, change: ChangeEvent, matches: Matcher, known: dict[int, bool | Exception]
+    ) -> list[Subscription]:
+        """In listener order: the subscriptions the event matches (or whose filter failed),
+        and those of channels with a thread for the release; `known` gets each outcome."""
+        picked: set[int] = set(self._threaded.get(change.release.id, ()))
+        for indexes in self._by_key.values():
+            try:
+                outcome: bool | Exception = change.matches(
+                    partial(matches, self._listeners[indexes[0]])
+                )
+            except Exception as exc:
+                outcome = exc
+            for index in indexes:
+                known[self._listeners[index].id] = outcome
+            if outcome is not False:
+                picked.update(indexes)
+        return [self._listeners[index] for index in sorted(picked)]

@@ -158,3 +158,50 @@ def test_plan_keeps_tombstones_in_the_snapshot() -> None:
     plan = plan_poll(PREVIOUS, [release(1)], [sub(1)], group_filter)
     assert plan.snapshot == {1: release(1), 2: replace(release(2, group_id=2), deleted=True)}
     assert [d.kind for d in plan.deliveries] == ["deleted"]
+
+
+def _keyed_scenario() -> tuple[Snapshot, list[Release], list[Subscription]]:
+    previous = Snapshot(snapshot_of(*(release(i, group_id=i % 3) for i in range(1, 13))), T0)
+    polled = [release(i, group_id=i % 3, closed=i % 2 == 0) for i in range(1, 13)]
+    subscriptions = [
+        sub(n, f"C{n % 5}", filters=str(n % 4) if n % 4 != 3 else "",
+            mention="@here" if n % 7 == 0 else None,
+            events="closed" if n % 6 == 0 else None)
+        for n in range(1, 31)
+    ]
+    return previous, polled, subscriptions
+
+
+def test_routing_by_match_key_plans_exactly_what_routing_each_subscription_plans() -> None:
+    previous, polled, subscriptions = _keyed_scenario()
+    threads = {("T1", "C1", 4), ("T1", "C2", 6), ("T1", "C4", 8)}
+    each = plan_poll(previous, polled, subscriptions, group_filter, threads)
+    keyed = plan_poll(previous, polled, subscriptions, group_filter, threads,
+                      match_key=lambda s: s.filters)
+    assert len(each.deliveries) > 6
+    assert keyed == each
+
+
+def test_routing_by_match_key_applies_each_filter_once_per_event() -> None:
+    previous, polled, subscriptions = _keyed_scenario()
+    seen: list[tuple[str, int]] = []
+
+    def counting(subscription: Subscription, r: Release) -> bool:
+        seen.append((subscription.filters, r.id))
+        return group_filter(subscription, r)
+
+    plan = plan_poll(previous, polled, subscriptions, counting, match_key=lambda s: s.filters)
+    filters = {s.filters for s in subscriptions}
+    assert len(seen) <= 2 * len(filters) * len(plan.events)  # old and new state of each event
+
+
+def test_routing_by_match_key_skips_only_subscriptions_whose_filter_fails() -> None:
+    def broken_one(subscription: Subscription, r: Release) -> bool:
+        if subscription.filters == "bad":
+            raise ValueError("unreadable filters")
+        return True
+
+    plan = plan_poll(PREVIOUS, [release(1, closed=True)],
+                     [sub(1, filters="bad"), sub(2, "C2"), sub(3, "C3", filters="bad")],
+                     broken_one, match_key=lambda s: s.filters)
+    assert {d.subscription_id for d in plan.deliveries} == {2}

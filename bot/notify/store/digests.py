@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.notify.records import DigestOutcome, NewDelivery
 from bot.notify.store.database import Database
-from bot.notify.store.outbox import enqueue
+from bot.notify.store.poll_writes import enqueue
 from bot.notify.store.schema import digest_runs
 
 

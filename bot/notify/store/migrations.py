@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, MetaData, func, insert, select, text
 
 from bot.notify.store.schema import (
+    V4_OUTBOX_CHANNEL_INDEX,
     define_v1,
     define_v3_follows,
     schema_version,
@@ -47,11 +48,18 @@ def _migrate_v3(conn: Connection) -> None:
     v3.create_all(conn, checkfirst=True)
 
 
+def _migrate_v4(conn: Connection) -> None:
+    """An index for finding the oldest pending row of each channel without a per-row scan."""
+    name, columns = V4_OUTBOX_CHANNEL_INDEX
+    conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON outbox ({', '.join(columns)})"))
+
+
 # Ordered and append-only: step N runs once, in the transaction that records version N.
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _migrate_v1),
     (2, _migrate_v2),
     (3, _migrate_v3),
+    (4, _migrate_v4),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -11,15 +11,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
-from bot.notify.release_record import closed_at_of, release_from_record, snapshot_record
+from bot.notify.release_record import closed_at_of, release_from_record
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
+from bot.notify.store.poll_writes import enqueue_all, replace_snapshot
 from bot.notify.store.schema import (
     outbox,
     parent_messages,
@@ -89,12 +97,16 @@ class OutboxRepository:
                 )
             ) if wanted else set()
             following = live_follows(conn, deliveries)
-            ids = [
-                enqueue(conn, delivery, now)
-                for delivery in deliveries
-                if (delivery.subscription_id in active and delivery.follow_id is None)
-                or delivery.follow_id in following
-            ]
+            ids = enqueue_all(
+                conn,
+                [
+                    delivery
+                    for delivery in deliveries
+                    if (delivery.subscription_id in active and delivery.follow_id is None)
+                    or delivery.follow_id in following
+                ],
+                now,
+            )
             end_follows(conn, ended_follows)
             baseline_ids = list(baselined)
             if baseline_ids:
@@ -113,28 +125,36 @@ class OutboxRepository:
         A row waits while an older pending row of its channel waits for a retry or is in
         flight: a channel backs off as a whole, and a release's newer change never
         overtakes an older one, so the parent message always ends on the latest state.
+        Found as each channel's first blocking row (one grouped scan of the pending rows),
+        then the due rows older than it: a cost that grows with the pending rows, not with
+        their square.
         """
         now = self._db.now()
         older, owner = aliased(outbox), aliased(subscriptions)
-        blocked = (
-            select(older.c.id)
+        blockers = (
+            select(
+                older.c.team_id, older.c.channel_id, func.min(older.c.id).label("first_id")
+            )
             .outerjoin(owner, owner.c.id == older.c.subscription_id)
             .where(
                 older.c.state == "pending",
-                older.c.team_id == outbox.c.team_id,
-                older.c.channel_id == outbox.c.channel_id,
-                older.c.id < outbox.c.id,
                 or_(older.c.available_at > now, older.c.sending_at.is_not(None)),
                 or_(
                     owner.c.id.is_not(None) & owner.c.paused_at.is_(None),
                     older.c.follow_id.is_not(None),
                 ),
             )
-            .exists()
+            .group_by(older.c.team_id, older.c.channel_id)
+            .subquery("blockers")
         )
         query = (
             select(outbox, subscriptions.c.mention)
             .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .outerjoin(
+                blockers,
+                (blockers.c.team_id == outbox.c.team_id)
+                & (blockers.c.channel_id == outbox.c.channel_id),
+            )
             .where(
                 outbox.c.state == "pending",
                 outbox.c.sending_at.is_(None),
@@ -143,7 +163,7 @@ class OutboxRepository:
                     subscriptions.c.id.is_not(None) & subscriptions.c.paused_at.is_(None),
                     outbox.c.follow_id.is_not(None),
                 ),
-                ~blocked,
+                or_(blockers.c.first_id.is_(None), outbox.c.id < blockers.c.first_id),
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -342,44 +362,6 @@ def delivery_record(row: Any) -> Delivery:
         channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
         payload=row.payload, created_at=row.created_at, attempts=row.attempts,
         mention=row.mention, follow_id=row.follow_id,
-    )
-
-
-def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
-    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged."""
-    rows = conn.execute(select(release_snapshot.c.release_id, release_snapshot.c.data)).all()
-    stored: dict[int, Any] = {int(release_id): data for release_id, data in rows}
-    gone = [release_id for release_id in stored if release_id not in snapshot]
-    if gone:
-        conn.execute(delete(release_snapshot).where(release_snapshot.c.release_id.in_(gone)))
-    for release_id, release in snapshot.items():
-        if release_id != release.id:
-            raise ValueError(f"snapshot key {release_id} holds release {release.id}")
-        data = snapshot_record(release, stored.get(release_id), now)
-        if release_id not in stored:
-            conn.execute(
-                insert(release_snapshot).values(release_id=release_id, data=data, updated_at=now)
-            )
-        elif stored[release_id] != data:
-            conn.execute(
-                update(release_snapshot)
-                .where(release_snapshot.c.release_id == release_id)
-                .values(data=data, updated_at=now)
-            )
-
-
-def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
-    return int(
-        conn.execute(
-            insert(outbox)
-            .values(
-                subscription_id=delivery.subscription_id, team_id=delivery.team_id,
-                channel_id=delivery.channel_id, release_id=delivery.release_id,
-                kind=delivery.kind, payload=dict(delivery.payload), created_at=now,
-                available_at=now, state="pending", attempts=0, follow_id=delivery.follow_id,
-            )
-            .returning(outbox.c.id)
-        ).scalar_one()
     )
 
 

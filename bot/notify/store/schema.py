@@ -170,6 +170,10 @@ def define_v3_follows(metadata: MetaData) -> None:
     )
 
 
+V4_OUTBOX_CHANNEL_INDEX = ("ix_outbox_channel_order", ("state", "team_id", "channel_id", "id"))
+"""Step 4: a channel's pending rows in order, for the rule that an older row blocks newer ones."""
+
+
 metadata = MetaData()
 define_v1(metadata)
 for _column in v2_columns():
@@ -179,6 +183,8 @@ for _column in v3_subscription_columns():
 for _column in v3_outbox_columns():
     metadata.tables["outbox"].append_column(_column)
 define_v3_follows(metadata)
+_name, _columns = V4_OUTBOX_CHANNEL_INDEX
+Index(_name, *(metadata.tables["outbox"].c[column] for column in _columns))
 subscriptions = metadata.tables["subscriptions"]
 release_snapshot = metadata.tables["release_snapshot"]
 worker_state = metadata.tables["worker_state"]

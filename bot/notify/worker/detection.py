@@ -7,8 +7,9 @@ transaction, fenced by the lease, so a worker that lost its lease cannot write a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from bot.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
@@ -63,13 +64,11 @@ class ChangeDetector:
         subs = self._store.subscriptions.all("change")
         names = dict(result.group_names)
         plan = plan_poll(
-            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads()
+            previous, result.releases, subs, self._matcher(names), self._store.outbox.threads(),
+            match_key=filters_of,
         )
         followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
-        deliveries = [
-            replace(d, payload={**d.payload, "group_name": group_name_of(d, names)})
-            for d in (*plan.deliveries, *followers.deliveries)
-        ]
+        deliveries = with_group_names((*plan.deliveries, *followers.deliveries), names)
         self._lease.keep()  # the fetch may have taken a while
         ids = self._store.outbox.commit_poll(
             plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease,
@@ -95,6 +94,27 @@ class ChangeDetector:
             return self._queries(sub.filters).matches(release, names)
 
         return matches
+
+
+def with_group_names(
+    deliveries: Iterable[NewDelivery], names: Mapping[int, str]
+) -> list[NewDelivery]:
+    """Each payload with its group's name; an event's payload is shared, so named once."""
+    named: dict[int, Mapping[str, Any]] = {}  # id of a planned payload -> it, named
+    out: list[NewDelivery] = []
+    for d in deliveries:
+        payload = named.get(id(d.payload))
+        if payload is None:
+            payload = named[id(d.payload)] = {
+                **d.payload, "group_name": group_name_of(d, names)
+            }
+        out.append(replace(d, payload=payload))
+    return out
+
+
+def filters_of(sub: Subscription) -> str:
+    """The matcher reads a subscription only through its filters."""
+    return sub.filters
 
 
 def group_name_of(delivery: NewDelivery, names: Mapping[int, str]) -> str | None:
