@@ -52,7 +52,7 @@ def test_a_shortcode_typed_by_someone_else_is_left_alone() -> None:
 
 def _subscriptions() -> Message:
     base = Subscription(
-        1, "T1", "C1", "changes", "group:DWH_GROUP", None, None, None, "U1", NOW
+        1, "T1", "C1", "change", "group:DWH_GROUP", None, None, None, "U1", NOW
     )
     digest = Subscription(
         2, "T1", "C1", "digest", "open", "weekdays 09:00", "UTC", None, "U1", NOW,
