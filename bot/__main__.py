@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import bot
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.logs import configure_logging, console_log_path
 
 log = logging.getLogger("bot")
 
@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         settings.log_level if args.command in ("serve", "socket", "worker") else "WARNING",
         secrets=settings.secret_values(),
+        path=console_log_path() if args.command in ("console", "ask") else None,
     )
     try:
         return int(args.run(settings, args) or 0)
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
 
-    return run_console(settings, with_worker=args.with_worker)
+    return run_console(settings, with_worker=args.with_worker, log_path=console_log_path())
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,8 +13,10 @@ import logging
 import re
 import secrets
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
 
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
@@ -127,12 +129,26 @@ class RedactingFormatter(logging.Formatter):
         return self._redactor.mask(super().format(record))
 
 
+def console_log_path() -> Path:
+    """Where the console and `ask` log, so that log lines never interleave with answers."""
+    return Path(tempfile.gettempdir()) / "releases-bot-console.log"
+
+
 def configure_logging(
-    level: str = "INFO", *, secrets: Iterable[str] = (), redactor: Redactor = REDACTOR
+    level: str = "INFO",
+    *,
+    secrets: Iterable[str] = (),
+    redactor: Redactor = REDACTOR,
+    path: Path | None = None,
 ) -> None:
-    """Log to stderr through the redactor, which masks `secrets` (Settings.secret_values())."""
+    """Log to stderr (or to `path`, appended, created at the first record) through the
+    redactor, which masks `secrets` (Settings.secret_values())."""
     redactor.add(secrets)
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr)
+        if path is None
+        else logging.FileHandler(path, encoding="utf-8", delay=True)
+    )
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor)
     )

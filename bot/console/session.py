@@ -28,8 +28,10 @@ from bot.wiring import (
 )
 
 
-def run_console(settings: Settings, *, with_worker: bool = False) -> int:
-    """The interactive console on stdin/stdout."""
+def run_console(
+    settings: Settings, *, with_worker: bool = False, log_path: Path | None = None
+) -> int:
+    """The interactive console on stdin/stdout; faults are logged to `log_path`, named once."""
     out = sys.stdout
     services, demo_note = _services(settings, out)
     try:
@@ -44,6 +46,8 @@ def run_console(settings: Settings, *, with_worker: bool = False) -> int:
             answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
         )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
+        if log_path is not None:
+            out.write(f"Warnings and errors are logged to {log_path}\n")
         out.write(PROMPT)
         out.flush()
         console.run(sys.stdin, interactive=True)

@@ -16,7 +16,8 @@ from bot.render.message import Message
 _TOKEN = re.compile(r"<([^<>]*)>")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_EMOJI = {
+# The one table of the shortcodes the bot writes, as the console shows them.
+EMOJI = {
     ":large_green_circle:": "🟢",
     ":red_circle:": "🔴",
     ":lock:": "🔒",
@@ -24,6 +25,9 @@ _EMOJI = {
     ":adhesive_bandage:": "🩹",
     ":warning:": "⚠️",
     ":hourglass:": "⌛",
+    ":hourglass_flowing_sand:": "⏳",
+    ":no_entry:": "⛔",
+    ":pencil2:": "✏️",
     ":rocket:": "🚀",
     ":calendar:": "📅",
     ":unlock:": "🔓",
@@ -34,6 +38,7 @@ _EMOJI = {
     ":bell:": "🔔",
     ":double_vertical_bar:": "⏸",
 }
+_SHORTCODE = re.compile("|".join(map(re.escape, sorted(EMOJI, key=len, reverse=True))))
 _RULE = "─" * 60
 
 
@@ -80,8 +85,7 @@ def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
     out = _TOKEN.sub(_token, text)
     if ansi:
         out = _BOLD.sub(lambda m: f"\x1b[1m{m.group(1)}\x1b[0m", out)
-    for code, char in _EMOJI.items():
-        out = out.replace(code, char)
+    out = _SHORTCODE.sub(lambda m: EMOJI.get(m.group(0), m.group(0)), out)
     for entity, char in _ENTITIES:
         out = out.replace(entity, char)
     return out
