@@ -108,7 +108,8 @@ class Worker:
             store, timedelta(minutes=settings.digest_grace_minutes), queries
         )
         self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size,
-                                    metrics=metrics)
+                                    metrics=metrics,
+                                    retry_base_seconds=settings.slack_retry_base_seconds)
         self._purged_at: datetime | None = None
         self._stop = threading.Event()
         # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
