@@ -189,7 +189,7 @@ def test_posts_resume_after_slack_answers_500_and_then_hangs_for_a_while(
             scenario.close(8)
             scenario.wait(lambda: len(chaos_slack.posts()) >= 2, "the first posts")
             for fault, outage, hang in (("HTTP 500 outage", 3.0, 0.0),
-                                        ("timeout outage", 3.0, SLACK_TIMEOUT + 1.0)):
+                                        ("timeout outage", 4.0, SLACK_TIMEOUT + 1.0)):
                 chaos_slack.outage(outage, hang=hang)
                 time.sleep(outage)
                 # The channel waited 1 s, 2 s, … during the outage: the last wait is at most
@@ -227,7 +227,9 @@ def test_posts_follow_metakraftwerk_flapping_between_200_503_and_slow(
                 switches.reset()
                 scenario.recovered(fault, time.monotonic())
             scenario.assert_all_announced(faults=len(faults), database_url=database_url)
-            assert "stale data is never reported" in workers.logs(tail=1_000_000) or (
-                "MetaKraftwerk failed" in workers.logs(tail=1_000_000)), workers.logs()
+            log = workers.logs(tail=1_000_000)
+            # Both faults reached the worker, and it skipped those rounds rather than compare.
+            assert "poll skipped: MetaKraftwerk failed (MetaKraftwerk is unavailable" in log, log
+            assert f"did not answer within {API_DEADLINE:.0f} s" in log, log
         finally:
             workers.stop_all()
