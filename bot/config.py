@@ -47,6 +47,8 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_timeout_seconds: float = 15.0  # one Web API call, before it counts as failed
+    slack_retry_base_seconds: float = 30.0  # first wait after Slack failed a post; doubles
     metakraftwerk_url: str = DEFAULT_METAKRAFTWERK_URL
     metakraftwerk_url_set: bool = False  # METAKRAFTWERK_URL was given, even as the default
     metakraftwerk_token: Secret | None = None
@@ -261,6 +263,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", _secret),
     "SLACK_APP_TOKEN": ("slack_app_token", _prefixed_secret("xapp-")),
     "SLACK_API_URL": ("slack_api_url", _slack_api_url),
+    "SLACK_TIMEOUT_SECONDS": ("slack_timeout_seconds", _positive_float),
+    "SLACK_RETRY_BASE_SECONDS": ("slack_retry_base_seconds", _positive_float),
     "METAKRAFTWERK_URL": ("metakraftwerk_url", _http_url),
     "METAKRAFTWERK_TOKEN": ("metakraftwerk_token", _secret),
     "METAKRAFTWERK_EMAIL": ("metakraftwerk_email", _text),

@@ -48,6 +48,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "SLACK_SIGNING_SECRET": "sig",
             "SLACK_APP_TOKEN": "xapp-1-2",
             "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "SLACK_TIMEOUT_SECONDS": "4",
+            "SLACK_RETRY_BASE_SECONDS": "0.5",
             "METAKRAFTWERK_URL": "http://127.0.0.1:8/",
             "METAKRAFTWERK_EMAIL": "bot@example.com",
             "METAKRAFTWERK_PASSWORD": "pw",
@@ -67,6 +69,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert s.metakraftwerk_web_url == "https://mk.example/releases/{id}"
     assert s.slack_bot_token == Secret("xoxb-1-2")
     assert s.slack_api_url == "http://127.0.0.1:9/api/"  # a trailing slash is added
+    assert s.slack_timeout_seconds == 4.0
+    assert s.slack_retry_base_seconds == 0.5
     assert s.uses_socket_mode
     assert s.has_metakraftwerk_credentials
     assert s.cache_ttl_seconds == 2.5
@@ -231,3 +235,10 @@ def test_one_rule_decides_between_the_api_and_the_demo() -> None:
         metakraftwerk_source(email_only, demo_allowed=True)
     token = Settings(metakraftwerk_token=Secret("t"))
     assert metakraftwerk_source(token, demo_allowed=False) == "api"
+
+
+def test_the_slack_timeout_reaches_the_web_client() -> None:
+    from bot.slack.webclient import make_web_client
+
+    assert make_web_client(Settings(slack_timeout_seconds=4)).timeout == 4
+    assert make_web_client(Settings(slack_timeout_seconds=0.2)).timeout == 1  # whole seconds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -17,7 +19,7 @@ def make_web_client(settings: Settings, *, max_rate_limit_retries: int = 3) -> W
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=15,
+        timeout=max(1, math.ceil(settings.slack_timeout_seconds)),
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),

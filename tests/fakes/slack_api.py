@@ -55,6 +55,12 @@ class Script:
     publish_error: str | None = None
     # conversations.open: the error it answers per user (e.g. "user_not_found").
     dm_errors: dict[str, str] = field(default_factory=dict)
+    # An outage of chat.* (see FakeSlack.outage): until this monotonic time every call answers
+    # `outage_status` or, with `outage_hang` seconds set, hangs that long and then drops the
+    # connection unanswered; either way nothing is posted.
+    outage_until: float = 0.0
+    outage_status: int = 500
+    outage_hang: float = 0.0
 
 
 class FakeSlack:
@@ -138,6 +144,19 @@ class FakeSlack:
         for call in self.calls_to("chat.postMessage"):
             yield call.args
 
+    # -- outages -------------------------------------------------------------------------------
+    def outage(self, seconds: float, *, status: int = 500, hang: float = 0.0) -> None:
+        """For the next `seconds`, chat.* calls fail: HTTP `status`, or with `hang` set, no
+        answer for `hang` seconds (longer than the client waits) and then a dropped connection.
+        Slack posts nothing meanwhile."""
+        with self._lock:
+            self.script.outage_status = status
+            self.script.outage_hang = hang
+            self.script.outage_until = time.monotonic() + seconds
+
+    def in_outage(self) -> bool:
+        return time.monotonic() < self.script.outage_until
+
     # -- Web API behaviour ---------------------------------------------------------------------
     def answer(
         self, method: str, args: dict[str, Any], token: str | None = None
@@ -151,6 +170,11 @@ class FakeSlack:
                 "user": "releases", "team_id": "T0001", "user_id": "UBOT", "bot_id": "BBOT",
             }, {}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            if self.in_outage():
+                if script.outage_hang > 0:
+                    time.sleep(script.outage_hang)
+                    raise HungUp(method)
+                return script.outage_status, {"ok": False, "error": "fatal_error"}, {}
             with self._lock:
                 if script.rate_limit_next > 0:
                     script.rate_limit_next -= 1
@@ -206,6 +230,10 @@ class FakeSlack:
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
 
+class HungUp(Exception):
+    """Raised by `answer` for a call that gets no answer: the handler drops the connection."""
+
+
 class _Server(ThreadingHTTPServer):
     # The default backlog of 5 drops connections when a burst of answers arrives at once, and
     # each dropped connection costs the client a 1 s SYN retry: not what Slack would do.
@@ -246,7 +274,12 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             method = self.path.rsplit("/", 1)[-1]
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth else args.get("token")
-            status, body, headers = fake.answer(method, args, token)
+            try:
+                status, body, headers = fake.answer(method, args, token)
+            except HungUp:
+                fake.record_call(Call(method, args, token, time.time()))
+                self.close_connection = True
+                return
             fake.record_call(Call(method, args, token, time.time()))
             self._send(status, json.dumps(body).encode(), "application/json", headers)
 

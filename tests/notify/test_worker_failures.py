@@ -192,3 +192,28 @@ def test_refused_blocks_still_deliver_the_text(
     assert "blocks" in tries[0].args
     assert "blocks" not in tries[1].args
     assert "First" in str(tries[1].args["text"])
+
+
+def test_the_retry_base_after_a_slack_failure_comes_from_the_settings(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                   created_by="U1")
+    client = WebClient(token="xoxb-test", base_url=slack.url, timeout=2)
+    settings = Settings(poll_interval_seconds=60, digest_grace_minutes=60,
+                        slack_retry_base_seconds=2)
+    worker = Worker(store, ReleaseFinder(cache=demo_cache), client, settings=settings,
+                    clock=clock, holder_id="w1")
+    worker.poll_once()
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.channel_errors_next[C1] = ["internal_error", "internal_error"]
+    worker.poll_once()  # first try fails: wait 2 s, not 30 s
+    clock.advance(timedelta(seconds=1))
+    assert worker.poll_once().posted == 0
+    clock.advance(timedelta(seconds=1.5))
+    worker.poll_once()  # second try fails: wait 4 s
+    clock.advance(timedelta(seconds=3))
+    assert worker.poll_once().posted == 0
+    clock.advance(timedelta(seconds=1.5))
+    assert worker.poll_once().posted == 1

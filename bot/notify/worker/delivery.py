@@ -34,6 +34,7 @@ from bot.notify.worker.slack_errors import (
     BLOCK_ERRORS,
     MAX_TRANSIENT_ATTEMPTS,
     PAUSE_REASONS,
+    RETRY_BASE_SECONDS,
     THREAD_GONE,
     TRANSIENT_ERRORS,
     backoff,
@@ -77,8 +78,10 @@ class Deliverer:
         parallel_channels: int = PARALLEL_CHANNELS,
         channel_interval: float = CHANNEL_INTERVAL,
         metrics: Metrics | None = None,
+        retry_base_seconds: float = RETRY_BASE_SECONDS,
     ) -> None:
         self._store = store
+        self._retry_base = retry_base_seconds
         self._metrics = metrics
         self._slack = web_client
         self._lease = lease
@@ -313,7 +316,7 @@ class Deliverer:
                       "attempts: %s", row.id, row.channel_id, row.subscription_id,
                       row.attempts + 1, type(exc).__name__)
             return _Next.SKIP_CHANNEL
-        retry_at = self._clock.now() + backoff(row.attempts)
+        retry_at = self._clock.now() + backoff(row.attempts, self._retry_base)
         self._store.outbox.mark_failed(row.id, reason, retry_at=retry_at)
         log.warning(
             "Slack did not answer for delivery %d (channel %s): %s; the channel waits until "
@@ -354,7 +357,7 @@ class Deliverer:
                 self._store.outbox.mark_failed(row.id, error)
                 log.error("%s: gave up after %d attempts (%s)", where, row.attempts + 1, error)
                 return _Next.SKIP_CHANNEL
-            retry_at = self._clock.now() + backoff(row.attempts)
+            retry_at = self._clock.now() + backoff(row.attempts, self._retry_base)
             self._store.outbox.mark_failed(row.id, error, retry_at=retry_at)
             log.warning("%s: Slack failed (%s); retrying from %s", where, error,
                         retry_at.isoformat(timespec="seconds"))

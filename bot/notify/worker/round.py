@@ -52,7 +52,7 @@ from bot.finder import ReleaseFinder
 from bot.metrics import Metrics
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost
-from bot.notify.store import Store
+from bot.notify.store import Store, StoreUnavailable
 from bot.notify.worker.delivery import BATCH_SIZE, Deliverer
 from bot.notify.worker.detection import ChangeDetector
 from bot.notify.worker.digest_round import DigestRound
@@ -108,11 +108,13 @@ class Worker:
             store, timedelta(minutes=settings.digest_grace_minutes), queries
         )
         self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size,
-                                    metrics=metrics)
+                                    metrics=metrics,
+                                    retry_base_seconds=settings.slack_retry_base_seconds)
         self._purged_at: datetime | None = None
         self._stop = threading.Event()
         # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
         self._round = threading.Lock()
+        self._rounds_without_database = 0  # rounds in a row that failed for the database
 
     def run(self, stop: threading.Event) -> None:
         """Poll every POLL_INTERVAL_SECONDS until `stop` is set; then hand the lease back.
@@ -131,6 +133,14 @@ class Worker:
                     leader = self.poll_once().leader
                     if self._metrics is not None:
                         self._metrics.round_done(leader)
+                    self._database_back()
+                except StoreUnavailable as exc:
+                    # Expected trouble (a cut connection, a locked file), not a bug: one line
+                    # when it starts and one when it ends, no traceback every round.
+                    self._database_down(exc, interval)
+                    leader = self._lease.leading
+                    if self._metrics is not None:
+                        self._metrics.round_failed(leader)
                 except Exception:
                     log.exception("notification round failed; trying again in %.0f s", interval)
                     leader = self._lease.leading
@@ -141,6 +151,20 @@ class Worker:
         finally:
             self.close()
             log.info("notification worker %s stopped", self.holder_id)
+
+    def _database_down(self, exc: StoreUnavailable, interval: float) -> None:
+        self._rounds_without_database += 1
+        if self._rounds_without_database == 1:
+            log.warning("notification round failed: the database is unavailable (%s); "
+                        "trying again every %.0f s", exc, interval)
+        else:
+            log.debug("notification round failed again: the database is unavailable (%s)", exc)
+
+    def _database_back(self) -> None:
+        if self._rounds_without_database:
+            log.info("the database is available again after %d failed round(s)",
+                     self._rounds_without_database)
+            self._rounds_without_database = 0
 
     def close(self) -> None:
         """Give the lease back at once, so a successor need not wait for it to expire."""

@@ -74,6 +74,10 @@ def retry_after(exc: SlackApiError) -> int:
     return DEFAULT_RETRY_AFTER
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … up to 2 h between attempts."""
-    return timedelta(seconds=min(30 * 2 ** max(0, attempts), 2 * 3600))
+RETRY_BASE_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 2 * 3600
+
+
+def backoff(attempts: int, base_seconds: float = RETRY_BASE_SECONDS) -> timedelta:
+    """30 s, 1 min, 2 min, … up to 2 h between attempts (the base is SLACK_RETRY_BASE_SECONDS)."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(0, attempts), MAX_BACKOFF_SECONDS))
