@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
-from slack_bolt.request.internals import parse_body
 
 from bot.shared.replay import ReplayGuard
 from bot.slack.listeners import SIGNATURE_VERIFIED
@@ -128,12 +127,14 @@ def _bolt_request(
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         text = body.decode("utf-8")
-        parsed: Any = parse_body(text, content_type)
-        if not isinstance(parsed, dict):
-            raise ValueError(f"the payload is a {type(parsed).__name__}, not an object")
-        return BoltRequest(
+        # Bolt parses the body once, here; its result is checked instead of parsing it twice.
+        request = BoltRequest(
             body=text, query=str(environ.get("QUERY_STRING", "")), headers=dict(headers)
         )
+        parsed: Any = request.body
+        if not isinstance(parsed, dict):
+            raise ValueError(f"the payload is a {type(parsed).__name__}, not an object")
+        return request
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         log.warning(
             "refused a malformed Slack request (%s): %s", content_type or "no content type",

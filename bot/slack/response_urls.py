@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.config import Settings
+from bot.slack.thread_clients import ThreadClients
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,20 @@ def make_response_http_client(max_connections: int = 32) -> httpx.Client:
     )
 
 
+def make_response_http_clients() -> ThreadClients:
+    """A kept-alive client for each thread that posts answers (bot/slack/thread_clients.py)."""
+    return ThreadClients(lambda: make_response_http_client(max_connections=1))
+
+
 class ResponseUrls:
-    def __init__(self, http: httpx.Client, origins: Iterable[Origin]) -> None:
+    def __init__(self, http: httpx.Client | ThreadClients, origins: Iterable[Origin]) -> None:
         self._http = http
         self._origins = frozenset(origins)
 
     @classmethod
-    def from_settings(cls, settings: Settings, http: httpx.Client) -> ResponseUrls:
+    def from_settings(
+        cls, settings: Settings, http: httpx.Client | ThreadClients
+    ) -> ResponseUrls:
         return cls(http, allowed_origins(settings.slack_api_url))
 
     def allowed(self, url: str) -> bool:
@@ -102,7 +110,8 @@ class ResponseUrls:
             return False
         assert url is not None
         try:
-            response = self._http.post(url, json=body)
+            http = self._http.get() if isinstance(self._http, ThreadClients) else self._http
+            response = http.post(url, json=body)
         except httpx.HTTPError as exc:
             log.warning("response_url post failed: %s", type(exc).__name__)
             return False

@@ -18,6 +18,7 @@ from bot.slack.response_urls import (
     ResponseUrls,
     allowed_origins,
     make_response_http_client,
+    make_response_http_clients,
 )
 from tests.e2e.conftest import free_port
 
@@ -141,3 +142,46 @@ def test_a_refusing_or_unreachable_url_is_one_warning(
         urls = ResponseUrls(http, allowed_origins(closed + "/api/"))
         assert not urls.post(f"{closed}/response/x", {"text": "x"})
         assert "failed" in caplog.records[-1].getMessage()
+
+
+def test_each_posting_thread_keeps_its_own_connection(receiver: _Receiver) -> None:
+    clients = make_response_http_clients()
+    urls = ResponseUrls(clients, allowed_origins(receiver.url + "/api/"))
+    start = threading.Barrier(3)
+
+    def post_three(name: str) -> None:
+        start.wait()
+        for i in range(3):
+            assert urls.post(f"{receiver.url}/response/{name}{i}", {"text": f"{name}{i}"})
+
+    threads = [threading.Thread(target=post_three, args=(n,)) for n in "abc"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    clients.close()
+    assert sorted(b["text"] for b in receiver.bodies) == sorted(f"{n}{i}" for n in "abc"
+                                                                for i in range(3))
+    assert receiver.connections == 3  # one per thread, kept alive across its three answers
+
+
+def test_closed_thread_clients_open_no_new_connection(receiver: _Receiver) -> None:
+    clients = make_response_http_clients()
+    first = clients.get()
+    assert clients.get() is first
+    clients.close()
+    assert first.is_closed
+    with pytest.raises(RuntimeError):
+        clients.get()
+    other: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(clients.get, other))
+    thread.start()
+    thread.join()
+    assert isinstance(other[0], RuntimeError)
+
+
+def _capture(call: Any, errors: list[BaseException]) -> None:
+    try:
+        call()
+    except BaseException as exc:
+        errors.append(exc)
