@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import cachetools
@@ -26,49 +25,9 @@ from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
 from tests.conftest import ClientFactory
 from tests.fakes.clock import FakeClock
+from tests.fakes.release_source import R1, R2, FakeSource
 
 RELEASES = "/api/v1/releases"
-R1 = Release(id=1, name="R1", group_id=1)
-R2 = Release(id=2, name="R2", group_id=1)
-
-
-@dataclass
-class FakeSource:
-    """An API stand-in whose answers and failures the test sets; counts every call."""
-
-    clock: FakeClock
-    releases: tuple[Release, ...] = (R1, R2)
-    groups: dict[int, str] = field(default_factory=lambda: {1: "DWH_GROUP"})
-    error: Exception | None = None
-    gate: threading.Event | None = None
-    calls: list[str] = field(default_factory=list)
-
-    def new_deadline(self) -> Deadline:
-        return Deadline.start(self.clock, 8)
-
-    def _call(self, what: str) -> None:
-        self.calls.append(what)
-        if self.gate is not None:
-            self.gate.wait(5)
-        if self.error is not None:
-            raise self.error
-
-    def list_releases(
-        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
-    ) -> tuple[Release, ...]:
-        self._call("list")
-        return self.releases
-
-    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
-        self._call(f"get {release_id}")
-        for release in self.releases:
-            if release.id == release_id:
-                return release
-        raise ReleaseNotFound(release_id)
-
-    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
-        self._call("groups")
-        return dict(self.groups)
 
 
 @pytest.fixture

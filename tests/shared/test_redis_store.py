@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 
 import pytest
@@ -22,62 +21,21 @@ from bot.shared.codec import key_name
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
 from tests.fakes.clock import FakeClock
+from tests.fakes.release_source import R1, R2, FakeSource
 from tests.shared.conftest import LinkFactory, ProxiedRedis
 
-R1 = Release(id=1, name="R1", group_id=1)
-R2 = Release(id=2, name="R2", group_id=1)
 DWH = ApiFilter(group="DWH_GROUP")
 CacheFactory = Callable[..., ReleaseCache]
 
 
-@dataclass
-class CountingSource:
-    """The API, as every process sees it: answers and failures set by the test, calls counted."""
-
-    clock: FakeClock
-    releases: tuple[Release, ...] = (R1, R2)
-    error: Exception | None = None
-    gate: threading.Event | None = None
-    calls: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def new_deadline(self) -> Deadline:
-        return Deadline.start(self.clock, 8)
-
-    def _call(self, what: str) -> None:
-        with self.lock:
-            self.calls.append(what)
-        if self.gate is not None:
-            self.gate.wait(10)
-        if self.error is not None:
-            raise self.error
-
-    def list_releases(
-        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
-    ) -> tuple[Release, ...]:
-        self._call("list")
-        return self.releases
-
-    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
-        self._call(f"get {release_id}")
-        for release in self.releases:
-            if release.id == release_id:
-                return release
-        raise ReleaseNotFound(release_id)
-
-    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
-        self._call("groups")
-        return {1: "DWH_GROUP"}
-
-
 @pytest.fixture
-def source(manual_clock: FakeClock) -> CountingSource:
-    return CountingSource(manual_clock)
+def source(manual_clock: FakeClock) -> FakeSource:
+    return FakeSource(manual_clock)
 
 
 @pytest.fixture
 def make_cache(
-    source: CountingSource, manual_clock: FakeClock, make_link: LinkFactory, prefix: str
+    source: FakeSource, manual_clock: FakeClock, make_link: LinkFactory, prefix: str
 ) -> CacheFactory:
     """A cache on the test Redis: each one is another process (its own link and memory)."""
 
@@ -145,7 +103,7 @@ def link_lines(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
 
 
 def test_a_burst_split_over_two_processes_makes_one_upstream_call(
-    make_cache: CacheFactory, source: CountingSource
+    make_cache: CacheFactory, source: FakeSource
 ) -> None:
     a, b = make_cache(), make_cache()
     source.gate = threading.Event()
@@ -173,7 +131,7 @@ def test_a_burst_split_over_two_processes_makes_one_upstream_call(
 
 def test_an_answer_cached_by_one_process_is_served_by_the_other(
     make_cache: CacheFactory,
-    source: CountingSource,
+    source: FakeSource,
     manual_clock: FakeClock,
     redis_client: redis.Redis,
     prefix: str,
@@ -193,7 +151,7 @@ def test_an_answer_cached_by_one_process_is_served_by_the_other(
 
 
 def test_shared_answers_expire_with_the_ttl(
-    make_cache: CacheFactory, source: CountingSource, manual_clock: FakeClock
+    make_cache: CacheFactory, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     a, b = make_cache(), make_cache()
     a.releases(DWH)
@@ -203,7 +161,7 @@ def test_shared_answers_expire_with_the_ttl(
 
 
 def test_a_refresh_in_one_process_is_seen_by_the_other(
-    make_cache: CacheFactory, source: CountingSource
+    make_cache: CacheFactory, source: FakeSource
 ) -> None:
     a, b = make_cache(), make_cache()
     assert a.releases(DWH).value == (R1, R2)
@@ -215,7 +173,7 @@ def test_a_refresh_in_one_process_is_seen_by_the_other(
 
 
 def test_a_stale_copy_is_shared(
-    make_cache: CacheFactory, source: CountingSource, manual_clock: FakeClock
+    make_cache: CacheFactory, source: FakeSource, manual_clock: FakeClock
 ) -> None:
     a, b = make_cache(), make_cache()
     good = a.releases(DWH)
@@ -229,7 +187,7 @@ def test_a_stale_copy_is_shared(
 
 
 def test_clear_forgets_the_shared_answers(
-    make_cache: CacheFactory, source: CountingSource
+    make_cache: CacheFactory, source: FakeSource
 ) -> None:
     a, b = make_cache(), make_cache()
     a.releases(DWH)
@@ -244,7 +202,7 @@ def test_clear_forgets_the_shared_answers(
 def burst_over_two(
     a: ReleaseCache,
     b: ReleaseCache,
-    source: CountingSource,
+    source: FakeSource,
     lookup: Callable[[ReleaseCache], object],
 ) -> list[BaseException]:
     """Ten lookups in each process while the first upstream call is held; their errors."""
@@ -264,7 +222,7 @@ def burst_over_two(
     "error", [Unavailable("MetaKraftwerk did not answer", cause="timeout"), BadResponse("junk")]
 )
 def test_an_api_outage_costs_one_call_for_all_processes(
-    make_cache: CacheFactory, source: CountingSource, error: Exception
+    make_cache: CacheFactory, source: FakeSource, error: Exception
 ) -> None:
     a, b = make_cache(), make_cache()
     source.error = error
@@ -276,7 +234,7 @@ def test_an_api_outage_costs_one_call_for_all_processes(
 
 
 def test_a_not_found_is_not_passed_on_each_process_asks_itself(
-    make_cache: CacheFactory, source: CountingSource
+    make_cache: CacheFactory, source: FakeSource
 ) -> None:
     """Only failures a stale copy may stand in for are shared; a 404 is asked again."""
     a, b = make_cache(), make_cache()
@@ -287,7 +245,7 @@ def test_a_not_found_is_not_passed_on_each_process_asks_itself(
 
 
 def test_a_waiter_takes_over_when_the_lock_holder_died(
-    make_cache: CacheFactory, source: CountingSource, redis_client: redis.Redis, prefix: str
+    make_cache: CacheFactory, source: FakeSource, redis_client: redis.Redis, prefix: str
 ) -> None:
     cache = make_cache()
     redis_client.set(f"{prefix}cache:v1:lock:{key_name(DWH)}", "dead-process", px=300)
@@ -314,7 +272,7 @@ def test_a_waiter_gives_up_at_its_own_deadline(
 )
 def test_a_corrupt_value_in_redis_is_a_miss(
     make_cache: CacheFactory,
-    source: CountingSource,
+    source: FakeSource,
     redis_client: redis.Redis,
     prefix: str,
     caplog: pytest.LogCaptureFixture,
@@ -330,7 +288,7 @@ def test_a_corrupt_value_in_redis_is_a_miss(
 
 def test_a_corrupt_stale_copy_is_never_served(
     make_cache: CacheFactory,
-    source: CountingSource,
+    source: FakeSource,
     redis_client: redis.Redis,
     prefix: str,
 ) -> None:
@@ -345,7 +303,7 @@ def test_a_corrupt_stale_copy_is_never_served(
 
 
 def test_redis_unreachable_from_the_start_means_a_local_cache(
-    make_cache: CacheFactory, source: CountingSource, caplog: pytest.LogCaptureFixture
+    make_cache: CacheFactory, source: FakeSource, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="bot.shared.link"):
         cache = make_cache(f"redis://127.0.0.1:{closed_port()}/13")
@@ -360,7 +318,7 @@ def test_redis_unreachable_from_the_start_means_a_local_cache(
 
 def test_redis_stopped_mid_run_loses_no_lookup_and_is_logged_once(
     make_cache: CacheFactory,
-    source: CountingSource,
+    source: FakeSource,
     proxied_redis: ProxiedRedis,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
