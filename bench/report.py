@@ -44,6 +44,7 @@ class SharedFigures:
     skipped: str | None = None
     cold_commands: int = 0
     cold_upstream_calls: int | None = None
+    cold_most_repeated: int | None = None  # the same request asked this often
     cold_failed: int | None = None
     outage_commands: int = 0
     outage_failed: int | None = None
@@ -157,8 +158,10 @@ def shared_table(shared: SharedFigures) -> list[str]:
         "| figure | measured | target |",
         "|---|---:|---|",
         f"| upstream API calls for {shared.cold_commands} identical cold commands "
-        f"| {_num(shared.cold_upstream_calls, 0)} | exactly 1: "
-        f"{'met' if shared.cold_upstream_calls == 1 else 'MISSED'} |",
+        f"| {_num(shared.cold_upstream_calls, 0)} | |",
+        f"| most times one of those calls was made "
+        f"| {_num(shared.cold_most_repeated, 0)} | exactly 1: "
+        f"{'met' if shared.cold_most_repeated == 1 else 'MISSED'} |",
         f"| failed of those {shared.cold_commands} | {_num(shared.cold_failed, 0)} | 0 |",
         f"| failed of {shared.outage_commands} commands, Redis stopped mid-run "
         f"| {_num(shared.outage_failed, 0)} "

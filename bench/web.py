@@ -325,6 +325,7 @@ def _shared_bursts(
     finally:
         stage.demo.switches.latency = 0.0
     cold_upstream = stage.demo.counts.total
+    cold_repeated = stage.demo.counts.most_repeated()
 
     # Redis goes away a third of the way into a burst of varied commands.
     cut_at = max(options.outage_commands // 3, 1)
@@ -340,6 +341,7 @@ def _shared_bursts(
     return report.SharedFigures(
         cold_commands=len(cold_answered),
         cold_upstream_calls=cold_upstream,
+        cold_most_repeated=cold_repeated,
         cold_failed=sum(not report.succeeded(a) for a in cold_answered),
         outage_commands=len(outage_answered),
         outage_failed=sum(not report.succeeded(a) for a in outage_answered),

@@ -134,6 +134,11 @@ class RequestCounts:
     def total(self) -> int:
         return self.count()
 
+    def most_repeated(self) -> int:
+        """How often the most asked request (method, path and parameters) was asked."""
+        with self._lock:
+            return max(self._counter.values(), default=0)
+
     def reset(self) -> None:
         with self._lock:
             self._counter.clear()

@@ -241,8 +241,10 @@ def test_counts_by_path_method_and_params(demo_api: DemoApiServer, http: httpx.C
     assert counts.count(RELEASES) == 3
     assert counts.count(method="GET") == 4
     assert counts.total == 4
+    assert counts.most_repeated() == 2  # the same list call, asked twice
     counts.reset()
     assert counts.total == 0
+    assert counts.most_repeated() == 0
 
 
 def test_changes_to_the_data_show_in_the_next_answer(
