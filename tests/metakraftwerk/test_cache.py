@@ -26,6 +26,7 @@ from bot.metakraftwerk.models import Release
 from tests.conftest import ClientFactory
 from tests.fakes.clock import FakeClock
 from tests.fakes.release_source import R1, R2, FakeSource
+from tests.waiting import wait_for
 
 RELEASES = "/api/v1/releases"
 
@@ -62,12 +63,6 @@ def run_threads(n: int, target: Callable[[], object]) -> tuple[list[object], lis
         t.join(timeout=15)
     return results, errors
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "condition never became true"
-        time.sleep(0.001)
 
 
 # ---- freshness -----------------------------------------------------------------------------
@@ -305,7 +300,7 @@ def test_concurrent_misses_make_one_call(cache: ReleaseCache, source: FakeSource
 
     runner = threading.Thread(target=lambda: done.extend(run_threads(50, lookup)[0]))
     runner.start()
-    wait_for(lambda: cache.stats()["waiting"] == 49)
+    wait_for(lambda: cache.stats()["waiting"] == 49, timeout=5.0)
     source.gate.set()
     runner.join(10)
     assert source.calls == ["list"]
@@ -352,7 +347,7 @@ def test_a_failure_reaches_every_waiter_at_once(
         target=lambda: runner_errors.extend(run_threads(20, lambda: cache.releases(ApiFilter()))[1])
     )
     runner.start()
-    wait_for(lambda: cache.stats()["waiting"] == 19)
+    wait_for(lambda: cache.stats()["waiting"] == 19, timeout=5.0)
     gate.set()
     runner.join(10)
     assert calls["ours"] == 1
@@ -370,7 +365,7 @@ def test_single_flight_against_the_demo_api(
         target=lambda: run_threads(50, lambda: cache.releases(ApiFilter(group="DWH_GROUP")))
     )
     runner.start()
-    wait_for(lambda: cache.stats()["waiting"] == 49)
+    wait_for(lambda: cache.stats()["waiting"] == 49, timeout=5.0)
     demo_api.switches.release_hang()
     runner.join(10)
     assert demo_api.counts.count(RELEASES, params={"group": "DWH_GROUP"}) == 1
@@ -416,7 +411,7 @@ def test_a_waiter_gives_up_at_its_own_deadline(
     leader = threading.Thread(target=lambda: cache.releases(ApiFilter()))
     leader.start()
     try:
-        wait_for(lambda: cache.stats()["in_flight"] == 1)
+        wait_for(lambda: cache.stats()["in_flight"] == 1, timeout=5.0)
         almost_spent = Deadline.start(manual_clock, 0.2)
         started = time.monotonic()
         with pytest.raises(Unavailable):

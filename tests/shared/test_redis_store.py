@@ -23,6 +23,7 @@ from bot.shared.redis_store import RedisStore
 from tests.fakes.clock import FakeClock
 from tests.fakes.release_source import R1, R2, FakeSource
 from tests.shared.conftest import LinkFactory, ProxiedRedis
+from tests.waiting import wait_for
 
 DWH = ApiFilter(group="DWH_GROUP")
 CacheFactory = Callable[..., ReleaseCache]
@@ -77,12 +78,6 @@ def run_threads(
         t.join(timeout=20)
     return results, errors
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "condition never became true"
-        time.sleep(0.002)
 
 
 def closed_port() -> int:
