@@ -217,3 +217,27 @@ def test_status_and_deleted_are_always_enforced(query: Query, release: Release) 
         assert query.deleted == "yes" or release.deleted == (query.deleted == "only")
         assert query.hotfix is None or release.is_hotfix == query.hotfix
         assert not any(glob_match(n, release.name) for n in query.exclude_names)
+
+
+@SETTINGS
+@given(match_queries, releases)
+def test_a_query_matches_only_releases_of_groups_it_admits(query: Query, release: Release) -> None:
+    """The worker skips a filter for an event whose groups it does not admit: never a match."""
+    if query.matches(release, GROUP_NAMES):
+        assert query.admits_group(release.group_id, GROUP_NAMES), (query, release)
+
+
+def test_admits_group_reads_only_the_group_filters() -> None:
+    names = {1: "DWH_GROUP", 2: "LAKE"}
+    assert Query(groups=("DWH*",)).admits_group(1, names)
+    assert not Query(groups=("DWH*",)).admits_group(2, names)
+    assert not Query(groups=("DWH*",)).admits_group(None, names)
+    assert not Query(groups=("DWH*",)).admits_group(3, names)  # a group with no known name
+    assert not Query(exclude_groups=("LAKE",)).admits_group(2, names)
+    assert Query(exclude_groups=("LAKE",)).admits_group(3, names)
+    assert Query(group_ids=(2,)).admits_group(2, names)
+    assert not Query(group_ids=(2,)).admits_group(1, names)
+    assert not Query(exclude_group_ids=(2,)).admits_group(2, names)
+    assert Query(exclude_group_ids=(2,)).admits_group(None, names)
+    assert Query(release_id=7, groups=("DWH*",)).admits_group(2, names)  # only the id counts
+    assert Query(status="closed", names=("X",)).admits_group(2, names)

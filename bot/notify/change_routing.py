@@ -28,6 +28,7 @@ from bot.notify.records import NewDelivery, Snapshot, Subscription
 log = logging.getLogger(__name__)
 
 Matcher = Callable[[Subscription, Release], bool]
+GroupGate = Callable[[Subscription, int | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ def plan_poll(
     threads: Collection[tuple[str, str, int]] = frozenset(),
     *,
     match_key: Callable[[Subscription], Hashable] | None = None,
+    group_gate: GroupGate | None = None,
 ) -> PollPlan:
     """Diff a complete, unfiltered poll against the stored snapshot and route the events.
 
@@ -61,6 +63,11 @@ def plan_poll(
     through that key: each event is then matched once per key, and only the subscriptions it
     selects, or that have a thread for the release, are considered, instead of every
     subscription for every event (thousands of subscriptions share a few filters).
+
+    With `group_gate(subscription, group_id)` as well (False only when the subscription's
+    filters can match no release of that group; it too may depend only on the key), an event
+    is matched only against the keys that admit its group before or after the change: most
+    stored filters name one group, so most never look at most events.
     """
     new = by_id(polled)
     first_poll = previous.taken_at is None
@@ -79,7 +86,10 @@ def plan_poll(
 
     deliveries: list[NewDelivery] = []
     broken: set[int] = set()
-    keyed = None if match_key is None else _KeyedListeners(listeners, match_key, threads)
+    keyed = (
+        None if match_key is None
+        else _KeyedListeners(listeners, match_key, threads, group_gate)
+    )
     for change in events:
         # Per channel, the subscription that carries the event: one whose filters match and
         # that has a mention, else the first whose filters match, else (for a release that has
@@ -135,13 +145,17 @@ class _KeyedListeners:
         listeners: Sequence[Subscription],
         key: Callable[[Subscription], Hashable],
         threads: Collection[tuple[str, str, int]],
+        gate: GroupGate | None,
     ) -> None:
         self._listeners = listeners
-        self._by_key: dict[Hashable, list[int]] = {}
+        by_key: dict[Hashable, list[int]] = {}
         by_channel: dict[tuple[str, str], list[int]] = {}
         for index, sub in enumerate(listeners):
-            self._by_key.setdefault(key(sub), []).append(index)
+            by_key.setdefault(key(sub), []).append(index)
             by_channel.setdefault((sub.team_id, sub.channel_id), []).append(index)
+        self._keys = list(by_key.values())  # each key's listeners, in listener order
+        self._gate = gate
+        self._admitting: dict[int | None, list[int]] = {}  # group id -> positions in _keys
         self._threaded: dict[int, list[int]] = {}  # release id -> listeners of its channels
         for team_id, channel_id, release_id in threads:
             self._threaded.setdefault(release_id, []).extend(
@@ -154,7 +168,8 @@ class _KeyedListeners:
         """In listener order: the subscriptions the event matches (or whose filter failed),
         and those of channels with a thread for the release; `known` gets each outcome."""
         picked: set[int] = set(self._threaded.get(change.release.id, ()))
-        for indexes in self._by_key.values():
+        for position in self._reachable(change):
+            indexes = self._keys[position]
             try:
                 outcome: bool | Exception = change.matches(
                     partial(matches, self._listeners[indexes[0]])
@@ -166,3 +181,32 @@ class _KeyedListeners:
             if outcome is not False:
                 picked.update(indexes)
         return [self._listeners[index] for index in sorted(picked)]
+
+    def _reachable(self, change: ChangeEvent) -> Iterable[int]:
+        """Positions of the keys whose filters admit the event's group, old or new."""
+        if self._gate is None:
+            return range(len(self._keys))
+        groups = {change.release.group_id}
+        if change.previous is not None:
+            groups.add(change.previous.group_id)
+        if len(groups) == 1:
+            return self._admitting_group(change.release.group_id)
+        return sorted({p for g in groups for p in self._admitting_group(g)})
+
+    def _admitting_group(self, group_id: int | None) -> list[int]:
+        admitting = self._admitting.get(group_id)
+        if admitting is None:
+            admitting = self._admitting[group_id] = [
+                position for position, indexes in enumerate(self._keys)
+                if _admits(self._gate, self._listeners[indexes[0]], group_id)
+            ]
+        return admitting
+
+
+def _admits(gate: GroupGate | None, sub: Subscription, group_id: int | None) -> bool:
+    if gate is None:
+        return True
+    try:
+        return gate(sub, group_id)
+    except Exception:
+        return True  # its matcher fails too, and is logged and skipped there

@@ -92,18 +92,28 @@ class Query:
             return False
         if self.hotfix is not None and release.is_hotfix != self.hotfix:
             return False
-        label = group_label(release, group_names)
-        if self.groups and (label is None or not compile_globs(self.groups).match(label)):
-            return False
-        if label is not None and compile_globs(self.exclude_groups).match(label):
-            return False
-        if self.group_ids and release.group_id not in self.group_ids:
-            return False
-        if release.group_id is not None and release.group_id in self.exclude_group_ids:
+        if not self.admits_group(release.group_id, group_names):
             return False
         if self.names and not compile_globs(self.names).match(release.name):
             return False
         return not compile_globs(self.exclude_names).match(release.name)
+
+    def admits_group(self, group_id: int | None, group_names: Mapping[int, str]) -> bool:
+        """The group filters alone: False when no release of that group can match.
+
+        `matches` applies exactly this, so the worker can skip, per event, the stored filters
+        that name other groups instead of applying every filter to every change.
+        """
+        if self.release_id is not None:
+            return True
+        label = None if group_id is None else group_names.get(group_id)
+        if self.groups and (label is None or not compile_globs(self.groups).match(label)):
+            return False
+        if label is not None and compile_globs(self.exclude_groups).match(label):
+            return False
+        if self.group_ids and group_id not in self.group_ids:
+            return False
+        return group_id is None or group_id not in self.exclude_group_ids
 
     def describe(self) -> str:
         """Plain-text restatement of the filters applied, e.g. 'open · group DWH_GROUP'.
@@ -162,8 +172,3 @@ class Query:
             out.append("refresh")
         return " ".join(out)
 
-
-def group_label(release: Release, group_names: Mapping[int, str]) -> str | None:
-    if release.group_id is None:
-        return None
-    return group_names.get(release.group_id)

@@ -205,3 +205,63 @@ def test_routing_by_match_key_skips_only_subscriptions_whose_filter_fails() -> N
                      [sub(1, filters="bad"), sub(2, "C2"), sub(3, "C3", filters="bad")],
                      broken_one, match_key=lambda s: s.filters)
     assert {d.subscription_id for d in plan.deliveries} == {2}
+
+
+def group_gate(subscription: Subscription, group_id: int | None) -> bool:
+    """What `group_filter` admits of a group, as Query.admits_group does for real filters."""
+    return not subscription.filters or str(group_id) == subscription.filters
+
+
+def _moving_scenario() -> tuple[Snapshot, list[Release], list[Subscription]]:
+    """The keyed scenario, plus a release that closes moving from group 1 to group 2, and one
+    that closes losing its group."""
+    previous, polled, subscriptions = _keyed_scenario()
+    moved = release(20, group_id=1)
+    orphaned = release(21, group_id=2)
+    previous = Snapshot({**previous.releases, 20: moved, 21: orphaned}, previous.taken_at)
+    polled = [*polled, replace(moved, group_id=2, closed=True),
+              replace(orphaned, group_id=None, closed=True)]
+    return previous, polled, subscriptions
+
+
+def test_routing_through_the_group_gate_plans_exactly_what_routing_each_subscription_plans(
+) -> None:
+    previous, polled, subscriptions = _moving_scenario()
+    threads = {("T1", "C1", 4), ("T1", "C2", 6), ("T1", "C4", 8), ("T1", "C3", 20)}
+    each = plan_poll(previous, polled, subscriptions, group_filter, threads)
+    gated = plan_poll(previous, polled, subscriptions, group_filter, threads,
+                      match_key=lambda s: s.filters, group_gate=group_gate)
+    assert {d.release_id for d in gated.deliveries} >= {20, 21}
+    assert gated == each
+
+
+def test_the_group_gate_applies_a_filter_only_to_events_of_groups_it_admits() -> None:
+    previous, polled, subscriptions = _moving_scenario()
+    seen: list[tuple[str, int]] = []
+
+    def counting(subscription: Subscription, r: Release) -> bool:
+        seen.append((subscription.filters, r.id))
+        return group_filter(subscription, r)
+
+    plan = plan_poll(previous, polled, subscriptions, counting,
+                     match_key=lambda s: s.filters, group_gate=group_gate)
+    by_id = {e.release.id: e for e in plan.events}
+    for filters, release_id in seen:
+        event = by_id[release_id]
+        groups = {event.release.group_id, None if event.previous is None
+                  else event.previous.group_id}
+        assert not filters or any(str(g) == filters for g in groups), (filters, release_id)
+    assert ("1", 20) in seen
+    assert ("2", 20) in seen
+    assert ("0", 20) not in seen
+
+
+def test_a_gate_that_fails_lets_the_filter_decide() -> None:
+    def failing_gate(subscription: Subscription, group_id: int | None) -> bool:
+        raise ValueError("unreadable filters")
+
+    previous, polled, subscriptions = _keyed_scenario()
+    each = plan_poll(previous, polled, subscriptions, group_filter)
+    gated = plan_poll(previous, polled, subscriptions, group_filter,
+                      match_key=lambda s: s.filters, group_gate=failing_gate)
+    assert gated == each

@@ -65,7 +65,7 @@ class ChangeDetector:
         names = dict(result.group_names)
         plan = plan_poll(
             previous, result.releases, subs, self._matcher(names), self._store.outbox.threads(),
-            match_key=filters_of,
+            match_key=filters_of, group_gate=self._group_gate(names),
         )
         followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
         deliveries = with_group_names((*plan.deliveries, *followers.deliveries), names)
@@ -94,6 +94,12 @@ class ChangeDetector:
             return self._queries(sub.filters).matches(release, names)
 
         return matches
+
+    def _group_gate(self, names: Mapping[int, str]) -> Callable[[Subscription, int | None], bool]:
+        def admits(sub: Subscription, group_id: int | None) -> bool:
+            return self._queries(sub.filters).admits_group(group_id, names)
+
+        return admits
 
 
 def with_group_names(
