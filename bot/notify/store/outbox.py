@@ -23,11 +23,11 @@ from sqlalchemy.orm import aliased
 
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
-from bot.notify.release_record import closed_at_of, release_from_record
+from bot.notify.release_record import closed_at_of
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
-from bot.notify.store.poll_writes import enqueue_all, replace_snapshot
+from bot.notify.store.poll_writes import enqueue_all
 from bot.notify.store.schema import (
     outbox,
     parent_messages,
@@ -35,6 +35,7 @@ from bot.notify.store.schema import (
     subscriptions,
     worker_state,
 )
+from bot.notify.store.snapshots import SnapshotTable
 
 
 class OutboxRepository:
@@ -42,17 +43,16 @@ class OutboxRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._snapshots = SnapshotTable()
 
     def load_snapshot(self) -> Snapshot:
         with self._db.read() as conn:
-            rows = conn.execute(select(release_snapshot.c.data)).scalars().all()
+            releases = self._snapshots.load(conn)
             taken = conn.scalar(
                 select(worker_state.c.value).where(worker_state.c.key == "snapshot_taken_at")
             )
-        releases = [release_from_record(data) for data in rows]
         return Snapshot(
-            releases={release.id: release for release in releases},
-            taken_at=None if taken is None else datetime.fromisoformat(taken),
+            releases=releases, taken_at=None if taken is None else datetime.fromisoformat(taken)
         )
 
     def closed_times(self, release_ids: Iterable[int]) -> dict[int, datetime]:
@@ -87,7 +87,7 @@ class OutboxRepository:
         with self._db.write() as conn:
             if fence is not None:
                 check_fence(conn, fence, now)
-            replace_snapshot(conn, snapshot, now)
+            keep_snapshot = self._snapshots.replace(conn, snapshot, now)
             wanted = {d.subscription_id for d in deliveries if d.follow_id is None}
             active = set(
                 conn.scalars(
@@ -116,6 +116,7 @@ class OutboxRepository:
                     .values(baseline_done=True)
                 )
             set_state(conn, "snapshot_taken_at", now.isoformat())
+        keep_snapshot()
         return ids
 
     def pending_deliveries(self, limit: int = 100) -> list[Delivery]:

@@ -1,51 +1,19 @@
-"""A poll's writes in batches: the snapshot's new and changed releases, and the outbox rows.
+"""A poll's outbox rows in batches.
 
 One round can queue tens of thousands of rows; one statement per row made planning take
-tens of seconds, so each kind of write is one statement (or a few pages) per round.
+tens of seconds, so the rows go as one statement per page (the snapshot: `snapshots`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, text
 
-from bot.metakraftwerk.models import Release
 from bot.notify.records import NewDelivery
-from bot.notify.release_record import snapshot_record
-from bot.notify.store.schema import UtcDateTime, release_snapshot
-
-
-def replace_snapshot(conn: Connection, snapshot: Mapping[int, Release], now: datetime) -> None:
-    """Write only what changed: the snapshot is rewritten every poll, mostly unchanged.
-
-    New and changed releases go in one batched statement each, not one per release.
-    """
-    rows = conn.execute(select(release_snapshot.c.release_id, release_snapshot.c.data)).all()
-    stored: dict[int, Any] = {int(release_id): data for release_id, data in rows}
-    gone = [release_id for release_id in stored if release_id not in snapshot]
-    if gone:
-        conn.execute(delete(release_snapshot).where(release_snapshot.c.release_id.in_(gone)))
-    added: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for release_id, release in snapshot.items():
-        if release_id != release.id:
-            raise ValueError(f"snapshot key {release_id} holds release {release.id}")
-        data = snapshot_record(release, stored.get(release_id), now)
-        if release_id not in stored:
-            added.append({"release_id": release_id, "data": data, "updated_at": now})
-        elif stored[release_id] != data:
-            changed.append({"key": release_id, "data": data, "updated_at": now})
-    if added:
-        conn.execute(insert(release_snapshot), added)
-    if changed:
-        conn.execute(
-            update(release_snapshot).where(release_snapshot.c.release_id == bindparam("key")),
-            changed,
-        )
+from bot.notify.store.schema import UtcDateTime
 
 
 def enqueue(conn: Connection, delivery: NewDelivery, now: datetime) -> int:
