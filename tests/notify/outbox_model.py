@@ -22,7 +22,8 @@ from bot.finder import EVERYTHING, FindResult, ReleaseFinder
 from bot.metakraftwerk.models import Release
 from bot.notify.release_record import release_from_record
 from bot.notify.store import Store
-from bot.notify.store.schema import outbox, subscriptions
+from bot.notify.store.outbox import SHARED_PAYLOAD
+from bot.notify.store.schema import outbox, outbox_payloads, subscriptions
 
 CrashPoint = Literal["before_post", "after_post"]
 
@@ -92,15 +93,17 @@ class CrashingSlack(WebClient):
     def _in_flight(self, channel: str) -> dict[str, Any]:
         with self._store.engine.connect() as conn:
             rows = conn.execute(
-                select(outbox, subscriptions.c.id.label("sub"))
+                select(outbox, subscriptions.c.id.label("sub"), SHARED_PAYLOAD)
                 .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .outerjoin(outbox_payloads, outbox_payloads.c.id == outbox.c.payload_id)
                 .where(outbox.c.channel_id == channel, outbox.c.sending_at.is_not(None))
             ).all()
         assert len(rows) == 1, f"{len(rows)} rows in flight in {channel} while posting"
         (row,) = rows
         return {
             "id": row.id, "release_id": row.release_id, "kind": row.kind,
-            "payload": row.payload, "created_at": row.created_at, "attempts": row.attempts,
+            "payload": row.payload if row.payload_id is None else row.shared_payload,
+            "created_at": row.created_at, "attempts": row.attempts,
             "alive": row.sub is not None,
         }
 

@@ -13,10 +13,12 @@ from bot.notify.store.schema import (
     V4_OUTBOX_CHANNEL_INDEX,
     define_v1,
     define_v3_follows,
+    define_v5_payloads,
     schema_version,
     v2_columns,
     v3_outbox_columns,
     v3_subscription_columns,
+    v5_outbox_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,23 @@ def _migrate_v4(conn: Connection) -> None:
     conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON outbox ({', '.join(columns)})"))
 
 
+def _migrate_v5(conn: Connection) -> None:
+    """Payloads stored once per event, not once per row."""
+    for column in v5_outbox_columns():
+        ddl = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {column.name} {ddl}"))
+    v5 = MetaData()
+    define_v5_payloads(v5)
+    v5.create_all(conn, checkfirst=True)
+
+
 # Ordered and append-only: step N runs once, in the transaction that records version N.
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _migrate_v1),
     (2, _migrate_v2),
     (3, _migrate_v3),
     (4, _migrate_v4),
+    (5, _migrate_v5),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -30,12 +30,15 @@ from bot.notify.store.leases import check_fence
 from bot.notify.store.poll_writes import enqueue_all
 from bot.notify.store.schema import (
     outbox,
+    outbox_payloads,
     parent_messages,
     release_snapshot,
     subscriptions,
     worker_state,
 )
 from bot.notify.store.snapshots import SnapshotTable
+
+SHARED_PAYLOAD = outbox_payloads.c.payload.label("shared_payload")
 
 
 class OutboxRepository:
@@ -149,8 +152,9 @@ class OutboxRepository:
             .subquery("blockers")
         )
         query = (
-            select(outbox, subscriptions.c.mention)
+            select(outbox, subscriptions.c.mention, SHARED_PAYLOAD)
             .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .outerjoin(outbox_payloads, outbox_payloads.c.id == outbox.c.payload_id)
             .outerjoin(
                 blockers,
                 (blockers.c.team_id == outbox.c.team_id)
@@ -218,8 +222,9 @@ class OutboxRepository:
             if fence is not None:
                 check_fence(conn, fence, now)
             rows = conn.execute(
-                select(outbox, subscriptions.c.mention)
+                select(outbox, subscriptions.c.mention, SHARED_PAYLOAD)
                 .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+                .outerjoin(outbox_payloads, outbox_payloads.c.id == outbox.c.payload_id)
                 .where(
                     outbox.c.state == "pending",
                     outbox.c.sending_at.is_not(None),
@@ -304,8 +309,9 @@ class OutboxRepository:
         orphaned = ~select(subscriptions.c.id).where(
             subscriptions.c.id == outbox.c.subscription_id
         ).exists()
+        referenced = select(outbox.c.payload_id).where(outbox.c.payload_id.is_not(None))
         with self._db.write() as conn:
-            return conn.execute(
+            removed = conn.execute(
                 delete(outbox).where(
                     or_(
                         (outbox.c.state != "pending") & (outbox.c.created_at < cutoff),
@@ -313,6 +319,14 @@ class OutboxRepository:
                     )
                 )
             ).rowcount
+            # Payloads no row needs any more; young ones stay, whatever a writer is doing.
+            conn.execute(
+                delete(outbox_payloads).where(
+                    outbox_payloads.c.created_at < cutoff,
+                    outbox_payloads.c.id.not_in(referenced),
+                )
+            )
+            return removed
 
     def record_parent(self, team_id: str, channel_id: str, release_id: int, ts: str) -> None:
         """A parent message posted outside a delivery's own bookkeeping (a repost)."""
@@ -361,7 +375,8 @@ def delivery_record(row: Any) -> Delivery:
     return Delivery(
         id=row.id, subscription_id=row.subscription_id, team_id=row.team_id,
         channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
-        payload=row.payload, created_at=row.created_at, attempts=row.attempts,
+        payload=row.payload if row.payload_id is None else row.shared_payload or {},
+        created_at=row.created_at, attempts=row.attempts,
         mention=row.mention, follow_id=row.follow_id,
     )
 
