@@ -7,11 +7,15 @@ Run: `.venv/bin/python -m bench.worker_scale --database-url postgresql+psycopg:/
 own. Round one records the baseline; then `changes` releases are closed at the API and round two
 is measured: planning (fetch, compare, write the outbox), the SQL statements it ran (counted
 with a SQLAlchemy event listener), then delivery for `--deliver-seconds` with the real clock.
+Between the two, one round in which nothing changed: a worker that has been running, as in
+production, not one that just started. The worker logs at INFO, as the Procfile's does, to
+a file (`--log-file`, default a temporary one), through the same redacting handler.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -19,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, event
@@ -27,6 +32,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Secret, Settings
 from bot.demo.data import DemoData
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.logs import configure_logging
 from bot.metakraftwerk.models import Release
 from bot.notify.store import Store
 from bot.notify.store.engine import create_store_engine
@@ -43,7 +49,9 @@ class Figures:
     subscriptions: int
     channels: int
     changes: int
-    plan_seconds: float
+    fetch_seconds: float
+    plan_seconds: float  # compare, route and write, after the fetch
+    quiet_seconds: float  # a whole round (fetch included) in which nothing changed
     plan_queries: int
     enqueued: int
     posted: int
@@ -108,6 +116,9 @@ def run(options: argparse.Namespace) -> Figures:
             worker = Worker(store, services.finder, make_web_client(settings),
                             settings=settings)
             worker.poll_once()  # the baseline
+            started = time.perf_counter()
+            worker.poll_once()  # nothing changed: the worker's steady state
+            quiet_seconds = time.perf_counter() - started
             step = max(1, options.releases // options.changes)
             for i in range(1, options.releases + 1, step)[: options.changes]:
                 data.close(i)
@@ -118,10 +129,13 @@ def run(options: argparse.Namespace) -> Figures:
             result, skipped = detector.fetch()
             if result is None or skipped is not None:
                 raise SystemExit(f"the round could not compare: {skipped}")
+            fetched = time.perf_counter()
             _, _, enqueued, _ = detector.check(result)
-            plan_seconds = time.perf_counter() - started
+            plan_seconds = time.perf_counter() - fetched
+            fetch_seconds = fetched - started
             plan_queries = counter.count
-            print(f"planned in {plan_seconds:.2f} s, {plan_queries} statements", flush=True)
+            print(f"fetched in {fetch_seconds:.2f} s, planned in {plan_seconds:.2f} s, "
+                  f"{plan_queries} statements", flush=True)
             worker._lease.take()  # a slow plan may outlast the lease; delivery needs it back
             stop = threading.Event()
             timer = threading.Timer(options.deliver_seconds, stop.set)
@@ -144,7 +158,8 @@ def run(options: argparse.Namespace) -> Figures:
     engine.dispose()
     return Figures(
         options.releases, per_channel * options.channels, options.channels, options.changes,
-        plan_seconds, plan_queries, enqueued, posted, deliver_seconds, deliver_queries,
+        fetch_seconds, plan_seconds, quiet_seconds, plan_queries, enqueued, posted,
+        deliver_seconds, deliver_queries,
         busiest, min(gaps, default=float("nan")),
     )
 
@@ -154,8 +169,10 @@ def report(f: Figures) -> str:
     return "\n".join([
         f"worker round: {f.releases} releases, {f.subscriptions} subscriptions over "
         f"{f.channels} channels, {f.changes} changes",
-        f"- planning (fetch, compare, outbox written): {f.plan_seconds:.2f} s "
-        f"(target < 1 s), {f.enqueued} outbox rows",
+        f"- one round: fetch {f.fetch_seconds:.2f} s, then planning (compare, route, outbox "
+        f"written) {f.plan_seconds:.2f} s (target < 1 s); {f.fetch_seconds + f.plan_seconds:.2f}"
+        f" s in all; {f.enqueued} outbox rows",
+        f"- a round in which nothing changed, fetch included: {f.quiet_seconds:.2f} s",
         f"- store statements while planning: {f.plan_queries}",
         f"- delivery: {f.posted} posts in {f.deliver_seconds:.1f} s = {rate:.1f} posts/s, "
         f"{f.deliver_queries} statements; up to {f.channels_at_once} channels within one "
@@ -172,7 +189,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=1_000)
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--deliver-seconds", type=float, default=20.0)
-    print(report(run(parser.parse_args(argv))))
+    parser.add_argument("--log-file", type=Path, default=None)
+    options = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        log_file = options.log_file or Path(scratch) / "worker.log"
+        configure_logging("INFO", path=log_file)
+        figures = run(options)
+        lines = sum(1 for _ in log_file.open(encoding="utf-8")) if log_file.exists() else 0
+    print(report(figures))
+    print(f"- the worker logged {lines} lines at INFO")
     return 0
 
 

@@ -16,9 +16,10 @@ Pure, so the rules a channel relies on are tested without a database or Slack:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import ChangeEvent, by_id, diff, next_snapshot
@@ -50,6 +51,7 @@ def plan_poll(
     *,
     match_key: Callable[[Subscription], Hashable] | None = None,
     group_gate: GroupGate | None = None,
+    payload_of: Callable[[ChangeEvent], Mapping[str, Any]] = ChangeEvent.to_payload,
 ) -> PollPlan:
     """Diff a complete, unfiltered poll against the stored snapshot and route the events.
 
@@ -68,6 +70,8 @@ def plan_poll(
     filters can match no release of that group; it too may depend only on the key), an event
     is matched only against the keys that admit its group before or after the change: most
     stored filters name one group, so most never look at most events.
+
+    `payload_of(event)` makes the payload all of an event's deliveries share.
     """
     new = by_id(polled)
     first_poll = previous.taken_at is None
@@ -122,7 +126,7 @@ def plan_poll(
                 rank = _THREAD if (*channel, change.release.id) in threads else 0
             if rank > best:
                 carrier[channel] = (rank, sub)
-        payload = change.to_payload() if carrier else {}  # one per event, shared (read-only)
+        payload = payload_of(change) if carrier else {}  # one per event, shared (read-only)
         deliveries.extend(
             NewDelivery(
                 subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,

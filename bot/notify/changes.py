@@ -83,7 +83,8 @@ def diff(old: Mapping[int, Release], new: Mapping[int, Release]) -> list[ChangeE
     events: list[ChangeEvent] = []
     for release_id in sorted(old.keys() | new.keys()):
         events.extend(_release_events(old.get(release_id), new.get(release_id)))
-    return [_with_related_names(event, {**old, **new}) for event in events]
+    known = {**old, **new}
+    return [_with_related_names(event, known) for event in events]
 
 
 def _with_related_names(event: ChangeEvent, releases: Mapping[int, Release]) -> ChangeEvent:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from bot.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.notify.change_routing import plan_poll
+from bot.notify.changes import ChangeEvent
 from bot.notify.filters import StoredQueries
 from bot.notify.follow_routing import route_follows
 from bot.notify.records import NewDelivery, Subscription
@@ -66,9 +68,10 @@ class ChangeDetector:
         plan = plan_poll(
             previous, result.releases, subs, self._matcher(names), self._store.outbox.threads(),
             match_key=filters_of, group_gate=self._group_gate(names),
+            payload_of=partial(named_payload, names=names),
         )
         followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
-        deliveries = with_group_names((*plan.deliveries, *followers.deliveries), names)
+        deliveries = [*plan.deliveries, *with_group_names(followers.deliveries, names)]
         self._lease.keep()  # the fetch may have taken a while
         ids = self._store.outbox.commit_poll(
             plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease,
@@ -80,11 +83,10 @@ class ChangeDetector:
             log.info("subscription %d: baseline recorded, changes are reported from now on", sub_id)
         for event in plan.events:
             log.info("release %d: %s", event.release.id, event.kind)
-        for row_id, d in zip(ids, deliveries, strict=False):
-            log.info(
-                "delivery %d queued: channel %s, subscription %d, release %s, %s",
-                row_id, d.channel_id, d.subscription_id, d.release_id, d.kind,
-            )
+        if ids:
+            # One line, not one per row: a round can queue tens of thousands of rows, and
+            # each post is logged when it goes out.
+            log.info("%d posts queued (outbox rows %d to %d)", len(ids), min(ids), max(ids))
         for follow_id in followers.ended:
             log.info("follow %d ends: its release was deleted", follow_id)
         return True, len(plan.events), len(ids), None
@@ -116,6 +118,12 @@ def with_group_names(
             }
         out.append(replace(d, payload=payload))
     return out
+
+
+def named_payload(change: ChangeEvent, names: Mapping[int, str]) -> dict[str, Any]:
+    """An event's payload with its group's name, made once for all its deliveries."""
+    group_id = change.release.group_id
+    return {**change.to_payload(), "group_name": None if group_id is None else names.get(group_id)}
 
 
 def filters_of(sub: Subscription) -> str:
