@@ -637,3 +637,40 @@ def test_worker_once_hands_back_the_lease(sqlite_url: str, slack: FakeSlack) -> 
     with Store.from_url(sqlite_url) as store:
         assert store.outbox.load_snapshot().taken_at is not None
         assert store.leases.holder(LEASE_NAME) is None
+
+
+def test_a_round_reads_pending_rows_in_batches_of_one_size_each_row_once(
+    make_store: StoreFactory, demo_cache: ReleaseCache, store: Store, slack: FakeSlack,
+    demo_api: DemoApiServer, clock: FakeClock,
+) -> None:
+    """Batches follow each other by row id and keep their size: they used to grow by the
+    rows already seen, so a backlog of 25,000 rows was read in ever larger batches, and each
+    channel's rows of one batch went out one paced second after another, 8 channels at a time
+    (27 posts a second in `bench.worker_scale`; 230 with batches of one size)."""
+    for channel in (C1, C2, "C3"):
+        _subscribe(store, channel)
+    worker = Worker(store, ReleaseFinder(demo_cache), _web_client(slack, retries=0),
+                    settings=SETTINGS, clock=clock, holder_id="w1", batch_size=2)
+    worker.poll_once()
+    opened = [r for r in demo_api.data.releases()
+              if not r.closed and not r.deleted and r.name != "Default Release"][:3]
+    for target in opened:
+        demo_api.data.close(target.id)
+    read: list[int] = []
+    asked: list[int] = []
+    pending = store.outbox.pending_deliveries
+
+    def counted(limit: int = 100, *, after_id: int = 0) -> list[Any]:
+        asked.append(limit)
+        rows = pending(limit, after_id=after_id)
+        read.extend(row.id for row in rows)
+        return rows
+
+    store.outbox.pending_deliveries = counted  # type: ignore[method-assign]
+    slack.script.rate_limit_next = 1  # the round's first post: its channel waits
+    slack.script.retry_after = 60
+    report = worker.poll_once()
+    assert report.enqueued == 9
+    assert report.posted == 6  # the two other channels' rows; the limited channel's wait
+    assert len(read) == len(set(read)) == 7  # the limited channel's later rows: blocked
+    assert set(asked) == {2}

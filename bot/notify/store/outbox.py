@@ -122,7 +122,7 @@ class OutboxRepository:
         keep_snapshot()
         return ids
 
-    def pending_deliveries(self, limit: int = 100) -> list[Delivery]:
+    def pending_deliveries(self, limit: int = 100, *, after_id: int = 0) -> list[Delivery]:
         """Pending rows that are due, oldest first, for subscriptions that are not paused, and
         followers' direct messages (an unfollow deletes those).
 
@@ -161,6 +161,7 @@ class OutboxRepository:
                 & (blockers.c.channel_id == outbox.c.channel_id),
             )
             .where(
+                outbox.c.id > after_id,  # the caller has seen the rows up to there
                 outbox.c.state == "pending",
                 outbox.c.sending_at.is_(None),
                 outbox.c.available_at <= now,

@@ -115,18 +115,14 @@ class Deliverer:
         paused = self._paused = []
         halt = threading.Event()  # a token error: nobody posts any more this round
         waiting: set[tuple[str, str]] = set()
-        seen: set[int] = set()
+        last_seen = 0  # rows come oldest first: each batch starts after the last one
         while True:
-            batch = [
-                d
-                for d in self._store.outbox.pending_deliveries(limit=len(seen) + self._batch)
-                if d.id not in seen
-            ]
+            batch = self._store.outbox.pending_deliveries(limit=self._batch, after_id=last_seen)
             if not batch:
                 break
+            last_seen = batch[-1].id
             channels: dict[tuple[str, str], list[Delivery]] = {}
             for row in batch:
-                seen.add(row.id)
                 channel = (row.team_id, row.channel_id)
                 if channel not in waiting:
                     channels.setdefault(channel, []).append(row)
