@@ -172,7 +172,8 @@ def report(f: Figures) -> str:
         f"- one round: fetch {f.fetch_seconds:.2f} s, then planning (compare, route, outbox "
         f"written) {f.plan_seconds:.2f} s (target < 1 s); {f.fetch_seconds + f.plan_seconds:.2f}"
         f" s in all; {f.enqueued} outbox rows",
-        f"- a round in which nothing changed, fetch included: {f.quiet_seconds:.2f} s",
+        f"- the round before, in which nothing changed (fetch included; it reads the snapshot "
+        f"back once, later rounds keep it): {f.quiet_seconds:.2f} s",
         f"- store statements while planning: {f.plan_queries}",
         f"- delivery: {f.posted} posts in {f.deliver_seconds:.1f} s = {rate:.1f} posts/s, "
         f"{f.deliver_queries} statements; up to {f.channels_at_once} channels within one "
