@@ -4,6 +4,10 @@ Two nets, both in every record and traceback: the values of the configured secre
 are, and as URL-encoding, JSON or a repr would write them), and the shapes of secrets nobody
 configured (Slack tokens, bearer tokens, `password: ...` pairs, URL passwords), such as those
 an upstream error body may carry.
+
+The handler masks each formatted line once, traceback included. A line that contains none of
+the substrings every secret shape needs (`xox`, `bearer`, `token`, `://`, ...) skips the
+shape patterns; the configured values are searched in every line.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import secrets
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
 
@@ -37,6 +42,9 @@ _SECRET_PATTERNS = (
     # Greedy up to the last `@` before the host, as URL parsers read a password with `@` in it.
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+(?=@[^\s@/]*)"),
 )
+# A substring each match of a pattern above contains (`pass` stands for password and passwd):
+# text without any of them cannot match one, and is not scanned five more times.
+_SHAPE_HINT = re.compile(r"(?i)xox|xapp-|bearer|pass|pwd|secret|token|api_?key|://")
 
 
 def new_ref() -> str:
@@ -81,6 +89,8 @@ class Redactor:
         known = self._known
         if known is not None:
             text = known.sub(MASK, text)
+        if _SHAPE_HINT.search(text) is None:
+            return text
         for pattern in _SECRET_PATTERNS:
             text = pattern.sub(_masked_shape, text)
         return text
@@ -101,7 +111,8 @@ def mask_secrets(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's final message so no token or password can leave the process."""
+    """Rewrites a record's final message so no token or password can leave the process; for a
+    handler whose formatter is not a RedactingFormatter."""
 
     def __init__(self, redactor: Redactor = REDACTOR) -> None:
         super().__init__()
@@ -119,14 +130,51 @@ class RedactingFilter(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Masks the whole formatted record: a traceback or stack is added after the filters ran."""
+    """Masks the whole formatted record, message, traceback and stack, once."""
 
     def __init__(self, fmt: str | None = None, redactor: Redactor = REDACTOR) -> None:
         super().__init__(fmt)
         self._redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redactor.mask(super().format(record))
+        try:
+            text = super().format(record)
+        except Exception:
+            # A message its arguments do not fit: logging would print both, unmasked, in its
+            # "Logging error" report. Show them side by side instead, masked like the rest.
+            record.msg, record.args = f"{record.msg} {record.args!r}", None
+            text = super().format(record)
+        return self._redactor.mask(text)
+
+
+class Throttle(logging.Filter):
+    """Lets one record through per `seconds`; the next one that passes says how many like it
+    were held back. For warnings that a burst repeats by the hundred (waitress's "Task queue
+    depth is N" for each request that waits for a thread): under a burst they are noise."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_at: float | None = None
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self._clock()
+        with self._lock:
+            if self._next_at is not None and now < self._next_at:
+                self._held += 1
+                return False
+            held, self._held = self._held, 0
+            self._next_at = now + self._seconds
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it held back)"
+        return True
+
+
+# waitress warns on every request that finds no idle thread; one line per minute says as much.
+QUEUE_WARNING_LOGGER, QUEUE_WARNING_SECONDS = "waitress.queue", 60.0
 
 
 def console_log_path() -> Path:
@@ -142,7 +190,7 @@ def configure_logging(
     path: Path | None = None,
 ) -> None:
     """Log to stderr (or to `path`, appended, created at the first record) through the
-    redactor, which masks `secrets` (Settings.secret_values())."""
+    redactor, which masks `secrets` (Settings.secret_values()) in each whole line."""
     redactor.add(secrets)
     handler: logging.Handler = (
         logging.StreamHandler(sys.stderr)
@@ -152,10 +200,12 @@ def configure_logging(
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redactor)
     )
-    handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    queue = logging.getLogger(QUEUE_WARNING_LOGGER)
+    queue.filters[:] = [f for f in queue.filters if not isinstance(f, Throttle)]
+    queue.addFilter(Throttle(QUEUE_WARNING_SECONDS))
     # httpx logs every request URL at INFO; keep that at WARNING unless debugging.
     for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -8,6 +8,7 @@ that run those parts are in `bot.run`.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -249,7 +250,17 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         front = SlackFront(
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
-        return WebApp(TimedFront(front, metrics.ack_seconds), services.health,
-                      close=services.close, metrics=metrics.render)
+        web = WebApp(TimedFront(front, metrics.ack_seconds), services.health,
+                     close=services.close, metrics=metrics.render)
+        freeze_startup_objects()
+        return web
 
     return load
+
+
+def freeze_startup_objects() -> None:
+    """Take what startup made (about 100k objects: modules, settings, the cache, Bolt) out of
+    the garbage collector's scans: it lives as long as the process. Otherwise the first full
+    collection walks all of it in the middle of the first burst of commands (33 ms)."""
+    gc.collect()
+    gc.freeze()

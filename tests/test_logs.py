@@ -9,7 +9,11 @@ from contextlib import contextmanager
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
+from bot import logs
 from bot.config import Settings, load_settings
 from bot.logs import Redactor, configure_logging, mask_secrets
 
@@ -123,3 +127,98 @@ def test_passwords_of_json_bodies_are_masked_by_shape_with_commas_and_braces() -
     text = '{"user": "x", "password": "p, a}s\\"s", "n": 1} and password=\'q, r}\''
     masked = mask_secrets(text)
     assert masked == '{"user": "x", "password": "***", "n": 1} and password=\'***\''
+
+
+def test_a_message_its_arguments_do_not_fit_is_shown_masked(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with bot_logging(settings):
+        logging.getLogger("tests.logs").warning("two places %s %s", SIGNING_SECRET)
+    err = capsys.readouterr().err
+    assert SIGNING_SECRET not in err
+    assert "two places %s %s ('***',)" in err
+    assert "Logging error" not in err
+
+
+# ---- the shape patterns run only where a shape can be -------------------------------------
+
+_SHAPE_WORDS = [
+    "xoxb-", "xoxp-1-", "xapp-", "Bearer ", "bearer\t", "password", "Passwd", "pwd", "secret",
+    "client_secret", "accessToken", "access_token", "token", "api_key", "APIKEY", "://", "redis",
+]
+_JOINS = ["", ":", "=", ": ", '":"', "='", "://u:p@h/", " x", "a1"]
+_FILLER = [
+    "https", "u", ":", "=", "@", "/", '"', "'", " ", ",", "}", "\\", "a1", "-", ".", "\n",
+]
+
+
+def _every_pattern(text: str) -> str:
+    for pattern in logs._SECRET_PATTERNS:
+        text = pattern.sub(logs._masked_shape, text)
+    return text
+
+
+@pytest.mark.parametrize("word", _SHAPE_WORDS)
+def test_skipping_the_patterns_never_skips_a_match_after_any_word(word: str) -> None:
+    for join in _JOINS:
+        text = f"say {word}{join}v4lue, more"
+        assert Redactor().mask(text) == _every_pattern(text), text
+
+
+@examples(max_examples=300)
+@given(st.lists(st.sampled_from(_SHAPE_WORDS + _JOINS + _FILLER), max_size=10).map("".join))
+def test_skipping_the_patterns_never_skips_a_match(text: str) -> None:
+    assert Redactor().mask(text) == _every_pattern(text)
+
+
+def test_text_without_a_hint_of_a_shape_is_left_as_it_is() -> None:
+    line = "2026-12-01 01:02:03 WARNING waitress.queue: Task queue depth is 4"
+    assert Redactor().mask(line) == line
+
+
+# ---- waitress's queue warnings: one line a minute under a burst ---------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_throttle_lets_one_record_through_per_window_and_counts_the_rest() -> None:
+    clock = _Clock()
+    throttle = logs.Throttle(60.0, clock)
+    records = [logging.makeLogRecord({"msg": "Task queue depth is %d", "args": (i,)})
+               for i in range(6)]
+    assert throttle.filter(records[0])
+    assert not throttle.filter(records[1])
+    clock.now += 59.0
+    assert not throttle.filter(records[2])
+    clock.now += 1.0
+    assert throttle.filter(records[3])
+    assert records[3].getMessage() == "Task queue depth is 3 (and 2 more like it held back)"
+    clock.now += 60.0
+    assert throttle.filter(records[4])
+    assert records[4].getMessage() == "Task queue depth is 4"
+    assert not throttle.filter(records[5])
+
+
+def test_the_bot_logs_waitress_queue_warnings_once_a_minute(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = logging.getLogger("waitress.queue")
+    saved = queue.filters[:]
+    try:
+        with bot_logging(settings):
+            configure_logging("INFO", redactor=Redactor())  # configured twice: one throttle
+            for depth in range(1, 30):
+                queue.warning("Task queue depth is %d", depth)
+            logging.getLogger("tests.logs").warning("other warnings pass")
+        err = capsys.readouterr().err
+    finally:
+        queue.filters[:] = saved
+    assert err.count("Task queue depth is") == 1
+    assert "Task queue depth is 1" in err
+    assert "other warnings pass" in err

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -15,6 +17,8 @@ from bot.shared.replay import ReplayGuard
 from bot.slack import listeners
 from bot.slack.delivery import Delivery
 from bot.slack.surfaces import register_surfaces
+
+log = logging.getLogger(__name__)
 
 
 def build_app(
@@ -29,9 +33,10 @@ def build_app(
 
     `process_before_response` runs each listener in the request's own thread, so its ack never
     waits for a free listener thread; the listeners hand the slow part to `delivery.work`
-    (`LISTENER_THREADS` threads, `WORK_QUEUE_LIMIT` waiting). Bolt's own signature check
-    stays on behind the request front (bot/slack/front.py). `replay` drops Slack's retries of
-    an event already handled, by any process that shares it.
+    (`LISTENER_THREADS` threads, `WORK_QUEUE_LIMIT` waiting). In place of Bolt's own signature
+    check, which would compute the request front's HMAC a second time, `FrontVerified` lets
+    through only what the front (bot/slack/front.py) verified. `replay` drops Slack's retries
+    of an event already handled, by any process that shares it.
     """
     check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
@@ -47,10 +52,27 @@ def build_app(
         client=delivery.client,
         logger=logger,
         process_before_response=True,
+        request_verification_enabled=False,
+        before_authorize=FrontVerified(),
     )
     listeners.register(app, answers, delivery)
     register_surfaces(app, answers, delivery, replay)
     return app
+
+
+class FrontVerified(Middleware):
+    """Where Bolt checks a request's signature: an HTTP request goes on only when the request
+    front verified its signature and marked it so; unmarked, it is refused (401) and nothing
+    acts on it, so this app served without the front answers no one. Socket Mode's envelopes
+    come over the app-token socket and carry no signature: they go on."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if req.mode == "socket_mode" or req.context.get(listeners.SIGNATURE_VERIFIED) is True:
+            return next()
+        log.warning("refused a request the request front did not verify")
+        return BoltResponse(status=401, body="")
 
 
 class _SkipTokenWarning(logging.Filter):

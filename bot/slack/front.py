@@ -4,7 +4,8 @@ In order: method and path, body size (Content-Length, and a capped read without 
 timestamp and signature (bot/slack/signature.py), a replay of an already seen signature, and
 the body's shape (UTF-8, a JSON object where Bolt expects one). Only then is the request
 handed to Bolt, marked as verified, so that no listener, middleware or error handler ever
-acts on a body nobody verified. Bolt's own signature check runs again behind this one.
+acts on a body nobody verified. A middleware of the app (bot/slack/app.py, FrontVerified)
+takes the place of Bolt's own signature check: it refuses any request without that mark.
 """
 
 from __future__ import annotations

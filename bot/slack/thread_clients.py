@@ -1,39 +1,45 @@
-"""One kept-alive HTTP client per posting thread, instead of one pool shared by all of them.
+"""One kept-alive connection per posting thread, instead of one pool shared by all of them.
 
 httpcore's connection pool takes one lock per request, twice, and under it polls every idle
 connection to see whether it expired: with 32 answer threads posting at once on 2 cores, the
 threads spent most of their time queued on that lock (py-spy: 38% of the web process's samples
-in `ThreadLock.__enter__`). A thread's own client has one connection and nobody to wait for;
-the connection stays kept alive between that thread's answers as before.
+in `ThreadLock.__enter__`). A thread's own pool has one connection and nobody to wait for; the
+connection stays kept alive between that thread's answers.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
-import httpx
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
 
-class ThreadClients:
-    def __init__(self, factory: Callable[[], httpx.Client]) -> None:
+C = TypeVar("C", bound=_Closable)
+
+
+class ThreadClients(Generic[C]):
+    def __init__(self, factory: Callable[[], C]) -> None:
         self._factory = factory
         self._local = threading.local()
-        self._clients: list[httpx.Client] = []
+        self._clients: list[C] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def get(self) -> httpx.Client:
+    def get(self) -> C:
         """The calling thread's client, made on its first call."""
         if self._closed:
             raise RuntimeError("the response_url clients are closed")
-        client: httpx.Client | None = getattr(self._local, "client", None)
+        client: C | None = getattr(self._local, "client", None)
         if client is None:
             client = self._keep(self._factory())
             self._local.client = client
         return client
 
-    def _keep(self, client: httpx.Client) -> httpx.Client:
+    def _keep(self, client: C) -> C:
         with self._lock:
             if not self._closed:
                 self._clients.append(client)

@@ -2,26 +2,35 @@
 
 An ack never waits for a thread: the listener offers its work here and, when the queue is
 full, tells the user at once that the bot is busy instead of letting Slack time out.
+
+The threads take jobs from a `queue.SimpleQueue` (C, one lock): nobody waits for a job's
+result, so the Future and its Condition that a ThreadPoolExecutor makes for every job would
+be work for nothing. A thread starts when a job finds no idle one, up to `threads`.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
+
+Job = Callable[[], object]
 
 
 class WorkQueue:
     def __init__(self, threads: int, limit: int, *, name: str) -> None:
         """`threads` run jobs; at most `limit` more wait for one."""
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._max_threads = threads
+        self._threads: list[threading.Thread] = []
         self._capacity = threads + limit
         self._name = name
         self._pending = 0
+        self._idle_threads = 0  # threads that finished a job and nobody has claimed since
         self._closed = False
         self._idle = threading.Condition()
 
@@ -31,17 +40,23 @@ class WorkQueue:
         with self._idle:
             return self._pending
 
-    def submit(self, job: Callable[[], object]) -> bool:
+    def submit(self, job: Job) -> bool:
         """Run `job` on the pool; False, at once, when the queue is full or closed."""
+        thread: threading.Thread | None = None
         with self._idle:
             if self._closed or self._pending >= self._capacity:
                 return False
             self._pending += 1
-        try:
-            self._executor.submit(self._run, job)
-        except RuntimeError:  # shut down between the check and here
-            self._done()
-            return False
+            if self._idle_threads:
+                self._idle_threads -= 1  # that thread will take this job
+            elif len(self._threads) < self._max_threads:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+        self._jobs.put(job)
+        if thread is not None:
+            thread.start()
         return True
 
     def close(self, timeout: float) -> None:
@@ -52,19 +67,36 @@ class WorkQueue:
             while self._pending and (remaining := deadline - time.monotonic()) > 0:
                 self._idle.wait(remaining)
             left = self._pending
+            threads = len(self._threads)
         if left:
             log.warning("%s: %d job(s) unfinished at shutdown", self._name, left)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        dropped = 0
+        while True:  # what no thread has taken yet is not started any more
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                dropped += 1
+        if dropped:
+            with self._idle:
+                self._pending -= dropped
+        for _ in range(threads):
+            self._jobs.put(None)  # each thread stops after the job it is running
 
-    def _run(self, job: Callable[[], object]) -> None:
-        try:
-            job()
-        except Exception:
-            log.exception("%s: a job failed", self._name)
-        finally:
-            self._done()
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except Exception:
+                log.exception("%s: a job failed", self._name)
+            finally:
+                self._done()
 
     def _done(self) -> None:
         with self._idle:
             self._pending -= 1
-            self._idle.notify_all()
+            # At most every thread: one that took an unclaimed job counts once.
+            self._idle_threads = min(self._idle_threads + 1, len(self._threads))
+            if self._closed:
+                self._idle.notify_all()

@@ -1,7 +1,7 @@
 """CACHE_URL wires the shared cache into every process: in-process services and real processes.
 
 These use the default key prefix, so they run on a database of their own (TEST_REDIS_URL's
-server, database 14), emptied before and after each test.
+server, the database after TEST_REDIS_URL's: 14 by default), emptied before and after each test.
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from bot.wiring import build_services
 from tests.e2e.conftest import VENV_BIN, clean_env
 
 RELEASES = "/api/v1/releases"
-OWN_DB = 14
+
+def own_db(redis_url: str) -> int:
+    """The database after the one the other Redis tests use (13 unless TEST_REDIS_URL says)."""
+    return int(urlsplit(redis_url).path.strip("/") or 0) + 1
 
 
 @pytest.fixture
 def cache_url(redis_url: str, redis_client: redis.Redis) -> Iterator[str]:
-    url = urlsplit(redis_url)._replace(path=f"/{OWN_DB}").geturl()
+    url = urlsplit(redis_url)._replace(path=f"/{own_db(redis_url)}").geturl()
     own = redis.Redis.from_url(url, socket_timeout=2)
     own.flushdb()
     yield url

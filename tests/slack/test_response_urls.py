@@ -1,25 +1,35 @@
-"""Response URLs: Slack's hooks origin or SLACK_API_URL's own only; one kept-alive connection."""
+"""Response URLs: Slack's hooks origin or SLACK_API_URL's own only; one kept-alive connection.
+
+The posting tests run twice: through an httpx client (tests, and a process behind an HTTP proxy)
+and through the per-thread httpcore pools the web process uses.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
+import trustme
 
 from bot.config import Settings
 from bot.slack.response_urls import (
     Origin,
+    Poster,
     ResponseUrls,
     allowed_origins,
     make_response_http_client,
     make_response_http_clients,
 )
+from bot.slack.thread_clients import ThreadClients
 from tests.e2e.conftest import free_port
 
 
@@ -66,9 +76,12 @@ class _Receiver(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.connections = 0
         self.bodies: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.tls = tls
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,6 +97,8 @@ class _Receiver(ThreadingHTTPServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
+                receiver.paths.append(self.path)
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 status = 404 if self.path.endswith("/gone") else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
@@ -92,15 +107,19 @@ class _Receiver(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
 
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True)
+        return sock, address
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
 
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    server = _Receiver()
+def _serve(server: _Receiver) -> Iterator[_Receiver]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     yield server
@@ -109,21 +128,59 @@ def receiver() -> Iterator[_Receiver]:
     thread.join()
 
 
-def test_answers_share_one_kept_alive_connection(receiver: _Receiver) -> None:
-    with make_response_http_client() as http:
-        urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
-        for i in range(5):
-            assert urls.post(f"{receiver.url}/response/{i}", {"text": str(i)})
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    yield from _serve(_Receiver())
+
+
+@pytest.fixture(params=["httpx client", "thread pools"])
+def http(request: pytest.FixtureRequest) -> Iterator[httpx.Client | ThreadClients[Poster]]:
+    """Either way of posting: one httpx client, or the web process's per-thread pools."""
+    client = make_response_http_client() if request.param == "httpx client" else (
+        make_response_http_clients()
+    )
+    yield client
+    client.close()
+
+
+def test_answers_share_one_kept_alive_connection(
+    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
+) -> None:
+    urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
+    for i in range(5):
+        assert urls.post(f"{receiver.url}/response/{i}", {"text": str(i)})
     assert [b["text"] for b in receiver.bodies] == ["0", "1", "2", "3", "4"]
+    assert receiver.paths == [f"/response/{i}" for i in range(5)]
+    assert {h["content-type"] for h in receiver.headers} == {"application/json"}
     assert receiver.connections == 1
 
 
-def test_a_foreign_origin_is_dropped_with_a_warning_and_nothing_sent(
-    receiver: _Receiver, caplog: pytest.LogCaptureFixture
+def test_the_body_is_compact_utf8_json_and_the_target_keeps_its_query(
+    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
 ) -> None:
-    with make_response_http_client() as http:
-        urls = ResponseUrls(http, allowed_origins("https://slack.com/api/"))
-        assert not urls.post(f"{receiver.url}/response/secret-token", {"text": "x"})
+    urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
+    body = {"text": "Größe ✓", "blocks": [{"type": "divider"}]}
+    assert urls.post(f"{receiver.url}/response/a%2Fb?x=1&y=2#frag", body)
+    assert receiver.bodies == [body]
+    assert receiver.paths == ["/response/a%2Fb?x=1&y=2"]
+    expected = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert receiver.headers[0]["content-length"] == str(len(expected))
+
+
+def test_a_non_ascii_path_goes_out_percent_encoded(
+    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
+) -> None:
+    urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
+    assert urls.post(f"{receiver.url}/response/ä b", {"text": "x"})
+    assert receiver.paths == ["/response/%C3%A4%20b"]
+
+
+def test_a_foreign_origin_is_dropped_with_a_warning_and_nothing_sent(
+    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    urls = ResponseUrls(http, allowed_origins("https://slack.com/api/"))
+    assert not urls.post(f"{receiver.url}/response/secret-token", {"text": "x"})
     assert receiver.bodies == []
     warning = caplog.records[-1]
     assert warning.levelno == logging.WARNING
@@ -132,16 +189,74 @@ def test_a_foreign_origin_is_dropped_with_a_warning_and_nothing_sent(
 
 
 def test_a_refusing_or_unreachable_url_is_one_warning(
-    receiver: _Receiver, caplog: pytest.LogCaptureFixture
+    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with make_response_http_client() as http:
-        urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
-        assert not urls.post(f"{receiver.url}/gone", {"text": "x"})
-        assert "HTTP 404" in caplog.records[-1].getMessage()
-        closed = f"http://127.0.0.1:{free_port()}"
-        urls = ResponseUrls(http, allowed_origins(closed + "/api/"))
-        assert not urls.post(f"{closed}/response/x", {"text": "x"})
-        assert "failed" in caplog.records[-1].getMessage()
+    urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
+    assert not urls.post(f"{receiver.url}/gone", {"text": "x"})
+    assert "HTTP 404" in caplog.records[-1].getMessage()
+    closed = f"http://127.0.0.1:{free_port()}"
+    urls = ResponseUrls(http, allowed_origins(closed + "/api/"))
+    caplog.clear()
+    assert not urls.post(f"{closed}/response/x", {"text": "x"})
+    assert [r.getMessage() for r in caplog.records] == ["response_url post failed: ConnectError"]
+
+
+@pytest.fixture
+def local_ca(tmp_path: Path) -> tuple[trustme.CA, Path]:
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ca, ca_file
+
+
+@pytest.fixture
+def tls_receiver(local_ca: tuple[trustme.CA, Path]) -> Iterator[_Receiver]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    local_ca[0].issue_cert("127.0.0.1").configure_cert(context)
+    yield from _serve(_Receiver(context))
+
+
+def test_https_answers_trust_ssl_cert_file_as_httpx_does(
+    tls_receiver: _Receiver, local_ca: tuple[trustme.CA, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(local_ca[1]))
+    clients = make_response_http_clients()
+    urls = ResponseUrls(clients, allowed_origins(tls_receiver.url + "/api/"))
+    assert urls.post(f"{tls_receiver.url}/response/1", {"text": "1"})
+    assert urls.post(f"{tls_receiver.url}/response/2", {"text": "2"})
+    clients.close()
+    assert [b["text"] for b in tls_receiver.bodies] == ["1", "2"]
+    assert tls_receiver.connections == 1
+
+
+def test_https_to_an_untrusted_certificate_is_not_sent(
+    tls_receiver: _Receiver, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    clients = make_response_http_clients()
+    urls = ResponseUrls(clients, allowed_origins(tls_receiver.url + "/api/"))
+    assert not urls.post(f"{tls_receiver.url}/response/1", {"text": "1"})
+    clients.close()
+    assert tls_receiver.bodies == []
+    assert caplog.records[-1].getMessage() == "response_url post failed: ConnectError"
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_in_the_environment_keeps_httpx_which_honours_it(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(make_response_http_clients().get(), httpcore.ConnectionPool)
+    monkeypatch.setenv(variable, "http://proxy.invalid:3128")
+    clients = make_response_http_clients()
+    assert isinstance(clients.get(), httpx.Client)
+    clients.close()
 
 
 def test_each_posting_thread_keeps_its_own_connection(receiver: _Receiver) -> None:
@@ -167,10 +282,14 @@ def test_each_posting_thread_keeps_its_own_connection(receiver: _Receiver) -> No
 
 def test_closed_thread_clients_open_no_new_connection(receiver: _Receiver) -> None:
     clients = make_response_http_clients()
+    urls = ResponseUrls(clients, allowed_origins(receiver.url + "/api/"))
+    assert urls.post(f"{receiver.url}/response/1", {"text": "1"})
     first = clients.get()
     assert clients.get() is first
+    assert isinstance(first, httpcore.ConnectionPool)
+    assert len(first.connections) == 1  # kept alive
     clients.close()
-    assert first.is_closed
+    assert first.connections == []
     with pytest.raises(RuntimeError):
         clients.get()
     other: list[BaseException] = []
