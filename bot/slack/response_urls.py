@@ -5,29 +5,29 @@ not an address to trust: it is followed only on `https://hooks.slack.com`, or, w
 SLACK_API_URL points elsewhere (tests, the console), on that URL's origin. Anything else is
 dropped with a warning. Keep-alive connections spare a TLS handshake per answer.
 
-Each posting thread has its own httpcore pool of one connection (bot/slack/thread_clients.py),
-and the request goes to the very origin the allow-list checked (no second URL parser). httpx's
-client around it (request and response models, cookies, auth, redirects, hooks) cost as much
-CPU as the HTTP exchange itself and none of it is needed here. When the environment names an
-HTTP proxy, each thread gets an httpx client instead, which honours it.
+Each posting thread has its own kept-alive connection (bot/slack/keepalive.py, on
+http.client), and the request goes to the very origin the allow-list checked (no second URL
+parser). httpx's client (request and response models, cookies, auth, redirects, hooks) and
+httpcore's exchange below it cost more CPU than the bot's whole answer, and none of it is
+needed here. When the environment names an HTTP proxy, each thread gets an httpx client
+instead, which honours it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 from urllib.parse import SplitResult, quote, urlsplit
 from urllib.request import getproxies
 
-import httpcore
 import httpx
 
 import bot
 from bot.config import Settings
+from bot.slack.keepalive import POST_ERRORS, KeptConnection
 from bot.slack.thread_clients import ThreadClients
 
 log = logging.getLogger(__name__)
@@ -35,23 +35,15 @@ log = logging.getLogger(__name__)
 SLACK_HOOKS = "https://hooks.slack.com"
 DEFAULT_SLACK_API_URL = Settings().slack_api_url
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-KEEPALIVE_SECONDS = 5.0  # as httpx keeps an idle connection
-_TIMEOUTS = {"connect": TIMEOUT.connect, "read": TIMEOUT.read, "write": TIMEOUT.write,
-             "pool": TIMEOUT.pool}
-_HEADERS = [
-    (b"Content-Type", b"application/json"),
-    (b"User-Agent", f"releases-bot/{bot.__version__}".encode()),
-]
-# What httpcore raises for a connection or exchange that failed (httpx raises the same names).
-_DIRECT_ERRORS: tuple[type[Exception], ...] = (
-    httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol, httpcore.ProxyError,
-)
-_POST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, *_DIRECT_ERRORS)
+_HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": f"releases-bot/{bot.__version__}",
+}
+_POST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, ValueError, *POST_ERRORS)
 # Characters a request target keeps as they are; anything else (non-ASCII, spaces) is %-encoded.
 _TARGET_SAFE = "/?&=%:@!$'()*+,;~"
 
-Poster: TypeAlias = httpx.Client | httpcore.ConnectionPool
+Poster: TypeAlias = httpx.Client | KeptConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,23 +94,13 @@ def make_response_http_client(max_connections: int = 32) -> httpx.Client:
     )
 
 
-def make_response_pool(ssl_context: ssl.SSLContext) -> httpcore.ConnectionPool:
-    """One thread's kept-alive connection, trusting what httpx would trust."""
-    return httpcore.ConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=1,
-        max_keepalive_connections=1,
-        keepalive_expiry=KEEPALIVE_SECONDS,
-    )
-
-
 def make_response_http_clients() -> ThreadClients[Poster]:
     """A kept-alive connection for each thread that posts answers; httpx clients when the
     environment names a proxy (httpx reads the same variables)."""
     if {"http", "https", "all"} & set(getproxies()):
         return ThreadClients(lambda: make_response_http_client(max_connections=1))
     ssl_context = httpx.create_ssl_context()  # SSL_CERT_FILE / SSL_CERT_DIR, else certifi
-    return ThreadClients(lambda: make_response_pool(ssl_context))
+    return ThreadClients(lambda: KeptConnection(ssl_context))
 
 
 class ResponseUrls:
@@ -161,10 +143,10 @@ class ResponseUrls:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         try:
             http = self._http.get() if isinstance(self._http, ThreadClients) else self._http
-            if isinstance(http, httpcore.ConnectionPool):
+            if isinstance(http, KeptConnection):
                 status = _post_direct(http, url, data.encode())
             else:
-                status = http.post(url, content=data.encode(), headers=dict(_HEADERS)).status_code
+                status = http.post(url, content=data.encode(), headers=_HEADERS).status_code
         except _POST_ERRORS as exc:
             log.warning("response_url post failed: %s", type(exc).__name__)
             return False
@@ -174,20 +156,14 @@ class ResponseUrls:
         return True
 
 
-def _post_direct(pool: httpcore.ConnectionPool, url: str, data: bytes) -> int:
+def _post_direct(connection: KeptConnection, url: str, data: bytes) -> int:
     """POST to the origin the allow-list checked, parsed by the same function; the status."""
     parts = urlsplit(url)
     origin = Origin.of_parts(parts)
-    assert origin is not None  # `usable` let only an allowed origin through
+    if origin is None:  # `usable` lets only an allowed origin through
+        raise ValueError("not an http(s) URL")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    response = pool.request(
-        "POST",
-        httpcore.URL(
-            scheme=origin.scheme, host=origin.host, port=origin.port,
-            target=quote(target, safe=_TARGET_SAFE),
-        ),
-        headers=_HEADERS,
-        content=data,
-        extensions={"timeout": _TIMEOUTS},
+    return connection.post(
+        (origin.scheme, origin.host, origin.port), quote(target, safe=_TARGET_SAFE), data,
+        _HEADERS,
     )
-    return response.status

@@ -1,7 +1,7 @@
 """Response URLs: Slack's hooks origin or SLACK_API_URL's own only; one kept-alive connection.
 
 The posting tests run twice: through an httpx client (tests, and a process behind an HTTP proxy)
-and through the per-thread httpcore pools the web process uses.
+and through the per-thread kept-alive connections the web process uses.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 import trustme
 
 from bot.config import Settings
+from bot.slack.keepalive import KeptConnection
 from bot.slack.response_urls import (
     Origin,
     Poster,
@@ -199,7 +199,8 @@ def test_a_refusing_or_unreachable_url_is_one_warning(
     urls = ResponseUrls(http, allowed_origins(closed + "/api/"))
     caplog.clear()
     assert not urls.post(f"{closed}/response/x", {"text": "x"})
-    assert [r.getMessage() for r in caplog.records] == ["response_url post failed: ConnectError"]
+    refused = "ConnectError" if isinstance(http, httpx.Client) else "ConnectionRefusedError"
+    assert [r.getMessage() for r in caplog.records] == [f"response_url post failed: {refused}"]
 
 
 @pytest.fixture
@@ -242,7 +243,9 @@ def test_https_to_an_untrusted_certificate_is_not_sent(
     assert not urls.post(f"{tls_receiver.url}/response/1", {"text": "1"})
     clients.close()
     assert tls_receiver.bodies == []
-    assert caplog.records[-1].getMessage() == "response_url post failed: ConnectError"
+    assert caplog.records[-1].getMessage() == (
+        "response_url post failed: SSLCertVerificationError"
+    )
 
 
 @pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
@@ -252,7 +255,7 @@ def test_a_proxy_in_the_environment_keeps_httpx_which_honours_it(
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
                  "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    assert isinstance(make_response_http_clients().get(), httpcore.ConnectionPool)
+    assert isinstance(make_response_http_clients().get(), KeptConnection)
     monkeypatch.setenv(variable, "http://proxy.invalid:3128")
     clients = make_response_http_clients()
     assert isinstance(clients.get(), httpx.Client)
@@ -286,10 +289,10 @@ def test_closed_thread_clients_open_no_new_connection(receiver: _Receiver) -> No
     assert urls.post(f"{receiver.url}/response/1", {"text": "1"})
     first = clients.get()
     assert clients.get() is first
-    assert isinstance(first, httpcore.ConnectionPool)
-    assert len(first.connections) == 1  # kept alive
+    assert isinstance(first, KeptConnection)
+    kept_alive = first.connected
     clients.close()
-    assert first.connections == []
+    assert (kept_alive, first.connected) == (True, False)
     with pytest.raises(RuntimeError):
         clients.get()
     other: list[BaseException] = []
