@@ -40,6 +40,7 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     services = build_services(settings, demo=demo)
     try:
         web_client = make_web_client(services.settings)
+        services.on_close(web_client.close)
         answers = build_answers(services, build_subscriptions(services, web_client))
         app = build_app(
             services.settings,
@@ -80,6 +81,7 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
     try:
         # No sleeping out 429s inside the worker: a rate-limited channel backs off alone.
         client = make_web_client(services.settings, max_rate_limit_retries=0)
+        services.on_close(client.close)
         metrics = Metrics(CollectorRegistry())
         worker = build_worker(services, client, metrics=metrics)
         if settings.metrics_port is not None and not once:

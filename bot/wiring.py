@@ -239,6 +239,7 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = make_web_client(services.settings)
+        services.on_close(web_client.close)
         answers = build_answers(services, build_subscriptions(services, web_client))
         if isinstance(answers, TimedAnswers):
             answers.observe_with(metrics)

@@ -15,8 +15,11 @@ import http.client
 import select
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 CONNECT_SECONDS = 5.0
 READ_SECONDS = 10.0
@@ -24,6 +27,14 @@ IDLE_EXPIRY_SECONDS = 5.0  # as httpx keeps an idle connection
 
 # What a failed connection or exchange raises (TimeoutError and ssl.SSLError are OSErrors).
 POST_ERRORS: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
 
 
 class KeptConnection:
@@ -61,11 +72,30 @@ class KeptConnection:
         """POST `body` to `target` (path and query, already encoded) at `origin` (scheme,
         host, port); the status. Raises one of POST_ERRORS when it failed, and then drops the
         connection, so the next post starts on a new one."""
+        self.send(origin, "POST", target, body, headers)
+        return self.receive().status
+
+    def send(
+        self, origin: tuple[str, str, int], method: str, target: str, body: bytes | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """The request, on the kept connection or a new one; `receive` reads the reply. What
+        fails here failed before the server could answer (as urlopen tells the two apart)."""
         conn = self._usable(origin)
         try:
-            conn.request("POST", target, body=body, headers=dict(headers))
+            conn.request(method, target, body=body, headers=dict(headers))
+        except BaseException:
+            self.close()
+            raise
+
+    def receive(self) -> Reply:
+        """The reply to what `send` sent, read whole; the connection is kept if it may be."""
+        conn = self._conn
+        if conn is None:
+            raise http.client.ResponseNotReady("nothing was sent")
+        try:
             response = conn.getresponse()
-            response.read()
+            body = response.read()
         except BaseException:
             self.close()
             raise
@@ -73,7 +103,7 @@ class KeptConnection:
             self.close()
         else:
             self._idle_since = self._clock()
-        return response.status
+        return Reply(response.status, response.reason, response.msg, body)
 
     def close(self) -> None:
         conn, self._conn, self._origin, self._idle = self._conn, None, None, None
@@ -136,3 +166,50 @@ class _IdleCheck:
             return bool(select.select([self._sock], [], [], 0)[0])
         except (OSError, ValueError):
             return True
+
+
+class ConnectionShelf:
+    """Idle kept-alive connections that any thread borrows one at a time and puts back.
+
+    For clients shared by threads that come and go (the worker serves channels on a new pool
+    of threads each batch): a connection kept per thread would be left open by every thread
+    that ended. At most `max_idle` wait on the shelf; the last one put back is lent first.
+    """
+
+    def __init__(self, factory: Callable[[], KeptConnection], max_idle: int = 8) -> None:
+        self._factory = factory
+        self._max_idle = max_idle
+        self._idle: list[KeptConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def borrowed(self) -> Iterator[KeptConnection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._factory()
+        try:
+            yield conn
+        finally:
+            self._put_back(conn)
+
+    def idle(self) -> int:
+        with self._lock:
+            return len(self._idle)
+
+    def close(self) -> None:
+        """Close the idle connections; one lent out now is closed when it comes back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _put_back(self, conn: KeptConnection) -> None:
+        if conn.connected:
+            with self._lock:
+                if not self._closed and len(self._idle) < self._max_idle:
+                    self._idle.append(conn)
+                    return
+        conn.close()

@@ -1,22 +1,85 @@
-"""The Slack Web API client every part of the bot shares, pointed at SLACK_API_URL."""
+"""The Slack Web API client every part of the bot shares, pointed at SLACK_API_URL.
+
+slack_sdk's WebClient opens a new connection (and over HTTPS a new TLS handshake) for every
+call: it sends each one through urllib's `urlopen`. This one sends them on kept-alive
+connections (bot/slack/keepalive.py) that any thread borrows, and leaves everything else to
+slack_sdk: arguments, retries, rate limits and errors. A reply that is not 2xx is raised as
+urlopen raises it (`HTTPError`), and a request that could not be sent as a `URLError`, so
+slack_sdk's own handling (a 429's Retry-After, retrying a dropped connection) is unchanged.
+With a proxy (the client's or the environment's), urllib does the sending, as before.
+"""
 
 from __future__ import annotations
 
+import io
 import math
+import ssl
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request, getproxies
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 
 from bot.config import Settings
+from bot.slack.keepalive import ConnectionShelf, KeptConnection
 
 
-def make_web_client(settings: Settings, *, max_rate_limit_retries: int = 3) -> WebClient:
+class KeptAliveWebClient(WebClient):
+    """A WebClient whose calls reuse connections; `close()` closes the idle ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        context = self.ssl if isinstance(self.ssl, ssl.SSLContext) else (
+            ssl.create_default_context()  # what urlopen trusts without a context
+        )
+        self._shelf = ConnectionShelf(
+            lambda: KeptConnection(
+                context, connect_seconds=self.timeout, read_seconds=self.timeout
+            )
+        )
+
+    def close(self) -> None:
+        self._shelf.close()
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        if self.proxy is not None or {"http", "https", "all"} & set(getproxies()):
+            return super()._perform_urllib_http_request_internal(url, req)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise SlackRequestError(f"Invalid URL detected: {url}")
+        origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = req.data if isinstance(req.data, bytes) else None
+        headers = {name: str(value) for name, value in req.header_items()}
+        with self._shelf.borrowed() as conn:
+            try:
+                conn.send(origin, req.get_method(), target, body, headers)
+            except OSError as exc:
+                raise URLError(exc) from exc
+            reply = conn.receive()
+        if not 200 <= reply.status < 300:
+            raise HTTPError(url, reply.status, reply.reason, reply.headers, io.BytesIO(reply.body))
+        if reply.headers.get_content_type() == "application/gzip":
+            return {"status": reply.status, "headers": reply.headers, "body": reply.body}
+        charset = reply.headers.get_content_charset() or "utf-8"
+        return {
+            "status": reply.status, "headers": reply.headers, "body": reply.body.decode(charset)
+        }
+
+
+def make_web_client(
+    settings: Settings, *, max_rate_limit_retries: int = 3
+) -> KeptAliveWebClient:
     """A WebClient that waits out 429s (Retry-After) and retries dropped connections."""
     token = settings.slack_bot_token.value if settings.slack_bot_token else None
-    return WebClient(
+    return KeptAliveWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=max(1, math.ceil(settings.slack_timeout_seconds)),

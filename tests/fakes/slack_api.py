@@ -66,6 +66,7 @@ class Script:
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.connections = 0  # TCP connections accepted: clients keep theirs alive
         self.responses: list[ResponseUrlPost] = []
         self.script = Script()
         # What apps.connections.open hands out (a FakeSocketMode's url); unset, it fails.
@@ -104,6 +105,10 @@ class FakeSlack:
         with self._lock:
             self._ts += 1
             return f"{self._ts}.000100"
+
+    def record_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def record_call(self, call: Call) -> None:
         with self._lock:
@@ -243,6 +248,12 @@ class _Server(ThreadingHTTPServer):
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # kept alive, as Slack's servers keep connections
+
+        def setup(self) -> None:
+            super().setup()
+            fake.record_connection()
+
         def log_message(self, format: str, *args: Any) -> None:
             return
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.keepalive import KeptConnection
+from bot.slack.keepalive import ConnectionShelf, KeptConnection
 from tests.waiting import wait_for
 
 
@@ -170,3 +170,29 @@ def test_an_unreachable_origin_raises_and_keeps_nothing() -> None:
     with pytest.raises(ConnectionRefusedError):
         conn.post(origin, "/x", b"{}", HEADERS)
     assert not conn.connected
+
+
+def test_the_shelf_keeps_at_most_max_idle_and_closes_what_comes_back_after_close(
+    server: _Server,
+) -> None:
+    shelf = ConnectionShelf(_connection, max_idle=1)
+    with shelf.borrowed() as first, shelf.borrowed() as second:
+        assert first is not second
+        first.post(server.origin, "/a", b"{}", HEADERS)
+        second.post(server.origin, "/b", b"{}", HEADERS)
+    assert shelf.idle() == 1
+    assert [first.connected, second.connected].count(True) == 1
+    with shelf.borrowed() as again:
+        assert again in (first, second)  # the idle one is lent before a new one is made
+        shelf.close()
+    assert not again.connected
+    assert shelf.idle() == 0
+    assert server.connections == 2
+
+
+def test_a_connection_that_failed_is_not_put_back(server: _Server) -> None:
+    shelf = ConnectionShelf(_connection)
+    server.hang_up.add("/hang")
+    with shelf.borrowed() as conn, pytest.raises(http.client.RemoteDisconnected):
+        conn.post(server.origin, "/hang", b"{}", HEADERS)
+    assert shelf.idle() == 0
