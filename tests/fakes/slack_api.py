@@ -249,6 +249,7 @@ class _Server(ThreadingHTTPServer):
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # kept alive, as Slack's servers keep connections
+        disable_nagle_algorithm = True  # headers and body go out in two writes; don't delay the 2nd
 
         def setup(self) -> None:
             super().setup()
