@@ -3,8 +3,9 @@
 httpcore's connection pool takes one lock per request, twice, and under it polls every idle
 connection to see whether it expired: with 32 answer threads posting at once on 2 cores, the
 threads spent most of their time queued on that lock (py-spy: 38% of the web process's samples
-in `ThreadLock.__enter__`). A thread's own pool has one connection and nobody to wait for; the
-connection stays kept alive between that thread's answers.
+in `ThreadLock.__enter__`). A thread's own connection (bot/slack/keepalive.py) has nobody to
+wait for, and stays kept alive between that thread's answers. The answer threads live as long
+as the process; for threads that come and go, `keepalive.ConnectionShelf` lends connections.
 """
 
 from __future__ import annotations
