@@ -10,7 +10,7 @@ its own message about its own release.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.metakraftwerk.models import Release
@@ -43,9 +43,13 @@ class FollowPlan:
 
 
 def route_follows(
-    events: Iterable[ChangeEvent], follows: Sequence[Follow], snapshot: Mapping[int, Release]
+    events: Iterable[ChangeEvent],
+    follows: Sequence[Follow],
+    snapshot: Mapping[int, Release],
+    payload_of: Callable[[ChangeEvent], Mapping[str, object]] = ChangeEvent.to_payload,
 ) -> FollowPlan:
-    """The followers' messages for these events; `snapshot` is the poll's new snapshot."""
+    """The followers' messages for these events; `snapshot` is the poll's new snapshot, and
+    `payload_of(event)` the payload the channels' deliveries of an event carry."""
     by_release: dict[int, list[Follow]] = defaultdict(list)
     for follow in follows:
         by_release[follow.release_id].append(follow)
@@ -54,14 +58,14 @@ def route_follows(
     for event in events:
         release = event.release
         for follow in by_release.get(release.id, ()):
-            deliveries.append(_message(follow, event.kind, event.to_payload()))
+            deliveries.append(_message(follow, event.kind, payload_of(event)))
             if event.kind == "deleted":
                 ended.append(follow.id)
         parent_id = release.hotfix_of_id
         if event.kind == "created" and parent_id is not None and parent_id != release.id:
             parent = snapshot.get(parent_id)
             payload = {
-                **event.to_payload(),
+                **payload_of(event),
                 "followed": {"id": parent_id, "name": parent.name if parent else None},
             }
             for follow in by_release.get(parent_id, ()):

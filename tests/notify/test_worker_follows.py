@@ -52,6 +52,8 @@ def test_a_follower_gets_each_change_as_a_direct_message_until_unfollowing(
     assert opened.args["users"] == ALICE
     [closed] = _dms(slack, ALICE)
     assert f"{target.name} closed" in closed.args["text"]
+    assert target.group_id is not None
+    assert demo_api.data.groups()[target.group_id] in str(closed.args["blocks"])  # named
     assert "thread_ts" not in closed.args
     assert f"unfollow {target.id}" in str(closed.args["blocks"])
 
@@ -84,6 +86,7 @@ def test_a_new_hotfix_and_a_deletion_reach_followers_and_the_follow_ends(
     for user in (ALICE, BOB):
         [message] = _dms(slack, user)
         assert f"New hotfix of {target.name}: {hotfix.name}" in message.args["text"]
+        assert demo_api.data.groups()[target.group_id] in str(message.args["blocks"])
     assert [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "C1"] == []
 
     demo_api.data.delete(target.id)

@@ -7,8 +7,7 @@ transaction, fenced by the lease, so a worker that lost its lease cannot write a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -19,7 +18,7 @@ from bot.notify.change_routing import plan_poll
 from bot.notify.changes import ChangeEvent
 from bot.notify.filters import StoredQueries
 from bot.notify.follow_routing import route_follows
-from bot.notify.records import NewDelivery, Subscription
+from bot.notify.records import Subscription
 from bot.notify.store import Store
 from bot.notify.worker.glitch import GlitchGuard
 from bot.notify.worker.lease import LeaseKeeper
@@ -65,13 +64,15 @@ class ChangeDetector:
             return False, 0, 0, "looks glitched"
         subs = self._store.subscriptions.all("change")
         names = dict(result.group_names)
+        payload_of = partial(named_payload, names=names)
         plan = plan_poll(
             previous, result.releases, subs, self._matcher(names), self._store.outbox.threads(),
-            match_key=filters_of, group_gate=self._group_gate(names),
-            payload_of=partial(named_payload, names=names),
+            match_key=filters_of, group_gate=self._group_gate(names), payload_of=payload_of,
         )
-        followers = route_follows(plan.events, self._store.follows.all(), plan.snapshot)
-        deliveries = [*plan.deliveries, *with_group_names(followers.deliveries, names)]
+        followers = route_follows(
+            plan.events, self._store.follows.all(), plan.snapshot, payload_of
+        )
+        deliveries = [*plan.deliveries, *followers.deliveries]
         self._lease.keep()  # the fetch may have taken a while
         ids = self._store.outbox.commit_poll(
             plan.snapshot, deliveries, baselined=plan.baselined, fence=self._lease.lease,
@@ -104,22 +105,6 @@ class ChangeDetector:
         return admits
 
 
-def with_group_names(
-    deliveries: Iterable[NewDelivery], names: Mapping[int, str]
-) -> list[NewDelivery]:
-    """Each payload with its group's name; an event's payload is shared, so named once."""
-    named: dict[int, Mapping[str, Any]] = {}  # id of a planned payload -> it, named
-    out: list[NewDelivery] = []
-    for d in deliveries:
-        payload = named.get(id(d.payload))
-        if payload is None:
-            payload = named[id(d.payload)] = {
-                **d.payload, "group_name": group_name_of(d, names)
-            }
-        out.append(replace(d, payload=payload))
-    return out
-
-
 def named_payload(change: ChangeEvent, names: Mapping[int, str]) -> dict[str, Any]:
     """An event's payload with its group's name, made once for all its deliveries."""
     group_id = change.release.group_id
@@ -129,9 +114,3 @@ def named_payload(change: ChangeEvent, names: Mapping[int, str]) -> dict[str, An
 def filters_of(sub: Subscription) -> str:
     """The matcher reads a subscription only through its filters."""
     return sub.filters
-
-
-def group_name_of(delivery: NewDelivery, names: Mapping[int, str]) -> str | None:
-    release = delivery.payload.get("release")
-    group_id = release.get("group_id") if isinstance(release, Mapping) else None
-    return names.get(group_id) if isinstance(group_id, int) else None
