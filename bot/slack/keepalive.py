@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.request import getproxies
 
 CONNECT_SECONDS = 5.0
 READ_SECONDS = 10.0
@@ -166,6 +167,12 @@ class _IdleCheck:
             return bool(select.select([self._sock], [], [], 0)[0])
         except (OSError, ValueError):
             return True
+
+
+def proxy_in_environment() -> bool:
+    """Whether the environment names an HTTP proxy: http.client would not use it, so the
+    callers send through a client that does (httpx, urllib)."""
+    return bool({"http", "https", "all"} & set(getproxies()))
 
 
 class ConnectionShelf:

@@ -21,13 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 from urllib.parse import SplitResult, quote, urlsplit
-from urllib.request import getproxies
 
 import httpx
 
 import bot
 from bot.config import Settings
-from bot.slack.keepalive import POST_ERRORS, KeptConnection
+from bot.slack.keepalive import POST_ERRORS, KeptConnection, proxy_in_environment
 from bot.slack.thread_clients import ThreadClients
 
 log = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def make_response_http_client(max_connections: int = 32) -> httpx.Client:
 def make_response_http_clients() -> ThreadClients[Poster]:
     """A kept-alive connection for each thread that posts answers; httpx clients when the
     environment names a proxy (httpx reads the same variables)."""
-    if {"http", "https", "all"} & set(getproxies()):
+    if proxy_in_environment():
         return ThreadClients(lambda: make_response_http_client(max_connections=1))
     ssl_context = httpx.create_ssl_context()  # SSL_CERT_FILE / SSL_CERT_DIR, else certifi
     return ThreadClients(lambda: KeptConnection(ssl_context))

@@ -17,7 +17,7 @@ import ssl
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, getproxies
+from urllib.request import Request
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackRequestError
@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
-from bot.slack.keepalive import ConnectionShelf, KeptConnection
+from bot.slack.keepalive import ConnectionShelf, KeptConnection, proxy_in_environment
 
 
 class KeptAliveWebClient(WebClient):
@@ -48,7 +48,7 @@ class KeptAliveWebClient(WebClient):
         self._shelf.close()
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
-        if self.proxy is not None or {"http", "https", "all"} & set(getproxies()):
+        if self.proxy is not None or proxy_in_environment():
             return super()._perform_urllib_http_request_internal(url, req)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
