@@ -26,14 +26,21 @@ import httpx
 
 import bot
 from bot.config import Settings
-from bot.slack.keepalive import POST_ERRORS, KeptConnection, proxy_in_environment
+from bot.slack.keepalive import (
+    CONNECT_SECONDS,
+    POST_ERRORS,
+    READ_SECONDS,
+    KeptConnection,
+    proxy_in_environment,
+)
 from bot.slack.thread_clients import ThreadClients
 
 log = logging.getLogger(__name__)
 
 SLACK_HOOKS = "https://hooks.slack.com"
 DEFAULT_SLACK_API_URL = Settings().slack_api_url
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The same limits on both ways of posting: the kept-alive connection's, and httpx's.
+TIMEOUT = httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS)
 _HEADERS = {
     "Content-Type": "application/json",
     "User-Agent": f"releases-bot/{bot.__version__}",
