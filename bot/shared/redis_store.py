@@ -251,7 +251,7 @@ class RedisStore:
     ) -> dict[str, Any] | None:
         """The outcome of `holder`'s fetch; None when its lock went away without one."""
         done = self._prefix + "done:" + holder.decode("ascii", "replace")
-        with r.pubsub(ignore_subscribe_messages=True) as channel:  # type: ignore[no-untyped-call]
+        with r.pubsub(ignore_subscribe_messages=True) as channel:
             channel.subscribe(done)
             while True:
                 raw, current = r.mget(done, lock)
