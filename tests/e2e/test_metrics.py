@@ -76,6 +76,11 @@ def test_the_web_process_and_the_worker_serve_metrics(
             workers.start()
             base = f"http://127.0.0.1:{metrics_port}"
             _wait(lambda: _healthy(base), "the worker's /healthz")
+            # /healthz answers 200 from the start; a change made before the first round
+            # would only be part of the baseline, so wait for that round.
+            _wait(lambda: _value(_scrape(f"{base}/metrics"),
+                                 "releases_bot_worker_last_successful_round_timestamp_seconds")
+                  > 0, "the worker's first round")
             demo.data.close(next(r.id for r in demo.data.releases()
                                  if not r.closed and not r.deleted))
             _wait(lambda: _value(_scrape(f"{base}/metrics"),
