@@ -4,7 +4,8 @@ Each listener reads its payload and acks in the request's thread; the lookups an
 calls (views.open, views.update, views.push) run on `delivery.work`. A submission acks with
 the field errors (the form stays open), or with a "Searching…" view and the answer by
 `views.update` when it is ready; with the queue full it acks with a "busy" view instead.
-"Share" posts through `delivery.response_urls`, like every answer at a response URL.
+"Share" posts through `delivery.response_urls`, like every answer at a response URL. Group
+options answer from the names held in memory, at once; reading them again runs on the queue.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -36,8 +37,6 @@ from bot.slack.delivery import BUSY_TEXT, Delivery
 log = logging.getLogger(__name__)
 
 SEARCH_SHORTCUT_CALLBACK = "search_releases"
-# Slack waits 3 s for the options; past this, what the lookup had not found yet is not shown.
-OPTIONS_DEADLINE_SECONDS = 1.5
 # How long an answer waits for its listener to hand the ack over (it is usually already done).
 ACK_WAIT_SECONDS = 3.0
 BUSY_FIELD_TEXT = "The bot is busy with many requests right now. Please try again in a minute."
@@ -57,6 +56,7 @@ def on_search_shortcut(
     """The global shortcut "Search releases": open the form while the trigger is valid."""
     trigger_id = payload.text(body, "trigger_id")
     ack()
+    forms.warm_group_names(delivery.work.submit)  # the names are there when the user types
 
     def open_form() -> None:
         try:
@@ -158,44 +158,16 @@ def on_share_submitted(
 
 
 def on_group_options(
-    forms: SearchForms,
-    delivery: Delivery,
-    ack: Ack,
-    body: dict[str, Any],
-    *,
-    deadline: float = OPTIONS_DEADLINE_SECONDS,
+    forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[str, Any]
 ) -> None:
-    """Held names at once; else one lookup on a work thread, waited for `deadline` seconds."""
+    """The names held, at once: Slack asks at every keystroke, in one of the request threads."""
     typed = payload.text(body, "value")
-    held = _safely(lambda: forms.held_group_options(typed), typed)
-    if held is not None:
-        ack(options=held)
-        return
-    found: list[list[dict[str, Any]]] = []
-    done = threading.Event()
-
-    def look_up() -> None:
-        try:
-            options = _safely(lambda: forms.group_options(typed), typed)
-            found.append(options or [])
-        finally:
-            done.set()
-
-    if not delivery.work.submit(look_up):
-        log.warning("busy: group options answered empty")
-    elif not done.wait(deadline):
-        log.info("group options answered empty: the API is slow (the names come later)")
-    ack(options=found[0] if found else [])
-
-
-def _safely(
-    options: Callable[[], list[dict[str, Any]] | None], typed: str
-) -> list[dict[str, Any]] | None:
     try:
-        return options()
+        options = forms.group_options(typed, delivery.work.submit)
     except Exception:
         log.exception("group options for %r failed", typed[:40])
-        return []
+        options = []
+    ack(options=options)
 
 
 def _picked_response_url(body: Mapping[str, Any]) -> str:

@@ -1,0 +1,115 @@
+"""No request thread of the web process waits on MetaKraftwerk or Slack: bursts that once held
+the 8 request threads (or the answer threads) behind slow work, against the real process.
+
+Each test sends signed requests over HTTP, as Slack does, and faults the demo API or the Slack
+stand-in the way it was measured: group suggestions against a failing `release_groups`, App
+Home openings against a rate-limited `users.conversations`, the search shortcut behind lookups
+that wait on a hung API.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.demo.server import DemoApiServer
+from tests.e2e.conftest import WebProcess, new_key, running_web
+from tests.fakes.slack_api import FakeSlack
+
+pytestmark = pytest.mark.slow
+
+ACK_WITHIN = 3.0  # Slack's deadline for the HTTP acknowledgement
+GROUPS_PATH = "/api/v1/release_groups"
+
+
+@pytest.fixture
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebProcess]:
+    """A fresh web process (nothing cached) with its own demo API and Slack stand-in."""
+    workdir = tmp_path_factory.mktemp("request-threads")
+    with (
+        DemoApiServer() as demo,
+        FakeSlack() as slack,
+        running_web(demo, slack, workdir) as process,
+    ):
+        yield process
+
+
+def keystroke(typed: str, view_id: str = "V1") -> dict[str, Any]:
+    """The `block_suggestion` Slack sends for each keystroke in the search form's group field."""
+    return {
+        "type": "block_suggestion",
+        "action_id": "search_group_select",
+        "block_id": "search_group",
+        "value": typed,
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": "U0USER", "name": "ada", "team_id": "T0001"},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": view_id},
+        "view": {"id": view_id, "type": "modal", "callback_id": "release_search_form",
+                 "hash": uuid.uuid4().hex},  # each keystroke its own body, and signature
+    }
+
+
+def timed(send: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    began = time.monotonic()
+    response = send()
+    return response, time.monotonic() - began
+
+
+def late_acks(acks: dict[str, tuple[httpx.Response, float]]) -> dict[str, float]:
+    return {name: round(s, 2) for name, (_, s) in acks.items() if s >= ACK_WITHIN}
+
+
+# ---- group suggestions -----------------------------------------------------------------------
+
+
+def test_a_failing_group_list_is_asked_once_not_at_every_keystroke(web: WebProcess) -> None:
+    # A 503 with a Retry-After beyond the lookup's deadline fails at once, without retries.
+    web.demo.switches.fail_next(10_000, 503, retry_after=120, path=GROUPS_PATH)
+    typed = "DWH_GROUP_AND_MORE"
+    for n in range(1, len(typed) + 1):  # a user typing, one keystroke after the other
+        response = web.interact(keystroke(typed[:n]))
+        assert response.status_code == 200, response.text
+        assert response.json() == {"options": []}
+    asked = web.demo.counts.count(path=GROUPS_PATH)
+    assert 1 <= asked <= 2, f"{len(typed)} keystrokes asked for the groups {asked} times"
+
+
+def test_keystrokes_while_the_group_list_hangs_hold_no_ack(web: WebProcess) -> None:
+    web.demo.switches.hang(path=GROUPS_PATH)  # no answer until the lookup's deadline
+    keys = [new_key() for _ in range(20)]
+    sends: list[tuple[str, Callable[[], httpx.Response]]] = [
+        *((f"keystroke {n}", lambda n=n: web.interact(keystroke("DWH"[: n % 3 + 1])))
+          for n in range(40)),
+        *((f"command {n}", lambda n=n: web.command("help", key=keys[n])[1]) for n in range(20)),
+    ]
+    try:
+        with ThreadPoolExecutor(60) as pool:
+            acks = dict(zip([name for name, _ in sends],
+                            pool.map(lambda s: timed(s[1]), sends), strict=True))
+    finally:
+        web.demo.switches.release_hang()
+    assert not late_acks(acks), f"acks of {ACK_WITHIN} s or more: {late_acks(acks)}"
+    for name, (response, _) in acks.items():
+        assert response.status_code == 200, (name, response.text)
+    for key in keys:
+        assert "releases" in str(web.answer(key))
+
+
+def test_suggestions_come_from_the_names_fetched_in_the_background(web: WebProcess) -> None:
+    labels: list[str] = []
+    deadline = time.monotonic() + 10
+    while not labels and time.monotonic() < deadline:  # Slack asks again at each keystroke
+        response = web.interact(keystroke("lake"))
+        assert response.status_code == 200
+        labels = [o["text"]["text"] for o in response.json()["options"]]
+        time.sleep(0.05)
+    assert labels == ["LAKE_GROUP"]
+    assert web.demo.counts.count(path=GROUPS_PATH) == 1
