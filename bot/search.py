@@ -120,6 +120,17 @@ class SearchForms:
             )
         return None
 
+    def placeholder(self, action_id: str, value: str) -> dict[str, Any] | None:
+        """For a click whose answer is pushed (a release's details), the view to push at once:
+        its trigger_id lasts 3 s, the lookup may take longer. None for any other click."""
+        try:
+            action = act.decode(message_action_id(action_id), value)
+        except act.ActionValueError:
+            return None
+        if isinstance(action, act.ReleaseRef):
+            return render_loading_view(f"release #{action.release_id}")
+        return None
+
     def shared(self, target: ShareTarget, caller: Caller) -> Message:
         """The message "Share" posts, for everyone, naming who shared it."""
         if target.kind == "detail" and target.release_id is not None:

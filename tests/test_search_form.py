@@ -26,7 +26,7 @@ from bot.slack.search import (
     on_share_submitted,
 )
 from tests.fakes.clock import FakeClock
-from tests.slack.support import stub_delivery
+from tests.slack.support import held_triggers, stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BODY = {"user": {"id": "U0ADA", "team_id": "T1"}, "team": {"id": "T1"}}
@@ -41,24 +41,22 @@ def _values(filters: str) -> dict[str, Any]:
     return {"search_filters": {"filters": {"value": filters}}}
 
 
-def test_the_shortcut_acks_then_opens_the_form_on_a_work_thread(forms: SearchForms) -> None:
-    delivery, work, _ = stub_delivery()
+def test_the_shortcut_acks_then_opens_the_form_on_the_trigger_lane(forms: SearchForms) -> None:
+    delivery, _, _ = stub_delivery()
     ack = Mock(Ack)
     on_search_shortcut(forms, delivery, ack, {"trigger_id": "t1"})
     ack.assert_called_once_with()
     client = cast(Mock, delivery.client)
     client.views_open.assert_not_called()
-    work.run_all()
+    held_triggers(delivery).run_all()
     assert client.views_open.call_args.kwargs["trigger_id"] == "t1"
     assert client.views_open.call_args.kwargs["view"]["callback_id"] == "release_search_form"
 
 
-def test_the_shortcut_on_a_full_queue_still_opens_the_form_as_a_notice(
-    forms: SearchForms,
-) -> None:
-    delivery, _, notices = stub_delivery(full=True)
+def test_the_shortcut_on_a_full_answer_queue_still_opens_the_form(forms: SearchForms) -> None:
+    delivery, _, _ = stub_delivery(full=True)
     on_search_shortcut(forms, delivery, Mock(Ack), {"trigger_id": "t1"})
-    notices.run_all()
+    assert held_triggers(delivery).run_all() == 1
     cast(Mock, delivery.client).views_open.assert_called_once()
 
 
@@ -112,34 +110,64 @@ def test_an_api_failure_shows_a_friendly_answer_in_the_modal(
     assert "submit" not in view  # an error is nothing to share
 
 
-def test_details_push_a_view_and_a_stale_button_does_nothing(forms: SearchForms) -> None:
+def _details_click(trigger: str = "t2") -> dict[str, Any]:
+    return {**BODY, "trigger_id": trigger, "view": {"id": "V1", "hash": "h"},
+            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
+
+
+def test_details_push_a_view_at_once_and_the_lookup_fills_it_in(forms: SearchForms) -> None:
     delivery, work, _ = stub_delivery()
     client = cast(Mock, delivery.client)
+    client.views_push.return_value = {"ok": True, "view": {"id": "VPUSHED"}}
     ack = Mock(Ack)
-    body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
-            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
-    on_modal_click(forms, delivery, ack, body)
+    on_modal_click(forms, delivery, ack, _details_click())
     ack.assert_called_once_with()
-    client.views_push.assert_not_called()
-    work.run_all()
+    assert work.jobs == []  # the lookup waits for the push, which waits for nothing
+    held_triggers(delivery).run_all()
     pushed = client.views_push.call_args.kwargs
     assert pushed["trigger_id"] == "t2"
-    assert ShareTarget.from_metadata(pushed["view"]["private_metadata"]) == ShareTarget(
+    assert "Searching" in json.dumps(pushed["view"])
+    client.views_update.assert_not_called()
+    work.run_all()
+    updated = client.views_update.call_args.kwargs
+    assert updated["view_id"] == "VPUSHED"
+    assert ShareTarget.from_metadata(updated["view"]["private_metadata"]) == ShareTarget(
         "detail", release_id=21
     )
-    body["actions"] = [{"action_id": "in_modal:releases_page", "value": "garbage"}]
-    on_modal_click(forms, delivery, ack, body)
+
+
+def test_a_stale_paging_button_does_nothing(forms: SearchForms) -> None:
+    delivery, work, _ = stub_delivery()
+    body = {**_details_click(),
+            "actions": [{"action_id": "in_modal:releases_page", "value": "garbage"}]}
+    on_modal_click(forms, delivery, Mock(Ack), body)
     work.run_all()
-    client.views_update.assert_not_called()
+    assert held_triggers(delivery).jobs == []
+    cast(Mock, delivery.client).views_update.assert_not_called()
 
 
-def test_a_click_on_a_full_queue_is_acked_and_skipped(
+def test_details_on_a_full_queue_say_busy_in_the_pushed_view(
+    forms: SearchForms, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery, _, _ = stub_delivery(full=True)
+    client = cast(Mock, delivery.client)
+    client.views_push.return_value = {"ok": True, "view": {"id": "VPUSHED"}}
+    ack = Mock(Ack)
+    on_modal_click(forms, delivery, ack, _details_click())
+    ack.assert_called_once_with()
+    held_triggers(delivery).run_all()
+    assert client.views_update.call_args.kwargs["view_id"] == "VPUSHED"
+    assert "busy" in json.dumps(client.views_update.call_args.kwargs["view"])
+    assert "busy" in caplog.text
+
+
+def test_a_paging_click_on_a_full_queue_is_acked_and_skipped(
     forms: SearchForms, caplog: pytest.LogCaptureFixture
 ) -> None:
     delivery, _, _ = stub_delivery(full=True)
     ack = Mock(Ack)
-    body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
-            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
+    body = {**_details_click(),
+            "actions": [{"action_id": "in_modal:releases_page", "value": "x"}]}
     on_modal_click(forms, delivery, ack, body)
     ack.assert_called_once_with()
     assert "busy" in caplog.text

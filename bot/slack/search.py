@@ -1,7 +1,9 @@
 """Bolt wiring of the search form: the global shortcut, submissions, clicks, group options.
 
 Each listener reads its payload and acks in the request's thread; the lookups and the Web API
-calls (views.open, views.update, views.push) run on `delivery.work`. A submission acks with
+calls run on `delivery.work`, except those that spend a trigger_id (views.open, views.push):
+Slack accepts one for 3 s only, so they run on `delivery.triggers`, never behind a lookup, and
+a release's details push a "Searching…" view that the lookup then updates. A submission acks with
 the field errors (the form stays open), or with a "Searching…" view and the answer by
 `views.update` when it is ready; with the queue full it acks with a "busy" view instead.
 "Share" posts through `delivery.response_urls`, like every answer at a response URL. Group
@@ -21,7 +23,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Reply
+from bot.answers import Caller, Reply
 from bot.render.search import ACTION_GROUP, SEARCH_FORM_CALLBACK
 from bot.render.search_results import (
     BLOCK_SHARE,
@@ -66,8 +68,8 @@ def on_search_shortcut(
         except OSError as exc:
             log.warning("views.open for the search form failed: %s", type(exc).__name__)
 
-    # The form needs no API call: with the answer queue full it still opens, as a notice.
-    if not (delivery.work.submit(open_form) or delivery.notices.submit(open_form)):
+    # The form needs no lookup: it opens on the trigger lane, never behind the answers.
+    if not delivery.triggers.submit(open_form):
         log.warning("busy: the search form was not opened")
 
 
@@ -98,7 +100,8 @@ def on_form_submitted(
 
 
 def on_modal_click(forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[str, Any]) -> None:
-    """Paging updates the view, details push one; with the queue full the click is skipped."""
+    """Paging updates the view; details push a view at once (the trigger lasts 3 s) that the
+    lookup then fills in. With the queue full the click is skipped, or the pushed view says so."""
     action = payload.first_action(body)
     action_id, value = payload.text(action, "action_id"), payload.text(action, "value")
     current = payload.obj(body, "view")
@@ -106,23 +109,51 @@ def on_modal_click(forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[
     trigger_id = payload.text(body, "trigger_id")
     caller = payload.interaction_caller(body)
     ack()
+    placeholder = forms.placeholder(action_id, value)
+    if placeholder is not None:
+        push = partial(_push_then_answer, forms, delivery, action_id, value, caller)
+        if not delivery.triggers.submit(lambda: push(trigger_id, placeholder)):
+            log.warning("busy: a click in the search modal from %s was skipped", caller.user_id)
+        return
 
     def answer() -> None:
         step = forms.click(action_id, value, caller)
-        if step is None:
-            return
-        if step.how == "push":
-            try:
-                delivery.client.views_push(trigger_id=trigger_id, view=step.view)
-            except SlackApiError as exc:
-                log.warning("views.push in the search modal failed: %s", exc.response.get("error"))
-            except OSError as exc:
-                log.warning("views.push in the search modal failed: %s", type(exc).__name__)
-            return
-        _update(delivery.client, view_id, step.view, view_hash=view_hash)
+        if step is not None:
+            _update(delivery.client, view_id, step.view, view_hash=view_hash)
 
     if not delivery.work.submit(answer):
         log.warning("busy: a click in the search modal from %s was skipped", caller.user_id)
+
+
+def _push_then_answer(
+    forms: SearchForms,
+    delivery: Delivery,
+    action_id: str,
+    value: str,
+    caller: Caller,
+    trigger_id: str,
+    placeholder: dict[str, Any],
+) -> None:
+    """On the trigger lane: push the placeholder, then look the answer up on the work queue."""
+    try:
+        pushed = delivery.client.views_push(trigger_id=trigger_id, view=placeholder)
+    except SlackApiError as exc:
+        log.warning("views.push in the search modal failed: %s", exc.response.get("error"))
+        return
+    except OSError as exc:
+        log.warning("views.push in the search modal failed: %s", type(exc).__name__)
+        return
+    view = pushed.get("view")
+    pushed_id = str(view.get("id") or "") if isinstance(view, dict) else ""
+
+    def answer() -> None:
+        step = forms.click(action_id, value, caller)
+        if step is not None:
+            _update(delivery.client, pushed_id, step.view)
+
+    if not delivery.work.submit(answer):
+        log.warning("busy: details in the search modal from %s not looked up", caller.user_id)
+        _update(delivery.client, pushed_id, render_busy_view(BUSY_TEXT))
 
 
 def on_share_submitted(

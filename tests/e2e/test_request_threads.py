@@ -9,6 +9,7 @@ that wait on a hung API.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +21,8 @@ import pytest
 
 from bot.demo.server import DemoApiServer
 from tests.e2e.conftest import WebProcess, new_key, running_web
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.signing import block_action_payload
+from tests.fakes.slack_api import Call, FakeSlack
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +115,87 @@ def test_suggestions_come_from_the_names_fetched_in_the_background(web: WebProce
         time.sleep(0.05)
     assert labels == ["LAKE_GROUP"]
     assert web.demo.counts.count(path=GROUPS_PATH) == 1
+
+
+# ---- calls that spend a trigger_id -----------------------------------------------------------
+
+BUSY_COMMANDS = 40  # more than the 32 answer threads: every one waits on the hung API
+
+
+def global_shortcut(trigger: str) -> dict[str, Any]:
+    return {
+        "type": "shortcut",
+        "callback_id": "search_releases",
+        "trigger_id": trigger,
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": "U0USER", "username": "ada", "team_id": "T0001"},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "action_ts": "1700000000.000300",
+    }
+
+
+def details_click(trigger: str, release_id: int, view_id: str) -> dict[str, Any]:
+    """Details on a release inside the search modal: its answer is pushed as a new view."""
+    click = block_action_payload(
+        f"in_modal:release_detail:{release_id}", str(release_id), response_url=""
+    )
+    del click["response_url"], click["channel"]
+    click["trigger_id"] = trigger
+    click["container"] = {"type": "view", "view_id": view_id}
+    click["view"] = {"id": view_id, "hash": "h-1", "type": "modal",
+                     "callback_id": "release_search_results", "blocks": []}
+    return click
+
+
+@pytest.fixture
+def busy(web: WebProcess) -> Iterator[list[str]]:
+    """Every answer thread waits on MetaKraftwerk, which does not answer; yields their keys."""
+    web.demo.switches.hang()
+    keys = [new_key() for _ in range(BUSY_COMMANDS)]
+    try:
+        with ThreadPoolExecutor(BUSY_COMMANDS) as pool:
+            acks = list(pool.map(lambda k: web.command(f"group:G{k}", key=k)[1], keys))
+        assert [a.status_code for a in acks] == [200] * BUSY_COMMANDS
+        deadline = time.monotonic() + 10
+        while not web.demo.counts.count(path="/api/v1/releases"):  # the lookups are under way
+            assert time.monotonic() < deadline, "no lookup reached the API"
+            time.sleep(0.02)
+        yield keys
+    finally:
+        web.demo.switches.release_hang()
+
+
+def _answered_before(web: WebProcess, keys: list[str], at: float) -> list[str]:
+    return [k for k in keys if any(p.at <= at for p in web.slack.responses_to(k))]
+
+
+def test_the_search_shortcut_opens_its_form_while_lookups_wait(
+    web: WebProcess, busy: list[str]
+) -> None:
+    trigger = f"trig-{uuid.uuid4().hex[:8]}"
+    assert web.interact(global_shortcut(trigger)).status_code == 200
+    assert web.slack.wait_for(lambda s: _opened(s, "views.open", trigger), timeout=20), web.log()
+    opened = _opened(web.slack, "views.open", trigger)[0]
+    # Nothing queued before it had finished: it did not wait behind the lookups.
+    assert not _answered_before(web, busy, opened.at)
+
+
+def test_details_in_the_modal_push_a_view_while_lookups_wait(
+    web: WebProcess, busy: list[str]
+) -> None:
+    trigger = f"trig-{uuid.uuid4().hex[:8]}"
+    assert web.interact(details_click(trigger, 21, "VMODAL")).status_code == 200
+    assert web.slack.wait_for(lambda s: _opened(s, "views.push", trigger), timeout=20), web.log()
+    pushed = _opened(web.slack, "views.push", trigger)[0]
+    assert not _answered_before(web, busy, pushed.at)
+    web.demo.switches.release_hang()
+    # The details replace what was pushed, in the pushed view, once the lookup is done.
+    assert web.slack.wait_for(
+        lambda s: any("#21" in json.dumps(c.args.get("view")) for c in s.calls_to("views.update")),
+        timeout=20,
+    ), web.log()
+
+
+def _opened(slack: FakeSlack, method: str, trigger: str) -> list[Call]:
+    return [c for c in slack.calls_to(method) if c.args.get("trigger_id") == trigger]

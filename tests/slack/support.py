@@ -151,12 +151,20 @@ def stub_delivery(
     full: bool = False,
     response_urls: ResponseUrls | None = None,
 ) -> tuple[Delivery, HeldWork, HeldWork]:
-    """A Delivery whose queues hold their jobs (see HeldWork), a mock client by default."""
+    """A Delivery whose queues hold their jobs (see HeldWork), a mock client by default.
+
+    `full` fills the work queue only; the trigger lane is `held_triggers(delivery)`."""
     work, notices = HeldWork(full=full), HeldWork()
     delivery = Delivery(
         cast(WorkQueue, work),
         cast(WorkQueue, notices),
         response_urls or Mock(ResponseUrls),
         client or Mock(WebClient),
+        cast(WorkQueue, HeldWork()),
     )
     return delivery, work, notices
+
+
+def held_triggers(delivery: Delivery) -> HeldWork:
+    """The trigger lane of a `stub_delivery`."""
+    return cast(HeldWork, delivery.triggers)
