@@ -242,7 +242,8 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         # Built here, after a fork: each web process counts and serves its own metrics.
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
-        web_client = make_web_client(services.settings)
+        # A 429 is never slept out here: that would hold an answer thread others need.
+        web_client = make_web_client(services.settings, max_rate_limit_retries=0)
         services.on_close(web_client.close)
         answers = build_answers(services, build_subscriptions(services, web_client))
         if isinstance(answers, TimedAnswers):

@@ -30,6 +30,8 @@ from bot.slack.delivery import Delivery
 log = logging.getLogger(__name__)
 
 MAX_CHANNEL_PAGES = 5  # users.conversations pages of 200: the first 1000 channels
+# Shown for the channels when Slack answers 429: the web process never waits a rate limit out.
+RATE_LIMITED = "rate-limited by Slack just now; press Refresh in a minute"
 SEEN_TTL_SECONDS = 15 * 60.0  # Slack retries within minutes
 BUSY_STATUS = 503  # Slack retries an event answered with anything but 2xx
 
@@ -84,6 +86,10 @@ def publish_home(home: Home, client: WebClient, caller: Caller, *, refresh: bool
     try:
         client.views_publish(user_id=caller.user_id, view=view)
     except SlackApiError as exc:
+        if _rate_limited(exc):
+            log.warning("views.publish for %s rate-limited (retry after %s s); not published",
+                        caller.user_id, exc.response.headers.get("Retry-After", "?"))
+            return
         log.warning("views.publish for %s failed: %s", caller.user_id, exc.response.get("error"))
     except OSError as exc:
         log.warning("views.publish for %s failed: %s", caller.user_id, exc)
@@ -108,6 +114,9 @@ def user_channels(client: WebClient, user_id: str) -> UserChannels:
             if not cursor:
                 break
     except SlackApiError as exc:
+        if _rate_limited(exc):
+            log.info("users.conversations for %s rate-limited; the Home shows the rest", user_id)
+            return UserChannels(tuple(ids), RATE_LIMITED)
         error = str(exc.response.get("error") or "unknown error")
         log.warning("users.conversations for %s failed: %s", user_id, error)
         return UserChannels(tuple(ids), error)
@@ -115,3 +124,8 @@ def user_channels(client: WebClient, user_id: str) -> UserChannels:
         log.warning("users.conversations for %s failed: %s", user_id, exc)
         return UserChannels(tuple(ids), "Slack did not answer")
     return UserChannels(tuple(ids))
+
+
+def _rate_limited(exc: SlackApiError) -> bool:
+    """Slack's 429: the web client does not sleep it out (see bot/wiring.py)."""
+    return exc.response is not None and exc.response.status_code == 429

@@ -21,7 +21,7 @@ import pytest
 
 from bot.demo.server import DemoApiServer
 from tests.e2e.conftest import WebProcess, new_key, running_web
-from tests.fakes.signing import block_action_payload
+from tests.fakes.signing import block_action_payload, event_body, post_event
 from tests.fakes.slack_api import Call, FakeSlack
 
 pytestmark = pytest.mark.slow
@@ -199,3 +199,38 @@ def test_details_in_the_modal_push_a_view_while_lookups_wait(
 
 def _opened(slack: FakeSlack, method: str, trigger: str) -> list[Call]:
     return [c for c in slack.calls_to(method) if c.args.get("trigger_id") == trigger]
+
+
+# ---- Slack's rate limits -------------------------------------------------------------------
+
+HOME_OPENINGS, HELP_COMMANDS = 40, 5
+RETRY_AFTER = 20  # seconds Slack asks the bot to wait before calling users.conversations again
+
+
+def home_opened(user: str) -> str:
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+             "event_ts": "1700000000.000200"}
+    return event_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}")
+
+
+def test_a_rate_limited_app_home_holds_no_answer_thread(web: WebProcess) -> None:
+    web.slack.script.rate_limited.add("users.conversations")
+    web.slack.script.retry_after = RETRY_AFTER
+    users = [f"U{uuid.uuid4().hex[:8].upper()}" for _ in range(HOME_OPENINGS)]
+    with ThreadPoolExecutor(HOME_OPENINGS) as pool:
+        opened = list(pool.map(lambda u: post_event(web.http, web.events_url, home_opened(u)),
+                               users))
+    assert [r.status_code for r in opened] == [200] * HOME_OPENINGS
+    keys = [web.command("help")[0] for _ in range(HELP_COMMANDS)]
+    # Well before Slack's Retry-After is over: nothing waits it out on a shared thread.
+    for key in keys:
+        assert "releases" in str(web.answer(key, timeout=RETRY_AFTER / 2))
+    assert web.slack.wait_for(
+        lambda s: {c.args.get("user_id") for c in s.calls_to("views.publish")} >= set(users),
+        timeout=RETRY_AFTER / 2,
+    ), web.log()
+    for call in web.slack.calls_to("views.publish"):
+        text = json.dumps(call.args["view"])
+        assert "Releases" in text  # what it has: the releases, the how-to
+        assert "rate-limit" in text  # and a line about what Slack would not say yet
+    assert len(web.slack.calls_to("users.conversations")) == HOME_OPENINGS  # none repeated
