@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answers import Caller, Reply
@@ -35,6 +34,7 @@ from bot.render.search_results import (
 from bot.search import SearchForms
 from bot.slack import payload
 from bot.slack.delivery import BUSY_TEXT, Delivery
+from bot.slack.rate_limits import RETRIES, again_later
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def on_form_submitted(
     def answer() -> None:
         results = forms.results(values, caller)
         acked.wait(ACK_WAIT_SECONDS)  # never replace "Searching…" before Slack has it
-        _update(delivery.client, view_id, results)
+        _update(delivery, view_id, results)
 
     if delivery.work.submit(answer):
         ack(response_action="update", view=forms.loading(values))
@@ -119,7 +119,7 @@ def on_modal_click(forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[
     def answer() -> None:
         step = forms.click(action_id, value, caller)
         if step is not None:
-            _update(delivery.client, view_id, step.view, view_hash=view_hash)
+            _update(delivery, view_id, step.view, view_hash=view_hash)
 
     if not delivery.work.submit(answer):
         log.warning("busy: a click in the search modal from %s was skipped", caller.user_id)
@@ -149,11 +149,11 @@ def _push_then_answer(
     def answer() -> None:
         step = forms.click(action_id, value, caller)
         if step is not None:
-            _update(delivery.client, pushed_id, step.view)
+            _update(delivery, pushed_id, step.view)
 
     if not delivery.work.submit(answer):
         log.warning("busy: details in the search modal from %s not looked up", caller.user_id)
-        _update(delivery.client, pushed_id, render_busy_view(BUSY_TEXT))
+        _update(delivery, pushed_id, render_busy_view(BUSY_TEXT))
 
 
 def on_share_submitted(
@@ -209,14 +209,25 @@ def _picked_response_url(body: Mapping[str, Any]) -> str:
 
 
 def _update(
-    client: WebClient, view_id: str, view: dict[str, Any], *, view_hash: str | None = None
+    delivery: Delivery,
+    view_id: str,
+    view: dict[str, Any],
+    *,
+    view_hash: str | None = None,
+    retries_left: int = RETRIES,
 ) -> None:
+    """views.update of the modal; rate-limited, again once Slack allows it (no thread waits)."""
     if not view_id:
         log.warning("search modal without a view id; the answer cannot be shown")
         return
     try:
-        client.views_update(view_id=view_id, hash=view_hash, view=view)
+        delivery.client.views_update(view_id=view_id, hash=view_hash, view=view)
     except SlackApiError as exc:
-        log.warning("views.update in the search modal failed: %s", exc.response.get("error"))
+        def again(left: int) -> None:
+            _update(delivery, view_id, view, view_hash=view_hash, retries_left=left)
+
+        what = "views.update in the search modal"
+        if not again_later(delivery.work, exc, again, what=what, retries_left=retries_left):
+            log.warning("%s failed: %s", what, exc.response.get("error"))
     except OSError as exc:
         log.warning("views.update in the search modal failed: %s", type(exc).__name__)

@@ -20,8 +20,14 @@ import httpx
 import pytest
 
 from bot.demo.server import DemoApiServer
+from bot.render.search import render_search_form
 from tests.e2e.conftest import WebProcess, new_key, running_web
-from tests.fakes.signing import block_action_payload, event_body, post_event
+from tests.fakes.signing import (
+    block_action_payload,
+    event_body,
+    post_event,
+    view_submission_payload,
+)
 from tests.fakes.slack_api import Call, FakeSlack
 
 pytestmark = pytest.mark.slow
@@ -234,3 +240,38 @@ def test_a_rate_limited_app_home_holds_no_answer_thread(web: WebProcess) -> None
         assert "Releases" in text  # what it has: the releases, the how-to
         assert "rate-limit" in text  # and a line about what Slack would not say yet
     assert len(web.slack.calls_to("users.conversations")) == HOME_OPENINGS  # none repeated
+
+
+def _calls_for(slack: FakeSlack, method: str, key: str, value: str) -> list[Call]:
+    return [c for c in slack.calls_to(method) if c.args.get(key) == value]
+
+
+def test_a_rate_limited_home_is_published_once_slack_allows_it(web: WebProcess) -> None:
+    user = f"U{uuid.uuid4().hex[:8].upper()}"
+    web.slack.script.rate_limited.add("views.publish")
+    web.slack.script.retry_after = 1
+    assert post_event(web.http, web.events_url, home_opened(user)).status_code == 200
+    assert web.slack.wait_for(lambda s: _calls_for(s, "views.publish", "user_id", user))
+    web.slack.script.rate_limited.discard("views.publish")  # the limit is over
+    assert web.slack.wait_for(
+        lambda s: len(_calls_for(s, "views.publish", "user_id", user)) >= 2, timeout=10
+    ), web.log()
+    assert "rate-limited" in web.log()
+
+
+def test_a_rate_limited_search_answer_shows_once_slack_allows_it(web: WebProcess) -> None:
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    values = {"search_filters": {"filters": {"type": "plain_text_input",
+                                             "value": "group:DWH_GROUP"}}}
+    submission = view_submission_payload(render_search_form(""), values)
+    submission["view"]["id"] = view_id
+    web.slack.script.rate_limited.add("views.update")
+    web.slack.script.retry_after = 1
+    assert web.interact(submission).json()["response_action"] == "update"
+    assert web.slack.wait_for(lambda s: _calls_for(s, "views.update", "view_id", view_id))
+    web.slack.script.rate_limited.discard("views.update")
+    assert web.slack.wait_for(
+        lambda s: len(_calls_for(s, "views.update", "view_id", view_id)) >= 2, timeout=10
+    ), web.log()
+    answer = json.dumps(_calls_for(web.slack, "views.update", "view_id", view_id)[-1].args)
+    assert "DWH_GROUP" in answer

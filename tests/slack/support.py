@@ -125,16 +125,22 @@ def make_app(answers: StubAnswers, delivery: Delivery) -> App:
 
 
 class HeldWork:
-    """A work queue stand-in: keeps what is offered until `run_all`; when `full`, refuses it."""
+    """A work queue stand-in: keeps what is offered until `run_all`; when `full`, refuses it.
+    What is offered for later waits in `later` (and never runs by itself)."""
 
     def __init__(self, *, full: bool = False) -> None:
         self.full = full
         self.jobs: list[Callable[[], object]] = []
+        self.later: list[tuple[float, Callable[[], object]]] = []  # (seconds, job)
 
     def submit(self, job: Callable[[], object]) -> bool:
         if self.full:
             return False
         self.jobs.append(job)
+        return True
+
+    def submit_later(self, seconds: float, job: Callable[[], object]) -> bool:
+        self.later.append((seconds, job))
         return True
 
     def run_all(self) -> int:
