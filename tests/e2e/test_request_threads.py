@@ -2,9 +2,10 @@
 the 8 request threads (or the answer threads) behind slow work, against the real process.
 
 Each test sends signed requests over HTTP, as Slack does, and faults the demo API or the Slack
-stand-in the way it was measured: group suggestions against a failing `release_groups`, App
-Home openings against a rate-limited `users.conversations`, the search shortcut behind lookups
-that wait on a hung API.
+stand-in the way it was measured: group suggestions against a failing `release_groups`, the
+search shortcut and a release's details behind lookups that wait on a hung API, App Home
+openings against a rate-limited `users.conversations`, views Slack rate-limits for a moment.
+(A slow Redis is in tests/shared/test_slow_redis_web.py, beside the Redis fixtures.)
 """
 
 from __future__ import annotations
