@@ -38,7 +38,7 @@ from bot.notify.worker import Worker
 from bot.shared.link import RedisLink
 from bot.shared.setup import cache_store, replay_guard, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
-from bot.slack.delivery import Delivery
+from bot.slack.delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.front import SlackFront
 from bot.slack.response_urls import ResponseUrls, make_response_http_clients
 from bot.slack.signature import SlackSignature
@@ -220,10 +220,14 @@ def build_delivery(services: Services, web_client: WebClient) -> Delivery:
     services.on_close(http.close)
     work = WorkQueue(settings.listener_threads, settings.work_queue_limit, name="answer")
     notices = WorkQueue(NOTICE_THREADS, NOTICE_QUEUE_LIMIT, name="notice")
+    triggers = WorkQueue(TRIGGER_THREADS, TRIGGER_QUEUE_LIMIT, name="trigger")
     # Closed before the HTTP client: queued answers still go out while the process stops.
     services.on_close(lambda: notices.close(timeout=DRAIN_SECONDS / 2))
+    services.on_close(lambda: triggers.close(timeout=DRAIN_SECONDS / 2))
     services.on_close(lambda: work.close(timeout=DRAIN_SECONDS))
-    return Delivery(work, notices, ResponseUrls.from_settings(settings, http), web_client)
+    return Delivery(
+        work, notices, ResponseUrls.from_settings(settings, http), web_client, triggers
+    )
 
 
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
@@ -238,7 +242,8 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         # Built here, after a fork: each web process counts and serves its own metrics.
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
-        web_client = make_web_client(services.settings)
+        # A 429 is never slept out here: that would hold an answer thread others need.
+        web_client = make_web_client(services.settings, max_rate_limit_retries=0)
         services.on_close(web_client.close)
         answers = build_answers(services, build_subscriptions(services, web_client))
         if isinstance(answers, TimedAnswers):

@@ -23,7 +23,7 @@ from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
 from bot.shared.replay import LocalReplayGuard
-from bot.slack.home import on_app_home_opened, on_home_refresh, user_channels
+from bot.slack.home import RATE_LIMITED, on_app_home_opened, on_home_refresh, user_channels
 from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -131,6 +131,26 @@ def test_user_channels_follow_the_cursor_and_degrade_on_errors() -> None:
     assert client.users_conversations.call_args_list[1].kwargs["cursor"] == "n1"
     client.users_conversations.side_effect = _slack_error("missing_scope")
     assert user_channels(client, "U1") == UserChannels((), "missing_scope")
+
+
+def _rate_limited() -> SlackApiError:
+    response = SlackResponse(
+        client=None, http_verb="POST", api_url="", req_args={},
+        data={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "30"}, status_code=429,
+    )
+    return SlackApiError("ratelimited", response)  # type: ignore[no-untyped-call]
+
+
+def test_user_channels_rate_limited_keep_the_pages_read_and_say_so() -> None:
+    client = Mock(WebClient)
+    client.users_conversations.side_effect = [
+        {"channels": [{"id": "C1"}], "response_metadata": {"next_cursor": "n1"}},
+        _rate_limited(),
+    ]
+    channels = user_channels(client, "U1")
+    assert channels.ids == ("C1",)
+    assert channels.error == RATE_LIMITED
+    assert len(RATE_LIMITED) <= 80  # shown whole in the Home's note
 
 
 EVENT = {"type": "app_home_opened", "user": "U1", "tab": "home"}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 from unittest.mock import Mock
@@ -18,7 +16,7 @@ from bot.answers import Answers
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.search_results import ShareTarget
-from bot.search import SearchForms
+from bot.search import NAMES_FAILED_SECONDS, NAMES_FRESH_SECONDS, SearchForms
 from bot.slack.response_urls import ResponseUrls, allowed_origins
 from bot.slack.search import (
     on_form_submitted,
@@ -28,7 +26,7 @@ from bot.slack.search import (
     on_share_submitted,
 )
 from tests.fakes.clock import FakeClock
-from tests.slack.support import make_delivery, stub_delivery
+from tests.slack.support import held_triggers, stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BODY = {"user": {"id": "U0ADA", "team_id": "T1"}, "team": {"id": "T1"}}
@@ -43,24 +41,22 @@ def _values(filters: str) -> dict[str, Any]:
     return {"search_filters": {"filters": {"value": filters}}}
 
 
-def test_the_shortcut_acks_then_opens_the_form_on_a_work_thread(forms: SearchForms) -> None:
-    delivery, work, _ = stub_delivery()
+def test_the_shortcut_acks_then_opens_the_form_on_the_trigger_lane(forms: SearchForms) -> None:
+    delivery, _, _ = stub_delivery()
     ack = Mock(Ack)
     on_search_shortcut(forms, delivery, ack, {"trigger_id": "t1"})
     ack.assert_called_once_with()
     client = cast(Mock, delivery.client)
     client.views_open.assert_not_called()
-    work.run_all()
+    held_triggers(delivery).run_all()
     assert client.views_open.call_args.kwargs["trigger_id"] == "t1"
     assert client.views_open.call_args.kwargs["view"]["callback_id"] == "release_search_form"
 
 
-def test_the_shortcut_on_a_full_queue_still_opens_the_form_as_a_notice(
-    forms: SearchForms,
-) -> None:
-    delivery, _, notices = stub_delivery(full=True)
+def test_the_shortcut_on_a_full_answer_queue_still_opens_the_form(forms: SearchForms) -> None:
+    delivery, _, _ = stub_delivery(full=True)
     on_search_shortcut(forms, delivery, Mock(Ack), {"trigger_id": "t1"})
-    notices.run_all()
+    assert held_triggers(delivery).run_all() == 1
     cast(Mock, delivery.client).views_open.assert_called_once()
 
 
@@ -114,34 +110,64 @@ def test_an_api_failure_shows_a_friendly_answer_in_the_modal(
     assert "submit" not in view  # an error is nothing to share
 
 
-def test_details_push_a_view_and_a_stale_button_does_nothing(forms: SearchForms) -> None:
+def _details_click(trigger: str = "t2") -> dict[str, Any]:
+    return {**BODY, "trigger_id": trigger, "view": {"id": "V1", "hash": "h"},
+            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
+
+
+def test_details_push_a_view_at_once_and_the_lookup_fills_it_in(forms: SearchForms) -> None:
     delivery, work, _ = stub_delivery()
     client = cast(Mock, delivery.client)
+    client.views_push.return_value = {"ok": True, "view": {"id": "VPUSHED"}}
     ack = Mock(Ack)
-    body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
-            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
-    on_modal_click(forms, delivery, ack, body)
+    on_modal_click(forms, delivery, ack, _details_click())
     ack.assert_called_once_with()
-    client.views_push.assert_not_called()
-    work.run_all()
+    assert work.jobs == []  # the lookup waits for the push, which waits for nothing
+    held_triggers(delivery).run_all()
     pushed = client.views_push.call_args.kwargs
     assert pushed["trigger_id"] == "t2"
-    assert ShareTarget.from_metadata(pushed["view"]["private_metadata"]) == ShareTarget(
+    assert "Searching" in json.dumps(pushed["view"])
+    client.views_update.assert_not_called()
+    work.run_all()
+    updated = client.views_update.call_args.kwargs
+    assert updated["view_id"] == "VPUSHED"
+    assert ShareTarget.from_metadata(updated["view"]["private_metadata"]) == ShareTarget(
         "detail", release_id=21
     )
-    body["actions"] = [{"action_id": "in_modal:releases_page", "value": "garbage"}]
-    on_modal_click(forms, delivery, ack, body)
+
+
+def test_a_stale_paging_button_does_nothing(forms: SearchForms) -> None:
+    delivery, work, _ = stub_delivery()
+    body = {**_details_click(),
+            "actions": [{"action_id": "in_modal:releases_page", "value": "garbage"}]}
+    on_modal_click(forms, delivery, Mock(Ack), body)
     work.run_all()
-    client.views_update.assert_not_called()
+    assert held_triggers(delivery).jobs == []
+    cast(Mock, delivery.client).views_update.assert_not_called()
 
 
-def test_a_click_on_a_full_queue_is_acked_and_skipped(
+def test_details_on_a_full_queue_say_busy_in_the_pushed_view(
+    forms: SearchForms, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery, _, _ = stub_delivery(full=True)
+    client = cast(Mock, delivery.client)
+    client.views_push.return_value = {"ok": True, "view": {"id": "VPUSHED"}}
+    ack = Mock(Ack)
+    on_modal_click(forms, delivery, ack, _details_click())
+    ack.assert_called_once_with()
+    held_triggers(delivery).run_all()
+    assert client.views_update.call_args.kwargs["view_id"] == "VPUSHED"
+    assert "busy" in json.dumps(client.views_update.call_args.kwargs["view"])
+    assert "busy" in caplog.text
+
+
+def test_a_paging_click_on_a_full_queue_is_acked_and_skipped(
     forms: SearchForms, caplog: pytest.LogCaptureFixture
 ) -> None:
     delivery, _, _ = stub_delivery(full=True)
     ack = Mock(Ack)
-    body = {**BODY, "trigger_id": "t2", "view": {"id": "V1", "hash": "h"},
-            "actions": [{"action_id": "in_modal:release_detail:21", "value": "21"}]}
+    body = {**_details_click(),
+            "actions": [{"action_id": "in_modal:releases_page", "value": "x"}]}
     on_modal_click(forms, delivery, ack, body)
     ack.assert_called_once_with()
     assert "busy" in caplog.text
@@ -228,65 +254,100 @@ def test_share_on_a_full_queue_keeps_the_modal_saying_busy(
     assert len(text) <= 150
 
 
-# ---- group options: within Slack's 3 s, whatever the API does -----------------------------
+# ---- group options: at once, from the names held; read again in the background ------------
+
+
+def _keystroke(forms: SearchForms, delivery: Any, typed: str) -> list[str]:
+    ack = Mock(Ack)
+    on_group_options(forms, delivery, ack, {"value": typed})
+    ack.assert_called_once()
+    return [o["text"]["text"] for o in ack.call_args.kwargs["options"]]
 
 
 def test_held_group_names_are_answered_without_a_work_thread(forms: SearchForms) -> None:
-    forms.group_options("")  # names are now held
+    forms.refresh_group_names()  # names are now held
     delivery, work, _ = stub_delivery()
-    ack = Mock(Ack)
-    on_group_options(forms, delivery, ack, {"value": "lake"})
-    assert [o["text"]["text"] for o in ack.call_args.kwargs["options"]] == ["LAKE_GROUP"]
+    assert _keystroke(forms, delivery, "lake") == ["LAKE_GROUP"]
     assert work.jobs == []
 
 
-def test_group_options_are_looked_up_on_a_work_thread_when_none_are_held(
+def test_without_names_a_keystroke_answers_empty_and_one_job_reads_them(
     forms: SearchForms,
 ) -> None:
-    delivery, http = make_delivery("https://hooks.slack.com")
-    try:
-        ack = Mock(Ack)
-        on_group_options(forms, delivery, ack, {"value": "lake"}, deadline=30)
-        assert [o["text"]["text"] for o in ack.call_args.kwargs["options"]] == ["LAKE_GROUP"]
-    finally:
-        delivery.work.close(timeout=5)
-        delivery.notices.close(timeout=5)
-        http.close()
+    delivery, work, _ = stub_delivery()
+    for typed in ("l", "la", "lak", "lake"):  # the job has not run: nothing held yet
+        assert _keystroke(forms, delivery, typed) == []
+    assert len(work.jobs) == 1  # one read in flight, however many keystrokes
+    work.run_all()
+    assert _keystroke(forms, delivery, "lake") == ["LAKE_GROUP"]
+    assert work.jobs == []
 
 
-def test_group_options_answer_empty_within_slacks_deadline_when_the_api_hangs() -> None:
-    slow = Mock(SearchForms)
-    slow.held_group_options.return_value = None
-    released = threading.Event()
-    slow.group_options.side_effect = lambda typed: released.wait(10) and []
-    delivery, http = make_delivery("https://hooks.slack.com")
-    try:
-        ack = Mock(Ack)
-        began = time.monotonic()
-        on_group_options(slow, delivery, ack, {"value": "dwh"})
-        assert time.monotonic() - began < 3.0  # Slack's deadline for the options
-        assert ack.call_args.kwargs == {"options": []}
-        slow.group_options.assert_called_once_with("dwh")  # the lookup did start
-    finally:
-        released.set()
-        delivery.work.close(timeout=5)
-        delivery.notices.close(timeout=5)
-        http.close()
+def _names_from(answer: Callable[[], dict[int, str]], clock: FakeClock) -> SearchForms:
+    finder = Mock(ReleaseFinder)
+    finder.group_names.side_effect = answer
+    return SearchForms(cast(Answers, Mock(Answers, finder=finder)), clock=clock)
 
 
-def test_group_options_on_a_full_queue_answer_empty() -> None:
-    nothing_held = Mock(SearchForms)
-    nothing_held.held_group_options.return_value = None
-    delivery, _, _ = stub_delivery(full=True)
-    ack = Mock(Ack)
-    on_group_options(nothing_held, delivery, ack, {"value": "dwh"})
-    assert ack.call_args.kwargs == {"options": []}
-    nothing_held.group_options.assert_not_called()
+def test_a_failed_list_is_kept_briefly_and_then_asked_for_again() -> None:
+    clock = FakeClock(NOW)
+    calls: list[int] = []
+    names: dict[int, str] = {}
+
+    def group_names() -> dict[int, str]:
+        calls.append(1)
+        return dict(names)  # {}: the finder could not read them
+
+    forms = _names_from(group_names, clock)
+    delivery, work, _ = stub_delivery()
+    _keystroke(forms, delivery, "d")
+    work.run_all()
+    for _ in range(40):
+        assert _keystroke(forms, delivery, "dwh") == []
+    assert work.jobs == []
+    assert len(calls) == 1
+    names[7] = "DWH_GROUP"  # MetaKraftwerk answers again
+    clock.advance(NAMES_FAILED_SECONDS)
+    assert _keystroke(forms, delivery, "dwh") == []
+    work.run_all()
+    assert _keystroke(forms, delivery, "dwh") == ["DWH_GROUP"]
+    assert len(calls) == 2
+
+
+def test_names_held_stay_while_a_later_read_fails() -> None:
+    clock = FakeClock(NOW)
+    answers = [{7: "DWH_GROUP"}, {}]
+    forms = _names_from(lambda: answers.pop(0), clock)
+    delivery, work, _ = stub_delivery()
+    _keystroke(forms, delivery, "")
+    work.run_all()
+    clock.advance(NAMES_FRESH_SECONDS)
+    assert _keystroke(forms, delivery, "dwh") == ["DWH_GROUP"]
+    work.run_all()  # this read fails
+    assert _keystroke(forms, delivery, "dwh") == ["DWH_GROUP"]
+    assert work.jobs == []  # and is not retried before NAMES_FAILED_SECONDS
+
+
+def test_group_options_on_a_full_queue_answer_empty_and_try_again(forms: SearchForms) -> None:
+    delivery, work, _ = stub_delivery(full=True)
+    assert _keystroke(forms, delivery, "dwh") == []
+    work.full = False
+    assert _keystroke(forms, delivery, "dwh") == []
+    assert len(work.jobs) == 1  # the refused read did not count as one in flight
+
+
+def test_the_shortcut_starts_reading_the_names_before_the_user_types(
+    forms: SearchForms,
+) -> None:
+    delivery, work, _ = stub_delivery()
+    on_search_shortcut(forms, delivery, Mock(Ack), {"trigger_id": "t1"})
+    work.run_all()
+    assert _keystroke(forms, delivery, "lake") == ["LAKE_GROUP"]
 
 
 def test_group_options_are_acked_even_when_they_fail() -> None:
     broken = Mock(SearchForms)
-    broken.held_group_options.side_effect = RuntimeError("boom")
+    broken.group_options.side_effect = RuntimeError("boom")
     delivery, _, _ = stub_delivery()
     ack = Mock(Ack)
     on_group_options(broken, delivery, ack, {"value": "dwh"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,6 +14,9 @@ from bot.slack.response_urls import ResponseUrls
 from bot.slack.work import WorkQueue
 
 log = logging.getLogger(__name__)
+
+# Calls that spend a trigger_id (views.open, views.push): Slack accepts one for 3 s only.
+TRIGGER_THREADS, TRIGGER_QUEUE_LIMIT = 4, 64
 
 BUSY_TEXT = (
     ":hourglass: The bot is busy with many requests right now. Please try again in a minute."
@@ -28,6 +31,10 @@ class Delivery:
     notices: WorkQueue  # short posts when `work` is full or a request failed
     response_urls: ResponseUrls
     client: WebClient  # the one Web API client (views.open)
+    # Their own lane, so that a form opens while every answer thread waits on a lookup.
+    triggers: WorkQueue = field(
+        default_factory=lambda: WorkQueue(TRIGGER_THREADS, TRIGGER_QUEUE_LIMIT, name="trigger")
+    )
 
     def notify(self, response_url: str, text: str) -> None:
         """Post a short ephemeral notice in the background; the caller's ack is not held up."""

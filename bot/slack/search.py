@@ -1,10 +1,13 @@
 """Bolt wiring of the search form: the global shortcut, submissions, clicks, group options.
 
 Each listener reads its payload and acks in the request's thread; the lookups and the Web API
-calls (views.open, views.update, views.push) run on `delivery.work`. A submission acks with
+calls run on `delivery.work`, except those that spend a trigger_id (views.open, views.push):
+Slack accepts one for 3 s only, so they run on `delivery.triggers`, never behind a lookup, and
+a release's details push a "Searching…" view that the lookup then updates. A submission acks with
 the field errors (the form stays open), or with a "Searching…" view and the answer by
 `views.update` when it is ready; with the queue full it acks with a "busy" view instead.
-"Share" posts through `delivery.response_urls`, like every answer at a response URL.
+"Share" posts through `delivery.response_urls`, like every answer at a response URL. Group
+options answer from the names held in memory, at once; reading them again runs on the queue.
 """
 
 from __future__ import annotations
@@ -12,15 +15,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Reply
+from bot.answers import Caller, Reply
 from bot.render.search import ACTION_GROUP, SEARCH_FORM_CALLBACK
 from bot.render.search_results import (
     BLOCK_SHARE,
@@ -32,12 +34,11 @@ from bot.render.search_results import (
 from bot.search import SearchForms
 from bot.slack import payload
 from bot.slack.delivery import BUSY_TEXT, Delivery
+from bot.slack.rate_limits import RETRIES, again_later
 
 log = logging.getLogger(__name__)
 
 SEARCH_SHORTCUT_CALLBACK = "search_releases"
-# Slack waits 3 s for the options; past this, what the lookup had not found yet is not shown.
-OPTIONS_DEADLINE_SECONDS = 1.5
 # How long an answer waits for its listener to hand the ack over (it is usually already done).
 ACK_WAIT_SECONDS = 3.0
 BUSY_FIELD_TEXT = "The bot is busy with many requests right now. Please try again in a minute."
@@ -57,6 +58,7 @@ def on_search_shortcut(
     """The global shortcut "Search releases": open the form while the trigger is valid."""
     trigger_id = payload.text(body, "trigger_id")
     ack()
+    forms.warm_group_names(delivery.work.submit)  # the names are there when the user types
 
     def open_form() -> None:
         try:
@@ -66,8 +68,8 @@ def on_search_shortcut(
         except OSError as exc:
             log.warning("views.open for the search form failed: %s", type(exc).__name__)
 
-    # The form needs no API call: with the answer queue full it still opens, as a notice.
-    if not (delivery.work.submit(open_form) or delivery.notices.submit(open_form)):
+    # The form needs no lookup: it opens on the trigger lane, never behind the answers.
+    if not delivery.triggers.submit(open_form):
         log.warning("busy: the search form was not opened")
 
 
@@ -87,7 +89,7 @@ def on_form_submitted(
     def answer() -> None:
         results = forms.results(values, caller)
         acked.wait(ACK_WAIT_SECONDS)  # never replace "Searching…" before Slack has it
-        _update(delivery.client, view_id, results)
+        _update(delivery, view_id, results)
 
     if delivery.work.submit(answer):
         ack(response_action="update", view=forms.loading(values))
@@ -98,7 +100,8 @@ def on_form_submitted(
 
 
 def on_modal_click(forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[str, Any]) -> None:
-    """Paging updates the view, details push one; with the queue full the click is skipped."""
+    """Paging updates the view; details push a view at once (the trigger lasts 3 s) that the
+    lookup then fills in. With the queue full the click is skipped, or the pushed view says so."""
     action = payload.first_action(body)
     action_id, value = payload.text(action, "action_id"), payload.text(action, "value")
     current = payload.obj(body, "view")
@@ -106,23 +109,51 @@ def on_modal_click(forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[
     trigger_id = payload.text(body, "trigger_id")
     caller = payload.interaction_caller(body)
     ack()
+    placeholder = forms.placeholder(action_id, value)
+    if placeholder is not None:
+        push = partial(_push_then_answer, forms, delivery, action_id, value, caller)
+        if not delivery.triggers.submit(lambda: push(trigger_id, placeholder)):
+            log.warning("busy: a click in the search modal from %s was skipped", caller.user_id)
+        return
 
     def answer() -> None:
         step = forms.click(action_id, value, caller)
-        if step is None:
-            return
-        if step.how == "push":
-            try:
-                delivery.client.views_push(trigger_id=trigger_id, view=step.view)
-            except SlackApiError as exc:
-                log.warning("views.push in the search modal failed: %s", exc.response.get("error"))
-            except OSError as exc:
-                log.warning("views.push in the search modal failed: %s", type(exc).__name__)
-            return
-        _update(delivery.client, view_id, step.view, view_hash=view_hash)
+        if step is not None:
+            _update(delivery, view_id, step.view, view_hash=view_hash)
 
     if not delivery.work.submit(answer):
         log.warning("busy: a click in the search modal from %s was skipped", caller.user_id)
+
+
+def _push_then_answer(
+    forms: SearchForms,
+    delivery: Delivery,
+    action_id: str,
+    value: str,
+    caller: Caller,
+    trigger_id: str,
+    placeholder: dict[str, Any],
+) -> None:
+    """On the trigger lane: push the placeholder, then look the answer up on the work queue."""
+    try:
+        pushed = delivery.client.views_push(trigger_id=trigger_id, view=placeholder)
+    except SlackApiError as exc:
+        log.warning("views.push in the search modal failed: %s", exc.response.get("error"))
+        return
+    except OSError as exc:
+        log.warning("views.push in the search modal failed: %s", type(exc).__name__)
+        return
+    view = pushed.get("view")
+    pushed_id = str(view.get("id") or "") if isinstance(view, dict) else ""
+
+    def answer() -> None:
+        step = forms.click(action_id, value, caller)
+        if step is not None:
+            _update(delivery, pushed_id, step.view)
+
+    if not delivery.work.submit(answer):
+        log.warning("busy: details in the search modal from %s not looked up", caller.user_id)
+        _update(delivery, pushed_id, render_busy_view(BUSY_TEXT))
 
 
 def on_share_submitted(
@@ -158,44 +189,16 @@ def on_share_submitted(
 
 
 def on_group_options(
-    forms: SearchForms,
-    delivery: Delivery,
-    ack: Ack,
-    body: dict[str, Any],
-    *,
-    deadline: float = OPTIONS_DEADLINE_SECONDS,
+    forms: SearchForms, delivery: Delivery, ack: Ack, body: dict[str, Any]
 ) -> None:
-    """Held names at once; else one lookup on a work thread, waited for `deadline` seconds."""
+    """The names held, at once: Slack asks at every keystroke, in one of the request threads."""
     typed = payload.text(body, "value")
-    held = _safely(lambda: forms.held_group_options(typed), typed)
-    if held is not None:
-        ack(options=held)
-        return
-    found: list[list[dict[str, Any]]] = []
-    done = threading.Event()
-
-    def look_up() -> None:
-        try:
-            options = _safely(lambda: forms.group_options(typed), typed)
-            found.append(options or [])
-        finally:
-            done.set()
-
-    if not delivery.work.submit(look_up):
-        log.warning("busy: group options answered empty")
-    elif not done.wait(deadline):
-        log.info("group options answered empty: the API is slow (the names come later)")
-    ack(options=found[0] if found else [])
-
-
-def _safely(
-    options: Callable[[], list[dict[str, Any]] | None], typed: str
-) -> list[dict[str, Any]] | None:
     try:
-        return options()
+        options = forms.group_options(typed, delivery.work.submit)
     except Exception:
         log.exception("group options for %r failed", typed[:40])
-        return []
+        options = []
+    ack(options=options)
 
 
 def _picked_response_url(body: Mapping[str, Any]) -> str:
@@ -206,14 +209,25 @@ def _picked_response_url(body: Mapping[str, Any]) -> str:
 
 
 def _update(
-    client: WebClient, view_id: str, view: dict[str, Any], *, view_hash: str | None = None
+    delivery: Delivery,
+    view_id: str,
+    view: dict[str, Any],
+    *,
+    view_hash: str | None = None,
+    retries_left: int = RETRIES,
 ) -> None:
+    """views.update of the modal; rate-limited, again once Slack allows it (no thread waits)."""
     if not view_id:
         log.warning("search modal without a view id; the answer cannot be shown")
         return
     try:
-        client.views_update(view_id=view_id, hash=view_hash, view=view)
+        delivery.client.views_update(view_id=view_id, hash=view_hash, view=view)
     except SlackApiError as exc:
-        log.warning("views.update in the search modal failed: %s", exc.response.get("error"))
+        def again(left: int) -> None:
+            _update(delivery, view_id, view, view_hash=view_hash, retries_left=left)
+
+        what = "views.update in the search modal"
+        if not again_later(delivery.work, exc, again, what=what, retries_left=retries_left):
+            log.warning("%s failed: %s", what, exc.response.get("error"))
     except OSError as exc:
         log.warning("views.update in the search modal failed: %s", type(exc).__name__)

@@ -6,10 +6,15 @@ full, tells the user at once that the bot is busy instead of letting Slack time 
 The threads take jobs from a `queue.SimpleQueue` (C, one lock): nobody waits for a job's
 result, so the Future and its Condition that a ThreadPoolExecutor makes for every job would
 be work for nothing. A thread starts when a job finds no idle one, up to `threads`.
+
+`submit_later` offers a job after a delay (Slack's Retry-After, say) without holding a pool
+thread meanwhile: one timer thread per queue keeps them all until they are due.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import queue
 import threading
@@ -19,11 +24,12 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 Job = Callable[[], object]
+MAX_LATER = 1024  # jobs waiting for their time; more are refused
 
 
 class WorkQueue:
-    def __init__(self, threads: int, limit: int, *, name: str) -> None:
-        """`threads` run jobs; at most `limit` more wait for one."""
+    def __init__(self, threads: int, limit: int, *, name: str, max_later: int = MAX_LATER) -> None:
+        """`threads` run jobs; at most `limit` more wait for one, `max_later` for their time."""
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._max_threads = threads
         self._threads: list[threading.Thread] = []
@@ -33,6 +39,11 @@ class WorkQueue:
         self._idle_threads = 0  # threads that finished a job and nobody has claimed since
         self._closed = False
         self._idle = threading.Condition()
+        self._later: list[tuple[float, int, Job]] = []  # a heap: (due, order, job)
+        self._max_later = max_later
+        self._order = itertools.count()
+        self._later_due = threading.Condition()
+        self._timer: threading.Thread | None = None
 
     @property
     def pending(self) -> int:
@@ -59,9 +70,38 @@ class WorkQueue:
             thread.start()
         return True
 
+    def submit_later(self, seconds: float, job: Job) -> bool:
+        """Offer `job` to the pool in `seconds`; False, at once, when closed or `max_later` wait.
+
+        When it is due and the queue is full, it is dropped with a warning.
+        """
+        with self._later_due:
+            if self._closed or len(self._later) >= self._max_later:
+                return False
+            due = time.monotonic() + max(0.0, seconds)
+            heapq.heappush(self._later, (due, next(self._order), job))
+            self._later_due.notify()
+            if self._timer is None:
+                self._timer = threading.Thread(
+                    target=self._offer_when_due, name=f"{self._name}_later", daemon=True
+                )
+                self._timer.start()
+        return True
+
+    @property
+    def waiting_later(self) -> int:
+        with self._later_due:
+            return len(self._later)
+
     def close(self, timeout: float) -> None:
         """Take no more work, give what is queued `timeout` seconds to finish, drop the rest."""
         deadline = time.monotonic() + timeout
+        with self._later_due:
+            later, self._later = len(self._later), []
+            self._closed = True  # read under either lock: it only ever turns True
+            self._later_due.notify()
+        if later:
+            log.warning("%s: %d job(s) due later dropped at shutdown", self._name, later)
         with self._idle:
             self._closed = True
             while self._pending and (remaining := deadline - time.monotonic()) > 0:
@@ -83,6 +123,21 @@ class WorkQueue:
                 self._pending -= dropped
         for _ in range(threads):
             self._jobs.put(None)  # each thread stops after the job it is running
+
+    def _offer_when_due(self) -> None:
+        while True:
+            with self._later_due:
+                while not self._closed and (
+                    not self._later or self._later[0][0] > time.monotonic()
+                ):
+                    self._later_due.wait(
+                        self._later[0][0] - time.monotonic() if self._later else None
+                    )
+                if self._closed:
+                    return
+                _, _, job = heapq.heappop(self._later)
+            if not self.submit(job):
+                log.warning("%s: a job due now found the queue full; dropped", self._name)
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:

@@ -38,6 +38,8 @@ class Script:
     channel_errors: dict[str, str] = field(default_factory=dict)
     rate_limit_next: int = 0
     retry_after: int | str = 1  # a str for values Slack should never send ("inf")
+    # Web API methods that answer 429 (with `retry_after`) for as long as they are listed.
+    rate_limited: set[str] = field(default_factory=set)
     users_tz: dict[str, str] = field(default_factory=dict)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
@@ -167,6 +169,10 @@ class FakeSlack:
         self, method: str, args: dict[str, Any], token: str | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         script = self.script
+        if method in script.rate_limited:
+            return 429, {"ok": False, "error": "ratelimited"}, {
+                "Retry-After": str(script.retry_after)
+            }
         if method == "auth.test" and token in script.rejected_tokens:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":

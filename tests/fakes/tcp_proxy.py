@@ -1,7 +1,8 @@
 """A TCP proxy on loopback that a test can cut and restore, to take a server away mid-run.
 
 `close()` stops listening and drops every open connection, as a server that died would (new
-connections are refused); `start()` listens again on the same port.
+connections are refused); `start()` listens again on the same port. `latency` seconds delay
+each reply from the server (a slow server that still answers).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class TcpProxy:
@@ -18,6 +20,7 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
         self.port = 0
+        self.latency = 0.0
 
     def start(self) -> TcpProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -70,13 +73,15 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._sockets += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(src, dst), daemon=True).start()
+            for src, dst, delay in ((client, upstream, None), (upstream, client, self)):
+                threading.Thread(target=_pipe, args=(src, dst, delay), daemon=True).start()
 
 
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
+def _pipe(src: socket.socket, dst: socket.socket, delay: TcpProxy | None) -> None:
     try:
         while data := src.recv(65536):
+            if delay is not None and delay.latency > 0:
+                time.sleep(delay.latency)
             dst.sendall(data)
     except OSError:
         pass

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+import time
+import uuid
 
 import pytest
 import redis
 
-from bot.shared.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
+from bot.shared.replay import (
+    DEFAULT_SLOW_RETRY_AFTER,
+    LocalReplayGuard,
+    RedisReplayGuard,
+    ReplayGuard,
+)
 from tests.fakes.clock import FakeClock
 from tests.shared.conftest import LinkFactory, ProxiedRedis
 
@@ -101,3 +109,90 @@ def test_both_guards_satisfy_the_protocol(guard_kind: str, request: pytest.Fixtu
         guard = RedisReplayGuard(make_link(), prefix=request.getfixturevalue("prefix"))
     assert guard.first_time("k", 1) is True
     assert guard.first_time("k", 1) is False
+
+
+# ---- a slow Redis: it answers, but later than a request thread may wait -------------------
+
+SLOW_REPLY = 0.4  # seconds a reply takes: under the link's own timeout, so Redis is not "down"
+
+
+def slow_guard(
+    make_link: LinkFactory, proxied: ProxiedRedis, prefix: str, clock: FakeClock
+) -> RedisReplayGuard:
+    guard = RedisReplayGuard(
+        make_link(proxied.url),
+        prefix=prefix,
+        fallback=LocalReplayGuard(clock=clock),
+        clock=clock,
+    )
+    assert guard.first_time("warm-up", 60)  # a connection is open before Redis turns slow
+    return guard
+
+
+def test_a_slow_redis_gives_way_to_the_local_guard_and_is_logged_once(
+    make_link: LinkFactory,
+    prefix: str,
+    manual_clock: FakeClock,
+    proxied_redis: ProxiedRedis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = slow_guard(make_link, proxied_redis, prefix, manual_clock)
+    proxied_redis.proxy.latency = SLOW_REPLY
+    caplog.set_level(logging.INFO, logger="bot.shared.replay")
+    assert guard.first_time("sig-1", 300)
+    assert not guard.first_time("sig-1", 300)  # this process remembers it meanwhile
+    for n in range(20):
+        assert guard.first_time(f"sig-more-{n}", 300)
+    slow = [r for r in caplog.records if "is slow" in r.getMessage()]
+    assert len(slow) == 1, caplog.text
+    assert slow[0].levelno == logging.WARNING
+    assert "replay check" in slow[0].getMessage()
+
+
+def test_after_a_slow_spell_redis_answers_again(
+    make_link: LinkFactory,
+    prefix: str,
+    manual_clock: FakeClock,
+    proxied_redis: ProxiedRedis,
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = slow_guard(make_link, proxied_redis, prefix, manual_clock)
+    proxied_redis.proxy.latency = SLOW_REPLY
+    caplog.set_level(logging.INFO, logger="bot.shared.replay")
+    assert guard.first_time("while-slow", 300)
+    assert guard.slow
+    proxied_redis.proxy.latency = 0.0
+    assert guard.first_time("still-local", 300)  # within retry_after: Redis is not asked
+    assert redis_client.get(f"{prefix}replay:still-local") is None
+    recover(guard, manual_clock)
+    assert guard.first_time("quick-again", 300)
+    assert redis_client.get(f"{prefix}replay:quick-again") is not None
+    assert "answers replay checks in time again" in caplog.text
+
+
+def test_the_slow_warning_is_rate_limited(
+    make_link: LinkFactory,
+    prefix: str,
+    manual_clock: FakeClock,
+    proxied_redis: ProxiedRedis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = slow_guard(make_link, proxied_redis, prefix, manual_clock)
+    caplog.set_level(logging.INFO, logger="bot.shared.replay")
+    for spell in range(3):  # slow, quick again, slow again: within a few minutes
+        proxied_redis.proxy.latency = SLOW_REPLY
+        assert guard.first_time(f"slow-{spell}", 300)
+        assert guard.slow
+        proxied_redis.proxy.latency = 0.0
+        recover(guard, manual_clock)
+    assert caplog.text.count("is slow") == 1, caplog.text
+
+
+def recover(guard: RedisReplayGuard, clock: FakeClock, timeout: float = 10.0) -> None:
+    """Let the guard try Redis again until a check is answered in time."""
+    deadline = time.monotonic() + timeout
+    while guard.slow:
+        assert time.monotonic() < deadline, "the guard never used Redis again"
+        clock.advance(DEFAULT_SLOW_RETRY_AFTER + 1)
+        guard.first_time(f"probe-{uuid.uuid4().hex}", 300)

@@ -125,16 +125,22 @@ def make_app(answers: StubAnswers, delivery: Delivery) -> App:
 
 
 class HeldWork:
-    """A work queue stand-in: keeps what is offered until `run_all`; when `full`, refuses it."""
+    """A work queue stand-in: keeps what is offered until `run_all`; when `full`, refuses it.
+    What is offered for later waits in `later` (and never runs by itself)."""
 
     def __init__(self, *, full: bool = False) -> None:
         self.full = full
         self.jobs: list[Callable[[], object]] = []
+        self.later: list[tuple[float, Callable[[], object]]] = []  # (seconds, job)
 
     def submit(self, job: Callable[[], object]) -> bool:
         if self.full:
             return False
         self.jobs.append(job)
+        return True
+
+    def submit_later(self, seconds: float, job: Callable[[], object]) -> bool:
+        self.later.append((seconds, job))
         return True
 
     def run_all(self) -> int:
@@ -151,12 +157,20 @@ def stub_delivery(
     full: bool = False,
     response_urls: ResponseUrls | None = None,
 ) -> tuple[Delivery, HeldWork, HeldWork]:
-    """A Delivery whose queues hold their jobs (see HeldWork), a mock client by default."""
+    """A Delivery whose queues hold their jobs (see HeldWork), a mock client by default.
+
+    `full` fills the work queue only; the trigger lane is `held_triggers(delivery)`."""
     work, notices = HeldWork(full=full), HeldWork()
     delivery = Delivery(
         cast(WorkQueue, work),
         cast(WorkQueue, notices),
         response_urls or Mock(ResponseUrls),
         client or Mock(WebClient),
+        cast(WorkQueue, HeldWork()),
     )
     return delivery, work, notices
+
+
+def held_triggers(delivery: Delivery) -> HeldWork:
+    """The trigger lane of a `stub_delivery`."""
+    return cast(HeldWork, delivery.triggers)

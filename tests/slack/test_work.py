@@ -105,3 +105,68 @@ def test_jobs_still_queued_when_close_gives_up_never_run() -> None:
     assert ran == []
     assert not queue.submit(lambda: ran.append("after"))
 
+
+
+# ---- jobs due later: no pool thread waits for them ------------------------------------------
+
+
+def test_a_job_due_later_holds_no_pool_thread() -> None:
+    queue = WorkQueue(1, 0, name="t")
+    ran = threading.Event()
+    try:
+        assert queue.submit_later(3600, ran.set)
+        assert queue.waiting_later == 1
+        gate = threading.Event()
+        assert queue.submit(gate.wait)  # the one thread is free for other work
+        gate.set()
+    finally:
+        queue.close(timeout=5)
+    assert not ran.is_set()
+
+
+def test_jobs_due_later_run_in_the_order_they_are_due() -> None:
+    queue = WorkQueue(1, 4, name="t")
+    order: list[str] = []
+    try:
+        assert queue.submit_later(0.3, lambda: order.append("second"))
+        assert queue.submit_later(0.0, lambda: order.append("first"))
+        wait_for(lambda: len(order) == 2)
+    finally:
+        queue.close(timeout=5)
+    assert order == ["first", "second"]
+
+
+def test_close_drops_the_jobs_due_later_and_refuses_more(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = WorkQueue(1, 0, name="t")
+    assert queue.submit_later(3600, lambda: None)
+    queue.close(timeout=5)
+    assert queue.waiting_later == 0
+    assert "1 job(s) due later dropped" in caplog.text
+    assert not queue.submit_later(0, lambda: None)
+
+
+def test_jobs_due_later_are_bounded() -> None:
+    queue = WorkQueue(1, 0, name="t", max_later=3)
+    try:
+        assert [queue.submit_later(3600, lambda: None) for _ in range(4)] == [True] * 3 + [False]
+    finally:
+        queue.close(timeout=5)
+
+
+def test_a_job_due_on_a_full_queue_is_dropped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = WorkQueue(1, 0, name="t")
+    gate = threading.Event()
+    ran = threading.Event()
+    try:
+        assert queue.submit(gate.wait)
+        assert queue.submit_later(0, ran.set)
+        wait_for(lambda: queue.waiting_later == 0)
+        wait_for(lambda: "found the queue full" in caplog.text)
+    finally:
+        gate.set()
+        queue.close(timeout=5)
+    assert not ran.is_set()
