@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -61,10 +62,14 @@ def delivery(sub_id: int, release_id: int | None = 1, kind: str = "created") -> 
     )
 
 
+_numbers = itertools.count(1)
+
+
 def change_sub(store: Store, channel: str = CHANNEL, **kw: Any) -> int:
+    """A change subscription; each call's filters differ, so none is another's twin."""
+    filters = kw.pop("filters", None) or f"open name:R{next(_numbers)}"
     return store.subscriptions.add_change(
-        team_id=TEAM, channel_id=channel, filters=kw.pop("filters", "open"),
-        created_by="U1", **kw,
+        team_id=TEAM, channel_id=channel, filters=filters, created_by="U1", **kw,
     ).id
 
 

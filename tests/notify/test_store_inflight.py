@@ -3,6 +3,7 @@ worker was posting. Also the upgrade of a database created by step 1."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -28,9 +29,14 @@ def _delivery(sub_id: int, release_id: int = 1) -> NewDelivery:
 
 
 def _sub(store: Store) -> int:
+    """A change subscription; each call's filters differ, so none is another's twin."""
     return store.subscriptions.add_change(
-        team_id=TEAM, channel_id=CHANNEL, filters="open", created_by="U1"
+        team_id=TEAM, channel_id=CHANNEL, filters=f"open name:R{next(_numbers)}",
+        created_by="U1",
     ).id
+
+
+_numbers = itertools.count(1)
 
 
 def test_a_claim_is_exclusive_and_hides_the_row(store: Store, make_store: StoreFactory) -> None:

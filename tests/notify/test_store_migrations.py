@@ -16,8 +16,10 @@ from bot.notify.store.engine import create_store_engine
 from bot.notify.store.migrations import head_version
 from bot.notify.store.probe import ProbeFailed, probe_database
 from bot.notify.store.schema import metadata, outbox, subscriptions
+from bot.notify.store.subscriptions import TwinSubscription
 from tests.fakes.clock import FakeClock
 from tests.notify.legacy_steps import STEPS, build_legacy
+from tests.notify.support import T0
 
 
 def schema_differences(conn: Connection) -> list[Any]:
@@ -70,6 +72,10 @@ def test_a_database_at_each_released_step_upgrades(
             (first, digest) = store.subscriptions.in_channel("T1", "C1")
             assert (first.filters, digest.schedule) == ("open", "weekdays 09:00")
             assert len(store.follows.all()) == (1 if step >= 3 else 0)
+            with pytest.raises(TwinSubscription):  # the old rows got the store's twin keys
+                store.subscriptions.add_change(
+                    team_id="T1", channel_id="C1", filters="open", created_by="U9"
+                )
             assert store.follows.follow("T1", "U3", 8)[1]
             (row,) = store.outbox.commit_poll({}, [NewDelivery(
                 subscription_id=first.id, team_id="T1", channel_id="C1", kind="closed",
@@ -111,5 +117,43 @@ def test_the_comparison_sees_a_missing_index_and_column(db_url: str, clock: Fake
             found = {str(diff) for diff in schema_differences(conn)}
         assert any("ix_outbox_channel_order" in diff for diff in found)
         assert any("payload_id" in diff for diff in found)
+    finally:
+        engine.dispose()
+
+
+def test_twins_stored_before_the_twin_key_are_collapsed_to_one(
+    db_url: str, clock: FakeClock
+) -> None:
+    """Concurrent commands could store one subscription several times; the upgrade keeps the
+    first active one and removes the others with what they still had queued."""
+    engine = create_store_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            build_legacy(conn, 5)  # rows 1 (change, open) and 2 (digest)
+            for paused in (True, False, False):  # rows 3, 4, 5: twins of row 1's
+                conn.execute(text(
+                    "INSERT INTO subscriptions (team_id, channel_id, kind, filters, created_by,"
+                    " created_at, baseline_done, paused_at, events, mention)"
+                    " VALUES ('T1', 'C2', 'change', 'open', 'U1', :at, :t, :paused,"
+                    " 'closed', NULL)"
+                ), {"at": T0, "t": True, "paused": T0 if paused else None})
+            conn.execute(text(
+                "INSERT INTO outbox (subscription_id, team_id, channel_id, kind, payload,"
+                " created_at, available_at, state, attempts)"
+                " VALUES (5, 'T1', 'C2', 'closed', '{}', :at, :at, 'pending', 0)"
+            ), {"at": T0})
+        with Store(engine, clock=clock) as store:
+            (kept,) = store.subscriptions.in_channel("T1", "C2")
+            assert (kept.id, kept.paused) == (4, False)
+            assert [s.id for s in store.subscriptions.in_channel("T1", "C1")] == [1, 2]
+            with engine.connect() as conn:
+                queued = conn.execute(select(outbox.c.subscription_id)).scalars().all()
+            assert queued == [1]  # the sent row of step 1's sample; row 5's pending one went
+            with pytest.raises(TwinSubscription) as twin:
+                store.subscriptions.add_change(
+                    team_id="T1", channel_id="C2", filters="open", created_by="U9",
+                    events=("closed",),
+                )
+            assert twin.value.twin.id == 4
     finally:
         engine.dispose()

@@ -73,12 +73,15 @@ subscriptions = Table(
     Column("baseline_done", Boolean, nullable=False),
     # The kinds of change a subscription hears (`events_text`); NULL: every kind.
     Column("events", Text),
+    # Equal in two subscriptions of a channel that are the same (`subscriptions.twin_key`).
+    Column("twin_key", String(64)),
     CheckConstraint("kind IN ('change', 'digest')", name="ck_subscriptions_kind"),
     CheckConstraint(
         "kind = 'change' OR (schedule IS NOT NULL AND timezone IS NOT NULL)",
         name="ck_subscriptions_digest_schedule",
     ),
     Index("ix_subscriptions_channel", "team_id", "channel_id"),
+    Index("uq_subscriptions_twin", "team_id", "channel_id", "twin_key", unique=True),
     sqlite_autoincrement=True,  # ids are shown to users: never reuse a deleted one
 )
 release_snapshot = Table(
