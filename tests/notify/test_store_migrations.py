@@ -3,6 +3,8 @@ the newest schema, which matches the code's tables exactly, and keep their rows.
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +159,19 @@ def test_twins_stored_before_the_twin_key_are_collapsed_to_one(
             assert twin.value.twin.id == 4
     finally:
         engine.dispose()
+
+
+def test_every_migration_file_is_package_data() -> None:
+    """`pip install .` ships the scripts the bot runs at start: pyproject names each file."""
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]["bot"]
+    scripts = root / "bot" / "notify" / "store" / "alembic"
+    files = [p for p in scripts.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert any(p.name.startswith("r0005") for p in files)
+    unshipped = [
+        str(p) for p in files
+        if not any(p.relative_to(root / "bot").match(glob) for glob in globs)
+    ]
+    assert unshipped == []
