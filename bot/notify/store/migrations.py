@@ -38,6 +38,9 @@ def alembic_config(conn: Connection | None = None, now: datetime | None = None) 
     """Alembic's configuration in code: the script directory inside this package."""
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
+    # New steps from command.revision(..., rev_id="0007") are named r0007_<slug>.py, a module
+    # name mypy and the linters accept.
+    config.set_main_option("file_template", "r%%(rev)s_%%(slug)s")
     config.attributes["connection"] = conn
     config.attributes["now"] = now
     return config
