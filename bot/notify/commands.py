@@ -27,6 +27,7 @@ from bot.notify.records import Subscription
 from bot.notify.replies import confirm as _confirm
 from bot.notify.replies import refuse as _error
 from bot.notify.store import Store, StoreUnavailable
+from bot.notify.store.subscriptions import SubscriptionLimitReached, TwinSubscription
 from bot.notify.subscription_list import (
     MAX_NAMED_MANAGERS,
     MAX_PER_CHANNEL,
@@ -175,26 +176,16 @@ class SubscriptionCommands:
         if isinstance(vetted, Reply):
             return vetted
         filters, notes = vetted
-        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
-        twin = next(
-            (
-                s
-                for s in existing
-                if s.kind == "change"
-                and s.filters == filters
-                and s.mention == command.mention
-                and s.events == command.events
-            ),
-            None,
-        )
-        if twin is not None:
-            return self._twin(twin, caller)
-        if len(existing) >= MAX_PER_CHANNEL:
+        try:  # the store checks for a twin and the cap in the same write
+            sub = self._store.subscriptions.add_change(
+                team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
+                created_by=caller.user_id, mention=command.mention, events=command.events,
+                limit=MAX_PER_CHANNEL,
+            )
+        except TwinSubscription as exc:
+            return self._twin(exc.twin, caller)
+        except SubscriptionLimitReached:
             return _too_many()
-        sub = self._store.subscriptions.add_change(
-            team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
-            created_by=caller.user_id, mention=command.mention, events=command.events,
-        )
         log.info(
             "subscription %d: %s subscribed channel %s to changes (%s; %s)",
             sub.id, caller.user_id or "?", caller.channel_id, filters,
@@ -228,26 +219,16 @@ class SubscriptionCommands:
         filters, notes = vetted
         zone, why = self._zone_for(command, caller)
         schedule_text = command.schedule.to_text()
-        existing = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
-        twin = next(
-            (
-                s
-                for s in existing
-                if s.kind == "digest"
-                and s.filters == filters
-                and s.schedule == schedule_text
-                and s.timezone == zone
-            ),
-            None,
-        )
-        if twin is not None:
-            return self._twin(twin, caller)
-        if len(existing) >= MAX_PER_CHANNEL:
+        try:
+            sub = self._store.subscriptions.add_digest(
+                team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
+                schedule=command.schedule, timezone=zone, created_by=caller.user_id,
+                limit=MAX_PER_CHANNEL,
+            )
+        except TwinSubscription as exc:
+            return self._twin(exc.twin, caller)
+        except SubscriptionLimitReached:
             return _too_many()
-        sub = self._store.subscriptions.add_digest(
-            team_id=caller.team_id, channel_id=caller.channel_id, filters=filters,
-            schedule=command.schedule, timezone=zone, created_by=caller.user_id,
-        )
         log.info(
             "subscription %d: %s set up a digest in channel %s: %s %s (%s)",
             sub.id, caller.user_id or "?", caller.channel_id, schedule_text, zone, filters,

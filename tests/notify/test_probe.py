@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.notify.store import Store
-from bot.notify.store.migrations import SCHEMA_VERSION
+from bot.notify.store.migrations import head_version
 from bot.notify.store.probe import ProbeFailed, probe_database
 
 
@@ -15,7 +15,7 @@ def test_a_migrated_database_reports_its_version(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     Store.from_url(url).close()
     state = probe_database(url)
-    assert state.version == SCHEMA_VERSION
+    assert state.version == state.expected == head_version()
     assert not state.missing_file
 
 

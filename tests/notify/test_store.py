@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -13,8 +14,8 @@ from sqlalchemy import inspect, select, text
 from bot.notify.records import Lease, LeaseLost, NewDelivery
 from bot.notify.store import Store
 from bot.notify.store.engine import normalize_database_url
-from bot.notify.store.migrations import SCHEMA_VERSION
-from bot.notify.store.schema import metadata, outbox, release_snapshot, schema_version
+from bot.notify.store.migrations import head_version
+from bot.notify.store.schema import metadata, outbox, release_snapshot
 from bot.schedule import parse_schedule
 from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
@@ -61,10 +62,14 @@ def delivery(sub_id: int, release_id: int | None = 1, kind: str = "created") -> 
     )
 
 
+_numbers = itertools.count(1)
+
+
 def change_sub(store: Store, channel: str = CHANNEL, **kw: Any) -> int:
+    """A change subscription; each call's filters differ, so none is another's twin."""
+    filters = kw.pop("filters", None) or f"open name:R{next(_numbers)}"
     return store.subscriptions.add_change(
-        team_id=TEAM, channel_id=channel, filters=kw.pop("filters", "open"),
-        created_by="U1", **kw,
+        team_id=TEAM, channel_id=channel, filters=filters, created_by="U1", **kw,
     ).id
 
 
@@ -100,12 +105,13 @@ def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_url: str) -> None:
 def test_schema_is_created_once_and_matches_the_code(
     store: Store, make_store: StoreFactory
 ) -> None:
-    assert store.schema_version() == SCHEMA_VERSION
-    assert store.migrate() == SCHEMA_VERSION
+    assert store.schema_version() == head_version()
+    assert store.migrate() == head_version()
     make_store()  # a second start migrates nothing
     with store.engine.connect() as conn:
-        versions = conn.execute(select(schema_version.c.version)).scalars().all()
-        assert versions == list(range(1, SCHEMA_VERSION + 1))
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == (
+            f"{head_version():04d}"
+        )
         found = inspect(conn)
         for table in metadata.sorted_tables:
             columns = {column["name"] for column in found.get_columns(table.name)}
@@ -116,8 +122,10 @@ def test_concurrent_starts_migrate_once(db_url: str, clock: FakeClock) -> None:
     stores = run_together(4, lambda _: Store.from_url(db_url, clock=clock))
     try:
         with stores[0].engine.connect() as conn:
-            versions = conn.execute(select(schema_version.c.version)).scalars().all()
-        assert versions == list(range(1, SCHEMA_VERSION + 1))
+            versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+            revisions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        assert sorted(versions) == [1, 2, 3, 4, 5]  # each pre-Alembic step once
+        assert revisions == [(f"{head_version():04d}",)]
     finally:
         for store in stores:
             store.close()

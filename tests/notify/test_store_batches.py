@@ -4,6 +4,7 @@ exists after migration."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 from typing import Any
@@ -49,10 +50,13 @@ def _poll(store: Store, subs: list[int], releases: int) -> list[int]:
 def _subscriptions(store: Store, count: int) -> list[int]:
     return [
         store.subscriptions.add_change(
-            team_id="T1", channel_id=f"C{n % 7}", filters="open", created_by="U1"
+            team_id="T1", channel_id=f"C{n % 7}", filters=f"open name:R{n}", created_by="U1"
         ).id
-        for n in range(count)
+        for n in itertools.islice(_numbers, count)  # distinct filters: no twins
     ]
+
+
+_numbers = itertools.count(1)
 
 
 def test_a_poll_writes_in_as_many_statements_for_many_rows_as_for_few(store: Store) -> None:

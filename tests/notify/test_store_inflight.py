@@ -1,20 +1,21 @@
 """Outbox rows in flight: claims are exclusive and fenced, and a successor finds what a dead
-worker was posting. Also the step-2 migration of a database created by step 1."""
+worker was posting. Also the upgrade of a database created by step 1."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import inspect, text
 
 from bot.notify.records import Lease, LeaseLost, NewDelivery
-from bot.notify.store import Store, migrations
+from bot.notify.store import Store
 from bot.notify.store.engine import create_store_engine
-from bot.notify.store.migrations import SCHEMA_VERSION
-from bot.notify.store.schema import schema_version
+from bot.notify.store.migrations import head_version
 from tests.fakes.clock import FakeClock
 from tests.notify.conftest import StoreFactory
+from tests.notify.legacy_steps import build_legacy
 from tests.notify.support import T0, delivery_state
 
 TEAM, CHANNEL = "T1", "C1"
@@ -28,9 +29,14 @@ def _delivery(sub_id: int, release_id: int = 1) -> NewDelivery:
 
 
 def _sub(store: Store) -> int:
+    """A change subscription; each call's filters differ, so none is another's twin."""
     return store.subscriptions.add_change(
-        team_id=TEAM, channel_id=CHANNEL, filters="open", created_by="U1"
+        team_id=TEAM, channel_id=CHANNEL, filters=f"open name:R{next(_numbers)}",
+        created_by="U1",
     ).id
+
+
+_numbers = itertools.count(1)
 
 
 def test_a_claim_is_exclusive_and_hides_the_row(store: Store, make_store: StoreFactory) -> None:
@@ -112,16 +118,14 @@ def test_a_step_one_database_is_upgraded(db_url: str, clock: FakeClock) -> None:
     engine = create_store_engine(db_url)
     try:
         with engine.begin() as conn:  # the database as step 1 left it
-            migrations._migrate_v1(conn)
-            schema_version.create(conn)
-            conn.execute(insert(schema_version).values(version=1, applied_at=T0))
+            build_legacy(conn, 1)
         with Store(engine, clock=clock) as upgraded:
-            assert upgraded.schema_version() == SCHEMA_VERSION
+            assert upgraded.schema_version() == head_version()
             with engine.connect() as conn:
                 columns = {c["name"] for c in inspect(conn).get_columns("outbox")}
-                versions = conn.execute(select(schema_version.c.version)).scalars().all()
+                versions = conn.execute(text("SELECT version FROM schema_version")).scalars()
+                assert sorted(versions) == [1, 2, 3, 4, 5]
             assert {"sending_at", "sending_by"} <= columns
-            assert versions == list(range(1, SCHEMA_VERSION + 1))
             sub = _sub(upgraded)
             (row,) = upgraded.outbox.commit_poll({}, [_delivery(sub)])
             assert upgraded.outbox.claim_delivery(row)

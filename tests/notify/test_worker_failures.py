@@ -34,8 +34,9 @@ def slack() -> Iterator[FakeSlack]:
 
 
 def _worker(store: Store, cache: ReleaseCache, url: str, clock: FakeClock) -> Worker:
-    # No retry handlers: the worker never sleeps inside a Slack call.
-    client = WebClient(token="xoxb-test", base_url=url, timeout=2)
+    # No retry handlers (slack_sdk's default ConnectionErrorRetryHandler would sleep about a
+    # second before retrying each refused connection): the worker's own retries are tested.
+    client = WebClient(token="xoxb-test", base_url=url, timeout=2, retry_handlers=[])
     return Worker(store, ReleaseFinder(cache), client, settings=SETTINGS, clock=clock,
                   holder_id="w1")
 

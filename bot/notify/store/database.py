@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -48,6 +48,20 @@ class Database:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def take_turns(self, conn: Connection, name: str) -> None:
+        """Writers of `name` (a channel's subscriptions, a user's follows) run one at a time.
+
+        A cap checked by counting holds only if no other writer counts at once. SQLite's write
+        transaction (BEGIN IMMEDIATE) already excludes every other writer; PostgreSQL's READ
+        COMMITTED does not, so this takes a transaction-scoped advisory lock there, released at
+        commit, waited for no longer than the engine's lock_timeout.
+        """
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || :name))"),
+                {"name": name},
+            )
 
     def insert_ignore(self, table: Table, *conflict: str) -> Insert:
         """INSERT that does nothing when a row with the same key exists.

@@ -30,6 +30,7 @@ class FollowRepository:
         """The user's follow of the release, and whether it is new (False: followed already)."""
         now = self._db.now()
         with self._db.write() as conn:
+            self._db.take_turns(conn, f"follows:{team_id}:{user_id}")  # the cap counts
             existing = _find(conn, team_id, user_id, release_id)
             if existing is not None:
                 return existing, False

@@ -6,15 +6,13 @@ such (the first start creates it), so checking leaves no trace behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.notify.store.engine import create_store_engine, normalize_database_url
-from bot.notify.store.migrations import SCHEMA_VERSION, current_version
-from bot.notify.store.schema import schema_version
+from bot.notify.store.migrations import current_version, head_version
 from bot.notify.store.trouble import describe_trouble
 
 
@@ -25,7 +23,7 @@ class ProbeFailed(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class DatabaseState:
     version: int  # 0: no schema yet
-    expected: int = SCHEMA_VERSION
+    expected: int = field(default_factory=head_version)
     missing_file: bool = False  # SQLite: the file does not exist yet
 
 
@@ -44,16 +42,16 @@ def probe_database(database_url: str) -> DatabaseState:
     engine = create_store_engine(database_url)
     try:
         with engine.connect() as conn:
-            if not inspect(conn).has_table(schema_version.name):
-                return DatabaseState(version=0)
             version = current_version(conn)
     except SQLAlchemyError as exc:
         raise ProbeFailed(f"cannot connect: {describe_trouble(exc)}") from None
+    except RuntimeError as exc:  # a revision this release has never heard of
+        raise ProbeFailed(f"{exc}; run the release that made it") from None
     finally:
         engine.dispose()
-    if version > SCHEMA_VERSION:
+    if version > head_version():
         raise ProbeFailed(
             f"its schema is version {version}, newer than this release of the bot knows "
-            f"({SCHEMA_VERSION}); run the newer release"
+            f"({head_version()}); run the newer release"
         )
     return DatabaseState(version=version)

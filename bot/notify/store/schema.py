@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -51,177 +50,125 @@ def _json() -> JSON:
     return JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def define_v1(metadata: MetaData) -> None:
-    """The tables as migration step 1 creates them; later steps alter, never edit this."""
-    Table(
-        "subscriptions", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("team_id", String(32), nullable=False),
-        Column("channel_id", String(32), nullable=False),
-        Column("kind", String(16), nullable=False),
-        Column("filters", Text, nullable=False),
-        Column("schedule", String(64)),
-        Column("timezone", String(64)),
-        Column("mention", String(255)),
-        Column("created_by", String(32), nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        Column("paused_reason", Text),
-        Column("paused_at", UtcDateTime),
-        Column("baseline_done", Boolean, nullable=False),
-        CheckConstraint("kind IN ('change', 'digest')", name="ck_subscriptions_kind"),
-        CheckConstraint(
-            "kind = 'change' OR (schedule IS NOT NULL AND timezone IS NOT NULL)",
-            name="ck_subscriptions_digest_schedule",
-        ),
-        Index("ix_subscriptions_channel", "team_id", "channel_id"),
-        sqlite_autoincrement=True,  # ids are shown to users: never reuse a deleted one
-    )
-    Table(
-        "release_snapshot", metadata,
-        Column("release_id", BigInteger, primary_key=True, autoincrement=False),
-        Column("data", _json(), nullable=False),
-        Column("updated_at", UtcDateTime, nullable=False),
-    )
-    Table(
-        "worker_state", metadata,
-        Column("key", String(64), primary_key=True),
-        Column("value", Text, nullable=False),
-    )
-    Table(
-        "parent_messages", metadata,
-        Column("team_id", String(32), nullable=False),
-        Column("channel_id", String(32), nullable=False),
-        Column("release_id", BigInteger, nullable=False),
-        Column("ts", String(32), nullable=False),
-        Column("updated_at", UtcDateTime, nullable=False),
-        PrimaryKeyConstraint("team_id", "channel_id", "release_id"),
-    )
-    Table(
-        "outbox", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("subscription_id", Integer, nullable=False),
-        Column("team_id", String(32), nullable=False),
-        Column("channel_id", String(32), nullable=False),
-        Column("release_id", BigInteger),
-        Column("kind", String(32), nullable=False),
-        Column("payload", _json(), nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        Column("available_at", UtcDateTime, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("last_error", Text),
-        Column("slack_ts", String(32)),
-        Column("sent_at", UtcDateTime),
-        CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_outbox_state"),
-        Index("ix_outbox_pending", "state", "available_at", "id"),
-        Index("ix_outbox_subscription", "subscription_id"),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "digest_runs", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("subscription_id", Integer, nullable=False),
-        Column("local_date", Date, nullable=False),
-        Column("scheduled_at", UtcDateTime, nullable=False),
-        Column("outcome", String(16), nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        UniqueConstraint("subscription_id", "local_date", name="uq_digest_runs_subscription_day"),
-        CheckConstraint("outcome IN ('sent', 'skipped')", name="ck_digest_runs_outcome"),
-    )
-    Table(
-        "worker_leases", metadata,
-        Column("name", String(64), primary_key=True),
-        Column("holder", String(255), nullable=False),
-        Column("expires_at", UtcDateTime, nullable=False),
-        Column("acquired_at", UtcDateTime, nullable=False),
-    )
-
-
-def v2_columns() -> tuple[Column[Any], ...]:
-    """Step 2: an outbox row being posted right now is `pending` with `sending_at` set.
-
-    A column rather than a new state value: SQLite cannot alter a CHECK constraint in place.
-    """
-    return (Column("sending_at", UtcDateTime), Column("sending_by", String(255)))
-
-
-def v3_subscription_columns() -> tuple[Column[Any], ...]:
-    """Step 3: the kinds of change a subscription hears (`events_text`); NULL: every kind."""
-    return (Column("events", Text),)
-
-
-def v3_outbox_columns() -> tuple[Column[Any], ...]:
-    """Step 3: a row for a follower's direct message names its follow (subscription_id is 0)."""
-    return (Column("follow_id", Integer),)
-
-
-def define_v3_follows(metadata: MetaData) -> None:
-    """Step 3: who follows which release, by direct message."""
-    Table(
-        "follows", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("team_id", String(32), nullable=False),
-        Column("user_id", String(32), nullable=False),
-        Column("release_id", BigInteger, nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        UniqueConstraint("team_id", "user_id", "release_id", name="uq_follows_user_release"),
-        Index("ix_follows_release", "release_id"),
-        sqlite_autoincrement=True,
-    )
-
-
-V4_OUTBOX_CHANNEL_INDEX = ("ix_outbox_channel_order", ("state", "team_id", "channel_id", "id"))
-"""Step 4: a channel's pending rows in order, for the rule that an older row blocks newer ones."""
-
-
-def define_v5_payloads(metadata: MetaData) -> None:
-    """Step 5: an event's payload stored once, however many channels its rows go to.
-
-    500 changes for 5,000 subscriptions are 25,000 rows but 500 payloads: written into each
-    row, the same few hundred bytes of JSON made up most of a round's writing.
-    """
-    Table(
-        "outbox_payloads", metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("payload", _json(), nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        sqlite_autoincrement=True,
-    )
-
-
-def v5_outbox_columns() -> tuple[Column[Any], ...]:
-    """Step 5: the row's payload in `outbox_payloads`; NULL for rows written before, whose
-    `payload` column holds it (newer rows leave that column `{}`: SQLite cannot drop its
-    NOT NULL in place)."""
-    return (Column("payload_id", Integer),)
-
-
 metadata = MetaData()
-define_v1(metadata)
-for _column in v2_columns():
-    metadata.tables["outbox"].append_column(_column)
-for _column in v3_subscription_columns():
-    metadata.tables["subscriptions"].append_column(_column)
-for _column in v3_outbox_columns():
-    metadata.tables["outbox"].append_column(_column)
-define_v3_follows(metadata)
-define_v5_payloads(metadata)
-for _column in v5_outbox_columns():
-    metadata.tables["outbox"].append_column(_column)
-_name, _columns = V4_OUTBOX_CHANNEL_INDEX
-Index(_name, *(metadata.tables["outbox"].c[column] for column in _columns))
-subscriptions = metadata.tables["subscriptions"]
-release_snapshot = metadata.tables["release_snapshot"]
-worker_state = metadata.tables["worker_state"]
-parent_messages = metadata.tables["parent_messages"]
-outbox = metadata.tables["outbox"]
-digest_runs = metadata.tables["digest_runs"]
-worker_leases = metadata.tables["worker_leases"]
-follows = metadata.tables["follows"]
-outbox_payloads = metadata.tables["outbox_payloads"]
+"""The tables as the newest migration leaves them (`bot/notify/store/alembic/versions/`).
 
-schema_version = Table(
-    "schema_version", MetaData(),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", UtcDateTime, nullable=False),
+A change here needs a new migration beside it; tests compare a migrated database with this.
+"""
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("schedule", String(64)),
+    Column("timezone", String(64)),
+    Column("mention", String(255)),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("paused_reason", Text),
+    Column("paused_at", UtcDateTime),
+    Column("baseline_done", Boolean, nullable=False),
+    # The kinds of change a subscription hears (`events_text`); NULL: every kind.
+    Column("events", Text),
+    # Equal in two subscriptions of a channel that are the same (`subscriptions.twin_key`).
+    Column("twin_key", String(64)),
+    CheckConstraint("kind IN ('change', 'digest')", name="ck_subscriptions_kind"),
+    CheckConstraint(
+        "kind = 'change' OR (schedule IS NOT NULL AND timezone IS NOT NULL)",
+        name="ck_subscriptions_digest_schedule",
+    ),
+    Index("ix_subscriptions_channel", "team_id", "channel_id"),
+    Index("uq_subscriptions_twin", "team_id", "channel_id", "twin_key", unique=True),
+    sqlite_autoincrement=True,  # ids are shown to users: never reuse a deleted one
+)
+release_snapshot = Table(
+    "release_snapshot", metadata,
+    Column("release_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", _json(), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+worker_state = Table(
+    "worker_state", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+parent_messages = Table(
+    "parent_messages", metadata,
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("release_id", BigInteger, nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("team_id", "channel_id", "release_id"),
+)
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, nullable=False),  # 0 for a follower's direct message
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("release_id", BigInteger),
+    Column("kind", String(32), nullable=False),
+    # Rows with `payload_id` keep `{}` here: SQLite cannot drop the NOT NULL in place.
+    Column("payload", _json(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("slack_ts", String(32)),
+    Column("sent_at", UtcDateTime),
+    # A row being posted right now is `pending` with `sending_at` set (a column rather than a
+    # new state value: SQLite cannot alter a CHECK constraint in place).
+    Column("sending_at", UtcDateTime),
+    Column("sending_by", String(255)),
+    Column("follow_id", Integer),  # a follower's direct message names its follow
+    Column("payload_id", Integer),  # the payload in `outbox_payloads`; NULL: in `payload`
+    CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_outbox_state"),
+    Index("ix_outbox_pending", "state", "available_at", "id"),
+    Index("ix_outbox_subscription", "subscription_id"),
+    # A channel's pending rows in order, for the rule that an older row blocks newer ones.
+    Index("ix_outbox_channel_order", "state", "team_id", "channel_id", "id"),
+    sqlite_autoincrement=True,
+)
+digest_runs = Table(
+    "digest_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("scheduled_at", UtcDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("subscription_id", "local_date", name="uq_digest_runs_subscription_day"),
+    CheckConstraint("outcome IN ('sent', 'skipped')", name="ck_digest_runs_outcome"),
+)
+worker_leases = Table(
+    "worker_leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+)
+follows = Table(
+    "follows", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("release_id", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("team_id", "user_id", "release_id", name="uq_follows_user_release"),
+    Index("ix_follows_release", "release_id"),
+    sqlite_autoincrement=True,
+)
+outbox_payloads = Table(
+    # An event's payload stored once, however many channels its rows go to: 500 changes for
+    # 5,000 subscriptions are 25,000 rows but 500 payloads.
+    "outbox_payloads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payload", _json(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
 )

@@ -1,11 +1,17 @@
-"""Channels' change subscriptions and digests: add, list, delete, pause and resume."""
+"""Channels' change subscriptions and digests: add, list, delete, pause and resume.
+
+Adding checks for a twin and the channel's cap in the same write, one writer per channel at a
+time, and a unique index on the twin key backs it: concurrent commands cannot pass either.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 
 from bot.notify.records import Subscription, SubscriptionKind
@@ -13,6 +19,42 @@ from bot.notify.store.database import Database
 from bot.notify.store.schema import digest_runs, outbox, subscriptions
 from bot.query import QueryError, events_text, parse_events
 from bot.schedule import Schedule
+
+
+class SubscriptionLimitReached(RuntimeError):
+    """The channel has as many subscriptions and digests as it may."""
+
+
+class TwinSubscription(RuntimeError):
+    """The channel has this subscription already (`twin`, perhaps paused)."""
+
+    def __init__(self, twin: Subscription) -> None:
+        super().__init__(f"subscription {twin.id} is the same")
+        self.twin = twin
+
+
+def twin_key(
+    kind: str,
+    filters: str,
+    *,
+    mention: str | None,
+    events: str | None,
+    schedule: str | None,
+    timezone: str | None,
+) -> str:
+    """Equal for two subscriptions of a channel that would post the same messages.
+
+    A change subscription: its filters, mention and kinds of change (stored as `events_text`
+    writes them, in one order). A digest: its filters, schedule and time zone. A SHA-256, so the
+    unique index stays small however long the filters are. Step 0006 of the migrations holds a
+    frozen copy that filled in the keys of older rows: a change here needs a step that redoes
+    them.
+    """
+    if kind == "change":
+        parts = [kind, filters, mention or "", events or ""]
+    else:
+        parts = [kind, filters, schedule or "", timezone or ""]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 class SubscriptionRepository:
@@ -30,12 +72,16 @@ class SubscriptionRepository:
         created_by: str,
         mention: str | None = None,
         events: tuple[str, ...] = (),
+        limit: int | None = None,
     ) -> Subscription:
         """A new change subscription; the next poll records its baseline and posts nothing.
 
         `events` narrows it to those kinds of change (`bot.query.events`); empty: every kind.
+        Raises TwinSubscription when the channel has the same one, and SubscriptionLimitReached
+        when it has `limit` subscriptions and digests already.
         """
         return self._add(
+            limit,
             team_id=team_id, channel_id=channel_id, kind="change", filters=filters,
             schedule=None, timezone=None, mention=mention, created_by=created_by,
             baseline_done=False, events=events_text(events) or None,
@@ -51,20 +97,39 @@ class SubscriptionRepository:
         timezone: str,
         created_by: str,
         mention: str | None = None,
+        limit: int | None = None,
     ) -> Subscription:
+        """A new digest; raises as `add_change` does."""
         return self._add(
+            limit,
             team_id=team_id, channel_id=channel_id, kind="digest", filters=filters,
             schedule=schedule.to_text(), timezone=timezone, mention=mention,
             created_by=created_by, baseline_done=True,
         )
 
-    def _add(self, **values: Any) -> Subscription:
+    def _add(self, limit: int | None, **values: Any) -> Subscription:
+        key = twin_key(
+            values["kind"], values["filters"], mention=values["mention"],
+            events=values.get("events"), schedule=values["schedule"],
+            timezone=values["timezone"],
+        )
+        team_id, channel_id = values["team_id"], values["channel_id"]
+        channel = (subscriptions.c.team_id == team_id, subscriptions.c.channel_id == channel_id)
         with self._db.write() as conn:
+            self._db.take_turns(conn, f"subscriptions:{team_id}:{channel_id}")
+            _refuse_twin(conn, channel, key)
+            if limit is not None:
+                count = conn.scalar(select(func.count()).select_from(subscriptions).where(*channel))
+                if int(count or 0) >= limit:
+                    raise SubscriptionLimitReached(f"channel {channel_id} has {count}")
             row = conn.execute(
-                insert(subscriptions)
-                .values(created_at=self._db.now(), **values)
+                self._db.insert_ignore(subscriptions, "team_id", "channel_id", "twin_key")
+                .values(created_at=self._db.now(), twin_key=key, **values)
                 .returning(*subscriptions.c)
-            ).one()
+            ).first()
+            if row is None:  # a writer that does not take turns (an older release) won
+                _refuse_twin(conn, channel, key)
+                raise RuntimeError("a subscription's twin vanished while it was being added")
         return subscription_record(row._mapping)
 
     def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
@@ -160,6 +225,14 @@ class SubscriptionRepository:
                 .where(where, subscriptions.c.paused_at.is_not(None))
                 .values(paused_at=None, paused_reason=None)
             ).rowcount
+
+
+def _refuse_twin(conn: Connection, channel: tuple[Any, ...], key: str) -> None:
+    row = conn.execute(
+        select(subscriptions).where(*channel, subscriptions.c.twin_key == key)
+    ).one_or_none()
+    if row is not None:
+        raise TwinSubscription(subscription_record(row._mapping))
 
 
 def _in_channel(team_id: str, channel_id: str, subscription_id: int) -> tuple[Any, ...]:

@@ -1,0 +1,9 @@
+ALTER TABLE outbox ADD COLUMN payload_id INTEGER;
+
+CREATE TABLE outbox_payloads (
+	id SERIAL NOT NULL,
+	payload JSONB NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	PRIMARY KEY (id)
+);
+

@@ -1,0 +1,4 @@
+ALTER TABLE outbox ADD COLUMN sending_at DATETIME;
+
+ALTER TABLE outbox ADD COLUMN sending_by VARCHAR(255);
+

@@ -1,0 +1,8 @@
+ALTER TABLE outbox ADD COLUMN payload_id INTEGER;
+
+CREATE TABLE outbox_payloads (
+	id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+	payload JSON NOT NULL,
+	created_at DATETIME NOT NULL
+);
+
