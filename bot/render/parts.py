@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
-from bot.mrkdwn import escape_truncated
+from bot.mrkdwn import escape_truncated, inline_truncated
 from bot.query import USER_ID
 from bot.render.block_limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
 
@@ -90,8 +90,8 @@ def button(
 
 
 def name_label(name: str, limit: int = NAME_LIMIT) -> str:
-    """A foreign name, escaped and cut for display."""
-    return escape_truncated(name, limit)
+    """A foreign name, escaped, on one line and formatting nothing (see `inline`), cut."""
+    return inline_truncated(name, limit)
 
 
 def release_url(release_id: int, link: str | None) -> str | None:
@@ -117,7 +117,7 @@ def group_label(group_id: int | None, group_names: Mapping[int, str]) -> str:
         return "no group"
     name = group_names.get(group_id)
     if name:
-        return escape_truncated(name, GROUP_LIMIT)
+        return inline_truncated(name, GROUP_LIMIT)
     return f"group {group_id}"
 
 
