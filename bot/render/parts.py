@@ -35,9 +35,22 @@ DATE_ONLY = "{date_short_pretty}"
 
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def utc(now: datetime) -> datetime:
-    """An aware UTC datetime; naive values are taken as UTC."""
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    """An aware UTC datetime; naive values are taken as UTC.
+
+    A date UTC cannot hold (0001-01-01T00:00+14:00 is in year 0 there) becomes the earliest
+    or latest one it can: it still sorts and shows, and no view fails on it.
+    """
+    if now.tzinfo is None:
+        return now.replace(tzinfo=UTC)
+    try:
+        return now.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _EARLIEST if now.year == datetime.min.year else _LATEST
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

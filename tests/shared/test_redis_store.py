@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -214,7 +215,12 @@ def burst_over_two(
 
 
 @pytest.mark.parametrize(
-    "error", [Unavailable("MetaKraftwerk did not answer", cause="timeout"), BadResponse("junk")]
+    "error",
+    [
+        Unavailable("MetaKraftwerk did not answer within 8 s", cause="timeout"),
+        Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
+        BadResponse("MetaKraftwerk answered HTTP 500 (ref a1b2c3)", ref="a1b2c3"),
+    ],
 )
 def test_an_api_outage_costs_one_call_for_all_processes(
     make_cache: CacheFactory, source: FakeSource, error: Exception
@@ -225,7 +231,56 @@ def test_an_api_outage_costs_one_call_for_all_processes(
     assert source.calls == ["list"]
     assert len(errors) == 20
     assert {type(e) for e in errors} == {type(error)}
-    assert {str(e) for e in errors} == {str(error)}
+    if isinstance(error, Unavailable):
+        assert {str(e) for e in errors} == {str(error)}
+    else:  # the other process says it in its own words, with the ref to find the log line
+        assert all(str(e).startswith("MetaKraftwerk ") and "a1b2c3" in str(e) for e in errors)
+
+
+def _forge(redis_client: redis.Redis, prefix: str, outcome: dict[str, object]) -> None:
+    """Whoever can write to Redis holds the key's lock and writes its outcome."""
+    redis_client.set(f"{prefix}cache:v1:lock:{key_name(DWH)}", "forged", px=30_000)
+    redis_client.set(f"{prefix}cache:v1:done:forged", json.dumps(outcome), px=30_000)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"ok": False, "kind": "unavailable", "message": "<!channel> Pay at evil.example",
+         "cause": "HTTP 503"},
+        {"ok": False, "kind": "bad_response", "message": "<!channel> Pay at evil.example"},
+    ],
+)
+def test_a_forged_failure_reaches_waiters_in_our_words_only(
+    make_cache: CacheFactory, redis_client: redis.Redis, prefix: str,
+    forged: dict[str, object],
+) -> None:
+    _forge(redis_client, prefix, forged)
+    with pytest.raises((Unavailable, BadResponse)) as caught:
+        make_cache().releases(DWH)
+    message = str(caught.value)
+    assert "evil" not in message
+    assert "<" not in message
+    assert message.startswith("MetaKraftwerk ")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"ok": False, "kind": "unavailable", "cause": "<!channel> Pay at evil.example"},
+        {"ok": False, "kind": "unavailable", "cause": "timeout", "within": "<!here>"},
+        {"ok": False, "kind": "bad_response", "ref": "<!channel>"},
+        {"ok": False, "kind": "other"},
+        {"ok": "maybe"},
+    ],
+)
+def test_an_outcome_nobody_can_vouch_for_makes_the_waiter_ask_for_itself(
+    make_cache: CacheFactory, source: FakeSource, redis_client: redis.Redis, prefix: str,
+    forged: dict[str, object],
+) -> None:
+    _forge(redis_client, prefix, forged)
+    assert make_cache().releases(DWH).value == (R1, R2)
+    assert source.calls == ["list"]
 
 
 def test_a_not_found_is_not_passed_on_each_process_asks_itself(
