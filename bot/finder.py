@@ -277,7 +277,15 @@ class ReleaseFinder:
                     learnt.setdefault(release.group_id, f.group)
         if not part.value and f.name is not None:
             # `name` matched nothing: perhaps only its case differs; match locally instead.
-            wider = self._cache.releases(replace(f, name=None), refresh=refresh, deadline=deadline)
+            # That is a second call, and MetaKraftwerk already answered: when the second one
+            # fails (a slow API has used the budget up), the clear "nothing" stands.
+            try:
+                wider = self._cache.releases(
+                    replace(f, name=None), refresh=refresh, deadline=deadline
+                )
+            except MetaKraftwerkError as exc:
+                log.info("no case-insensitive match for name %r: %s", f.name[:80], exc)
+                return [part]
             return [part, wider]
         return [part]
 
