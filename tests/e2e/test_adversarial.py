@@ -417,3 +417,15 @@ def test_healthz_answers_503_quickly_when_postgresql_goes_away(
             assert down.status_code == 503
             assert down.json()["status"] == "error"
             assert down.json()["database"].startswith("down")
+
+
+# ---- upstream amplification -----------------------------------------------------------
+
+
+def test_one_command_cannot_make_dozens_of_uncached_api_calls(web: WebProcess) -> None:
+    """48 `group_id:` values and `refresh` made about 48 uncached calls for one command."""
+    many = " ".join(f"group_id:{i}" for i in range(1, 49))
+    before = web.demo.counts.count("/api/v1/releases")
+    answer = web.ask(f"{many} refresh")
+    assert "at most 10" in answer["text"]
+    assert web.demo.counts.count("/api/v1/releases") == before
