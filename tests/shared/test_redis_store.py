@@ -13,11 +13,14 @@ from functools import partial
 import pytest
 import redis
 
+from bot.answers import Answers, Caller
 from bot.clock import Deadline
+from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import BadResponse, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
+from bot.query import Query
 from bot.shared.codec import key_name
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
@@ -419,3 +422,23 @@ def test_the_link_reports_its_state_without_the_password(make_link: LinkFactory)
     state = link.check()
     assert state["backend"] == "local"
     assert "top-secret" not in str(state)
+
+
+def test_a_cached_release_dated_where_utc_cannot_reach_breaks_no_answer(
+    make_cache: CacheFactory, source: FakeSource, redis_client: redis.Redis, prefix: str,
+    manual_clock: FakeClock,
+) -> None:
+    """A release dated 0001-01-01T00:00:00+14:00 in Redis crashed `/releases open` for all."""
+    forged = dict.fromkeys(
+        ("group_id", "description", "end_date", "hotfix_of_id", "prev_release_id")
+    ) | {"id": 66, "name": "R66", "start_date": "0001-01-01T00:00:00+14:00",
+         "closed": False, "deleted": False}
+    entry = {"format": 1, "fetched_at": manual_clock.now().isoformat(), "value": [forged]}
+    open_list = ApiFilter(closed=False)
+    assert Query().api_filters() == (open_list,)
+    redis_client.set(f"{prefix}cache:v1:fresh:{key_name(open_list)}", json.dumps(entry))
+    answers = Answers(ReleaseFinder(make_cache()), clock=manual_clock)
+    reply = answers.command("open", Caller(user_id="U1"))
+    assert reply.message.meta.get("view") == "list"
+    assert reply.message.meta.get("total") == 2  # R1 and R2, asked for again: a miss
+    assert "list" in source.calls
