@@ -39,6 +39,7 @@ from bot.query import (
     parse_command,
     scan_message,
 )
+from bot.refresh_limit import RefreshLimit
 from bot.render import actions as act
 from bot.render.detail import render_detail
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
@@ -113,11 +114,13 @@ class Answers:
         follows: Follows | None = None,
         closed_times: ClosedTimes | None = None,
         user_timezone: UserZone | None = None,
+        refresh_limit: RefreshLimit | None = None,
     ) -> None:
         self._finder = finder
         self._closed_times = closed_times
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
+        self._refresh_limit = refresh_limit or RefreshLimit(self._clock)
         self.subscriptions = subscriptions
         self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
         self.follows = follows
@@ -172,6 +175,11 @@ class Answers:
 
     def _command(self, text: str, caller: Caller) -> Reply:
         command: Command = parse_command(text)
+        if isinstance(command, ListCommand | StandupCommand) and command.query.refresh:
+            refused = self._refresh_limit.refusal(f"{caller.team_id}:{caller.user_id}")
+            if refused is not None:  # each refresh is an API call: a small per-user rate
+                log.info("refresh refused for %s: %s", caller.user_id or "?", refused)
+                return Reply(render_error(refused))
         if isinstance(command, HelpCommand):
             return Reply(render_help(command.topic))
         if isinstance(command, StandupCommand):

@@ -18,7 +18,7 @@ from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.query import MessageScan, Query, closest, did_you_mean
+from bot.query import MessageScan, Query, QueryError, closest, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 MAX_RELATED_FETCHES = 32
 # Ids and names looked up for one message at most, each kind: a message is no query language.
 MAX_MENTIONED_LOOKUPS = 10
+# Release lists one lookup asks for at most (one per group): with `refresh`, each is a call.
+MAX_LIST_CALLS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,13 @@ class ReleaseFinder:
             related = self._related_of(found, {}, deadline)
             return FindResult(query, found, names, freshness_of([part]), related)
 
-        filters = query.api_filters()
+        filters = tuple(dict.fromkeys(query.api_filters()))
+        if len(filters) > MAX_LIST_CALLS:
+            raise QueryError(
+                f"That asks MetaKraftwerk for {len(filters)} release groups at once; one "
+                f"command asks for at most {MAX_LIST_CALLS}. Split it into a few commands, or "
+                "match the groups with a pattern such as `group:DWH*` (one call)."
+            )
         # Calls by group name teach the names of the groups they return: nothing to fetch then.
         soon = None if all(f.group for f in filters) else self._names_soon(deadline)
         parts: list[Cached[tuple[Release, ...]]] = []
@@ -277,7 +285,15 @@ class ReleaseFinder:
                     learnt.setdefault(release.group_id, f.group)
         if not part.value and f.name is not None:
             # `name` matched nothing: perhaps only its case differs; match locally instead.
-            wider = self._cache.releases(replace(f, name=None), refresh=refresh, deadline=deadline)
+            # That is a second call, and MetaKraftwerk already answered: when the second one
+            # fails (a slow API has used the budget up), the clear "nothing" stands.
+            try:
+                wider = self._cache.releases(
+                    replace(f, name=None), refresh=refresh, deadline=deadline
+                )
+            except MetaKraftwerkError as exc:
+                log.info("no case-insensitive match for name %r: %s", f.name[:80], exc)
+                return [part]
             return [part, wider]
         return [part]
 

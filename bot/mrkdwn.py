@@ -1,11 +1,16 @@
 """Escaping of foreign text for Slack mrkdwn, so that API data can never ping anyone.
 
 The lowest layer: the grammar escapes what it echoes in errors, the renderers everything else.
+`inline` goes further for text set inside a line of ours (release and group names in rows):
+it can neither break the line nor format it.
 """
 
 from __future__ import annotations
 
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+ZWSP = "\u200b"  # zero-width space: a marker beside it no longer touches a word boundary
+_MARKERS = "*_~"
+BACKTICK_STAND_IN = "\u02cb"  # ˋ, looks like a backtick and opens no code span
 
 
 def escape(text: str) -> str:
@@ -36,3 +41,48 @@ def escape_truncated(text: str, limit: int) -> str:
         out.append(piece)
         size += len(piece)
     return "".join(out).rstrip() + "…"
+
+
+def _boundary(char: str) -> bool:
+    return not char.isalnum()
+
+
+def inline(text: str) -> str:
+    """Foreign text for inside one of our lines: escaped, on one line, formatting nothing.
+
+    Whitespace runs (line breaks too) become one space; a backtick becomes a look-alike; a `*`,
+    `_` or `~` that Slack could read as opening or closing bold, italics or a strike (a space,
+    punctuation or the edge on its outer side) gets a zero-width space on that side. One in
+    the middle of a word (`DWH_GROUP`) is left as it is: Slack formats nothing there.
+    """
+    flat = " ".join(text.split())
+    out: list[str] = []
+    last = len(flat) - 1
+    for i, char in enumerate(flat):
+        if char == "`":
+            out.append(BACKTICK_STAND_IN)
+        elif char in _MARKERS:
+            before = ZWSP if i == 0 or _boundary(flat[i - 1]) else ""
+            after = ZWSP if i == last or _boundary(flat[i + 1]) else ""
+            out.append(f"{before}{char}{after}")
+        else:
+            out.append(escape(char))
+    return "".join(out)
+
+
+def inline_truncated(text: str, limit: int) -> str:
+    """`inline`, fit into `limit` characters; a cut is marked with an ellipsis."""
+    whole = inline(text)
+    if len(whole) <= limit:
+        return whole
+    flat = " ".join(text.split())
+    low, high = 0, len(flat)  # the longest prefix whose inline form fits with the ellipsis
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(inline(flat[:mid].rstrip())) + 1 <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    while low > 0 and len(inline(flat[:low].rstrip())) + 1 > limit:
+        low -= 1
+    return inline(flat[:low].rstrip()) + "…"

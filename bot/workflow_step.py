@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.mrkdwn import escape
 from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
 from bot.render.detail import render_detail
 from bot.render.listing import MAX_PAGE_SIZE, render_list
@@ -100,5 +101,16 @@ def unexpected_error(error: BaseException) -> str:
     return f"Something went wrong on our side (ref {ref}). Please try again later."
 
 
+def filter_input(inputs: object) -> object:
+    """The step's filter input; StepError when the inputs are no object (Slack sends one)."""
+    if inputs is None:
+        return None
+    if not isinstance(inputs, Mapping):
+        raise StepError(f"The step's inputs hold no filter; give it one, for example {EXAMPLE}.")
+    return inputs.get(INPUT_FILTER)
+
+
 def _plain(mrkdwn: str) -> str:
-    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
+    """Our message without its formatting; what it quotes of the input stays escaped, so that
+    a `<!channel>` in the filter never comes back as a mention wherever the text is shown."""
+    return escape(mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", ""))

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 
 from bot.demo import DemoApiServer
-from bot.finder import MAX_MENTIONED_LOOKUPS, ReleaseFinder, display_order
+from bot.finder import MAX_LIST_CALLS, MAX_MENTIONED_LOOKUPS, ReleaseFinder, display_order
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.models import Release
-from bot.query import ListCommand, Query, parse_command
+from bot.query import ListCommand, Query, QueryError, parse_command
 from tests.conftest import ClientFactory
 from tests.fakes.clock import FakeClock
 
@@ -333,3 +333,25 @@ def test_any_stale_mentioned_part_makes_the_whole_stale(
     assert result.freshness is not None
     assert result.freshness.stale
     assert result.freshness.reason == "MetaKraftwerk is unavailable (HTTP 503)"
+
+
+# ---- bounded upstream calls -------------------------------------------------------------
+
+
+def test_one_command_asks_for_at_most_a_bounded_number_of_lists(
+    demo_api: DemoApiServer, finder: ReleaseFinder
+) -> None:
+    """48 `group_id:` values and `refresh` made 48 uncached calls for one command."""
+    many = " ".join(f"group_id:{i}" for i in range(1, 49))
+    with pytest.raises(QueryError) as caught:
+        finder.find(query(f"{many} refresh"))
+    assert f"at most {MAX_LIST_CALLS}" in caught.value.message
+    assert demo_api.counts.count(RELEASES) == 0
+
+
+def test_lists_up_to_the_bound_are_asked_for(
+    demo_api: DemoApiServer, finder: ReleaseFinder
+) -> None:
+    ids = " ".join(f"group_id:{i}" for i in range(1, MAX_LIST_CALLS + 1))
+    finder.find(query(f"{ids} refresh"))
+    assert demo_api.counts.count(RELEASES) == MAX_LIST_CALLS

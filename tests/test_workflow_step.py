@@ -15,6 +15,7 @@ from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.workflow_step import message_mrkdwn, release_ids_text
+from bot.shared.replay import LocalReplayGuard
 from bot.slack.workflow_step import find_releases_step, on_find_releases_step
 from bot.workflow_step import FindReleasesStep, StepError
 from tests.render.support import NASTY, find, release
@@ -22,6 +23,7 @@ from tests.render.support import NOW as RENDER_NOW
 from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+EVENT = {"type": "function_executed", "function_execution_id": "Fx0STEP"}
 
 
 @pytest.fixture
@@ -104,7 +106,9 @@ def test_an_unexpected_error_fails_with_a_reference_and_no_trace() -> None:
 def test_the_listener_hands_the_step_to_a_work_thread(step: FindReleasesStep) -> None:
     delivery, work, _ = stub_delivery()
     complete, fail = Mock(Complete), Mock(Fail)
-    on_find_releases_step(step, delivery, {"filter": "group:DWH_GROUP"}, complete, fail)
+    on_find_releases_step(
+        step, delivery, LocalReplayGuard(), {"filter": "group:DWH_GROUP"}, complete, fail, EVENT
+    )
     complete.assert_not_called()  # the event is acked before the lookup
     work.run_all()
     fail.assert_not_called()
@@ -114,11 +118,62 @@ def test_the_listener_hands_the_step_to_a_work_thread(step: FindReleasesStep) ->
 def test_a_full_queue_fails_the_step_saying_the_bot_is_busy(step: FindReleasesStep) -> None:
     delivery, _, notices = stub_delivery(full=True)
     complete, fail = Mock(Complete), Mock(Fail)
-    on_find_releases_step(step, delivery, {"filter": "group:DWH_GROUP"}, complete, fail)
+    on_find_releases_step(
+        step, delivery, LocalReplayGuard(), {"filter": "group:DWH_GROUP"}, complete, fail, EVENT
+    )
     fail.assert_not_called()  # not in the request's thread either
     notices.run_all()
     complete.assert_not_called()
     assert "busy" in fail.call_args.args[0]
+
+
+def test_a_retried_execution_completes_once(step: FindReleasesStep) -> None:
+    delivery, work, _ = stub_delivery()
+    seen = LocalReplayGuard()
+    complete, fail = Mock(Complete), Mock(Fail)
+    for _ in range(3):  # the delivery and Slack's retries of it: one execution id
+        on_find_releases_step(
+            step, delivery, seen, {"filter": "group:DWH_GROUP"}, complete, fail, EVENT
+        )
+    work.run_all()
+    assert complete.call_count == 1
+    fail.assert_not_called()
+    other = {**EVENT, "function_execution_id": "Fx0OTHER"}
+    on_find_releases_step(step, delivery, seen, {"filter": "open"}, complete, fail, other)
+    work.run_all()
+    assert complete.call_count == 2
+
+
+def test_a_retry_while_busy_fails_the_execution_once(step: FindReleasesStep) -> None:
+    delivery, _, notices = stub_delivery(full=True)
+    seen = LocalReplayGuard()
+    complete, fail = Mock(Complete), Mock(Fail)
+    for _ in range(2):
+        on_find_releases_step(step, delivery, seen, {"filter": "open"}, complete, fail, EVENT)
+    notices.run_all()
+    assert fail.call_count == 1
+
+
+@pytest.mark.parametrize("inputs", ["group:DWH_GROUP", ["filter"], 5])
+def test_inputs_that_are_no_object_fail_the_step_saying_so(
+    step: FindReleasesStep, inputs: object
+) -> None:
+    complete, fail = Mock(Complete), Mock(Fail)
+    find_releases_step(step, inputs, complete, fail)
+    complete.assert_not_called()
+    assert "filter" in fail.call_args.args[0]
+
+
+@pytest.mark.parametrize("mention", ["<!channel>", "<@U0ADA>", "<!subteam^S0TEAM|@team>"])
+def test_a_mention_in_the_filter_stays_escaped_in_the_reason(
+    step: FindReleasesStep, mention: str
+) -> None:
+    with pytest.raises(StepError) as caught:
+        step.run(mention)
+    reason = str(caught.value)
+    assert "<" not in reason
+    assert ">" not in reason
+    assert mention.strip("<>").split("|")[-1] in reason.replace("&lt;", "").replace("&gt;", "")
 
 
 def test_a_refused_completion_is_logged_not_raised(

@@ -132,8 +132,13 @@ def parse_datetime(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    return to_utc(parsed)
+
+
+def to_utc(value: datetime) -> datetime | None:
+    """`value` in UTC; None when UTC cannot hold it (0001-01-01T00:00+14:00 is year 0 there)."""
     try:
-        return parsed.astimezone(UTC)
+        return value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
 

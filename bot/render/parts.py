@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.finder import Freshness
 from bot.metakraftwerk.models import Release
-from bot.mrkdwn import escape_truncated
+from bot.mrkdwn import escape_truncated, inline_truncated
 from bot.query import USER_ID
 from bot.render.block_limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
 
@@ -35,9 +35,22 @@ DATE_ONLY = "{date_short_pretty}"
 
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def utc(now: datetime) -> datetime:
-    """An aware UTC datetime; naive values are taken as UTC."""
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    """An aware UTC datetime; naive values are taken as UTC.
+
+    A date UTC cannot hold (0001-01-01T00:00+14:00 is in year 0 there) becomes the earliest
+    or latest one it can: it still sorts and shows, and no view fails on it.
+    """
+    if now.tzinfo is None:
+        return now.replace(tzinfo=UTC)
+    try:
+        return now.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _EARLIEST if now.year == datetime.min.year else _LATEST
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -90,8 +103,8 @@ def button(
 
 
 def name_label(name: str, limit: int = NAME_LIMIT) -> str:
-    """A foreign name, escaped and cut for display."""
-    return escape_truncated(name, limit)
+    """A foreign name, escaped, on one line and formatting nothing (see `inline`), cut."""
+    return inline_truncated(name, limit)
 
 
 def release_url(release_id: int, link: str | None) -> str | None:
@@ -117,7 +130,7 @@ def group_label(group_id: int | None, group_names: Mapping[int, str]) -> str:
         return "no group"
     name = group_names.get(group_id)
     if name:
-        return escape_truncated(name, GROUP_LIMIT)
+        return inline_truncated(name, GROUP_LIMIT)
     return f"group {group_id}"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +19,8 @@ from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
 from bot.render.message import Message
+
+log = logging.getLogger(__name__)
 
 SEARCH_RESULTS_CALLBACK = "release_search_results"
 MODAL_ACTION_PREFIX = "in_modal:"
@@ -26,26 +30,41 @@ BLOCK_MODAL_NAV = "modal_nav"
 BLOCK_SHARE = "share_to"
 ACTION_SHARE_TO = "share_to_conversation"
 MAX_MODAL_BLOCKS = 100
+MAX_PRIVATE_METADATA = 3000  # Slack refuses a view with more
+_COMPACT = re.compile(r"(?s)list:([1-9]\d{0,5}):(.*)|detail:(-?\d{1,18})")
 _KEPT = (act.ACTION_PAGE, act.ACTION_DETAIL, act.ACTION_RELATED)
 
 
 @dataclass(frozen=True, slots=True)
 class ShareTarget:
-    """What "Share" posts: a page of a list, or one release; kept in the view's metadata."""
+    """What "Share" posts: a page of a list, or one release; kept in the view's metadata.
+
+    As `list:<page>:<query text>` or `detail:<id>`, the query text as it is: in JSON its quotes
+    and backslashes took two characters each, and a form within its own field limits made
+    3,226 characters of metadata, which Slack refuses. Views opened before still carry JSON,
+    which is read as well.
+    """
 
     kind: Literal["list", "detail"]
     query_text: str = ""
     page: int = 1
     release_id: int | None = None
 
-    def to_metadata(self) -> str:
-        return json.dumps(
-            {"k": self.kind, "q": self.query_text, "p": self.page, "id": self.release_id},
-            ensure_ascii=False,
-        )
+    def to_metadata(self) -> str | None:
+        """The view's private_metadata; None when it would not fit Slack's 3000 characters."""
+        if self.kind == "detail":
+            return f"detail:{int(self.release_id or 0)}"
+        text = f"list:{max(1, self.page)}:{self.query_text}"
+        return text if len(text) <= MAX_PRIVATE_METADATA else None
 
     @classmethod
     def from_metadata(cls, text: object) -> ShareTarget | None:
+        if isinstance(text, str) and len(text) <= MAX_PRIVATE_METADATA:
+            compact = _COMPACT.fullmatch(text)
+            if compact is not None and compact.group(3) is not None:
+                return cls("detail", release_id=int(compact.group(3)))
+            if compact is not None:
+                return cls("list", query_text=compact.group(2), page=int(compact.group(1)))
         try:
             data = json.loads(text) if isinstance(text, str) else None
         except ValueError:
@@ -117,8 +136,12 @@ def render_results_view(
         "close": {"type": "plain_text", "text": "Done"},
         "blocks": blocks,
     }
-    if share is not None:
-        view["private_metadata"] = share.to_metadata()
+    metadata = share.to_metadata() if share is not None else None
+    if share is not None and metadata is None:
+        log.warning("a search too long to share (%d characters): no Share button",
+                    len(share.query_text))
+    if metadata is not None:
+        view["private_metadata"] = metadata
         view["submit"] = {"type": "plain_text", "text": "Share"}
         blocks.append(
             {

@@ -9,7 +9,9 @@
   poll as a backstop, no longer than their own deadline. A failure the cache may answer with a
   stale copy (the API is down or answers garbage) reaches the waiters as it is, so an outage
   costs one upstream call; after any other failure each waiter tries for itself. A lock whose
-  holder died expires, and a waiter takes over.
+  holder died expires, and a waiter takes over. The outcome holds no text (see codec.py): a
+  waiter raises the failure in the bot's own words, or fetches for itself when the outcome is
+  not one the bot writes, so whoever can write to Redis cannot put words in front of users.
 - A local mirror (LocalStore) keeps what this process fetched or read: it answers alone while
   Redis is unreachable (see link.py), and it is what `known_releases()` looks at.
 """
@@ -17,21 +19,27 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import secrets
 import time
 from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any
 
 import redis
 
 from bot.clock import Clock
 from bot.metakraftwerk.cache_store import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
-from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.single_flight import FlightTimeout
-from bot.shared.codec import FORMAT, CorruptEntry, decode, encode, key_name
+from bot.shared.codec import (
+    FORMAT,
+    CorruptEntry,
+    FetchOutcome,
+    decode,
+    decode_outcome,
+    encode,
+    encode_outcome,
+    key_name,
+)
 from bot.shared.link import RedisLink, RedisUnreachable
 
 log = logging.getLogger(__name__)
@@ -48,12 +56,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-# What a waiter may receive instead of an answer: the failures that stale copies stand in for.
-SHARED_FAILURES: dict[str, Callable[[str, str], Exception]] = {
-    "unavailable": lambda message, cause: Unavailable(message, cause=cause),
-    "bad_response": lambda message, cause: BadResponse(message),
-}
 
 
 class RedisStore:
@@ -197,7 +199,7 @@ class RedisStore:
                 return Loaded(fetch(), here=True)
             if outcome is None:
                 continue  # the holder's lock expired without an outcome: take over
-            if outcome.get("ok") is True:
+            if outcome.kind == "ok":
                 try:
                     entry = self._read_fresh(key)  # just stored: fresh by definition
                 except RedisUnreachable:
@@ -205,10 +207,14 @@ class RedisStore:
                 if entry is not None:
                     return Loaded(entry, here=False)
                 continue
-            make = SHARED_FAILURES.get(str(outcome.get("kind")))
-            if make is not None:
-                raise make(str(outcome.get("message", "")), str(outcome.get("cause", "")))
-            refresh = True  # a failure only the holder's caller should see: fetch for ourselves
+            error = outcome.error()
+            if error is not None:
+                raise error
+            if outcome.kind == "unreadable":
+                log.warning("ignoring an unreadable fetch outcome in Redis; fetching here")
+            # A failure only the holder's caller should see, or an outcome nobody can vouch
+            # for (its lock may be forged too, and never released): fetch for ourselves.
+            return Loaded(fetch(), here=True)
 
     def _lead(
         self,
@@ -222,23 +228,23 @@ class RedisStore:
         if not refresh:  # stored by another process between our miss and our lock?
             entry = self.fresh(key)
             if entry is not None:
-                self._finish(lock, token, {"ok": True}, lock_ms)
+                self._finish(lock, token, encode_outcome(None), lock_ms)
                 return Loaded(entry, here=False)
         try:
             entry = fetch()
         except BaseException as exc:
-            self._finish(lock, token, _failure(exc), lock_ms)
+            self._finish(lock, token, encode_outcome(exc), lock_ms)
             raise
-        self._finish(lock, token, {"ok": True}, lock_ms)
+        self._finish(lock, token, encode_outcome(None), lock_ms)
         return Loaded(entry, here=True)
 
-    def _finish(self, lock: str, token: str, outcome: dict[str, Any], lock_ms: int) -> None:
+    def _finish(self, lock: str, token: str, outcome: str, lock_ms: int) -> None:
         """Tell the waiters how the fetch went, then release the lock if it is still ours."""
         done = self._prefix + "done:" + token
 
         def publish(r: redis.Redis) -> None:
             pipe = r.pipeline(transaction=True)
-            pipe.set(done, json.dumps(outcome), px=lock_ms)
+            pipe.set(done, outcome, px=lock_ms)
             pipe.publish(done, "1")
             self._release(keys=[lock], args=[token], client=pipe)
             pipe.execute()
@@ -248,7 +254,7 @@ class RedisStore:
 
     def _wait(
         self, r: redis.Redis, lock: str, holder: bytes, give_up: float
-    ) -> dict[str, Any] | None:
+    ) -> FetchOutcome | None:
         """The outcome of `holder`'s fetch; None when its lock went away without one."""
         done = self._prefix + "done:" + holder.decode("ascii", "replace")
         with r.pubsub(ignore_subscribe_messages=True) as channel:
@@ -256,7 +262,7 @@ class RedisStore:
             while True:
                 raw, current = r.mget(done, lock)
                 if raw is not None:
-                    return _outcome(raw)
+                    return decode_outcome(raw)
                 if current != holder:
                     return None
                 left = give_up - time.monotonic()
@@ -298,26 +304,6 @@ def _take(r: redis.Redis, lock: str, token: str, lock_ms: int) -> bytes | None:
     pipe.get(lock)
     _, holder = pipe.execute()
     return holder if isinstance(holder, bytes) else None
-
-
-def _failure(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, Unavailable):
-        return {"ok": False, "kind": "unavailable", "message": exc.user_message, "cause": exc.cause}
-    if isinstance(exc, BadResponse):
-        return {"ok": False, "kind": "bad_response", "message": exc.user_message, "cause": ""}
-    return {"ok": False, "kind": "other"}
-
-
-def _outcome(raw: object) -> dict[str, Any]:
-    """A fetch's outcome; one that does not parse makes the waiter fetch for itself."""
-    try:
-        data = json.loads(raw) if isinstance(raw, bytes | str) else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
-        log.warning("ignoring an unreadable fetch outcome in Redis")
-        return {"ok": False, "kind": "other"}
-    return data
 
 
 def _ms(seconds: float) -> int:

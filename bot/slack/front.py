@@ -2,7 +2,8 @@
 
 In order: method and path, body size (Content-Length, and a capped read without one), the
 timestamp and signature (bot/slack/signature.py), a replay of an already seen signature, and
-the body's shape (UTF-8, a JSON object where Bolt expects one). Only then is the request
+the body's shape (UTF-8, a JSON object where Bolt expects one: 400 otherwise; an object Bolt
+cannot read answers 200, see `malformed_response`). Only then is the request
 handed to Bolt, marked as verified, so that no listener, middleware or error handler ever
 acts on a body nobody verified. A middleware of the app (bot/slack/app.py, FrontVerified)
 takes the place of Bolt's own signature check: it refuses any request without that mark.
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request.internals import parse_body
 
 from bot.shared.replay import ReplayGuard
-from bot.slack.listeners import SIGNATURE_VERIFIED
+from bot.slack.listeners import SIGNATURE_VERIFIED, malformed_response
 from bot.slack.signature import SlackSignature
 
 if TYPE_CHECKING:
@@ -80,6 +82,8 @@ class SlackFront:
         request = _bolt_request(body, environ, headers)
         if request is None:
             return _plain(400)
+        if isinstance(request, BoltResponse):
+            return request
         request.context[SIGNATURE_VERIFIED] = True
         try:
             return self._app.dispatch(request)
@@ -123,9 +127,12 @@ def _headers(environ: WSGIEnvironment) -> dict[str, str]:
 
 def _bolt_request(
     body: bytes, environ: WSGIEnvironment, headers: dict[str, str]
-) -> BoltRequest | None:
-    """A BoltRequest for a body Bolt can read; None (and one log line) for any other."""
+) -> BoltRequest | BoltResponse | None:
+    """A BoltRequest for a body Bolt can read; None (and one log line) for a body that is no
+    payload; for a payload Bolt cannot read (a field of a type Slack never sends), the 200
+    answer of a malformed payload."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    text: str | None = None
     try:
         text = body.decode("utf-8")
         # Bolt parses the body once, here; its result is checked instead of parsing it twice.
@@ -137,11 +144,25 @@ def _bolt_request(
             raise ValueError(f"the payload is a {type(parsed).__name__}, not an object")
         return request
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        payload = _payload_object(text, content_type)
+        if payload is not None:
+            return malformed_response(payload, f"{type(exc).__name__}: {str(exc)[:200]}")
         log.warning(
             "refused a malformed Slack request (%s): %s", content_type or "no content type",
             str(exc)[:200],
         )
         return None
+
+
+def _payload_object(text: str | None, content_type: str) -> dict[str, Any] | None:
+    """The body as Bolt parses it, when that is a JSON object; None otherwise."""
+    if text is None:
+        return None
+    try:
+        parsed = parse_body(text, content_type or None)
+    except (ValueError, TypeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _plain(status: int) -> BoltResponse:

@@ -3,8 +3,11 @@
 The app runs with `process_before_response=True`, so each listener below runs in the thread
 that serves the HTTP request (or the Socket Mode envelope), and its ack goes out as soon as it
 returns: it reads the payload, offers the work to `delivery.work` and acks. A full queue is
-answered at once with a "busy" notice; a payload of the wrong shape raises MalformedPayload
-(HTTP 400, one log line). The answer itself comes from `Answers`, on a work thread.
+answered at once with a "busy" notice. A payload of the wrong shape is answered 200 with one
+log line and nothing else (a command: an ephemeral saying it could not be read), since Slack
+shows its user an error for any other status: `ReadablePayload` stops the shapes Bolt itself
+would crash on, a listener raises MalformedPayload for the rest. The answer itself comes from
+`Answers`, on a work thread.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from bot.answers import Answers
 from bot.render import actions
@@ -31,10 +35,12 @@ FIND_RELEASES_CALLBACK = "find_releases"
 SIGNATURE_VERIFIED = "releases_bot_signature_verified"
 # Set when one of our listeners has read its payload and accepted the request.
 LISTENER_ACCEPTED = "releases_bot_listener_accepted"
+UNREADABLE_TEXT = "That request could not be read, so nothing was done. Please try again."
 
 
 def register(app: App, answers: Answers, delivery: Delivery) -> None:
     """Register every listener of the app on a Bolt App."""
+    app.use(ReadablePayload())
     app.command(COMMAND)(partial(on_command, answers, delivery))
     app.shortcut(FIND_RELEASES_CALLBACK)(partial(on_find_releases, answers, delivery))
     app.action(re.compile(actions.ACTION_ID_PATTERN))(partial(on_button, answers, delivery))
@@ -133,16 +139,36 @@ def on_error(
         log.warning("refused an unverified request (%s)", type(error).__name__)
         return BoltResponse(status=401, body="")
     if isinstance(error, payload.MalformedPayload) or not request.context.get(LISTENER_ACCEPTED):
-        log.warning(
-            "refused a malformed Slack request: %s: %s", type(error).__name__, str(error)[:200]
-        )
-        return BoltResponse(status=400, body="")
+        return malformed_response(body, f"{type(error).__name__}: {str(error)[:200]}")
     text = _unexpected(answers, error)
     response_url = body.get("response_url") if isinstance(body, dict) else None
     if isinstance(body, dict) and body.get("command"):
         return BoltResponse(status=200, body={"text": text, "response_type": "ephemeral"})
     if isinstance(response_url, str) and response_url:
         delivery.notify(response_url, text)
+    return BoltResponse(status=200, body="")
+
+
+class ReadablePayload(Middleware):
+    """Answers a payload Bolt cannot route before Bolt reads it (its matchers would raise)."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        body = req.body
+        reason = payload.unreadable(body) if isinstance(body, dict) else None
+        if reason is None:
+            return next()
+        return malformed_response(body, reason)
+
+
+def malformed_response(body: Any, reason: str) -> BoltResponse:
+    """200 and one log line: nothing for an interaction or event, an ephemeral for a command."""
+    log.warning("refused a malformed Slack request: %s", reason)
+    if isinstance(body, dict) and body.get("command"):
+        return BoltResponse(
+            status=200, body={"text": UNREADABLE_TEXT, "response_type": "ephemeral"}
+        )
     return BoltResponse(status=200, body="")
 
 

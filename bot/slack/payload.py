@@ -1,7 +1,10 @@
 """Reading Slack payloads defensively: a field of the wrong type is a malformed request.
 
 Signed requests come from Slack, but a listener must still not crash on a shape it did not
-expect: `MalformedPayload` turns into HTTP 400 and one log line (see bot/slack/app.py).
+expect: `MalformedPayload` turns into HTTP 200, a clear ephemeral or nothing, and one log line
+(see bot/slack/listeners.py). `unreadable` names the shapes Bolt itself cannot dispatch (it
+reads `actions[0]`, `event.type` and `view.callback_id` before any listener runs), so they
+never reach Bolt.
 """
 
 from __future__ import annotations
@@ -42,6 +45,26 @@ def first_action(body: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
         raise MalformedPayload("actions is not a list of objects")
     return actions[0]
+
+
+def unreadable(body: Mapping[str, Any]) -> str | None:
+    """Why Bolt could not route this payload (None when it can): a field Bolt reads blindly."""
+    kind = body.get("type")
+    if kind in ("block_actions", "interactive_message") and "actions" in body:
+        actions = body["actions"]
+        if not isinstance(actions, list) or not actions:
+            return "actions is not a list of objects"
+        if not all(isinstance(a, Mapping) for a in actions):
+            return "actions is not a list of objects"
+    if "event" in body:
+        event = body["event"]
+        if not isinstance(event, Mapping):
+            return "event is not an object"
+        if "type" in event and not isinstance(event["type"], str):
+            return "event.type is not a string"
+    if "view" in body and not isinstance(body["view"], Mapping):
+        return "view is not an object"
+    return None
 
 
 def command_caller(body: Mapping[str, Any]) -> Caller:

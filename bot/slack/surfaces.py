@@ -22,4 +22,6 @@ def register_surfaces(app: App, answers: Answers, delivery: Delivery, seen: Repl
     )
     register_home(app, home, delivery, seen)
     register_search(app, SearchForms(answers), delivery)
-    register_workflow_step(app, FindReleasesStep(answers.finder, answers.now), delivery)
+    register_workflow_step(
+        app, FindReleasesStep(answers.finder, answers.now), delivery, seen
+    )

@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from slack_sdk.models.views import View
 
 from bot.render.message import Message
@@ -16,6 +17,7 @@ from tests.fakes.signing import (
     event_body,
     function_executed_event,
     post_event,
+    signed_headers,
     view_submission_payload,
 )
 from tests.fakes.slack_api import Call
@@ -164,6 +166,53 @@ def test_an_unknown_group_fails_the_step_with_the_reason(web: WebProcess) -> Non
     assert "NO_SUCH_GROUP" in call.args["error"]
 
 
+def test_slacks_retry_of_a_step_completes_it_once(web: WebProcess) -> None:
+    execution = f"Fx{uuid.uuid4().hex[:10]}"
+    event = function_executed_event(
+        {"filter": "group:DWH_GROUP"}, execution_id=execution, bot_access_token="xwfp-retry"
+    )
+    body = event_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}")
+    assert post_event(web.http, web.events_url, body).status_code == 200
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    # Slack did not see the 200 in time: the same event again, signed anew (its own
+    # timestamp, so the replay guard of signatures does not stand in for the step's own).
+    headers = signed_headers(body, timestamp=int(time.time()) - 1,
+                             content_type="application/json")
+    headers |= {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert web.http.post(web.events_url, content=body, headers=headers).status_code == 200
+    # A later step completes: the retry, handled before it on the same queue, is done too.
+    later, _ = _run_step(web, {"filter": "open"})
+    assert web.slack.wait_for(lambda s: _completions(web, later)), web.log()
+    assert not web.slack.wait_for(lambda s: len(_completions(web, execution)) > 1, timeout=1.5)
+    assert [c.method for c in _completions(web, execution)] == ["functions.completeSuccess"]
+
+
+@pytest.mark.parametrize("inputs", ["group:DWH_GROUP", ["x"], 5])
+def test_inputs_that_are_no_object_fail_the_step_with_the_reason(
+    web: WebProcess, inputs: object
+) -> None:
+    execution, _ = _run_step(web, inputs)  # type: ignore[arg-type]
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    (call,) = _completions(web, execution)
+    assert call.method == "functions.completeError"
+    assert "filter" in call.args["error"]
+
+
+@pytest.mark.parametrize("mention", ["<!channel>", "<@U0ADA>", "<!subteam^S0TEAM>"])
+def test_a_mention_in_the_filter_comes_back_escaped_in_the_error(
+    web: WebProcess, mention: str
+) -> None:
+    execution, _ = _run_step(web, {"filter": mention})
+    assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    (call,) = _completions(web, execution)
+    assert call.method == "functions.completeError"
+    error = call.args["error"]
+    assert mention not in error
+    assert "<" not in error
+    assert ">" not in error
+    assert "&lt;" in error
+
+
 # ---- the search form --------------------------------------------------------------------
 
 
@@ -244,6 +293,31 @@ def test_the_global_shortcut_opens_the_form_and_results_show_in_the_modal(
         for element in [block.get("accessory") or {}, *(block.get("elements") or [])]:
             if element.get("type") == "button":
                 assert element["action_id"].startswith("in_modal:")
+
+
+def test_a_form_within_its_field_limits_never_makes_a_view_slack_refuses(
+    web: WebProcess,
+) -> None:
+    # Seen from Slack: 3,226 characters of private_metadata (Slack takes 3000), so the
+    # results never showed. Within the limits: filters 500 characters, the name 300.
+    form = _opened_form(web)
+    group = next(b for b in form["blocks"] if b["block_id"] == "search_group")["element"]
+    dwh = next(o for o in group["options"] if o["text"]["text"] == "DWH_GROUP")
+    filters = "-name:'" + '"' * 491 + "'"
+    name = "R*," + '"' * 296
+    assert len(filters) <= 500
+    assert len(name) <= 300
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    values = _form_values(dwh["value"], name=name, status="all", filters=filters)
+    payload = view_submission_payload(form, values)
+    payload["view"]["id"] = view_id
+    assert web.interact(payload).status_code == 200
+    assert web.slack.wait_for(lambda s: _updates(web, view_id)), web.log()
+    results = _view(_updates(web, view_id)[0])
+    View(**results).validate_json()
+    assert len(results["private_metadata"]) <= 3000
+    assert results["submit"]["text"] == "Share"  # still shareable
+    assert "R59" in _text(results)
 
 
 def test_paging_in_the_modal_updates_the_view(web: WebProcess) -> None:

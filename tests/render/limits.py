@@ -139,3 +139,24 @@ def assert_escaped(message: Message, *, allow: tuple[str, ...] = ()) -> None:
 def assert_valid(message: Message, *, allow: tuple[str, ...] = ()) -> None:
     assert_within_limits(message)
     assert_escaped(message, allow=allow)
+
+
+ZWSP = "\u200b"
+_BOUNDARY = re.compile(r"[\s\W]")
+
+
+def assert_inert(fragment: str) -> None:
+    """Foreign text shown inside our mrkdwn can format nothing: no line break, no backtick, and
+    no `*`, `_` or `~` that Slack could read as opening or closing bold, italics or strikes
+    (those need a space, punctuation or the text's edge on their outer side)."""
+    assert "\n" not in fragment, fragment
+    assert "`" not in fragment, fragment
+    for i, char in enumerate(fragment):
+        if char not in "*_~":
+            continue
+        before = fragment[i - 1] if i else " "
+        after = fragment[i + 1] if i + 1 < len(fragment) else " "
+        opens = _BOUNDARY.match(before) is not None and before != ZWSP
+        closes = _BOUNDARY.match(after) is not None and after != ZWSP
+        assert not opens, f"{char!r} at {i} of {fragment!r} can open formatting"
+        assert not closes, f"{char!r} at {i} of {fragment!r} can close formatting"

@@ -11,7 +11,7 @@ from bot.query import Query
 from bot.render import actions as act
 from bot.render.listing import paginate, render_list
 from bot.render.message import Message
-from tests.render.limits import all_text, assert_valid, buttons
+from tests.render.limits import ZWSP, all_text, assert_inert, assert_valid, buttons
 from tests.render.support import (
     GROUPS,
     LONG_DESCRIPTION,
@@ -241,8 +241,8 @@ def test_foreign_text_is_escaped_everywhere() -> None:
         assert mention not in text
     assert "&lt;!channel&gt;" in message.blocks[0]["text"]["text"]
     assert "&lt;@U123&gt;" in message.text
-    # mrkdwn characters and unicode survive as they are
-    assert "`code` 🚀 Ünïcödé" in text
+    # unicode survives as it is; the name's backticks open no code span
+    assert "ˋcodeˋ 🚀 Ünï" in text
 
 
 def test_query_text_too_long_for_buttons_drops_paging_with_a_hint() -> None:
@@ -289,3 +289,20 @@ def test_group_names_come_from_the_result() -> None:
 def test_paginate(total: int, page: int, size: int, expected: tuple[int, int, int, int]) -> None:
     result = paginate(total, page, size)
     assert (result.number, result.count, result.start, result.end) == expected
+
+
+FORMATTING_NAMES = ["*bold*", "_it_", "~s~", "`code`", "```block```", "two\nlines", "a *b* c",
+                    "R_59_", "*", "x_", "_x", "DWH_GROUP"]
+
+
+@pytest.mark.parametrize("name", FORMATTING_NAMES)
+def test_a_release_name_formats_nothing_in_its_row(name: str) -> None:
+    """Names are foreign text: their stars, underscores, tildes, backticks and line breaks
+    must not turn the row bold, italic, struck or into code, nor break it."""
+    message = render_list(find((release(21, name, group_id=7),)), NOW)
+    row = next(s["text"]["text"] for s in _sections(message) if "#21" in s["text"]["text"])
+    assert row.count("\n") == 0
+    shown = row.split(" #21")[0].split(" ", 1)[1]  # after the status emoji
+    inner = shown[1:-1] if shown.startswith("*") and shown.endswith("*") else shown
+    assert_inert(inner)
+    assert inner.replace(ZWSP, "").replace("ˋ", "`") == " ".join(name.split())

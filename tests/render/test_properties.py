@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.finder import DetailResult, FindResult, Freshness
 from bot.metakraftwerk.models import Release
-from bot.mrkdwn import escape
+from bot.mrkdwn import inline
 from bot.query import Query
 from bot.render.detail import render_detail
 from bot.render.listing import render_list
@@ -110,7 +110,7 @@ def test_list_is_postable_and_escaped(
         text = all_text(message)
         for release in releases[(page - 1) * size : page * size]:
             if len(release.name) <= 60:
-                assert escape(release.name) in text
+                assert inline(release.name) in text
 
 
 @SETTINGS
@@ -178,3 +178,34 @@ def test_shortcut_is_postable_and_escaped(
     message = render_shortcut_result(findings, now)
     assert_valid(message)
     render_text(message)
+
+
+# Dates UTC cannot hold: the parsers refuse them, but a renderer must not crash on one either.
+EXTREME = [
+    datetime.fromisoformat("0001-01-01T00:00:00+14:00"),
+    datetime.fromisoformat("9999-12-31T23:59:59-14:00"),
+    datetime(1, 1, 1),
+    datetime.max.replace(tzinfo=UTC),
+]
+
+
+def test_dates_utc_cannot_hold_render_in_every_view() -> None:
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    releases = tuple(
+        Release(id=i + 1, name=f"R{i}", group_id=1, start_date=start, end_date=end)
+        for i, (start, end) in enumerate(
+            [(d, None) for d in EXTREME]
+            + [(None, d) for d in EXTREME]
+            + list(zip(EXTREME, EXTREME, strict=True))
+        )
+    )
+    for query in (Query(status="all"), Query(status="all", format="full")):
+        message = render_list(FindResult(query, releases, {1: "G"}), now)
+        assert_valid(message)
+        render_text(message)
+    standup = render_standup(FindResult(Query(status="all"), releases, {1: "G"}), now)
+    assert_valid(standup)
+    for release in releases:
+        detail = render_detail(DetailResult(release=release, group_names={1: "G"}), now)
+        assert_valid(detail)
+        assert "UTC" in all_text(detail)

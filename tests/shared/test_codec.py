@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.metakraftwerk.cache_store import GROUPS_KEY, Cached
+from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.shared.codec import CorruptEntry, decode, encode, key_name
+from bot.shared.codec import CorruptEntry, decode, decode_outcome, encode, encode_outcome, key_name
 
 AT = datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
 FULL = Release(
@@ -46,10 +47,11 @@ def test_entries_come_back_exactly(key: Hashable, value: object) -> None:
     assert decode(key, encode(key, entry)) == entry
 
 
+# Any release Release.from_api can make: names stripped and never blank.
 releases = st.builds(
     Release,
     id=st.integers(),
-    name=st.text(min_size=1),
+    name=st.text(min_size=1).map(str.strip).filter(bool),
     group_id=st.none() | st.integers(),
     description=st.none() | st.text(),
     start_date=st.none() | st.datetimes(timezones=st.just(UTC)),
@@ -130,3 +132,113 @@ def test_key_names_are_distinct_and_bounded() -> None:
     assert len(names) == 6
     assert len(key_name(ApiFilter(name="x" * 5000))) < 100
     assert key_name(ApiFilter(name="x" * 5000)) != key_name(ApiFilter(name="x" * 4999))
+
+
+# ---- what the API's answers pass, Redis's entries pass too ----------------------------------
+
+
+def _stored(**changes: object) -> str:
+    body = json.loads(encode(("release", 7), Cached(FULL, AT)))
+    body["value"].update(changes)
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"start_date": "0001-01-01T00:00:00+14:00"},  # year 0 in UTC: crashed /releases open
+        {"end_date": "9999-12-31T23:59:59-14:00"},  # year 10000 in UTC
+        {"name": "   "},
+        {"name": " R7 "},
+    ],
+    ids=["year-0-in-utc", "year-10000-in-utc", "blank-name", "unstripped-name"],
+)
+def test_what_the_api_parser_refuses_or_changes_is_corrupt_from_redis(
+    changes: dict[str, object],
+) -> None:
+    with pytest.raises(CorruptEntry):
+        decode(("release", 7), _stored(**changes))
+
+
+def test_a_fetched_at_utc_cannot_hold_is_corrupt() -> None:
+    body = json.loads(encode(("release", 7), Cached(FULL, AT)))
+    body["fetched_at"] = "0001-01-01T00:00:00+14:00"
+    with pytest.raises(CorruptEntry):
+        decode(("release", 7), json.dumps(body))
+
+
+def test_dates_come_back_in_utc_as_from_the_api() -> None:
+    entry = decode(("release", 7), _stored(end_date="2026-02-01T00:00:00+02:00"))
+    assert isinstance(entry.value, Release)
+    assert entry.value.end_date is not None
+    assert entry.value.end_date.tzinfo == UTC
+
+
+@pytest.mark.parametrize("names", [[[1, "  "]], [[1, " DWH "]]])
+def test_blank_or_unstripped_group_names_are_corrupt(names: list[list[object]]) -> None:
+    raw = json.dumps({"format": 1, "fetched_at": AT.isoformat(), "value": names})
+    with pytest.raises(CorruptEntry):
+        decode(GROUPS_KEY, raw)
+
+
+# ---- fetch outcomes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        None,
+        Unavailable("MetaKraftwerk did not answer within 8 s", cause="timeout"),
+        Unavailable("MetaKraftwerk did not answer in time", cause="timeout"),
+        Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
+        Unavailable("MetaKraftwerk is busy (HTTP 429)", cause="HTTP 429"),
+        Unavailable("MetaKraftwerk cannot be reached (connection refused)",
+                    cause="connection refused"),
+    ],
+)
+def test_outcomes_of_our_own_come_back_in_the_same_words(error: Unavailable | None) -> None:
+    outcome = decode_outcome(encode_outcome(error))
+    if error is None:
+        assert outcome.kind == "ok"
+        assert outcome.error() is None
+        return
+    shared = outcome.error()
+    assert isinstance(shared, Unavailable)
+    assert (shared.user_message, shared.cause) == (error.user_message, error.cause)
+
+
+def test_a_bad_response_reaches_waiters_in_our_words_with_its_ref() -> None:
+    error = BadResponse("MetaKraftwerk answered HTTP 500 (ref a1b2c3)", ref="a1b2c3")
+    shared = decode_outcome(encode_outcome(error)).error()
+    assert isinstance(shared, BadResponse)
+    assert "a1b2c3" in shared.user_message
+    assert shared.user_message.startswith("MetaKraftwerk ")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"ok": False, "kind": "unavailable", "message": "<!channel> pay at evil.example",
+         "cause": "HTTP 503"},
+        {"ok": False, "kind": "unavailable", "cause": "<!channel> pay at evil.example"},
+        {"ok": False, "kind": "unavailable", "cause": "timeout", "within": 1e300},
+        {"ok": False, "kind": "unavailable", "cause": "timeout", "within": "8 s <!here>"},
+        {"ok": False, "kind": "bad_response", "ref": "<!channel>"},
+        {"ok": False, "kind": "bad_response", "message": "*Pay here* <!channel>"},
+    ],
+)
+def test_a_forged_outcome_never_carries_the_forgers_words(forged: dict[str, object]) -> None:
+    outcome = decode_outcome(json.dumps(forged))
+    error = outcome.error()
+    if error is not None:
+        assert "<" not in error.user_message
+        assert "evil" not in error.user_message
+        assert "Pay" not in error.user_message
+        assert "e+300" not in error.user_message
+    else:
+        assert outcome.kind == "unreadable"
+
+
+@pytest.mark.parametrize("raw", [b"\x80", b"[]", b'{"ok":"yes"}', b"{}", 5, None])
+def test_an_outcome_that_is_no_object_of_ours_is_unreadable(raw: object) -> None:
+    assert decode_outcome(raw).kind == "unreadable"

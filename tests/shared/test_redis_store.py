@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -12,11 +13,14 @@ from functools import partial
 import pytest
 import redis
 
+from bot.answers import Answers, Caller
 from bot.clock import Deadline
+from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import BadResponse, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
+from bot.query import Query
 from bot.shared.codec import key_name
 from bot.shared.link import RedisLink
 from bot.shared.redis_store import RedisStore
@@ -214,7 +218,12 @@ def burst_over_two(
 
 
 @pytest.mark.parametrize(
-    "error", [Unavailable("MetaKraftwerk did not answer", cause="timeout"), BadResponse("junk")]
+    "error",
+    [
+        Unavailable("MetaKraftwerk did not answer within 8 s", cause="timeout"),
+        Unavailable("MetaKraftwerk is unavailable (HTTP 503)", cause="HTTP 503"),
+        BadResponse("MetaKraftwerk answered HTTP 500 (ref a1b2c3)", ref="a1b2c3"),
+    ],
 )
 def test_an_api_outage_costs_one_call_for_all_processes(
     make_cache: CacheFactory, source: FakeSource, error: Exception
@@ -225,7 +234,56 @@ def test_an_api_outage_costs_one_call_for_all_processes(
     assert source.calls == ["list"]
     assert len(errors) == 20
     assert {type(e) for e in errors} == {type(error)}
-    assert {str(e) for e in errors} == {str(error)}
+    if isinstance(error, Unavailable):
+        assert {str(e) for e in errors} == {str(error)}
+    else:  # the other process says it in its own words, with the ref to find the log line
+        assert all(str(e).startswith("MetaKraftwerk ") and "a1b2c3" in str(e) for e in errors)
+
+
+def _forge(redis_client: redis.Redis, prefix: str, outcome: dict[str, object]) -> None:
+    """Whoever can write to Redis holds the key's lock and writes its outcome."""
+    redis_client.set(f"{prefix}cache:v1:lock:{key_name(DWH)}", "forged", px=30_000)
+    redis_client.set(f"{prefix}cache:v1:done:forged", json.dumps(outcome), px=30_000)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"ok": False, "kind": "unavailable", "message": "<!channel> Pay at evil.example",
+         "cause": "HTTP 503"},
+        {"ok": False, "kind": "bad_response", "message": "<!channel> Pay at evil.example"},
+    ],
+)
+def test_a_forged_failure_reaches_waiters_in_our_words_only(
+    make_cache: CacheFactory, redis_client: redis.Redis, prefix: str,
+    forged: dict[str, object],
+) -> None:
+    _forge(redis_client, prefix, forged)
+    with pytest.raises((Unavailable, BadResponse)) as caught:
+        make_cache().releases(DWH)
+    message = str(caught.value)
+    assert "evil" not in message
+    assert "<" not in message
+    assert message.startswith("MetaKraftwerk ")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"ok": False, "kind": "unavailable", "cause": "<!channel> Pay at evil.example"},
+        {"ok": False, "kind": "unavailable", "cause": "timeout", "within": "<!here>"},
+        {"ok": False, "kind": "bad_response", "ref": "<!channel>"},
+        {"ok": False, "kind": "other"},
+        {"ok": "maybe"},
+    ],
+)
+def test_an_outcome_nobody_can_vouch_for_makes_the_waiter_ask_for_itself(
+    make_cache: CacheFactory, source: FakeSource, redis_client: redis.Redis, prefix: str,
+    forged: dict[str, object],
+) -> None:
+    _forge(redis_client, prefix, forged)
+    assert make_cache().releases(DWH).value == (R1, R2)
+    assert source.calls == ["list"]
 
 
 def test_a_not_found_is_not_passed_on_each_process_asks_itself(
@@ -364,3 +422,23 @@ def test_the_link_reports_its_state_without_the_password(make_link: LinkFactory)
     state = link.check()
     assert state["backend"] == "local"
     assert "top-secret" not in str(state)
+
+
+def test_a_cached_release_dated_where_utc_cannot_reach_breaks_no_answer(
+    make_cache: CacheFactory, source: FakeSource, redis_client: redis.Redis, prefix: str,
+    manual_clock: FakeClock,
+) -> None:
+    """A release dated 0001-01-01T00:00:00+14:00 in Redis crashed `/releases open` for all."""
+    forged = dict.fromkeys(
+        ("group_id", "description", "end_date", "hotfix_of_id", "prev_release_id")
+    ) | {"id": 66, "name": "R66", "start_date": "0001-01-01T00:00:00+14:00",
+         "closed": False, "deleted": False}
+    entry = {"format": 1, "fetched_at": manual_clock.now().isoformat(), "value": [forged]}
+    open_list = ApiFilter(closed=False)
+    assert Query().api_filters() == (open_list,)
+    redis_client.set(f"{prefix}cache:v1:fresh:{key_name(open_list)}", json.dumps(entry))
+    answers = Answers(ReleaseFinder(make_cache()), clock=manual_clock)
+    reply = answers.command("open", Caller(user_id="U1"))
+    assert reply.message.meta.get("view") == "list"
+    assert reply.message.meta.get("total") == 2  # R1 and R2, asked for again: a miss
+    assert "list" in source.calls

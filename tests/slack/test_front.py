@@ -11,6 +11,7 @@ import pytest
 
 from bot.slack.front import MAX_BODY_BYTES, SlackFront
 from tests.fakes.signing import (
+    block_action_payload,
     interactive_body,
     signed_bytes_headers,
     signed_headers,
@@ -119,35 +120,90 @@ def test_a_replay_answers_200_empty_and_does_nothing(
     assert answers.asked == ["open"]
 
 
-SIGNED_JUNK = {
+NOT_A_PAYLOAD = {
     "payload-not-json": ("payload=notjson", FORM),
     "json-list": ("[1]", "application/json"),
     "payload-list": ("payload=%5B1%5D", FORM),
     "form-as-json": (urlencode({"command": "/releases", "text": "x"}), "application/json"),
-    "actions-a-string": (interactive_body({"type": "block_actions", "actions": "x"}), FORM),
-    "user-a-string": (
-        interactive_body({"type": "message_action", "callback_id": "find_releases",
-                          "user": "x"}),
-        FORM,
-    ),
-    "button-actions-not-objects": (
-        interactive_body({"type": "block_actions", "actions": ["x"]}),
-        FORM,
-    ),
-    "text-a-number": (json.dumps({"command": "/releases", "text": 5}), "application/json"),
 }
 
 
-@pytest.mark.parametrize("case", list(SIGNED_JUNK))
-def test_signed_junk_is_400_with_one_log_line(
+@pytest.mark.parametrize("case", list(NOT_A_PAYLOAD))
+def test_a_body_that_is_no_payload_is_400_with_one_log_line(
     front: SlackFront, answers: StubAnswers, caplog: pytest.LogCaptureFixture, case: str
 ) -> None:
-    body, content_type = SIGNED_JUNK[case]
+    body, content_type = NOT_A_PAYLOAD[case]
     caplog.set_level(logging.INFO)
     answer = call(
         front, "POST", EVENTS, body.encode(), signed_headers(body, content_type=content_type)
     )
     assert answer.status.startswith("400"), answer
+    assert len(caplog.records) == 1, [r.getMessage() for r in caplog.records]
+    assert caplog.records[0].exc_info is None
+    assert answers.asked == []
+    assert answers.errors == []
+
+
+def _button(**changes: object) -> str:
+    payload = block_action_payload("release_detail", "21", response_url="")
+    payload.update(changes)
+    return interactive_body(payload)
+
+
+# Objects in Slack's envelope, of a shape Slack never sends: Slack shows the user an error for
+# any status but 200, so they get 200, nothing or a clear ephemeral, and one log line.
+MALFORMED_PAYLOADS = {
+    "actions-empty": (_button(actions=[]), FORM),
+    "actions-a-string": (interactive_body({"type": "block_actions", "actions": "x"}), FORM),
+    "actions-not-objects": (interactive_body({"type": "block_actions", "actions": ["x"]}), FORM),
+    "actions-null": (_button(actions=None), FORM),
+    "action-id-a-number": (_button(actions=[{"action_id": 5, "value": "21"}]), FORM),
+    "user-a-string": (
+        interactive_body({"type": "message_action", "callback_id": "find_releases",
+                          "user": "x"}),
+        FORM,
+    ),
+    "channel-a-number": (
+        interactive_body({"type": "message_action", "callback_id": "find_releases",
+                          "user": "x", "message": "y", "channel": 3}),
+        FORM,
+    ),
+    "command-channel-an-object": (
+        json.dumps({"command": "/releases", "text": "x", "channel_id": {"id": 1},
+                    "user_id": ["U1"]}),
+        "application/json",
+    ),
+    "view-a-string": (
+        interactive_body({"type": "view_submission", "view": "x", "user": {"id": "U1"}}),
+        FORM,
+    ),
+    "event-a-string": (
+        json.dumps({"type": "event_callback", "event": "x", "event_id": "Ev1"}),
+        "application/json",
+    ),
+    "event-type-a-number": (
+        json.dumps({"type": "event_callback", "event": {"type": 5}, "event_id": "Ev1"}),
+        "application/json",
+    ),
+    "text-a-number": (json.dumps({"command": "/releases", "text": 5}), "application/json"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_PAYLOADS))
+def test_a_malformed_signed_payload_is_200_with_one_log_line(
+    front: SlackFront, answers: StubAnswers, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    body, content_type = MALFORMED_PAYLOADS[case]
+    caplog.set_level(logging.INFO)
+    answer = call(
+        front, "POST", EVENTS, body.encode(), signed_headers(body, content_type=content_type)
+    )
+    assert answer.status.startswith("200"), answer
+    assert b"Traceback" not in answer.body
+    if answer.body:
+        reply = json.loads(answer.body)
+        assert reply["response_type"] == "ephemeral"
+        assert "could not be read" in reply["text"]
     assert len(caplog.records) == 1, [r.getMessage() for r in caplog.records]
     assert caplog.records[0].exc_info is None
     assert answers.asked == []
