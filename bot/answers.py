@@ -335,7 +335,9 @@ class Answers:
             releases=found.releases,
             missing_ids=found.missing_ids,
             missing_names=found.missing_names,
-            search=found.search,
+            # Releases named in the message are what it is about; its filters (often context,
+            # "R60 in group:DWH_GROUP") are the answer only when it names none that exist.
+            search=None if found.releases else found.search,
             group_names=found.group_names,
             freshness=found.freshness,
             prefill=scan.query.to_text() if scan.query is not None else "",
