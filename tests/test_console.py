@@ -178,3 +178,17 @@ def test_step_runs_the_workflow_step(run: ConsoleRun) -> None:
     failed = run.say(":step group:NO_SUCH_GROUP")
     assert "(step failed)" in failed
     assert "NO_SUCH_GROUP" in failed
+
+
+def test_a_typo_in_the_slash_command_suggests_the_command(run: ConsoleRun) -> None:
+    text = run.say("/releasse open")
+    assert "Did you mean `/releases open`?" in text
+    assert "releasse open`" not in text
+
+
+def test_another_slash_command_is_not_ours(run: ConsoleRun) -> None:
+    text = run.say("/deploy now")
+    assert "`/deploy` is not a command of this app." in text
+    assert "No release named" not in text
+    # `/releasesopen` is no way to spell `/releases open` either.
+    assert "Did you mean `/releases open`?" in run.say("/releasesopen")

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from bot.answers import Answers, Caller, Reply, dumps
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
+from bot.console.slash import read_slash
 from bot.demo.server import DemoApiServer
 from bot.home import Home, UserChannels
 from bot.render.home import ACTION_HOME_REFRESH
@@ -95,11 +96,11 @@ class Console:
         elif text.startswith(":"):
             self._meta(text)
         else:
-            command = text.removeprefix("/releases").strip() if text.startswith("/") else text
-            if text.startswith("/") and not text.startswith("/releases"):
-                self._print(f"Only /releases is known here; try `/releases {text[1:]}`.")
+            slash = read_slash(text)
+            if slash.refused is not None:
+                self._show(Reply(slash.refused))
                 return True
-            self._show(self._answers.command(command, self._caller))
+            self._show(self._answers.command(slash.text, self._caller))
         return True
 
     # ---- answers ------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Caller, Subscriptions, dumps
+from bot.answers import Caller, Reply, Subscriptions, dumps
 from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
+from bot.console.slash import read_slash
 from bot.render.text import render_text
 from bot.wiring import (
     Services,
@@ -63,9 +64,12 @@ def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | N
     services, _ = _services(settings, sys.stderr, quiet=True)
     try:
         answers = build_answers(services, build_subscriptions(services, None))
-        command = text.strip()
-        command = command.removeprefix("/releases").strip()
-        reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        slash = read_slash(text)
+        reply = (
+            Reply(slash.refused)
+            if slash.refused is not None
+            else answers.command(slash.text, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        )
         if as_json:
             stream.write(dumps(reply.message) + "\n")
         else:
