@@ -75,8 +75,8 @@ class StandupGroups:
                 self.ending_soon,
             ),
             ("started_this_week", ":rocket:", "Started this week", self.started_this_week),
-            ("running", ":large_green_circle:", "Running", self.running),
-            ("upcoming", ":calendar:", "Not started yet", self.upcoming),
+            ("running", parts.EMOJI_OPEN, "Running", self.running),
+            ("upcoming", parts.EMOJI_NOT_STARTED, "Not started yet", self.upcoming),
             (
                 "closed_recently",
                 ":lock:",

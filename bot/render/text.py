@@ -19,6 +19,7 @@ _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 # The one table of the shortcodes the bot writes, as the console shows them.
 EMOJI = {
     ":large_green_circle:": "🟢",
+    ":white_circle:": "⚪",
     ":red_circle:": "🔴",
     ":lock:": "🔒",
     ":wastebasket:": "🗑",
