@@ -135,9 +135,10 @@ def test_quit(run: ConsoleRun) -> None:
 
 
 def test_a_demo_change_shows_at_once_not_after_the_cache_expires(run: ConsoleRun) -> None:
-    assert "*R60*" not in run.say("/releases closed name:R60")
+    assert "*R60*" not in run.say("/releases closed group:DWH_GROUP")
     run.say(":close R60")
-    assert "*R60*" in run.say("/releases closed name:R60")
+    assert "*R60*" in run.say("/releases closed group:DWH_GROUP")
+    assert "Status*: Closed" in run.say("/releases closed name:R60")  # one match: its card
 
 
 def test_the_demo_database_is_removed_afterwards(
