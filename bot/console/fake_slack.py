@@ -23,8 +23,11 @@ _DM_PREFIX = "D-"  # the channel ids this fake gives direct messages
 
 
 class ConsoleSlack:
-    def __init__(self, printer: Printer, *, user_timezone: str | None = None) -> None:
+    def __init__(
+        self, printer: Printer, *, user_timezone: str | None = None, ansi: bool = False
+    ) -> None:
         self._printer = printer
+        self._ansi = ansi
         self._user_timezone = user_timezone
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -63,7 +66,8 @@ class ConsoleSlack:
             blocks = args.get("blocks") or []
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
-            text = render_text(Message(text=str(args.get("text", "")), blocks=tuple(blocks))).text
+            message = Message(text=str(args.get("text", "")), blocks=tuple(blocks))
+            text = render_text(message, ansi=self._ansi).text
             channel = str(args.get("channel", "?"))
             where = f"#{channel}"
             if channel.startswith(_DM_PREFIX):
