@@ -36,6 +36,7 @@ from bot.query import (
     UnfollowCommand,
     UnsubscribeCommand,
     closest,
+    closest_command,
     parse_command,
     scan_message,
 )
@@ -186,8 +187,8 @@ class Answers:
             return Reply(self._standup(command.query, caller))
         if isinstance(command, GroupsCommand):
             return Reply(self._groups())
-        if isinstance(command, ListCommand) and command.by_name:
-            return Reply(self._by_name(command.query, caller))
+        if isinstance(command, ListCommand) and (command.by_name or command.query.names):
+            return Reply(self._by_name(command.query, caller, names_only=command.by_name))
         if isinstance(command, ListCommand):
             return Reply(self._list_or_detail(command.query, caller=caller))
         if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
@@ -209,14 +210,17 @@ class Answers:
             self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
         )
 
-    def _by_name(self, query: Query, caller: Caller) -> Message:
-        """Names alone: one match is its card, several a list, none the closest names."""
+    def _by_name(self, query: Query, caller: Caller, *, names_only: bool) -> Message:
+        """Names: one match is its card, several a list; none, for names alone, the closest
+        names (or the command a word was meant as); with other filters, the empty list."""
         result = self._finder.find(query)
         if len(result.releases) == 1 and query.page == 1:
             return self._detail(result.releases[0].id, refresh=query.refresh, caller=caller)
-        if not result.releases:
+        if not result.releases and names_only:
             known = self._finder.known_names()
-            return render_no_release_named(query.names, closest(query.names, known))
+            return render_no_release_named(
+                query.names, closest(query.names, known), closest_command(query.names)
+            )
         return render_list(result, self._clock.now(), link=self._link)
 
     def _groups(self) -> Message:
@@ -343,7 +347,9 @@ class Answers:
             releases=found.releases,
             missing_ids=found.missing_ids,
             missing_names=found.missing_names,
-            search=found.search,
+            # Releases named in the message are what it is about; its filters (often context,
+            # "R60 in group:DWH_GROUP") are the answer only when it names none that exist.
+            search=None if found.releases else found.search,
             group_names=found.group_names,
             freshness=found.freshness,
             prefill=scan.query.to_text() if scan.query is not None else "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,7 +23,7 @@ from bot.render.detail import render_detail
 from bot.render.listing import MAX_PAGE_SIZE, render_list
 from bot.render.standup import render_standup
 from bot.render.text import mrkdwn_to_text
-from bot.render.workflow_step import message_mrkdwn, release_ids_text
+from bot.render.workflow_step import MAX_SUMMARY, message_mrkdwn, release_ids_text
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,13 @@ class FindReleasesStep:
             message = render_detail(detail, now)
             return StepOutputs(message_mrkdwn(message), 1, str(detail.release.id))
         result = self._finder.find(query)
-        message = render_list(result, now, MAX_PAGE_SIZE)
         ids = [r.id for r in result.releases]
+        # As many rows as fit the summary whole, so its "N of M shown" is true; `count` and
+        # `release_ids` always cover every match.
+        for size in range(MAX_PAGE_SIZE, 0, -1):
+            message = render_list(result, now, size, unpaged=True)
+            if len(message_mrkdwn(message, limit=sys.maxsize)) <= MAX_SUMMARY:
+                break
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
     def _standup(self, query: Query) -> StepOutputs:

@@ -125,3 +125,44 @@ def test_a_name_the_slow_api_answered_as_unknown_is_not_turned_into_a_timeout(
     text = shown(answers, "R599")
     assert "No release named `R599`" in text
     assert "did not answer" not in text
+
+
+# ---- names with other filters, comma lists, near misses -------------------------------------
+
+
+def test_one_match_by_name_opens_its_card_with_other_filters_too(answers: Answers) -> None:
+    reply = answers.command("R59 group:DWH_GROUP", CALLER)
+    assert reply.message.meta["view"] == "detail"
+    assert "R59" in reply.message.blocks[0]["text"]["text"]
+    # Nothing by that name in that group is the filtered list's own "nothing matched".
+    text = shown(answers, "R599 group:DWH_GROUP")
+    assert "Nothing matched" in text
+
+
+def test_a_comma_list_of_names_lists_each(answers: Answers) -> None:
+    message = answers.command("name:R59,R60", CALLER).message
+    assert message.meta["view"] == "list"
+    rows = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert len(rows) == 2
+    assert "No release named" not in all_text(message)
+
+
+def test_an_unknown_group_beside_a_known_one_suggests_the_closest_names(
+    answers: Answers,
+) -> None:
+    text = shown(answers, "group:DWH_GROUP group:LAKE")
+    assert "does not exist" in text
+    assert "Did you mean `LAKE_GROUP`?" in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("opne", "open"), ("stanup", "standup"), ("offen", "open"), ("hilfe", "help"),
+     ("clsoed", "closed"), ("gruops", "groups")],
+)
+def test_a_mistyped_keyword_suggests_the_command(
+    answers: Answers, typed: str, meant: str
+) -> None:
+    text = shown(answers, typed)
+    assert f"No release named `{typed}`" in text
+    assert f"Did you mean `/releases {meant}`?" in text

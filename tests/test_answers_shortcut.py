@@ -35,3 +35,29 @@ def test_a_stale_name_lookup_makes_the_whole_answer_stale(
     assert "*R1*" in text
     assert "MetaKraftwerk is unavailable (HTTP 503)" in text
     assert "data from just now" not in text
+
+
+def test_releases_named_in_a_message_are_the_answer_not_everything_its_filter_matches(
+    demo_api: DemoApiServer, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    answers = Answers(ReleaseFinder(ReleaseCache(make_client(), clock=clock), clock=clock))
+    text = "Can #21, R60 and release 59 ship together? All in group:DWH_GROUP."
+
+    reply = answers.message_shortcut(text, CALLER)
+    shown = render_text(reply.message).text
+
+    assert "Releases in this message · 3" in shown
+    details = [b for b in render_text(reply.message).buttons if b.label == "Details"]
+    assert len(details) == 3
+
+
+def test_a_message_with_only_filters_still_lists_what_they_match(
+    demo_api: DemoApiServer, make_client: ClientFactory
+) -> None:
+    clock = FakeClock()
+    answers = Answers(ReleaseFinder(ReleaseCache(make_client(), clock=clock), clock=clock))
+
+    shown = render_text(answers.message_shortcut("all of group:DWH_GROUP", CALLER).message).text
+
+    assert "Releases in this message · 10" in shown

@@ -57,3 +57,28 @@ def test_the_demo_api_says_nothing_when_a_client_hangs_up(
         except ConnectionResetError:
             api.handle_client_error(("127.0.0.1", 1))
     assert capsys.readouterr().err == ""
+
+
+def test_ask_refuses_a_slash_command_that_is_not_ours(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert ask(Settings(), "/deploy now", out=out) == 1
+    assert "/deploy" in out.getvalue()
+    assert "No release named" not in out.getvalue()
+    assert "Only /releases is known here" in out.getvalue()
+
+
+def test_ask_suggests_the_command_for_a_typo_in_it(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert ask(Settings(), "/releasse open", out=out) == 1
+    assert "Did you mean `/releases open`?" in out.getvalue()
+
+
+def test_ask_prints_no_buttons_that_cannot_be_pressed() -> None:
+    out = io.StringIO()
+    assert ask(Settings(), "/releases group:DWH_GROUP", out=out) == 0
+    assert "R59" in out.getvalue()
+    assert "[1]" not in out.getvalue()
+    assert "Share in channel" not in out.getvalue()
+    as_json = io.StringIO()
+    assert ask(Settings(), "/releases group:DWH_GROUP", as_json=True, out=as_json) == 0
+    assert "Share in channel" in as_json.getvalue()  # the JSON keeps every block

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -63,20 +64,20 @@ def test_a_list_with_numbered_buttons(run: ConsoleRun) -> None:
 def test_pressing_a_button_by_number(run: ConsoleRun) -> None:
     listing = run.say("/releases group:DWH_GROUP open")
     first_details = numbered(listing)["Details"]
-    text = run.say(str(first_details))
+    text = run.say(f"[{first_details}]")
     assert f"(pressed [{first_details}] Details)" in text
     assert "Status" in text  # a detail view
 
     nxt = run.say("/releases all")
-    page_two = run.say(str(numbered(nxt)["Next ›"]))
+    page_two = run.say(f"press {numbered(nxt)['Next ›']}")
     assert "(replaces the message above)" in page_two
     assert "page 2 of" in page_two
 
 
 def test_pressing_a_button_that_is_not_there(run: ConsoleRun) -> None:
-    assert "There is no button [1]" in run.say("1")
+    assert "There is no button [1]" in run.say("[1]")
     run.say("/releases help")
-    assert "There is no button [99]" in run.say("99")
+    assert "There is no button [99]" in run.say("[99]")
 
 
 def test_json_of_the_last_answer(run: ConsoleRun) -> None:
@@ -126,7 +127,7 @@ def test_find_with_nothing_offers_the_search(run: ConsoleRun) -> None:
     assert "I found no releases in this message." in text
     assert "Open search" in numbered(text)
     # A modal cannot open in a terminal; without a terminal the search is cancelled.
-    assert "(search cancelled)" in run.say(str(numbered(text)["Open search"]))
+    assert "(search cancelled)" in run.say(f"[{numbered(text)['Open search']}]")
 
 
 def test_quit(run: ConsoleRun) -> None:
@@ -135,9 +136,10 @@ def test_quit(run: ConsoleRun) -> None:
 
 
 def test_a_demo_change_shows_at_once_not_after_the_cache_expires(run: ConsoleRun) -> None:
-    assert "*R60*" not in run.say("/releases closed name:R60")
+    assert "*R60*" not in run.say("/releases closed group:DWH_GROUP")
     run.say(":close R60")
-    assert "*R60*" in run.say("/releases closed name:R60")
+    assert "*R60*" in run.say("/releases closed group:DWH_GROUP")
+    assert "Status*: Closed" in run.say("/releases closed name:R60")  # one match: its card
 
 
 def test_the_demo_database_is_removed_afterwards(
@@ -163,7 +165,7 @@ def test_home_shows_the_home_tab_and_refresh_works(run: ConsoleRun) -> None:
     assert "R60" in text
     refresh = numbered(text)["Refresh"]
     run.say(":close R60")
-    again = run.say(str(refresh))
+    again = run.say(f"[{refresh}]")
     assert "(App Home)" in again
     assert "*R60*" not in again  # no longer listed (R61 still names it: "after R60")
 
@@ -178,3 +180,67 @@ def test_step_runs_the_workflow_step(run: ConsoleRun) -> None:
     failed = run.say(":step group:NO_SUCH_GROUP")
     assert "(step failed)" in failed
     assert "NO_SUCH_GROUP" in failed
+
+
+def test_a_typo_in_the_slash_command_suggests_the_command(run: ConsoleRun) -> None:
+    text = run.say("/releasse open")
+    assert "Did you mean `/releases open`?" in text
+    assert "releasse open`" not in text
+
+
+def test_another_slash_command_is_not_ours(run: ConsoleRun) -> None:
+    text = run.say("/deploy now")
+    assert "`/deploy` is not a command of this app." in text
+    assert "No release named" not in text
+    # `/releasesopen` is no way to spell `/releases open` either.
+    assert "Did you mean `/releases open`?" in run.say("/releasesopen")
+
+
+def test_a_bare_number_looks_up_that_release_as_in_slack(run: ConsoleRun) -> None:
+    run.say("/releases")  # an answer with buttons: a number must still not press one
+    text = run.say("21")
+    assert "(pressed" not in text
+    assert "R1" in text.split("\n")[1]  # release #21's card
+    assert "Status" in text
+
+
+def test_the_help_says_how_to_press_a_button(run: ConsoleRun) -> None:
+    text = run.say(":help")
+    assert "[3]" in text
+    assert "press 3" in text
+
+
+def test_press_without_a_number_says_how(run: ConsoleRun) -> None:
+    assert "press 3" in run.say("press")
+
+
+def test_bold_is_bold_on_a_terminal(run: ConsoleRun) -> None:
+    ansi = Console(build_answers(run.services), run.out, ansi=True)
+    start = len(run.out.getvalue())
+    ansi.handle("/releases group:DWH_GROUP")
+    text = run.out.getvalue()[start:]
+    assert "\x1b[1mR59\x1b[0m" in text
+    assert "*R59*" not in text
+
+
+def test_following_names_each_release_once(tmp_path: Path) -> None:
+    from bot.wiring import build_subscriptions
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}")
+    services = build_services(settings, demo=True)
+    try:
+        out = io.StringIO()
+        answers = build_answers(services, build_subscriptions(services, None))
+        follower = ConsoleRun(Console(answers, out), out, services)
+        assert "You follow" in follower.say("/releases follow 59")
+        listed = follower.say("/releases following")
+    finally:
+        services.close()
+    row = next(line for line in listed.splitlines() if "R59" in line)
+    assert row.count("#59") == 1
+
+
+def test_the_search_shortcut_form_is_titled_search_releases(run: ConsoleRun) -> None:
+    from bot.render.search import render_search_form
+
+    assert render_search_form("")["title"]["text"] == "Search releases"

@@ -34,7 +34,8 @@ def test_add_takes_the_group_then_the_name_as_the_help_shows(
 ) -> None:
     text = say(console, ":add DWH_GROUP R99")
     assert "R99" in text
-    assert "*R99*" in say(console, "/releases group:DWH_GROUP name:R99")
+    assert "*R99*" in say(console, "/releases group:DWH_GROUP")
+    assert "Status*: Open" in say(console, "/releases group:DWH_GROUP name:R99")  # its card
 
 
 def test_dates_confirms_the_new_dates(console: tuple[Console, io.StringIO]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.query import ListCommand, Query, StandupCommand, parse_command
+from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
 
 
 def _list(text: str) -> ListCommand:
@@ -61,3 +61,19 @@ def test_groups_is_a_command_of_its_own() -> None:
     assert parse_command("groups") == GroupsCommand()
     with pytest.raises(QueryError, match="`groups` takes nothing after it"):
         parse_command("groups DWH")
+
+
+def test_name_takes_a_comma_list_as_the_search_form_does() -> None:
+    assert _list("name:R59,R60").query.names == ("R59", "R60")
+    assert _list("-name:R59,R60,").query.exclude_names == ("R59", "R60")
+    assert _list("name:R5*,R6?").query.names == ("R5*", "R6?")
+    # Quoted, a comma is part of the name, and such a name writes itself back quoted.
+    quoted = _list('name:"Release 1,2"').query
+    assert quoted.names == ("Release 1,2",)
+    assert _list(quoted.to_text()).query == quoted
+    assert _list(Query(names=("a,b",)).to_text()).query == Query(names=("a,b",))
+
+
+def test_a_name_list_of_only_commas_is_an_empty_name() -> None:
+    with pytest.raises(QueryError, match="name"):
+        parse_command("name:,")

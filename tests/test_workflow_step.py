@@ -210,3 +210,22 @@ def test_release_ids_keep_whole_ids_within_the_limit() -> None:
     assert release_ids_text([21, 22, 305]) == "21,22,305"
     assert release_ids_text([123, 456], limit=5) == "123"
     assert len(release_ids_text(range(100_000, 101_000))) <= 1000
+
+
+def test_count_ids_and_summary_agree_and_the_summary_says_what_it_shows(
+    step: FindReleasesStep,
+) -> None:
+    outputs = step.run("")
+    ids = outputs.release_ids.split(",")
+    assert outputs.count == len(ids) == 16  # every open release of the demo data
+    rows = [line for line in outputs.summary.splitlines() if " · " in line and "#" in line]
+    rows = [line for line in rows if not line.startswith("Filters")]
+    assert "page 1 of" not in outputs.summary  # a workflow has no pages to turn
+    assert f"{len(rows)} of 16 shown" in outputs.summary
+    assert all(f"#{i} " in outputs.summary for i in ids[: len(rows)])
+
+
+def test_a_summary_that_shows_everything_says_no_more(step: FindReleasesStep) -> None:
+    outputs = step.run("group:DWH_GROUP open")
+    assert " shown" not in outputs.summary
+    assert "page " not in outputs.summary

@@ -1,7 +1,8 @@
 """A loopback Web API for the console: what the worker posts to "Slack" is printed instead.
 
 The worker keeps using its real WebClient (same code path as in production); only the host it
-talks to is this small server, which renders chat.postMessage / chat.update as console text.
+talks to is this small server, which renders chat.postMessage / chat.update as console text,
+and opens a direct-message "channel" for followers (conversations.open) so theirs print too.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from bot.render.message import Message
 from bot.render.text import render_text
 
 Printer = Callable[[str], None]
+_DM_PREFIX = "D-"  # the channel ids this fake gives direct messages
 
 
 class ConsoleSlack:
-    def __init__(self, printer: Printer, *, user_timezone: str | None = None) -> None:
+    def __init__(
+        self, printer: Printer, *, user_timezone: str | None = None, ansi: bool = False
+    ) -> None:
         self._printer = printer
+        self._ansi = ansi
         self._user_timezone = user_timezone
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -52,15 +57,22 @@ class ConsoleSlack:
             if self._user_timezone:
                 return {"ok": True, "user": {"id": args.get("user"), "tz": self._user_timezone}}
             return {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            # The follower's direct messages: one "DM channel" per user, named after them.
+            return {"ok": True, "channel": {"id": f"{_DM_PREFIX}{args.get('users', '?')}"}}
         if method in ("chat.postMessage", "chat.update"):
             with self._lock:
                 ts = str(args.get("ts") or f"{next(self._ts)}.000000")
             blocks = args.get("blocks") or []
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
-            text = render_text(Message(text=str(args.get("text", "")), blocks=tuple(blocks))).text
-            where = f"#{args.get('channel', '?')}"
-            if method == "chat.update":
+            message = Message(text=str(args.get("text", "")), blocks=tuple(blocks))
+            text = render_text(message, ansi=self._ansi).text
+            channel = str(args.get("channel", "?"))
+            where = f"#{channel}"
+            if channel.startswith(_DM_PREFIX):
+                title = "(the bot sent you a direct message)"
+            elif method == "chat.update":
                 number = ts.split(".", 1)[0]  # our own ts are "N.000000": show N
                 title = f"(the bot updated its message {number} in {where})"
             elif args.get("thread_ts"):

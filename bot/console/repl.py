@@ -1,6 +1,7 @@
 """The console's read-eval-print loop: the bot's own handlers, shown as text.
 
-Type `/releases ...` and read the answer as text; type a button's number to press it. With no
+Type `/releases ...` (or just what follows it: `21` is release 21, as in Slack) and read the
+answer as text; type `[3]` or `press 3` to press the button shown as `[3]`. With no
 MetaKraftwerk credentials it runs on the built-in demo API, whose data `:close R60` and friends
 change, so that with `--with-worker` a newcomer sees notifications without Slack.
 """
@@ -8,6 +9,7 @@ change, so that with `--with-worker` a newcomer sees notifications without Slack
 from __future__ import annotations
 
 import getpass
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable
@@ -15,6 +17,7 @@ from typing import TextIO
 
 from bot.answers import Answers, Caller, Reply, dumps
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
+from bot.console.slash import read_slash
 from bot.demo.server import DemoApiServer
 from bot.home import Home, UserChannels
 from bot.render.home import ACTION_HOME_REFRESH
@@ -23,6 +26,7 @@ from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
 from bot.workflow_step import FindReleasesStep, StepError
 
 PROMPT = "releases> "
+_PRESS = re.compile(r"\[\s*([0-9]+)\s*\]|press\s+\[?([0-9]+)\]?", re.IGNORECASE)
 CONSOLE_CHANNEL = "console"
 _MODES = {
     "ephemeral": "(only you can see this)",
@@ -33,8 +37,9 @@ _MODES = {
 }
 HELP = """\
 Type a command as in Slack, e.g. `/releases`, `/releases group:DWH_GROUP all`,
-`/releases #21`, `/releases standup`, `/releases help`. The `/releases` may be left out.
-Type a number to press that button of the last answer.
+`/releases #21`, `/releases standup`, `/releases help`. The `/releases` may be left out,
+so `21` looks up release 21.
+  [3]  or  press 3         press the button shown as [3] in the last answer
   :find <message text>     run the "Find releases" message shortcut on a message
   :json                    the last answer as Block Kit JSON (for Block Kit Builder)
   :home                    the App Home tab as Slack would show it to you
@@ -58,9 +63,11 @@ class Console:
         caller: Caller | None = None,
         poll: Callable[[], object] | None = None,
         on_demo_change: Callable[[], None] | None = None,
+        ansi: bool = False,
     ) -> None:
         self._answers = answers
         self._out = out
+        self._ansi = ansi  # a terminal: `*bold*` is shown bold
         self._demo = demo
         self._poll = poll
         self._on_demo_change = on_demo_change
@@ -90,16 +97,18 @@ class Console:
             return False
         if text in (":help", "?"):
             self._print(HELP)
-        elif text.isdigit():
-            self._press(int(text))
+        elif (pressed := _PRESS.fullmatch(text)) is not None:
+            self._press(int(pressed.group(1) or pressed.group(2)))
+        elif text.lower() == "press":
+            self._print("Type `press 3` or `[3]` to press the button shown as [3].")
         elif text.startswith(":"):
             self._meta(text)
         else:
-            command = text.removeprefix("/releases").strip() if text.startswith("/") else text
-            if text.startswith("/") and not text.startswith("/releases"):
-                self._print(f"Only /releases is known here; try `/releases {text[1:]}`.")
+            slash = read_slash(text)
+            if slash.refused is not None:
+                self._show(Reply(slash.refused))
                 return True
-            self._show(self._answers.command(command, self._caller))
+            self._show(self._answers.command(slash.text, self._caller))
         return True
 
     # ---- answers ------------------------------------------------------------------------
@@ -109,7 +118,7 @@ class Console:
             self._search_form(reply)
             return
         self._last_reply = reply
-        rendered = render_text(reply.message)
+        rendered = render_text(reply.message, ansi=self._ansi)
         if reply.mode != "delete":
             self._last = rendered
         self._print(f"{_MODES.get(reply.mode, '')}\n{rendered.text}")
@@ -147,7 +156,9 @@ class Console:
             follows=answers.follows,
         )
         view = home.view(self._caller, UserChannels((self._caller.channel_id,)), refresh=refresh)
-        rendered = render_text(Message(text="App Home", blocks=tuple(view["blocks"])))
+        rendered = render_text(
+            Message(text="App Home", blocks=tuple(view["blocks"])), ansi=self._ansi
+        )
         self._last = rendered
         self._print(f"(App Home)\n{rendered.text}")
 
@@ -160,7 +171,7 @@ class Console:
             return
         self._print(
             f"(step completed) count: {outputs.count} · release_ids: {outputs.release_ids or '-'}"
-            f"\nsummary:\n{mrkdwn_to_text(outputs.summary)}"
+            f"\nsummary:\n{mrkdwn_to_text(outputs.summary, ansi=self._ansi)}"
         )
 
     def _meta(self, text: str) -> None:

@@ -6,18 +6,20 @@ database; with `--with-worker` the worker posts to a loopback fake Slack that pr
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Caller, Subscriptions, dumps
+from bot.answers import Caller, Reply, Subscriptions, dumps
 from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
+from bot.console.slash import read_slash
 from bot.render.text import render_text
 from bot.wiring import (
     Services,
@@ -33,24 +35,29 @@ def run_console(
 ) -> int:
     """The interactive console on stdin/stdout; faults are logged to `log_path`, named once."""
     out = sys.stdout
+    ansi = wants_ansi(out)
     services, demo_note = _services(settings, out)
     try:
         poll: Callable[[], object] | None = None
         subscriptions = None
         if with_worker:
-            poll, subscriptions = _start_worker(services, out)
+            poll, subscriptions = _start_worker(services, out, ansi=ansi)
         else:
             subscriptions = build_subscriptions(services, None)
         answers = build_answers(services, subscriptions)
         console = Console(
-            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
+            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear,
+            ansi=ansi,
         )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
         if log_path is not None:
             out.write(f"Warnings and errors are logged to {log_path}\n")
-        out.write(PROMPT)
-        out.flush()
-        console.run(sys.stdin, interactive=True)
+        if sys.stdin.isatty() and out.isatty():
+            console.run(_edited_lines())  # input() prints the prompt
+        else:
+            out.write(PROMPT)
+            out.flush()
+            console.run(sys.stdin, interactive=True)
         out.write("\n")
     finally:
         services.close()
@@ -63,16 +70,41 @@ def ask(settings: Settings, text: str, *, as_json: bool = False, out: TextIO | N
     services, _ = _services(settings, sys.stderr, quiet=True)
     try:
         answers = build_answers(services, build_subscriptions(services, None))
-        command = text.strip()
-        command = command.removeprefix("/releases").strip()
-        reply = answers.command(command, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        slash = read_slash(text)
+        reply = (
+            Reply(slash.refused)
+            if slash.refused is not None
+            else answers.command(slash.text, Caller("TCONSOLE", CONSOLE_CHANNEL, "UCONSOLE"))
+        )
         if as_json:
             stream.write(dumps(reply.message) + "\n")
-        else:
-            stream.write(render_text(reply.message).text.rstrip() + "\n")
+        else:  # one answer and exit: its buttons could never be pressed, so none are shown
+            shown = render_text(reply.message, ansi=wants_ansi(stream), buttons=False)
+            stream.write(shown.text.rstrip() + "\n")
         return 1 if reply.message.meta.get("view") == "error" else 0
     finally:
         services.close()
+
+
+def wants_ansi(stream: TextIO) -> bool:
+    """Terminal bold for `*bold*`: on a terminal, unless NO_COLOR is set (no-color.org)."""
+    try:
+        return stream.isatty() and not os.environ.get("NO_COLOR")
+    except ValueError:  # a closed stream
+        return False
+
+
+def _edited_lines() -> Iterator[str]:
+    """Lines typed at a terminal, with the standard line editing and history (readline)."""
+    import readline  # noqa: F401 - importing it gives input() arrow keys and history
+
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:  # Ctrl-D
+            return
+        except KeyboardInterrupt:  # Ctrl-C drops the line typed so far, as shells do
+            sys.stdout.write("\n")
 
 
 def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[Services, str]:
@@ -96,7 +128,9 @@ def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[
     return services, " on the built-in demo API"
 
 
-def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:
+def _start_worker(
+    services: Services, out: TextIO, *, ansi: bool = False
+) -> tuple[Callable[[], object], Subscriptions]:
     from slack_sdk import WebClient
 
     from bot.console.fake_slack import ConsoleSlack
@@ -107,7 +141,7 @@ def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object]
         out.write("\n" + text.rstrip() + "\n" + ("" if polling.is_set() else PROMPT))
         out.flush()
 
-    slack = ConsoleSlack(printer).start()
+    slack = ConsoleSlack(printer, ansi=ansi).start()
     services.on_close(slack.close)
     web_client = WebClient(token="xoxb-console", base_url=slack.url)  # noqa: S106 - not a secret
     subscriptions = build_subscriptions(services, web_client)

@@ -1,4 +1,4 @@
-"""The demo API's data: thread-safe, changeable at run time, with dates relative to "now".
+"""The demo API's data: thread-safe, changeable at run time, dated relative to today (UTC).
 
 Mutators take a release id, `#id` or name, so that a console command like `:close R60` or a
 notification test can change what the demo API answers next.
@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -49,7 +49,9 @@ class DemoData:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], now: datetime) -> DemoData:
-        base = now.replace(minute=0, second=0, microsecond=0)
+        # Anchored to the day (midnight UTC), not the hour: a worker restarted with --demo the
+        # same day compares against its snapshot and must not see every release re-dated.
+        base = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         groups = {int(g["id"]): str(g["name"]) for g in spec["groups"]}
         group_ids = {name: gid for gid, name in groups.items()}
         ids = {(r["group"], r["name"]): int(r["id"]) for r in spec["releases"]}

@@ -160,8 +160,8 @@ def render_following(
         button = parts.button(
             "Unfollow", ids(act.ACTION_UNFOLLOW, release_id), act.encode_release_ref(release_id)
         )
-        blocks.append(parts.section(cut_mrkdwn(f"{line} · #{release_id}", MAX_SECTION_TEXT),
-                                    accessory=button))
+        # Both lines name the id already (`*R59* #59 · …`, `Release #59`).
+        blocks.append(parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT), accessory=button))
     notes = [WHAT_COMES]
     if len(release_ids) > MAX_LISTED:
         notes.insert(0, f"…and {len(release_ids) - MAX_LISTED} more, not shown.")

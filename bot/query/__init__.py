@@ -8,7 +8,7 @@ value checks they share (`values`), the command parser (`parser`), the command t
 """
 
 from bot.query.builder import MAX_PATTERNS
-from bot.query.closest import closest, did_you_mean
+from bot.query.closest import closest, closest_command, did_you_mean
 from bot.query.commands import (
     Command,
     DigestCommand,
@@ -60,6 +60,7 @@ __all__ = [
     "UnfollowCommand",
     "UnsubscribeCommand",
     "closest",
+    "closest_command",
     "did_you_mean",
     "events_text",
     "glob_match",

@@ -1,18 +1,18 @@
 """Glob patterns on release and group names: `*` and `?`, case-insensitive, whole-name match.
 
-A pattern compiles once into a bit-parallel automaton (shift-and over a Python int): one bit per
-position in the pattern, one shift per character of the name. Matching therefore reads each
-character once, whatever the pattern; nothing backtracks, so no pattern can make a name expensive.
-Patterns OR-ed in a query run as one automaton, so forty patterns cost about what one does.
-`[` has no meaning (no character classes), and both sides are compared casefolded.
+The standard library does the matching: `fnmatch.translate` turns a pattern into a regular
+expression once (cached), and `re` runs it. Since Python 3.11 translate puts each `*` run but
+the last in an atomic group, so no pattern backtracks into an expensive name (the glob-bomb
+tests keep that true). `[` has no meaning here (no character classes), and both sides are
+compared casefolded (`ß` matches `ss`), which is why the regex sees casefolded text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fnmatch
+import re
 from dataclasses import dataclass
 from functools import lru_cache
-from types import MappingProxyType
 
 COMPILED_CACHE_SIZE = 1024
 
@@ -24,60 +24,33 @@ def is_glob(pattern: str) -> bool:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class GlobSet:
-    """Any of several patterns, as one automaton; build it with `compile_globs`.
+    """Any of several patterns, as one compiled regex; build it with `compile_globs`."""
 
-    Bit k stands for "the first k characters of a pattern are matched". A character moves
-    every live bit one up where the pattern has that character (or `?`) next; a bit whose
-    pattern has a `*` next also stays. The name matches when a pattern's last bit is live.
-    """
-
-    masks: Mapping[str, int]  # per character: the bits it can move into (`?` bits included)
-    any_char: int  # the bits any character can move into (the `?` positions)
-    loops: int  # the bits followed by a `*`, which stay whatever the character
-    start: int  # the first bit of every pattern
-    accept: int  # the last bit of every pattern
+    regex: re.Pattern[str] | None  # None when there are no patterns (nothing matches)
     # When no pattern has a wildcard (a group name the API already matched): the casefolded
-    # names, so a match is one set lookup instead of a walk through the automaton.
+    # names, so a match is one set lookup instead of running the regex.
     literals: frozenset[str] | None = None
 
     def match(self, text: str) -> bool:
         if self.literals is not None:
             return text.casefold() in self.literals
-        masks, any_char, loops = self.masks, self.any_char, self.loops
-        state = self.start
-        for ch in text.casefold():
-            state = ((state << 1) & masks.get(ch, any_char)) | (state & loops)
-            if not state:
-                return False
-        return bool(state & self.accept)
+        return self.regex is not None and self.regex.match(text.casefold()) is not None
+
+
+def _translate(pattern: str) -> str:
+    # `[[]` is fnmatch's literal `[`: brackets stay plain characters, as they always were here.
+    return fnmatch.translate(pattern.casefold().replace("[", "[[]"))
 
 
 @lru_cache(maxsize=COMPILED_CACHE_SIZE)
 def compile_globs(patterns: tuple[str, ...]) -> GlobSet:
-    """The automaton for "any of `patterns`"; cached, as queries repeat for every release."""
-    literal: dict[str, int] = {}
-    any_char = loops = start = accept = 0
-    bit = 0
-    for pattern in patterns:
-        start |= 1 << bit
-        for ch in pattern.casefold():
-            if ch == "*":
-                loops |= 1 << bit
-                continue
-            bit += 1
-            if ch == "?":
-                any_char |= 1 << bit
-            else:
-                literal[ch] = literal.get(ch, 0) | (1 << bit)
-        accept |= 1 << bit
-        # The next pattern starts on a fresh bit that no character moves into, so a shift out
-        # of this pattern's last bit dies instead of leaking into the next pattern.
-        bit += 1
-    masks = MappingProxyType({ch: bits | any_char for ch, bits in literal.items()})
-    literals = None if any(map(is_glob, patterns)) else frozenset(p.casefold() for p in patterns)
-    return GlobSet(masks, any_char, loops, start, accept, literals)
+    """The regex for "any of `patterns`"; cached, as queries repeat for every release."""
+    if not any(map(is_glob, patterns)):
+        return GlobSet(None, frozenset(p.casefold() for p in patterns))
+    # Each translation ends in `\Z` and names its groups uniquely, so they can be OR-ed.
+    return GlobSet(re.compile("|".join(f"(?:{_translate(p)})" for p in patterns)))
 
 
 def glob_match(pattern: str, text: str) -> bool:
-    """Case-insensitive `*`/`?` match of the whole text, in time linear in the text."""
+    """Case-insensitive `*`/`?` match of the whole text."""
     return compile_globs((pattern,)).match(text)

@@ -13,6 +13,7 @@ from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
 from bot.query.values import (
     STATUS_WORDS,
     bad_value,
+    empty_value,
     parse_bool,
     parse_int,
     strip_hash,
@@ -31,8 +32,13 @@ def _group(builder: Builder, token: Token, value: str) -> None:
 
 
 def _name(builder: Builder, token: Token, value: str) -> None:
+    """`name:R59,R60` is two names, as in the search form; quoted, a comma is the name's own."""
     target = builder.exclude_names if token.negated else builder.names
-    builder.add_pattern(target, value, token)
+    parts = [value] if token.quoted else [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise empty_value(token, "name")
+    for part in parts:
+        builder.add_pattern(target, part, token)
 
 
 def _group_id(builder: Builder, token: Token, value: str) -> None:

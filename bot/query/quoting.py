@@ -15,7 +15,8 @@ ENTITIES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"))
 
 def quote_value(value: str) -> str:
     """A value as `to_text` writes it: bare when it reads back as-is, else in double quotes."""
-    if value and not any(ch.isspace() or ch in QUOTES or ch in "\\<>&" for ch in value):
+    # A bare comma would split a name in two (`name:R59,R60`), so a name's own comma is quoted.
+    if value and not any(ch.isspace() or ch in QUOTES or ch in "\\<>&," for ch in value):
         return value
     out: list[str] = []
     for i, ch in enumerate(value):

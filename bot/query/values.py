@@ -16,7 +16,9 @@ VALID_KEYS: Mapping[str, str] = MappingProxyType(
     {
         "group": 'a release group name, globs allowed: `group:DWH_GROUP`, `group:"DWH*"`',
         "group_id": "a release group id (a whole number): `group_id:3`",
-        "name": 'a release name, globs allowed: `name:R59`, `name:"Release 2022 Q1"`',
+        "name": (
+            'release names, globs allowed: `name:R59`, `name:R59,R60`, `name:"Release 2022 Q1"`'
+        ),
         "id": "a release id (a whole number), same as `#21`",
         "status": "`open`, `closed` or `all`",
         "closed": "`true`/`false`, `yes`/`no` or `1`/`0`",

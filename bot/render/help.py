@@ -66,7 +66,7 @@ filters it mentions are looked up."""
 
 _FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
 • `group:DWH_GROUP` or `group=DWH_GROUP` by release group name; `group_id:3` by id
-• `name:R59` by name; `*` and `?` are wildcards: `name:R-2025-*`
+• `name:R59` by name, `name:R59,R60` for several; `*` and `?` are wildcards: `name:R-2025-*`
 • `open`, `closed`, `all` or `status:closed` by status (default: open)
 • `closed:yes` / `closed:no` also work (`true/false/yes/no/1/0`)
 • `hotfix:yes` only hotfixes, `hotfix:no` none

@@ -170,8 +170,10 @@ def _followed_blocks(data: HomeData, now: datetime) -> list[dict[str, Any]]:
     if not data.followed:
         return []
     names = data.releases.group_names if data.releases else data.group_names
+    # Predecessors by name where they are at hand (`after R9`, as every other view says).
+    known = {**(data.releases.known() if data.releases else {}), **{r.id: r for r in data.followed}}
     lines = [
-        parts.summary_line(r, group_names=names, known={}, now=now)
+        parts.summary_line(r, group_names=names, known=known, now=now)
         for r in data.followed[:MAX_FOLLOWED]
     ]
     if len(data.followed) > MAX_FOLLOWED:

@@ -140,12 +140,15 @@ def render_list(
     *,
     shared_by: str | None = None,
     link: str | None = None,
+    unpaged: bool = False,
 ) -> Message:
     """A page of `result` (the page the query asks for, clamped) as a Slack message.
 
     `shared_by` (a Slack user id) renders the copy posted by "Share in channel": in the
     channel, for everyone, without paging or share buttons. `link` is the template that
-    links release names to MetaKraftwerk (METAKRAFTWERK_WEB_URL).
+    links release names to MetaKraftwerk (METAKRAFTWERK_WEB_URL). `unpaged` is for text
+    that nobody can page (the Workflow Builder step): no buttons and no page numbers; when
+    not every release fits, the note says which are shown ("15 of 16 shown").
     """
     query = result.query
     releases = result.releases
@@ -182,9 +185,12 @@ def render_list(
         )
 
     notes = [f"Filters: {describe_filters(query)}", parts.plural(total, "release")]
-    if page.count > 1:
+    if unpaged and len(shown) < total and shown:
+        first = "" if page.start == 0 else f"{page.start + 1}-{page.end}, "
+        notes.append(f"{first}{len(shown)} of {total} shown")
+    elif page.count > 1:
         notes.append(f"page {page.number} of {page.count}")
-    if shown and query.page > page.count:
+    if shown and query.page > page.count and not unpaged:
         notes.append(
             f"Page {query.page} is past the end: this is the last page, "
             f"{page.number} of {page.count}"
@@ -192,7 +198,7 @@ def render_list(
     notes.append(parts.freshness_text(result.freshness, now))
     notes.append(parts.shared_by_text(shared_by))
     buttons: list[dict[str, Any]] = []
-    if not shared:
+    if not shared and not unpaged:
         text = query_text(query)
         if not shown:
             search = act.encode_open_search(text)

@@ -24,6 +24,7 @@ NAME_LIMIT = 100  # a release name inside a summary line
 GROUP_LIMIT = 60  # a group name inside a summary line
 
 EMOJI_OPEN = ":large_green_circle:"
+EMOJI_NOT_STARTED = ":white_circle:"  # open, but its start date is still ahead
 EMOJI_OVERDUE = ":red_circle:"
 EMOJI_CLOSED = ":lock:"
 EMOJI_DELETED = ":wastebasket:"
@@ -160,18 +161,32 @@ def is_overdue(release: Release, now: datetime) -> bool:
     return release.is_open and release.end_date is not None and utc(release.end_date) < utc(now)
 
 
+def is_not_started(release: Release, now: datetime) -> bool:
+    """Open, not overdue, and its start date still ahead (the standup's "Not started yet")."""
+    return (
+        release.is_open
+        and not is_overdue(release, now)
+        and release.start_date is not None
+        and utc(release.start_date) > utc(now)
+    )
+
+
 def status_emoji(release: Release, now: datetime) -> str:
     if release.deleted:
         return EMOJI_DELETED
     if release.closed:
         return EMOJI_CLOSED
-    return EMOJI_OVERDUE if is_overdue(release, now) else EMOJI_OPEN
+    if is_overdue(release, now):
+        return EMOJI_OVERDUE
+    return EMOJI_NOT_STARTED if is_not_started(release, now) else EMOJI_OPEN
 
 
 def status_word(release: Release, now: datetime) -> str:
     word = "Closed" if release.closed else "Open"
     if is_overdue(release, now):
         word += ", overdue"
+    elif is_not_started(release, now):
+        word += ", not started yet"
     if release.deleted:
         word += ", deleted"
     return word

@@ -118,7 +118,7 @@ def render_search_form(
         "type": "modal",
         "callback_id": SEARCH_FORM_CALLBACK,
         "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Find releases"},
+        "title": {"type": "plain_text", "text": "Search releases"},
         "submit": {"type": "plain_text", "text": "Search"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [

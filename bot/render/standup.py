@@ -14,6 +14,7 @@ releases started over the weekend still count. Days are local days in `tz`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -75,8 +76,8 @@ class StandupGroups:
                 self.ending_soon,
             ),
             ("started_this_week", ":rocket:", "Started this week", self.started_this_week),
-            ("running", ":large_green_circle:", "Running", self.running),
-            ("upcoming", ":calendar:", "Not started yet", self.upcoming),
+            ("running", parts.EMOJI_OPEN, "Running", self.running),
+            ("upcoming", parts.EMOJI_NOT_STARTED, "Not started yet", self.upcoming),
             (
                 "closed_recently",
                 ":lock:",
@@ -270,6 +271,10 @@ def render_standup(
     )
     known = result.known()
     shown_groups = {r.group_id for *_, rs in groups.titled() for r in rs}
+    # Names that several shown releases share (every group's "Default Release"): their
+    # Details buttons add the id, so five buttons do not read the same.
+    seen_names = Counter(r.name.casefold() for *_, rs in groups.titled() for r in rs)
+    repeated = {name for name, count in seen_names.items() if count > 1}
     show_group = len(shown_groups) > 1 or not (query.groups or query.group_ids)
     base_title = list_title(query, result.group_names).partition(" · ")[2]
     heading = (
@@ -313,7 +318,7 @@ def render_standup(
         blocks.append(parts.section(text))
         details = [
             parts.button(
-                f"Details {parts.name_label(r.name, 40)}",
+                _details_label(r, repeated),
                 ids(act.ACTION_DETAIL, r.id),
                 act.encode_release_ref(r.id),
             )
@@ -350,3 +355,9 @@ def render_standup(
         blocks=fit_blocks(blocks),
         meta={"view": "standup", "open": groups.open_count, "closed": len(groups.closed_recently)},
     )
+
+
+def _details_label(release: Release, repeated: set[str]) -> str:
+    """`Details R59`; `Details Default Release #1` when another shown release has that name."""
+    label = f"Details {parts.name_label(release.name, 40)}"
+    return f"{label} #{release.id}" if release.name.casefold() in repeated else label

@@ -1,12 +1,14 @@
 """Messages as terminal text, for the console mode: what Slack would show, and its buttons.
 
 Buttons are numbered in order (`[1] Details`), so the console can "press" one by number and
-hand its action id and value to the same code a real click reaches.
+hand its action id and value to the same code a real click reaches; where nobody can press
+them (`ask`), `buttons=False` leaves them out.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 # The one table of the shortcodes the bot writes, as the console shows them.
 EMOJI = {
     ":large_green_circle:": "🟢",
+    ":white_circle:": "⚪",
     ":red_circle:": "🔴",
     ":lock:": "🔒",
     ":wastebasket:": "🗑",
@@ -91,29 +94,42 @@ def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
     return out
 
 
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK, most emoji) count two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue  # accents on the letter before, variation selectors, zero-width joiners
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
 def _text_of(obj: Any, ansi: bool) -> str:
     if isinstance(obj, dict) and isinstance(obj.get("text"), str):
         return mrkdwn_to_text(obj["text"], ansi=ansi and obj.get("type") == "mrkdwn")
     return ""
 
 
-def render_text(message: Message, *, ansi: bool = False) -> ConsoleText:
-    """The message as lines of text plus its buttons in display order."""
+def render_text(message: Message, *, ansi: bool = False, buttons: bool = True) -> ConsoleText:
+    """The message as lines of text plus its buttons in display order (none without `buttons`).
+
+    `ansi` shows Slack's `*bold*` as terminal bold instead of the asterisks.
+    """
     lines: list[str] = []
-    buttons: list[ConsoleButton] = []
+    pressable: list[ConsoleButton] = []
 
     def press(element: dict[str, Any], block_id: str | None) -> str:
         label = _text_of(element.get("text"), False)
-        buttons.append(
+        pressable.append(
             ConsoleButton(
-                number=len(buttons) + 1,
+                number=len(pressable) + 1,
                 label=label,
                 action_id=str(element.get("action_id", "")),
                 value=str(element.get("value", "")),
                 block_id=block_id,
             )
         )
-        return f"[{len(buttons)}] {label}"
+        return f"[{len(pressable)}] {label}"
 
     blocks: Iterable[dict[str, Any]] = message.blocks
     if not message.blocks:
@@ -123,13 +139,13 @@ def render_text(message: Message, *, ansi: bool = False) -> ConsoleText:
         block_id = block.get("block_id")
         if kind == "header":
             title = _text_of(block.get("text"), False)
-            lines.extend([title, "═" * min(60, max(3, len(title)))])
+            lines.extend([title, "═" * min(60, max(3, display_width(title)))])
         elif kind == "section":
             body = _text_of(block.get("text"), ansi)
             fields = [_text_of(f, ansi).replace("\n", ": ", 1) for f in block.get("fields") or []]
             text = "\n".join(t for t in [body, *fields] if t)
             accessory = block.get("accessory")
-            if isinstance(accessory, dict) and accessory.get("type") == "button":
+            if buttons and isinstance(accessory, dict) and accessory.get("type") == "button":
                 text += f"   {press(accessory, block_id)}"
             lines.append(text)
         elif kind == "context":
@@ -137,7 +153,7 @@ def render_text(message: Message, *, ansi: bool = False) -> ConsoleText:
             lines.append("  " + " · ".join(p for p in parts if p))
         elif kind == "divider":
             lines.append(_RULE)
-        elif kind == "actions":
+        elif kind == "actions" and buttons:
             labels = [
                 press(e, block_id)
                 for e in block.get("elements") or []
@@ -145,4 +161,4 @@ def render_text(message: Message, *, ansi: bool = False) -> ConsoleText:
             ]
             if labels:
                 lines.append("  ".join(labels))
-    return ConsoleText(text="\n".join(lines), buttons=tuple(buttons))
+    return ConsoleText(text="\n".join(lines), buttons=tuple(pressable))

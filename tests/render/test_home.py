@@ -111,3 +111,16 @@ def test_ending_soon_is_within_seven_days() -> None:
     outside = release(2, start=NOW - timedelta(days=1), end=NOW + timedelta(days=8))
     (summary,) = group_summaries((inside, outside), GROUPS, NOW)
     assert summary.ending_soon == 1
+
+
+def test_a_followed_release_names_its_predecessor_as_the_other_views_do() -> None:
+    r9 = release(29, "R9")
+    r59 = release(59, "R59", prev_release_id=29)
+    # R9 is at hand among the releases the open list knows (its related releases).
+    from dataclasses import replace as _replace
+
+    releases = _replace(find((release(60, "R60", prev_release_id=59), r59)), related={29: r9})
+    text = all_text(_message(HomeData(releases=releases, followed=(r59,))))
+    followed = text.split("Releases you follow", 1)[1]
+    assert "after R9" in followed
+    assert "after #29" not in followed

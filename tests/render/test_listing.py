@@ -306,3 +306,23 @@ def test_a_release_name_formats_nothing_in_its_row(name: str) -> None:
     inner = shown[1:-1] if shown.startswith("*") and shown.endswith("*") else shown
     assert_inert(inner)
     assert inner.replace(ZWSP, "").replace("ˋ", "`") == " ".join(name.split())
+
+
+def test_a_release_that_has_not_started_has_its_own_status_emoji_everywhere() -> None:
+    from bot.render import parts
+    from bot.render.detail import render_detail
+    from bot.render.standup import render_standup
+    from tests.render.support import detail
+
+    later = release(7, "R7", days=(2, 30))
+    listed = _sections(render_list(find((later,), Query()), NOW))[0]["text"]["text"]
+    assert listed.startswith(f"{parts.EMOJI_NOT_STARTED} *R7* #7 · ")
+    assert parts.EMOJI_NOT_STARTED != parts.EMOJI_OPEN
+    card = render_detail(detail(later), NOW)
+    assert card.blocks[0]["text"]["text"].startswith(parts.EMOJI_NOT_STARTED)
+    assert "Open, not started yet" in all_text(card)
+    standup = all_text(render_standup(find((later,), Query()), NOW))
+    assert f"{parts.EMOJI_NOT_STARTED} Not started yet" in standup
+    # Running releases keep the green dot.
+    running = _sections(render_list(find((release(8, "R8"),), Query()), NOW))[0]["text"]["text"]
+    assert running.startswith(":large_green_circle: *R8*")

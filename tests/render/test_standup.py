@@ -229,3 +229,15 @@ def test_a_release_closed_early_shows_when_the_snapshots_saw_it_close() -> None:
     message = render_standup(find((early,), Query(status="all")), TUESDAY, closed_at=seen)
     assert "· closed <!date^1709546400^" in all_text(message)  # Monday 10:00 UTC
 
+
+
+def test_details_buttons_of_releases_with_the_same_name_say_which_is_which() -> None:
+    same = tuple(release(i, "Default Release", group_id=1 + i % 2) for i in range(1, 6))
+    labels = [b["text"]["text"] for b in buttons(render_standup(find(same), NOW))]
+    details = [label for label in labels if label.startswith("Details")]
+    assert len(details) == 5
+    assert len(set(details)) == 5
+    assert "Details Default Release #1" in details
+    # A name that is unique stays as it was.
+    one = [b["text"]["text"] for b in buttons(render_standup(find((release(9, "R9"),)), NOW))]
+    assert "Details R9" in one

@@ -64,3 +64,22 @@ def test_message_without_blocks_shows_its_text() -> None:
 def test_dividers() -> None:
     console = render_text(Message(text="x", blocks=({"type": "divider"},)))
     assert set(console.text) == {"─"}
+
+
+def test_a_title_is_underlined_as_wide_as_a_terminal_shows_it() -> None:
+    for title, width in [("リリース", 8), ("Größe-Ü 🚀", 10), ("R60", 3), ("e\u0301clair", 6)]:
+        message = Message(
+            text=title, blocks=({"type": "header", "text": {"type": "plain_text", "text": title}},)
+        )
+        lines = render_text(message).text.split("\n")
+        assert lines[1] == "═" * max(3, width), title
+
+
+def test_buttons_can_be_left_out_where_nobody_can_press_them() -> None:
+    message = render_list(find(many(12), Query(groups=("DWH_GROUP",))), NOW)
+    console = render_text(message, buttons=False)
+    assert "[1]" not in console.text
+    assert "Details" not in console.text
+    assert "Next ›" not in console.text
+    assert console.buttons == ()
+    assert "🟢 *R1* #1 · DWH_GROUP" in console.text
