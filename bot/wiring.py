@@ -20,12 +20,12 @@ import httpx
 from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 
-from bot.answer_timing import TimedAnswers
-from bot.answers import Answers, Follows, Subscriptions
+from bot.app.answers import Answers, Follows, Subscriptions
+from bot.app.finder import ReleaseFinder
+from bot.app.timing import TimedAnswers
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
-from bot.finder import ReleaseFinder
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client

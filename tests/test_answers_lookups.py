@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller
-from bot.finder import ReleaseFinder
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from tests.render.limits import all_text
 

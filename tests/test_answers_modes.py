@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller
-from bot.finder import ReleaseFinder
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.query import Query
 from bot.render import actions as act

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.query import Query
 from bot.render.text import render_text

@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from bot.answers import Answers
+from bot.app.answers import Answers
+from bot.app.finder import ReleaseFinder
 from bot.console.fake_slack import ConsoleSlack
 from bot.console.repl import Console
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 
 

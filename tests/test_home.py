@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.app.answers import Caller, Reply, SubscriptionCommand
+from bot.app.finder import ReleaseFinder
+from bot.app.home import Home, UserChannels
 from bot.demo.server import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.home import Home, UserChannels
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
@@ -229,6 +229,6 @@ def test_refresh_on_a_full_queue_is_acked_and_skipped(caplog: pytest.LogCaptureF
 
 def test_errors_render_without_breaking_the_rows_reader() -> None:
     # A refusal or error reply from the commands has no rows: Home shows no channel for it.
-    from bot.home import _subscription_rows
+    from bot.app.home import _subscription_rows
 
     assert _subscription_rows(render_error("nope").blocks) == ()

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from slack_bolt import Ack
 
-from bot.answers import Answers
-from bot.finder import ReleaseFinder
+from bot.app.answers import Answers
+from bot.app.finder import ReleaseFinder
+from bot.app.search_form import SearchForms
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.search_results import ShareTarget
-from bot.search import SearchForms
 from bot.slack.response_urls import ResponseUrls, allowed_origins
 from bot.slack.search import (
     on_form_submitted,

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from bot.answers import Answers, Caller, Reply, dumps
+from bot.app.answers import Answers, Caller, Reply, dumps
+from bot.app.home import Home, UserChannels
+from bot.app.workflow_step import FindReleasesStep, StepError
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
 from bot.demo.server import DemoApiServer
-from bot.home import Home, UserChannels
 from bot.render.home import ACTION_HOME_REFRESH
 from bot.render.message import Message
 from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
-from bot.workflow_step import FindReleasesStep, StepError
 
 PROMPT = "releases> "
 CONSOLE_CHANNEL = "console"

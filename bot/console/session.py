@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Caller, Subscriptions, dumps
+from bot.app.answers import Caller, Subscriptions, dumps
 from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
 from bot.render.text import render_text

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from bot.answers import Caller, Reply, SubscriptionCommand
+from bot.app.answers import Caller, Reply, SubscriptionCommand
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.logs import new_ref
@@ -62,7 +62,7 @@ def _no_zone(user_id: str) -> str | None:
 
 
 class SubscriptionCommands:
-    """The `Subscriptions` service `bot.answers.Answers` delegates to, over a Store."""
+    """The `Subscriptions` service `bot.app.answers.Answers` delegates to, over a Store."""
 
     def __init__(
         self,

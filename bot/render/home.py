@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act

@@ -11,7 +11,7 @@ from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Answers
+from bot.app.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.shared.replay import ReplayGuard
 from bot.slack import listeners

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Reply
+from bot.app.answers import Reply
 from bot.slack.response_urls import ResponseUrls
 from bot.slack.work import WorkQueue
 

@@ -20,8 +20,8 @@ from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Caller
-from bot.home import Home, UserChannels
+from bot.app.answers import Caller
+from bot.app.home import Home, UserChannels
 from bot.render.home import ACTION_HOME_REFRESH
 from bot.shared.replay import ReplayGuard
 from bot.slack import payload

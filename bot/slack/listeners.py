@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
-from bot.answers import Answers
+from bot.app.answers import Answers
 from bot.render import actions
 from bot.render.search import SEARCH_VIEW_CALLBACK
 from bot.slack import payload

@@ -20,7 +20,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Reply
+from bot.app.answers import Reply
+from bot.app.search_form import SearchForms
 from bot.render.search import ACTION_GROUP, SEARCH_FORM_CALLBACK
 from bot.render.search_results import (
     BLOCK_SHARE,
@@ -29,7 +30,6 @@ from bot.render.search_results import (
     ShareTarget,
     render_busy_view,
 )
-from bot.search import SearchForms
 from bot.slack import payload
 from bot.slack.delivery import BUSY_TEXT, Delivery
 

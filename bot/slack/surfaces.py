@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.answers import Answers
-from bot.home import Home
-from bot.search import SearchForms
+from bot.app.answers import Answers
+from bot.app.home import Home
+from bot.app.search_form import SearchForms
+from bot.app.workflow_step import FindReleasesStep
 from bot.shared.replay import ReplayGuard
 from bot.slack.delivery import Delivery
 from bot.slack.home import register_home
 from bot.slack.search import register_search
 from bot.slack.workflow_step import register_workflow_step
-from bot.workflow_step import FindReleasesStep
 
 
 def register_surfaces(app: App, answers: Answers, delivery: Delivery, seen: ReplayGuard) -> None:

@@ -16,14 +16,14 @@ from typing import Any
 from slack_bolt import App, Complete, Fail
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.delivery import Delivery
-from bot.workflow_step import (
+from bot.app.workflow_step import (
     FUNCTION_CALLBACK,
     INPUT_FILTER,
     FindReleasesStep,
     StepError,
     unexpected_error,
 )
+from bot.slack.delivery import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
 from bot.config import Secret, Settings
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.commands import SubscriptionCommands
 from bot.notify.records import NewDelivery

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
+from bot.app.home import Home, UserChannels
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.home import Home, UserChannels
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
 from bot.notify.commands import SubscriptionCommands

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from bot.answers import Caller, Reply
+from bot.app.answers import Caller, Reply
 from bot.config import Settings
 from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store, StoreUnavailable

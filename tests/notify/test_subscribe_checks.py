@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
 from bot.config import Settings
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.commands import SubscriptionCommands
 from bot.notify.filters import stored_query

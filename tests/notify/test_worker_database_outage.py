@@ -9,8 +9,8 @@ import threading
 import pytest
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
 from bot.config import Settings
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.worker import PollReport, Worker

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app.finder import ReleaseFinder
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.worker import Worker

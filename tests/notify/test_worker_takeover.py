@@ -11,9 +11,9 @@ import threading
 import pytest
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.worker import LEASE_NAME, Worker

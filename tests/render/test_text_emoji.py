@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.notify.changes import ChangeEvent
 from bot.notify.delivery_trouble import DeliveryTrouble, trouble_blocks
 from bot.notify.messages import render_change, render_parent

@@ -14,7 +14,7 @@ import httpx
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
 from bot.render.message import Message
 from bot.slack import listeners
 from bot.slack.delivery import Delivery

@@ -11,7 +11,7 @@ from unittest.mock import Mock
 import pytest
 from slack_bolt import App, BoltRequest
 
-from bot.answers import Answers
+from bot.app.answers import Answers
 from bot.config import Secret, Settings
 from bot.shared.replay import LocalReplayGuard
 from bot.slack.app import build_app

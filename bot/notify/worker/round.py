@@ -46,9 +46,9 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.finder import ReleaseFinder
 from bot.metrics import Metrics
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost

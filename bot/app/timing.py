@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
 from bot.metrics import Metrics
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.answers import Answers, Caller, plain_text
+from bot.app.answers import Answers, Caller, plain_text
 from bot.query import QueryError
 from bot.render import actions as act
 from bot.render.listing import query_text

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.app.finder import ReleaseFinder
 from bot.clock import Clock, SystemClock
-from bot.finder import ReleaseFinder
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (

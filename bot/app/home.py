@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.answers import Caller, Subscriptions
-from bot.finder import FindResult, ReleaseFinder
+from bot.app.answers import Caller, Subscriptions
+from bot.app.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.finder import ReleaseFinder
+from bot.app.finder import ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
 from bot.render.detail import render_detail
