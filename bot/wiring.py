@@ -30,16 +30,16 @@ from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metrics import Metrics, TimedFront, httpx_hooks
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.shared.link import RedisLink
 from bot.shared.setup import cache_store, replay_guard, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
-from bot.slack.delivery import Delivery
 from bot.slack.front import SlackFront
+from bot.slack.reply_delivery import Delivery
 from bot.slack.response_urls import ResponseUrls, make_response_http_clients
 from bot.slack.signature import SlackSignature
 from bot.slack.webclient import make_web_client

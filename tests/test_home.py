@@ -23,7 +23,7 @@ from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
 from bot.shared.replay import LocalReplayGuard
-from bot.slack.home import on_app_home_opened, on_home_refresh, user_channels
+from bot.slack.home_listeners import on_app_home_opened, on_home_refresh, user_channels
 from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

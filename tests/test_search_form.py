@@ -20,7 +20,7 @@ from bot.app.search_form import SearchForms
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.render.search_results import ShareTarget
 from bot.slack.response_urls import ResponseUrls, allowed_origins
-from bot.slack.search import (
+from bot.slack.search_listeners import (
     on_form_submitted,
     on_group_options,
     on_modal_click,

@@ -47,7 +47,7 @@ from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.no_match import render_no_release_named
-from bot.render.search import BLOCK_FILTERS, render_search_form, search_form_query
+from bot.render.search_modal import BLOCK_FILTERS, render_search_form, search_form_query
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
 from bot.render.text import mrkdwn_to_text

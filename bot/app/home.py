@@ -18,7 +18,7 @@ from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
 from bot.render import actions as act
-from bot.render.home import ChannelRows, HomeData, render_home
+from bot.render.home_view import ChannelRows, HomeData, render_home
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bot.query import QueryError
 from bot.render import actions as act
 from bot.render.listing import query_text
 from bot.render.message import Message
-from bot.render.search import (
+from bot.render.search_modal import (
     BLOCK_FILTERS,
     SearchFormError,
     group_options,

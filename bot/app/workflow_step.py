@@ -21,7 +21,7 @@ from bot.render.detail import render_detail
 from bot.render.listing import MAX_PAGE_SIZE, render_list
 from bot.render.standup import render_standup
 from bot.render.text import mrkdwn_to_text
-from bot.render.workflow_step import message_mrkdwn, release_ids_text
+from bot.render.workflow_step_view import message_mrkdwn, release_ids_text
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from bot.app.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.shared.replay import ReplayGuard
 from bot.slack import listeners
-from bot.slack.delivery import Delivery
+from bot.slack.reply_delivery import Delivery
 from bot.slack.surfaces import register_surfaces
 
 log = logging.getLogger(__name__)

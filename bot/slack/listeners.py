@@ -19,9 +19,9 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
 from bot.app.answers import Answers
 from bot.render import actions
-from bot.render.search import SEARCH_VIEW_CALLBACK
+from bot.render.search_modal import SEARCH_VIEW_CALLBACK
 from bot.slack import payload
-from bot.slack.delivery import BUSY_TEXT, Delivery
+from bot.slack.reply_delivery import BUSY_TEXT, Delivery
 
 log = logging.getLogger(__name__)
 

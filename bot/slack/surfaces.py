@@ -9,10 +9,10 @@ from bot.app.home import Home
 from bot.app.search_form import SearchForms
 from bot.app.workflow_step import FindReleasesStep
 from bot.shared.replay import ReplayGuard
-from bot.slack.delivery import Delivery
-from bot.slack.home import register_home
-from bot.slack.search import register_search
-from bot.slack.workflow_step import register_workflow_step
+from bot.slack.home_listeners import register_home
+from bot.slack.reply_delivery import Delivery
+from bot.slack.search_listeners import register_search
+from bot.slack.workflow_step_listeners import register_workflow_step
 
 
 def register_surfaces(app: App, answers: Answers, delivery: Delivery, seen: ReplayGuard) -> None:

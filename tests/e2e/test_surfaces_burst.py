@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot.demo.server import DemoApiServer
-from bot.render.search import render_search_form
+from bot.render.search_modal import render_search_form
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import (
     event_body,

@@ -13,8 +13,8 @@ from bot.app.finder import ReleaseFinder
 from bot.config import Settings
 from bot.demo import DemoApiServer
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.worker import Worker
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack

@@ -11,9 +11,9 @@ from bot.config import Settings
 from bot.demo import DemoApiServer
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.render import actions as act
 from bot.render.message import Message
 from tests.fakes.clock import FakeClock

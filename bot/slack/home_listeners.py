@@ -22,10 +22,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
-from bot.render.home import ACTION_HOME_REFRESH
+from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.shared.replay import ReplayGuard
 from bot.slack import payload
-from bot.slack.delivery import Delivery
+from bot.slack.reply_delivery import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.render.home import ChannelRows, HomeData, group_summaries, home_blocks, render_home
+from bot.render.home_view import ChannelRows, HomeData, group_summaries, home_blocks, render_home
 from bot.render.message import Message
 from tests.render.limits import all_text, assert_valid
 from tests.render.support import GROUPS, NASTY, NOW, find, fresh, nasty_release, release

@@ -23,7 +23,7 @@ from bot.app.workflow_step import (
     StepError,
     unexpected_error,
 )
-from bot.slack.delivery import Delivery
+from bot.slack.reply_delivery import Delivery
 
 log = logging.getLogger(__name__)
 

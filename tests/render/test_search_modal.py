@@ -10,7 +10,7 @@ from slack_sdk.models.views import View
 from bot.query import Query
 from bot.render.listing import render_list
 from bot.render.message import Message
-from bot.render.search import (
+from bot.render.search_modal import (
     BLOCK_FILTERS,
     BLOCK_GROUP,
     BLOCK_NAME,

@@ -17,9 +17,9 @@ from bot.app.answers import Answers, Caller, Reply
 from bot.app.finder import ReleaseFinder
 from bot.config import Secret, Settings
 from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.records import NewDelivery
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.subscription_list import MAX_PER_CHANNEL
 from bot.notify.user_timezone import slack_user_timezone
 from bot.render import actions as act
@@ -188,7 +188,7 @@ def test_without_a_slack_zone_the_default_is_used_and_said(
     build: Build, store: Store, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     answers = build(default_timezone="Europe/Vienna")
-    with caplog.at_level(logging.WARNING, logger="bot.notify.commands"):
+    with caplog.at_level(logging.WARNING, logger="bot.notify.subscription_commands"):
         text = _in_channel(answers.command("digest daily 08:00", ALICE))
     assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].timezone == "Europe/Vienna"
     assert "app's default" in text
@@ -226,7 +226,7 @@ def test_user_zone_lookups_survive_slack_failures(
 ) -> None:
     broken = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/", timeout=1)
     lookup = slack_user_timezone(broken)
-    with caplog.at_level(logging.WARNING, logger="bot.notify.commands"):
+    with caplog.at_level(logging.WARNING, logger="bot.notify.subscription_commands"):
         assert lookup("U0ALICE") is None
     assert "users.info for U0ALICE failed" in caplog.text
 

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app.answers import Reply
 from bot.app.search_form import SearchForms
-from bot.render.search import ACTION_GROUP, SEARCH_FORM_CALLBACK
+from bot.render.search_modal import ACTION_GROUP, SEARCH_FORM_CALLBACK
 from bot.render.search_results import (
     BLOCK_SHARE,
     MODAL_ACTION_PATTERN,
@@ -31,7 +31,7 @@ from bot.render.search_results import (
     render_busy_view,
 )
 from bot.slack import payload
-from bot.slack.delivery import BUSY_TEXT, Delivery
+from bot.slack.reply_delivery import BUSY_TEXT, Delivery
 
 log = logging.getLogger(__name__)
 
