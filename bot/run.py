@@ -13,10 +13,10 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cache.setup import replay_guard
 from bot.config import ConfigError, Settings, metakraftwerk_source
 from bot.metrics import Metrics
 from bot.metrics_http import MetricsServer, WorkerHealth
-from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.wiring import (

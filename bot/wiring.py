@@ -23,11 +23,13 @@ from slack_sdk import WebClient
 from bot.app.answers import Answers, Follows, Subscriptions
 from bot.app.finder import ReleaseFinder
 from bot.app.timing import TimedAnswers
+from bot.cache.redis.link import RedisLink
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
 from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metrics import Metrics, TimedFront, httpx_hooks
 from bot.notify.follow_commands import FollowCommands
@@ -35,8 +37,6 @@ from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
-from bot.shared.link import RedisLink
-from bot.shared.setup import cache_store, replay_guard, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import Delivery

@@ -6,7 +6,7 @@ import pytest
 
 from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache
 from tests.render.limits import all_text
 
 CALLER = Caller(team_id="T1", channel_id="C1", user_id="U1")

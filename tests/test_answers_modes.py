@@ -10,7 +10,7 @@ import pytest
 
 from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache
 from bot.query import Query
 from bot.render import actions as act
 

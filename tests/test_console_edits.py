@@ -9,10 +9,10 @@ import pytest
 
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.console.fake_slack import ConsoleSlack
 from bot.console.repl import Console
 from bot.demo import DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
 
 
 @pytest.fixture

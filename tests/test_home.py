@@ -16,13 +16,13 @@ from slack_sdk.web import SlackResponse
 from bot.app.answers import Caller, Reply, SubscriptionCommand
 from bot.app.finder import ReleaseFinder
 from bot.app.home import Home, UserChannels
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.replay import LocalReplayGuard
 from bot.demo.server import DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
-from bot.shared.replay import LocalReplayGuard
 from bot.slack.home_listeners import on_app_home_opened, on_home_refresh, user_channels
 from tests.slack.support import stub_delivery
 

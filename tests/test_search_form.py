@@ -17,7 +17,7 @@ from slack_bolt import Ack
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
 from bot.app.search_form import SearchForms
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache
 from bot.render.search_results import ShareTarget
 from bot.slack.response_urls import ResponseUrls, allowed_origins
 from bot.slack.search_listeners import (

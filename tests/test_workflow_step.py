@@ -12,7 +12,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.app.finder import ReleaseFinder
 from bot.app.workflow_step import FindReleasesStep, StepError
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.workflow_step_view import message_mrkdwn, release_ids_text

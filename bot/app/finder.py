@@ -13,8 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.cache.release_cache import Cached, ReleaseCache
 from bot.clock import Clock, Deadline, SystemClock
-from bot.metakraftwerk.cache import Cached, ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app.answers import Answers
+from bot.cache.replay import ReplayGuard
 from bot.config import ConfigError, Settings
-from bot.shared.replay import ReplayGuard
 from bot.slack import listeners
 from bot.slack.reply_delivery import Delivery
 from bot.slack.surfaces import register_surfaces

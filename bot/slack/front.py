@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
-from bot.shared.replay import ReplayGuard
+from bot.cache.replay import ReplayGuard
 from bot.slack.listeners import SIGNATURE_VERIFIED
 from bot.slack.signature import SlackSignature
 

@@ -22,8 +22,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
+from bot.cache.replay import ReplayGuard
 from bot.render.home_view import ACTION_HOME_REFRESH
-from bot.shared.replay import ReplayGuard
 from bot.slack import payload
 from bot.slack.reply_delivery import Delivery
 

@@ -8,7 +8,7 @@ from bot.app.answers import Answers
 from bot.app.home import Home
 from bot.app.search_form import SearchForms
 from bot.app.workflow_step import FindReleasesStep
-from bot.shared.replay import ReplayGuard
+from bot.cache.replay import ReplayGuard
 from bot.slack.home_listeners import register_home
 from bot.slack.reply_delivery import Delivery
 from bot.slack.search_listeners import register_search

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.worker import Worker

@@ -7,9 +7,9 @@ import pytest
 from bot.app.answers import Answers, Caller, Reply
 from bot.app.finder import ReleaseFinder
 from bot.app.home import Home, UserChannels
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store

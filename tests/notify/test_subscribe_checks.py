@@ -9,8 +9,8 @@ import pytest
 
 from bot.app.answers import Answers, Caller, Reply
 from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.filters import stored_query
 from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands

@@ -15,8 +15,8 @@ from slack_sdk import WebClient
 
 from bot.app.answers import Answers, Caller, Reply
 from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Secret, Settings
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.records import NewDelivery
 from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands

@@ -12,8 +12,8 @@ import pytest
 from slack_bolt import App, BoltRequest
 
 from bot.app.answers import Answers
+from bot.cache.replay import LocalReplayGuard
 from bot.config import Secret, Settings
-from bot.shared.replay import LocalReplayGuard
 from bot.slack.app import build_app
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import Delivery

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
+from bot.cache.redis.link import RedisLink
 from bot.config import redact_url
-from bot.shared.link import RedisLink
 from tests.fakes.tcp_proxy import TcpProxy
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from bot.cache.port import StoreFactory
+from bot.cache.redis.link import RedisLink
+from bot.cache.redis.store import RedisStore
+from bot.cache.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
 from bot.clock import Clock
 from bot.config import Settings
-from bot.metakraftwerk.cache_store import StoreFactory
-from bot.shared.link import RedisLink
-from bot.shared.redis_store import RedisStore
-from bot.shared.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
 
 log = logging.getLogger(__name__)
 

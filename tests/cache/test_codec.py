@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.metakraftwerk.cache_store import GROUPS_KEY, Cached
+from bot.cache.port import GROUPS_KEY, Cached
+from bot.cache.redis.codec import CorruptEntry, decode, encode, key_name
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.shared.codec import CorruptEntry, decode, encode, key_name
 
 AT = datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
 FULL = Release(

@@ -27,12 +27,12 @@ from typing import Any
 
 import redis
 
+from bot.cache.port import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
+from bot.cache.redis.codec import FORMAT, CorruptEntry, decode, encode, key_name
+from bot.cache.redis.link import RedisLink, RedisUnreachable
 from bot.clock import Clock
-from bot.metakraftwerk.cache_store import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.single_flight import FlightTimeout
-from bot.shared.codec import FORMAT, CorruptEntry, decode, encode, key_name
-from bot.shared.link import RedisLink, RedisUnreachable
 
 log = logging.getLogger(__name__)
 

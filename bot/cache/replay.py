@@ -15,8 +15,8 @@ from typing import Protocol
 import redis
 from cachetools import TLRUCache
 
+from bot.cache.redis.link import RedisLink, RedisUnreachable
 from bot.clock import Clock, SystemClock
-from bot.shared.link import RedisLink, RedisUnreachable
 
 DEFAULT_MAX_KEYS = 100_000
 MAX_READABLE_KEY = 200

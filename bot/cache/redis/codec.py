@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.metakraftwerk.cache_store import GROUPS_KEY, Cached
+from bot.cache.port import GROUPS_KEY, Cached
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
 

@@ -8,9 +8,9 @@ import threading
 import pytest
 import redis
 
-from bot.shared.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
+from bot.cache.replay import LocalReplayGuard, RedisReplayGuard, ReplayGuard
+from tests.cache.conftest import LinkFactory, ProxiedRedis
 from tests.fakes.clock import FakeClock
-from tests.shared.conftest import LinkFactory, ProxiedRedis
 
 
 def closed_port() -> int:

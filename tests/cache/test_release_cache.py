@@ -10,9 +10,9 @@ from datetime import timedelta
 import cachetools
 import pytest
 
+from bot.cache.release_cache import DEFAULT_NAMES_TTL, ReleaseCache
 from bot.clock import Deadline
 from bot.demo import DemoApiServer
-from bot.metakraftwerk.cache import DEFAULT_NAMES_TTL, ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient
 from bot.metakraftwerk.errors import (
     BadResponse,

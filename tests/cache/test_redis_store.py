@@ -12,17 +12,17 @@ from functools import partial
 import pytest
 import redis
 
+from bot.cache.redis.codec import key_name
+from bot.cache.redis.link import RedisLink
+from bot.cache.redis.store import RedisStore
+from bot.cache.release_cache import ReleaseCache
 from bot.clock import Deadline
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import BadResponse, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
-from bot.shared.codec import key_name
-from bot.shared.link import RedisLink
-from bot.shared.redis_store import RedisStore
+from tests.cache.conftest import LinkFactory, ProxiedRedis
 from tests.fakes.clock import FakeClock
 from tests.fakes.release_source import R1, R2, FakeSource
-from tests.shared.conftest import LinkFactory, ProxiedRedis
 from tests.waiting import wait_for
 
 DWH = ApiFilter(group="DWH_GROUP")
@@ -90,7 +90,9 @@ def link_lines(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bot.shared.link" and r.levelno >= logging.WARNING and words in r.getMessage()
+        if r.name == "bot.cache.redis.link"
+        and r.levelno >= logging.WARNING
+        and words in r.getMessage()
     ]
 
 
@@ -275,7 +277,7 @@ def test_a_corrupt_value_in_redis_is_a_miss(
 ) -> None:
     cache = make_cache()
     redis_client.set(f"{prefix}cache:v1:fresh:{key_name(DWH)}", junk)
-    with caplog.at_level(logging.WARNING, logger="bot.shared.redis_store"):
+    with caplog.at_level(logging.WARNING, logger="bot.cache.redis.store"):
         assert cache.releases(DWH).value == (R1, R2)
     assert source.calls == ["list"]
     assert any("treated as a miss" in r.getMessage() for r in caplog.records)
@@ -300,7 +302,7 @@ def test_a_corrupt_stale_copy_is_never_served(
 def test_redis_unreachable_from_the_start_means_a_local_cache(
     make_cache: CacheFactory, source: FakeSource, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.shared.link"):
+    with caplog.at_level(logging.WARNING, logger="bot.cache.redis.link"):
         cache = make_cache(f"redis://127.0.0.1:{closed_port()}/13")
         assert cache.releases(DWH).value == (R1, R2)
         assert cache.releases(DWH).value == (R1, R2)
@@ -331,7 +333,7 @@ def test_redis_stopped_mid_run_loses_no_lookup_and_is_logged_once(
             if n == 20:
                 cut.wait(10)  # half of each thread's lookups before Redis goes, half after
 
-    with caplog.at_level(logging.WARNING, logger="bot.shared.link"):
+    with caplog.at_level(logging.WARNING, logger="bot.cache.redis.link"):
         runner_errors: list[BaseException] = []
         runner = threading.Thread(
             target=lambda: runner_errors.extend(run_threads(6, lookups)[1])

@@ -7,12 +7,12 @@
   retry in turn, so N waiters during an outage make N calls and the last waits N deadlines.
   Measured with 20 threads and a fetch failing after 50 ms: cachetools made 20 calls and its
   slowest caller waited 1.0 s; this cache made 1 call, every caller failed after ~0.05 s
-  (tests/metakraftwerk/test_cache.py asserts the call counts).
+  (tests/cache/test_release_cache.py asserts the call counts).
 - Stale on error: when the API is unavailable or answers garbage, an expired answer for the same
   key (kept in a bounded LRU beyond the TTL, up to `stale_max_age_seconds`) is returned marked
   stale, with the reason; "not found" and credential errors are never masked.
 - A list answer also fills the by-id entries of the releases it contains.
-- Entries live in a `CacheStore` (bot/metakraftwerk/cache_store.py): this process's memory by
+- Entries live in a `CacheStore` (bot/cache/port.py): this process's memory by
   default, or one Redis shared by every process (`CACHE_URL`), which also makes single flight
   span processes.
 """
@@ -26,9 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from bot.clock import Clock, Deadline, SystemClock
-from bot.config import Settings
-from bot.metakraftwerk.cache_store import (
+from bot.cache.port import (
     DEFAULT_NAMES_TTL,
     DEFAULT_STALE_MAX_AGE,
     GROUPS_KEY,
@@ -38,6 +36,8 @@ from bot.metakraftwerk.cache_store import (
     LocalStore,
     StoreFactory,
 )
+from bot.clock import Clock, Deadline, SystemClock
+from bot.config import Settings
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release

@@ -3,7 +3,7 @@
 ReleaseCache decides what to fetch, when to fall back to stale data and what to count; a
 `CacheStore` only holds entries (fresh for a TTL, stale copies beyond it) and runs one load
 per key at a time across every process that shares it. `LocalStore` is the in-process default;
-bot/shared/redis_store.py shares one Redis between processes.
+bot/cache/redis/store.py shares one Redis between processes.
 """
 
 from __future__ import annotations
