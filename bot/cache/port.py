@@ -2,19 +2,17 @@
 
 ReleaseCache decides what to fetch, when to fall back to stale data and what to count; a
 `CacheStore` only holds entries (fresh for a TTL, stale copies beyond it) and runs one load
-per key at a time across every process that shares it. `LocalStore` is the in-process default;
-bot/cache/redis/store.py shares one Redis between processes.
+per key at a time across every process that shares it. Its backends: `LocalStore`
+(bot/cache/local.py), the in-process default, and `RedisStore` (bot/cache/redis/store.py),
+which shares one Redis between processes.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
-
-from cachetools import LRUCache, TLRUCache
 
 from bot.clock import Clock
 
@@ -110,72 +108,3 @@ class CacheStore(Protocol):
 
 
 StoreFactory = Callable[[CacheLimits, Clock], CacheStore]
-
-
-class LocalStore:
-    """The in-process store: a TTL cache (timed by the injected clock) and a bounded LRU."""
-
-    def __init__(self, limits: CacheLimits, clock: Clock) -> None:
-        self._lock = threading.Lock()
-
-        def time_to_use(key: Hashable, entry: Cached[object], now: float) -> float:
-            return now + limits.ttl_for(key, entry)
-
-        self._fresh: TLRUCache[Hashable, Cached[object]] = TLRUCache(
-            maxsize=limits.max_entries, ttu=time_to_use, timer=clock.monotonic
-        )
-        self._stale: LRUCache[Hashable, Cached[object]] = LRUCache(maxsize=limits.max_entries)
-
-    def fresh(self, key: Hashable) -> Cached[object] | None:
-        with self._lock:
-            return self._fresh.get(key)
-
-    def stale(self, key: Hashable) -> Cached[object] | None:
-        with self._lock:
-            return self._stale.get(key)
-
-    def put(self, items: Sequence[tuple[Hashable, Cached[object]]]) -> None:
-        with self._lock:
-            for key, entry in items:
-                self._fresh[key] = entry
-                self._stale[key] = entry
-
-    def put_fresh(self, key: Hashable, entry: Cached[object]) -> None:
-        with self._lock:
-            self._fresh[key] = entry
-
-    def keep_stale(self, key: Hashable, entry: Cached[object]) -> None:
-        """Remember a copy for fallbacks without making it fresh here."""
-        with self._lock:
-            held = self._stale.get(key)
-            if held is None or held.fetched_at <= entry.fetched_at:
-                self._stale[key] = entry
-
-    def load(
-        self,
-        key: Hashable,
-        fetch: Callable[[], Cached[object]],
-        *,
-        refresh: bool,
-        wait: float | None,
-    ) -> Loaded:
-        return Loaded(fetch(), here=True)
-
-    def held(self) -> list[Cached[object]]:
-        with self._lock:
-            return list(self._stale.values()) + list(self._fresh.values())
-
-    def sizes(self) -> tuple[int, int]:
-        with self._lock:
-            return len(self._fresh), len(self._stale)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._fresh.clear()
-            self._stale.clear()
-
-    def backend(self) -> dict[str, str]:
-        return {"backend": "local"}
-
-    def close(self) -> None:
-        """Nothing to release: memory only."""

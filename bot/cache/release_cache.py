@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
+from bot.cache.local import LocalStore
 from bot.cache.port import (
     DEFAULT_NAMES_TTL,
     DEFAULT_STALE_MAX_AGE,
@@ -33,7 +34,6 @@ from bot.cache.port import (
     Cached,
     CacheLimits,
     Loaded,
-    LocalStore,
     StoreFactory,
 )
 from bot.clock import Clock, Deadline, SystemClock

@@ -27,7 +27,8 @@ from typing import Any
 
 import redis
 
-from bot.cache.port import Cached, CacheLimits, Loaded, LocalStore, StoreFactory
+from bot.cache.local import LocalStore
+from bot.cache.port import Cached, CacheLimits, Loaded, StoreFactory
 from bot.cache.redis.codec import FORMAT, CorruptEntry, decode, encode, key_name
 from bot.cache.redis.link import RedisLink, RedisUnreachable
 from bot.clock import Clock
