@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.app.answers import Answers, Caller, plain_text
+from bot.app.finder import ReleaseFinder
 from bot.query import QueryError
 from bot.render import actions as act
 from bot.render.listing import query_text
@@ -44,12 +45,14 @@ class ModalStep:
 
 
 class SearchForms:
-    def __init__(self, answers: Answers) -> None:
+    def __init__(self, answers: Answers, finder: ReleaseFinder | None = None) -> None:
+        """`finder` is the one `answers` use (bot/wiring.py passes it; alone, it is asked)."""
         self._answers = answers
+        self._finder = finder if finder is not None else answers.finder
 
     def form(self, prefill: str = "") -> dict[str, Any]:
         """The form, with the groups already held; never waits for the API (3 s trigger)."""
-        groups = self._answers.finder.group_names(fetch=False)
+        groups = self._finder.group_names(fetch=False)
         return render_search_form(prefill, groups=groups or None)
 
     def errors(self, values: Mapping[str, Any]) -> dict[str, str]:
@@ -124,11 +127,11 @@ class SearchForms:
         held = self.held_group_options(typed)
         if held is not None:
             return held
-        return group_options(self._answers.finder.group_names(), typed)
+        return group_options(self._finder.group_names(), typed)
 
     def held_group_options(self, typed: str) -> list[dict[str, Any]] | None:
         """The options from the names already held, never waiting; None when none are held."""
-        groups = self._answers.finder.group_names(fetch=False)
+        groups = self._finder.group_names(fetch=False)
         return group_options(groups, typed) if groups else None
 
 

@@ -58,8 +58,17 @@ class Console:
         caller: Caller | None = None,
         poll: Callable[[], object] | None = None,
         on_demo_change: Callable[[], None] | None = None,
+        home: Home | None = None,
+        step: FindReleasesStep | None = None,
     ) -> None:
+        """`home` and `step` come from bot/wiring.py, built once beside `answers`; a console
+        given only answers builds them over the answers' own finder and stores."""
         self._answers = answers
+        self._home_tab = home or Home(
+            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+            follows=answers.follows,
+        )
+        self._workflow_step = step or FindReleasesStep(answers.finder, answers.now)
         self._out = out
         self._demo = demo
         self._poll = poll
@@ -141,20 +150,15 @@ class Console:
 
     def _home(self, *, refresh: bool = False) -> None:
         """The Home tab; the console's channel stands for the channels the user is in."""
-        answers = self._answers
-        home = Home(
-            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
-            follows=answers.follows,
-        )
-        view = home.view(self._caller, UserChannels((self._caller.channel_id,)), refresh=refresh)
+        channels = UserChannels((self._caller.channel_id,))
+        view = self._home_tab.view(self._caller, channels, refresh=refresh)
         rendered = render_text(Message(text="App Home", blocks=tuple(view["blocks"])))
         self._last = rendered
         self._print(f"(App Home)\n{rendered.text}")
 
     def _step(self, filter_text: str) -> None:
-        step = FindReleasesStep(self._answers.finder, self._answers.now)
         try:
-            outputs = step.run(filter_text)
+            outputs = self._workflow_step.run(filter_text)
         except StepError as exc:
             self._print(f"(step failed) {exc}")
             return

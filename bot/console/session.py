@@ -15,15 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.app.answers import Caller, Subscriptions, dumps
+from bot.app.answers import Caller, dumps
 from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.render.text import render_text
 from bot.wiring import (
     Services,
     build_answers,
     build_services,
     build_subscriptions,
+    build_use_cases,
     start_worker_thread,
 )
 
@@ -41,9 +43,15 @@ def run_console(
             poll, subscriptions = _start_worker(services, out)
         else:
             subscriptions = build_subscriptions(services, None)
-        answers = build_answers(services, subscriptions)
+        use_cases = build_use_cases(services, subscriptions)
         console = Console(
-            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear
+            use_cases.answers,
+            out,
+            demo=services.demo,
+            poll=poll,
+            on_demo_change=services.cache.clear,
+            home=use_cases.surfaces.home,
+            step=use_cases.surfaces.workflow_step,
         )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
         if log_path is not None:
@@ -96,7 +104,9 @@ def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[
     return services, " on the built-in demo API"
 
 
-def _start_worker(services: Services, out: TextIO) -> tuple[Callable[[], object], Subscriptions]:
+def _start_worker(
+    services: Services, out: TextIO
+) -> tuple[Callable[[], object], SubscriptionCommands]:
     from slack_sdk import WebClient
 
     from bot.console.fake_slack import ConsoleSlack
