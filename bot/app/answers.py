@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
+from bot.app.search_query import search_form_query
 from bot.clock import Clock, SystemClock
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
@@ -47,7 +48,7 @@ from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.no_match import render_no_release_named
-from bot.render.search_modal import BLOCK_FILTERS, render_search_form, search_form_query
+from bot.render.search_modal import BLOCK_FILTERS, render_search_form
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
 from bot.render.text import mrkdwn_to_text

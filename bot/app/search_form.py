@@ -13,17 +13,12 @@ from typing import Any, Literal
 
 from bot.app.answers import Answers, Caller, plain_text
 from bot.app.finder import ReleaseFinder
+from bot.app.search_query import SearchFormError, search_form_query
 from bot.query import QueryError
 from bot.render import actions as act
 from bot.render.listing import query_text
 from bot.render.message import Message
-from bot.render.search_modal import (
-    BLOCK_FILTERS,
-    SearchFormError,
-    group_options,
-    render_search_form,
-    search_form_query,
-)
+from bot.render.search_modal import BLOCK_FILTERS, group_options, render_search_form
 from bot.render.search_results import (
     ShareTarget,
     message_action_id,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.views import View
 
+from bot.app.search_query import SearchFormError, search_form_query
 from bot.query import Query
 from bot.render.listing import render_list
 from bot.render.message import Message
@@ -14,10 +15,8 @@ from bot.render.search_modal import (
     BLOCK_FILTERS,
     BLOCK_GROUP,
     BLOCK_NAME,
-    SearchFormError,
     group_options,
     render_search_form,
-    search_form_query,
 )
 from bot.render.search_results import (
     ShareTarget,
