@@ -147,7 +147,11 @@ def build_use_cases(
     follows = build_follows(services, subscriptions)
     answers = _answers(services, subscriptions, follows)
     home = Home(
-        services.finder, clock=services.clock.now, subscriptions=subscriptions, follows=follows
+        services.finder,
+        clock=services.clock.now,
+        subscriptions=subscriptions,
+        follows=follows,
+        rows=subscriptions,
     )
     return UseCases(
         answers,

@@ -232,3 +232,22 @@ def test_errors_render_without_breaking_the_rows_reader() -> None:
     from bot.app.home import _subscription_rows
 
     assert _subscription_rows(render_error("nope").blocks) == ()
+
+
+class RowsOnly(FakeSubscriptions):
+    """A service whose rows come as data: Home must not read them out of its list message."""
+
+    def rows(self, caller: Caller) -> tuple[str, ...]:
+        return ("*#7* · changes · open · group DWH_GROUP",) if caller.channel_id == "C0SUBS" else ()
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+        raise AssertionError("Home reads the rows, not the list message")
+
+
+def test_home_shows_the_rows_the_service_gives_as_data(finder: ReleaseFinder) -> None:
+    subs = RowsOnly()
+    home = Home(finder, clock=lambda: NOW, subscriptions=subs, rows=subs)
+    text = _text(home.view(Caller("T1", user_id="U1"), UserChannels(("C0OTHER", "C0SUBS"))))
+    assert "<#C0SUBS>" in text
+    assert "*#7* · changes · open · group DWH_GROUP" in text
+    assert "C0OTHER" not in text

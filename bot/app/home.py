@@ -32,6 +32,27 @@ class FollowedReleases(Protocol):
     def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
 
 
+class SubscriptionRows(Protocol):
+    """A channel's subscriptions as data for the Home tab: one mrkdwn row each, in the words of
+    `/releases subscriptions` (bot.notify owns that wording)."""
+
+    def rows(self, caller: Caller) -> tuple[str, ...]: ...
+
+
+class RowsFromCommands:
+    """Rows for a subscriptions service that only answers commands: its list, read back.
+
+    bot/wiring.py gives Home the service's own `rows`; this serves one built without them.
+    """
+
+    def __init__(self, subscriptions: Subscriptions) -> None:
+        self._subscriptions = subscriptions
+
+    def rows(self, caller: Caller) -> tuple[str, ...]:
+        reply = self._subscriptions.handle(SubscriptionsCommand(), caller)
+        return _subscription_rows(reply.message.blocks)
+
+
 class NoFollows:
     """Until following exists: nobody follows anything, so the section stays empty."""
 
@@ -55,10 +76,13 @@ class Home:
         clock: Callable[[], datetime],
         subscriptions: Subscriptions | None = None,
         follows: FollowedReleases | None = None,
+        rows: SubscriptionRows | None = None,
     ) -> None:
+        """`rows` reads the channels' subscriptions; without it, `subscriptions`' list does."""
         self._finder = finder
         self._now = clock
         self._subscriptions = subscriptions
+        self._rows = rows or (RowsFromCommands(subscriptions) if subscriptions else None)
         self._follows: FollowedReleases = follows or NoFollows()
 
     def view(
@@ -99,17 +123,16 @@ class Home:
         self, caller: Caller, channels: UserChannels
     ) -> tuple[tuple[ChannelRows, ...], str | None]:
         """The user's channels with subscriptions, rows as `/releases subscriptions` has them."""
-        if self._subscriptions is None or not channels.ids:
+        if self._rows is None or not channels.ids:
             return (), None
         out: list[ChannelRows] = []
         for channel_id in channels.ids[:MAX_CHANNELS_CHECKED]:
             where = Caller(caller.team_id, channel_id, caller.user_id, caller.user_name)
             try:
-                reply = self._subscriptions.handle(SubscriptionsCommand(), where)
+                rows = self._rows.rows(where)
             except Exception:
                 log.exception("App Home could not read the subscriptions of %s", channel_id)
                 return tuple(out), "The subscriptions could not be read."
-            rows = _subscription_rows(reply.message.blocks)
             if rows:
                 out.append(ChannelRows(channel_id, rows))
         return tuple(out), None

@@ -33,6 +33,7 @@ from bot.notify.subscription_list import (
     describe,
     events_label,
     render_subscriptions,
+    subscription_rows,
     user_mention,
 )
 from bot.notify.user_timezone import UserTimezone
@@ -109,6 +110,21 @@ class SubscriptionCommands:
     def remove(self, subscription_id: int, caller: Caller) -> Reply:
         """The Remove button of the list: the same as `/releases unsubscribe <id>`."""
         return self.handle(UnsubscribeCommand(ids=(subscription_id,)), caller)
+
+    # ---- App Home's SubscriptionRows ---------------------------------------------------------
+
+    def rows(self, caller: Caller) -> tuple[str, ...]:
+        """The caller's channel's subscriptions in the list's words; none while the database
+        is unavailable (logged), as the list then answers with an error and no rows."""
+        try:
+            subs = self._store.subscriptions.in_channel(caller.team_id, caller.channel_id)
+        except StoreUnavailable as exc:
+            log.warning(
+                "App Home for %s in channel %s: the subscription database is unavailable: %s",
+                caller.user_id or "?", caller.channel_id, exc,
+            )
+            return ()
+        return subscription_rows(subs, self._clock.now())
 
     def _handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
         if not caller.channel_id:

@@ -399,3 +399,25 @@ def test_subscriptions_show_what_delivery_gave_up_on_and_why(
     assert f"release 59 (subscription #{change.id})" in text
     assert f"(subscription #{digest.id})" not in text  # paused: its own row says why
     assert "1 attempt: URLError: connection refused" in text
+
+
+# ---- App Home's rows ----------------------------------------------------------------------
+
+
+def test_app_home_gets_the_lists_rows_as_data(
+    answers: Answers, store: Store, clock: FakeClock
+) -> None:
+    answers.command(f"subscribe group:DWH_GROUP mention:{TEAM_MENTION}", ALICE)
+    answers.command("digest weekdays 09:00 tz:Europe/Berlin", BOB)
+    change, _ = store.subscriptions.in_channel(TEAM, CHANNEL)
+    pause(store, change.id, "the app was removed from the channel", clock.now())
+    listing = answers.command("subscriptions", ALICE).message
+    service = answers.subscriptions
+    assert isinstance(service, SubscriptionCommands)
+
+    rows = service.rows(ALICE)
+
+    assert rows == tuple(b["text"]["text"] for b in listing.blocks if "accessory" in b)
+    assert "Paused" in rows[0]
+    assert "weekdays at 09:00" in rows[1]
+    assert service.rows(ELSEWHERE) == ()
