@@ -28,7 +28,7 @@ from pyinstrument.frame import Frame
 from bot.app.answers import Answers, Caller, Reply
 from bot.app.finder import ReleaseFinder
 from bot.config import Secret, Settings
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.logs import configure_logging
 from bot.query import ListCommand, parse_command
 from bot.render.listing import render_list

@@ -32,7 +32,7 @@ from bot.cache.release_cache import ReleaseCache
 from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metrics import Metrics, TimedFront, httpx_hooks

@@ -18,7 +18,7 @@ from bot.app.finder import ReleaseFinder
 from bot.app.home import Home, UserChannels
 from bot.cache.release_cache import ReleaseCache
 from bot.cache.replay import LocalReplayGuard
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand

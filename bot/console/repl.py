@@ -17,7 +17,7 @@ from bot.app.answers import Answers, Caller, Reply, dumps
 from bot.app.home import Home, UserChannels
 from bot.app.workflow_step import FindReleasesStep, StepError
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.render.message import Message
 from bot.render.text import ConsoleText, mrkdwn_to_text, render_text

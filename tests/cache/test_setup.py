@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from bot.config import Secret, Settings
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.metakraftwerk.filter import ApiFilter
 from bot.wiring import build_services
 from tests.e2e.conftest import VENV_BIN, clean_env
