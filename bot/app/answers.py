@@ -125,7 +125,7 @@ class Answers:
 
     @property
     def finder(self) -> ReleaseFinder:
-        """The finder behind these answers, for the surfaces that build their own views."""
+        """The finder behind these answers (bot/wiring.py hands the other use cases their own)."""
         return self._finder
 
     def now(self) -> datetime:
