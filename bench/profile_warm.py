@@ -25,10 +25,10 @@ from typing import Any
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
 from bot.config import Secret, Settings
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
-from bot.finder import ReleaseFinder
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.logs import configure_logging
 from bot.query import ListCommand, parse_command
 from bot.render.listing import render_list
@@ -123,8 +123,8 @@ def hotspots(root: Frame | None) -> tuple[list[Hotspot], list[Hotspot]]:
         key = (frame.function, frame.code_position_short() or "?")
         own[key] += frame.total_self_time
         path = frame.file_path or ""
-        # The steps below the entry point (bot/answers.py only passes through to them).
-        own_code = "bot/" in path and "bot/answers.py" not in path
+        # The steps below the entry point (bot/app/answers.py only passes through to them).
+        own_code = "bot/" in path and "bot/app/answers.py" not in path
         own_code = own_code and not frame.function.startswith("<")
         if key not in on_stack and own_code:
             inclusive[key] += frame.time  # once per stack: recursion is not counted twice

@@ -30,7 +30,7 @@ from bench import report
 from bench.load import EVENTS_PATH, SIGNING_SECRET, command_body, signed_headers
 from bench.procs import ServerProcess, _tree, start_server
 from bench.web import _free_port, _procfile_command
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.notify.store import Store
 from tests.fakes.slack_api import FakeSlack
 

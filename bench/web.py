@@ -31,7 +31,7 @@ from bench.receiver import Receiver
 from bench.redis_proxy import TcpProxy, flush_db, redis_reachable
 from bench.tls import make_local_ca
 from bot.config import Settings
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

@@ -30,8 +30,8 @@ from sqlalchemy import delete, event
 from sqlalchemy.engine import Engine
 
 from bot.config import Secret, Settings
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.demo.data import DemoData
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
 from bot.logs import configure_logging
 from bot.metakraftwerk.models import Release
 from bot.notify.store import Store

@@ -206,6 +206,7 @@ def configure_logging(
     queue = logging.getLogger(QUEUE_WARNING_LOGGER)
     queue.filters[:] = [f for f in queue.filters if not isinstance(f, Throttle)]
     queue.addFilter(Throttle(QUEUE_WARNING_SECONDS))
-    # httpx logs every request URL at INFO; keep that at WARNING unless debugging.
-    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt"):
+    # httpx logs every request URL at INFO, and Alembic each plugin it loads and each step it
+    # runs; keep those at WARNING unless debugging (the store logs the migration it made).
+    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -13,17 +13,17 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cache.setup import replay_guard
 from bot.config import ConfigError, Settings, metakraftwerk_source
 from bot.metrics import Metrics
 from bot.metrics_http import MetricsServer, WorkerHealth
-from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
 from bot.wiring import (
-    build_answers,
     build_delivery,
     build_services,
     build_subscriptions,
+    build_use_cases,
     build_worker,
     start_worker_thread,
 )
@@ -41,12 +41,13 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     try:
         web_client = make_web_client(services.settings)
         services.on_close(web_client.close)
-        answers = build_answers(services, build_subscriptions(services, web_client))
+        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
         app = build_app(
             services.settings,
-            answers,
+            use_cases.answers,
             build_delivery(services, web_client),
             replay=replay_guard(services.shared),
+            surfaces=use_cases.surfaces,
             require_signing_secret=False,
         )
         if with_worker:

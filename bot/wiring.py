@@ -1,9 +1,10 @@
 """The composition root: the running bot assembled from settings (one httpx client, one cache,
-one finder, one store).
+one finder, one store, and each use case once).
 
 Every entry point (web, Socket Mode, worker, console) builds its parts here, so they share the
-same wiring and the tests can build the same thing with their own clock and servers. The loops
-that run those parts are in `bot.run`.
+same wiring and the tests can build the same thing with their own clock and servers. The
+adapters (the Bolt app, the console) receive the use cases built here and build none of their
+own. The loops that run those parts are in `bot.run`.
 """
 
 from __future__ import annotations
@@ -20,28 +21,32 @@ import httpx
 from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 
-from bot.answer_timing import TimedAnswers
-from bot.answers import Answers, Follows, Subscriptions
+from bot.app.answers import Answers
+from bot.app.finder import ReleaseFinder
+from bot.app.home import Home
+from bot.app.search_form import SearchForms
+from bot.app.timing import TimedAnswers
+from bot.app.workflow_step import FindReleasesStep
+from bot.cache.redis.link import RedisLink
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
-from bot.finder import ReleaseFinder
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metrics import Metrics, TimedFront, httpx_hooks
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
-from bot.shared.link import RedisLink
-from bot.shared.setup import cache_store, replay_guard, shared_link
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
-from bot.slack.delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.front import SlackFront
+from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.response_urls import ResponseUrls, make_response_http_clients
 from bot.slack.signature import SlackSignature
+from bot.slack.surfaces import Surfaces
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
@@ -127,28 +132,75 @@ def build_services(
     return services
 
 
-def build_answers(services: Services, subscriptions: Subscriptions | None = None) -> Answers:
+@dataclass(frozen=True, slots=True)
+class UseCases:
+    """Every use case of one process, each built once, over the same finder, clock and store."""
+
+    answers: TimedAnswers
+    surfaces: Surfaces
+
+
+def build_use_cases(
+    services: Services, subscriptions: SubscriptionCommands | None = None
+) -> UseCases:
+    """The answers to `/releases`, App Home, the search form and the Workflow Builder step."""
+    follows = build_follows(services, subscriptions)
+    answers = _answers(services, subscriptions, follows)
+    home = Home(
+        services.finder,
+        clock=services.clock.now,
+        subscriptions=subscriptions,
+        follows=follows,
+        rows=subscriptions,
+    )
+    return UseCases(
+        answers,
+        Surfaces(
+            home=home,
+            search_forms=SearchForms(answers, services.finder),
+            workflow_step=FindReleasesStep(services.finder, services.clock.now),
+        ),
+    )
+
+
+def build_answers(
+    services: Services, subscriptions: SubscriptionCommands | None = None
+) -> Answers:
+    """The answers alone, where no other surface is served (the one-shot `ask`)."""
+    return _answers(services, subscriptions, build_follows(services, subscriptions))
+
+
+def _answers(
+    services: Services,
+    subscriptions: SubscriptionCommands | None,
+    follows: FollowCommands | None,
+) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
-    notify = subscriptions if isinstance(subscriptions, SubscriptionCommands) else None
     return TimedAnswers(
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
-        follows=build_follows(services, subscriptions),
+        follows=follows,
         release_link=services.settings.metakraftwerk_web_url,
-        closed_times=(lambda ids: notify.store.outbox.closed_times(ids)) if notify else None,
-        user_timezone=notify.user_timezone if notify is not None else None,
+        closed_times=(
+            (lambda ids: subscriptions.store.outbox.closed_times(ids)) if subscriptions else None
+        ),
+        user_timezone=subscriptions.user_timezone if subscriptions is not None else None,
     )
 
 
-def build_follows(services: Services, subscriptions: Subscriptions | None) -> Follows | None:
+def build_follows(
+    services: Services, subscriptions: SubscriptionCommands | None
+) -> FollowCommands | None:
     """Following releases shares the subscriptions' store: without one, nobody can follow."""
-    if not isinstance(subscriptions, SubscriptionCommands):
+    if subscriptions is None:
         return None
     return FollowCommands(subscriptions.store, services.finder, clock=services.clock)
 
 
-def build_subscriptions(services: Services, web_client: WebClient | None) -> Subscriptions:
+def build_subscriptions(
+    services: Services, web_client: WebClient | None
+) -> SubscriptionCommands:
     """The notification commands over the store named by DATABASE_URL."""
     store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
@@ -245,12 +297,15 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         # A 429 is never slept out here: that would hold an answer thread others need.
         web_client = make_web_client(services.settings, max_rate_limit_retries=0)
         services.on_close(web_client.close)
-        answers = build_answers(services, build_subscriptions(services, web_client))
-        if isinstance(answers, TimedAnswers):
-            answers.observe_with(metrics)
+        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
-            services.settings, answers, build_delivery(services, web_client), replay=replay
+            services.settings,
+            use_cases.answers,
+            build_delivery(services, web_client),
+            replay=replay,
+            surfaces=use_cases.surfaces,
         )
         assert services.settings.slack_signing_secret is not None
         front = SlackFront(

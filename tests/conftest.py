@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Secret, Settings
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.retry import RetryPolicy
 from tests.fakes.clock import FakeClock

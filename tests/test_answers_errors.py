@@ -8,11 +8,11 @@ import re
 import httpx
 import pytest
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Secret
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.client import MetaKraftwerkClient
 from bot.render.text import mrkdwn_to_text
 

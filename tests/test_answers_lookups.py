@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from tests.render.limits import all_text
 
 CALLER = Caller(team_id="T1", channel_id="C1", user_id="U1")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import MAX_LIST_CALLS, ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
-from bot.finder import MAX_LIST_CALLS, ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.query import Query
 from bot.refresh_limit import REFRESHES_PER_WINDOW
 from bot.render import actions as act

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.query import Query
 from bot.render.text import render_text
 from tests.conftest import ClientFactory

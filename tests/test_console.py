@@ -241,6 +241,6 @@ def test_following_names_each_release_once(tmp_path: Path) -> None:
 
 
 def test_the_search_shortcut_form_is_titled_search_releases(run: ConsoleRun) -> None:
-    from bot.render.search import render_search_form
+    from bot.render.search_modal import render_search_form
 
     assert render_search_form("")["title"]["text"] == "Search releases"

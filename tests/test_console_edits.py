@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
-from bot.answers import Answers
+from bot.app.answers import Answers
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.console.fake_slack import ConsoleSlack
 from bot.console.repl import Console
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 
 
 @pytest.fixture

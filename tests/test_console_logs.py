@@ -38,14 +38,14 @@ def test_ask_prints_only_its_answer_and_faults_go_to_the_log_file(
     log_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["ask", "/releases"]) == 0
-    logging.getLogger("bot.finder").warning("the API was slow")
-    logging.getLogger("bot.finder").info("not a fault")
+    logging.getLogger("bot.app.finder").warning("the API was slow")
+    logging.getLogger("bot.app.finder").info("not a fault")
     captured = capsys.readouterr()
     assert captured.err == ""
     assert captured.out.startswith("Open releases")
     assert "WARNING" not in captured.out
     log = (log_dir / LOG_NAME).read_text(encoding="utf-8")
-    assert "WARNING bot.finder: the API was slow" in log
+    assert "WARNING bot.app.finder: the API was slow" in log
     assert "not a fault" not in log
 
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from bot.app.finder import MAX_LIST_CALLS, MAX_MENTIONED_LOOKUPS, ReleaseFinder, display_order
+from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
-from bot.finder import MAX_LIST_CALLS, MAX_MENTIONED_LOOKUPS, ReleaseFinder, display_order
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import GroupNotFound, ReleaseNotFound, Unavailable
 from bot.metakraftwerk.models import Release
 from bot.query import ListCommand, Query, QueryError, parse_command

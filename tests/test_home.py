@@ -13,17 +13,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.answers import Caller, Reply, SubscriptionCommand
-from bot.demo.server import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.home import Home, UserChannels
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.app.answers import Caller, Reply, SubscriptionCommand
+from bot.app.finder import ReleaseFinder
+from bot.app.home import Home, UserChannels
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.replay import LocalReplayGuard
+from bot.demo.api_server import DemoApiServer
 from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
 from bot.render.errors import render_error
-from bot.shared.replay import LocalReplayGuard
-from bot.slack.home import RATE_LIMITED, on_app_home_opened, on_home_refresh, user_channels
+from bot.slack.home_listeners import (
+    RATE_LIMITED,
+    on_app_home_opened,
+    on_home_refresh,
+    user_channels,
+)
 from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -249,6 +254,25 @@ def test_refresh_on_a_full_queue_is_acked_and_skipped(caplog: pytest.LogCaptureF
 
 def test_errors_render_without_breaking_the_rows_reader() -> None:
     # A refusal or error reply from the commands has no rows: Home shows no channel for it.
-    from bot.home import _subscription_rows
+    from bot.app.home import _subscription_rows
 
     assert _subscription_rows(render_error("nope").blocks) == ()
+
+
+class RowsOnly(FakeSubscriptions):
+    """A service whose rows come as data: Home must not read them out of its list message."""
+
+    def rows(self, caller: Caller) -> tuple[str, ...]:
+        return ("*#7* · changes · open · group DWH_GROUP",) if caller.channel_id == "C0SUBS" else ()
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+        raise AssertionError("Home reads the rows, not the list message")
+
+
+def test_home_shows_the_rows_the_service_gives_as_data(finder: ReleaseFinder) -> None:
+    subs = RowsOnly()
+    home = Home(finder, clock=lambda: NOW, subscriptions=subs, rows=subs)
+    text = _text(home.view(Caller("T1", user_id="U1"), UserChannels(("C0OTHER", "C0SUBS"))))
+    assert "<#C0SUBS>" in text
+    assert "*#7* · changes · open · group DWH_GROUP" in text
+    assert "C0OTHER" not in text

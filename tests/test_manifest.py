@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from bot.__main__ import _parser
+from bot.app.workflow_step import FUNCTION_CALLBACK, INPUT_FILTER, StepOutputs
 from bot.slack.listeners import COMMAND, FIND_RELEASES_CALLBACK
-from bot.slack.search import SEARCH_SHORTCUT_CALLBACK
-from bot.workflow_step import FUNCTION_CALLBACK, INPUT_FILTER, StepOutputs
+from bot.slack.search_listeners import SEARCH_SHORTCUT_CALLBACK
 
 ROOT = Path(__file__).resolve().parent.parent
 

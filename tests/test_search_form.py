@@ -12,13 +12,13 @@ import httpx
 import pytest
 from slack_bolt import Ack
 
-from bot.answers import Answers
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.app.answers import Answers
+from bot.app.finder import ReleaseFinder
+from bot.app.search_form import NAMES_FAILED_SECONDS, NAMES_FRESH_SECONDS, SearchForms
+from bot.cache.release_cache import ReleaseCache
 from bot.render.search_results import ShareTarget
-from bot.search import NAMES_FAILED_SECONDS, NAMES_FRESH_SECONDS, SearchForms
 from bot.slack.response_urls import ResponseUrls, allowed_origins
-from bot.slack.search import (
+from bot.slack.search_listeners import (
     on_form_submitted,
     on_group_options,
     on_modal_click,

@@ -10,14 +10,14 @@ from slack_bolt import Complete, Fail
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
+from bot.app.finder import ReleaseFinder
+from bot.app.workflow_step import FindReleasesStep, StepError
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.replay import LocalReplayGuard
 from bot.render.listing import render_list
 from bot.render.message import Message
-from bot.render.workflow_step import message_mrkdwn, release_ids_text
-from bot.shared.replay import LocalReplayGuard
-from bot.slack.workflow_step import find_releases_step, on_find_releases_step
-from bot.workflow_step import FindReleasesStep, StepError
+from bot.render.workflow_step_view import message_mrkdwn, release_ids_text
+from bot.slack.workflow_step_listeners import find_releases_step, on_find_releases_step
 from tests.render.support import NASTY, find, release
 from tests.render.support import NOW as RENDER_NOW
 from tests.slack.support import stub_delivery

@@ -22,7 +22,7 @@ from bot.check.report import Report
 from bot.check.slack import check_slack
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Secret, Settings, load_settings, metakraftwerk_source
-from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
+from bot.demo.api_server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.logs import register_secrets
 
 DEMO_NOTE = (

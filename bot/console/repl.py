@@ -15,15 +15,15 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from bot.answers import Answers, Caller, Reply, dumps
+from bot.app.answers import Answers, Caller, Reply, dumps
+from bot.app.home import Home, UserChannels
+from bot.app.workflow_step import FindReleasesStep, StepError
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
 from bot.console.slash import read_slash
-from bot.demo.server import DemoApiServer
-from bot.home import Home, UserChannels
-from bot.render.home import ACTION_HOME_REFRESH
+from bot.demo.api_server import DemoApiServer
+from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.render.message import Message
 from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
-from bot.workflow_step import FindReleasesStep, StepError
 
 PROMPT = "releases> "
 _PRESS = re.compile(r"\[\s*([0-9]+)\s*\]|press\s+\[?([0-9]+)\]?", re.IGNORECASE)
@@ -64,8 +64,17 @@ class Console:
         poll: Callable[[], object] | None = None,
         on_demo_change: Callable[[], None] | None = None,
         ansi: bool = False,
+        home: Home | None = None,
+        step: FindReleasesStep | None = None,
     ) -> None:
+        """`home` and `step` come from bot/wiring.py, built once beside `answers`; a console
+        given only answers builds them over the answers' own finder and stores."""
         self._answers = answers
+        self._home_tab = home or Home(
+            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+            follows=answers.follows,
+        )
+        self._workflow_step = step or FindReleasesStep(answers.finder, answers.now)
         self._out = out
         self._ansi = ansi  # a terminal: `*bold*` is shown bold
         self._demo = demo
@@ -150,12 +159,8 @@ class Console:
 
     def _home(self, *, refresh: bool = False) -> None:
         """The Home tab; the console's channel stands for the channels the user is in."""
-        answers = self._answers
-        home = Home(
-            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
-            follows=answers.follows,
-        )
-        view = home.view(self._caller, UserChannels((self._caller.channel_id,)), refresh=refresh)
+        channels = UserChannels((self._caller.channel_id,))
+        view = self._home_tab.view(self._caller, channels, refresh=refresh)
         rendered = render_text(
             Message(text="App Home", blocks=tuple(view["blocks"])), ansi=self._ansi
         )
@@ -163,9 +168,8 @@ class Console:
         self._print(f"(App Home)\n{rendered.text}")
 
     def _step(self, filter_text: str) -> None:
-        step = FindReleasesStep(self._answers.finder, self._answers.now)
         try:
-            outputs = step.run(filter_text)
+            outputs = self._workflow_step.run(filter_text)
         except StepError as exc:
             self._print(f"(step failed) {exc}")
             return

@@ -16,16 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.answers import Caller, Reply, Subscriptions, dumps
+from bot.app.answers import Caller, Reply, dumps
 from bot.config import Settings, metakraftwerk_source
 from bot.console.repl import CONSOLE_CHANNEL, PROMPT, Console
 from bot.console.slash import read_slash
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.render.text import render_text
 from bot.wiring import (
     Services,
     build_answers,
     build_services,
     build_subscriptions,
+    build_use_cases,
     start_worker_thread,
 )
 
@@ -44,10 +46,16 @@ def run_console(
             poll, subscriptions = _start_worker(services, out, ansi=ansi)
         else:
             subscriptions = build_subscriptions(services, None)
-        answers = build_answers(services, subscriptions)
+        use_cases = build_use_cases(services, subscriptions)
         console = Console(
-            answers, out, demo=services.demo, poll=poll, on_demo_change=services.cache.clear,
+            use_cases.answers,
+            out,
+            demo=services.demo,
+            poll=poll,
+            on_demo_change=services.cache.clear,
             ansi=ansi,
+            home=use_cases.surfaces.home,
+            step=use_cases.surfaces.workflow_step,
         )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
         if log_path is not None:
@@ -130,7 +138,7 @@ def _services(settings: Settings, out: TextIO, *, quiet: bool = False) -> tuple[
 
 def _start_worker(
     services: Services, out: TextIO, *, ansi: bool = False
-) -> tuple[Callable[[], object], Subscriptions]:
+) -> tuple[Callable[[], object], SubscriptionCommands]:
     from slack_sdk import WebClient
 
     from bot.console.fake_slack import ConsoleSlack

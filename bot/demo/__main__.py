@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.demo.server import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN, DemoApiServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:

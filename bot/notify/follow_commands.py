@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.answers import Caller, FollowsCommand, Reply
+from bot.app.answers import Caller, FollowsCommand, Reply
+from bot.app.finder import ReleaseFinder
 from bot.clock import Clock, SystemClock
-from bot.finder import ReleaseFinder
 from bot.logs import new_ref
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
@@ -38,7 +38,7 @@ FOLLOWING_HINT = "`/releases following` lists the releases you follow."
 
 
 class FollowCommands:
-    """The `Follows` service `bot.answers.Answers` delegates to, over the store and the cache."""
+    """The `Follows` service `bot.app.answers.Answers` delegates to, over the store and cache."""
 
     def __init__(
         self, store: Store, finder: ReleaseFinder, *, clock: Clock | None = None

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, tzinfo
 
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.notify.changes import ChangeEvent, ChangeKind, related_releases

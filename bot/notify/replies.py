@@ -3,7 +3,7 @@ refusal only the person who typed the command sees."""
 
 from __future__ import annotations
 
-from bot.answers import Reply
+from bot.app.answers import Reply
 from bot.render import parts
 from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message

@@ -42,8 +42,8 @@ def render_subscriptions(
         parts.header(f"Subscriptions in this channel · {len(subs)}"), *trouble
     ]
     ids = act.ActionIds()
-    shown = subs[: MAX_PER_CHANNEL + 5]
-    for sub in shown:
+    shown = _shown(subs)
+    for sub, row in zip(shown, subscription_rows(subs, now), strict=True):
         button = parts.button(
             "Remove",
             ids(act.ACTION_SUBSCRIPTION_REMOVE, sub.id),
@@ -56,7 +56,7 @@ def render_subscriptions(
             "confirm": parts.plain("Remove"),
             "deny": parts.plain("Keep it"),
         }
-        block = parts.section(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT), accessory=button)
+        block = parts.section(row, accessory=button)
         block["block_id"] = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:{sub.id}"
         blocks.append(block)
     notes = [
@@ -75,6 +75,16 @@ def render_subscriptions(
     return Message(
         text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "subscriptions"}
     )
+
+
+def subscription_rows(subs: Sequence[Subscription], now: datetime) -> tuple[str, ...]:
+    """The rows the list shows, as mrkdwn: App Home shows a channel's subscriptions in the
+    same words, as data, without the list's buttons."""
+    return tuple(cut_mrkdwn(_row(sub, now), MAX_SECTION_TEXT) for sub in _shown(subs))
+
+
+def _shown(subs: Sequence[Subscription]) -> Sequence[Subscription]:
+    return subs[: MAX_PER_CHANNEL + 5]
 
 
 def _row(sub: Subscription, now: datetime) -> str:

@@ -9,7 +9,7 @@ value checks they share (`values`), the command parser (`parser`), the command t
 
 from bot.query.builder import MAX_PATTERNS
 from bot.query.closest import closest, closest_command, did_you_mean
-from bot.query.commands import (
+from bot.query.command_types import (
     Command,
     DigestCommand,
     FollowCommand,

@@ -29,7 +29,7 @@ from types import MappingProxyType
 
 from bot.mrkdwn import escape
 from bot.query.builder import Builder
-from bot.query.commands import (
+from bot.query.command_types import (
     Command,
     DigestCommand,
     FollowCommand,

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from bot.finder import Freshness
+from bot.app.finder import Freshness
 from bot.metakraftwerk.models import Release
 from bot.render import parts
 from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text

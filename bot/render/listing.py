@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape, escape_truncated
 from bot.query import Query

@@ -10,7 +10,7 @@ from typing import Any
 class Message:
     text: str
     blocks: tuple[dict[str, Any], ...] = ()
-    # Who sees it is not the message's to say: `Reply.mode` (bot/answers.py) decides.
+    # Who sees it is not the message's to say: `Reply.mode` (bot/app/answers.py) decides.
     meta: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:

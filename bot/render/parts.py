@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from bot.finder import Freshness
+from bot.app.finder import Freshness
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated, inline_truncated
 from bot.query import USER_ID

@@ -1,1 +1,1 @@
-"""Bolt wiring only: listeners translate Slack payloads into calls on `bot.answers`."""
+"""Bolt wiring only: listeners translate Slack payloads into calls on `bot.app.answers`."""

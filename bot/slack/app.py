@@ -11,12 +11,12 @@ from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answers import Answers
+from bot.app.answers import Answers
+from bot.cache.replay import ReplayGuard
 from bot.config import ConfigError, Settings
-from bot.shared.replay import ReplayGuard
 from bot.slack import listeners
-from bot.slack.delivery import Delivery
-from bot.slack.surfaces import register_surfaces
+from bot.slack.reply_delivery import Delivery
+from bot.slack.surfaces import Surfaces, register_surfaces
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def build_app(
     delivery: Delivery,
     *,
     replay: ReplayGuard,
+    surfaces: Surfaces | None = None,
     require_signing_secret: bool = True,
 ) -> App:
     """A Bolt App for HTTP mode (signing secret required) or Socket Mode (not needed there).
@@ -36,7 +37,9 @@ def build_app(
     (`LISTENER_THREADS` threads, `WORK_QUEUE_LIMIT` waiting). In place of Bolt's own signature
     check, which would compute the request front's HMAC a second time, `FrontVerified` lets
     through only what the front (bot/slack/front.py) verified. `replay` drops Slack's retries
-    of an event already handled, by any process that shares it.
+    of an event already handled, by any process that shares it. `surfaces` (built by
+    bot/wiring.py) adds App Home, the search form and the Workflow Builder step; without them
+    the app answers `/releases`, its buttons and the message shortcut only.
     """
     check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
@@ -56,7 +59,8 @@ def build_app(
         before_authorize=FrontVerified(),
     )
     listeners.register(app, answers, delivery)
-    register_surfaces(app, answers, delivery, replay)
+    if surfaces is not None:
+        register_surfaces(app, surfaces, delivery, replay)
     return app
 
 

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request.internals import parse_body
 
-from bot.shared.replay import ReplayGuard
+from bot.cache.replay import ReplayGuard
 from bot.slack.listeners import SIGNATURE_VERIFIED, malformed_response
 from bot.slack.signature import SlackSignature
 

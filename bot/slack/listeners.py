@@ -21,11 +21,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
-from bot.answers import Answers
+from bot.app.answers import Answers
 from bot.render import actions
-from bot.render.search import SEARCH_VIEW_CALLBACK
+from bot.render.search_modal import SEARCH_VIEW_CALLBACK
 from bot.slack import payload
-from bot.slack.delivery import BUSY_TEXT, Delivery
+from bot.slack.reply_delivery import BUSY_TEXT, Delivery
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.answers import Caller
+from bot.app.answers import Caller
 
 
 class MalformedPayload(ValueError):

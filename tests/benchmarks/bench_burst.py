@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from tests.e2e.conftest import new_key, running_web
 from tests.fakes.slack_api import FakeSlack
 

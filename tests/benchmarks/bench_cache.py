@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import cachetools
 
+from bot.cache.release_cache import ReleaseCache
 from bot.clock import Deadline, SystemClock
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.errors import Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release

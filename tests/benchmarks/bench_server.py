@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import post_signed, slash_command_body
 from tests.fakes.slack_api import FakeSlack

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo.server import DEMO_TOKEN, DemoApiServer
+from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from tests.fakes.signing import (
     SIGNING_SECRET,
     interactive_body,

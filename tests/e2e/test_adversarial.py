@@ -21,8 +21,8 @@ import httpx
 import pytest
 from sqlalchemy import make_url
 
-from bot.demo.server import DemoApiServer
-from bot.render.search import SEARCH_VIEW_CALLBACK, render_search_form
+from bot.demo.api_server import DemoApiServer
+from bot.render.search_modal import SEARCH_VIEW_CALLBACK, render_search_form
 from tests.benchmarks.bench_server import slow_clients
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import (

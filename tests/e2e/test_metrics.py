@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from bot.notify.store import Store
 from tests.e2e.conftest import RecordingSlack, Workers, free_port, running_web
 

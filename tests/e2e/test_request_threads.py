@@ -5,7 +5,7 @@ Each test sends signed requests over HTTP, as Slack does, and faults the demo AP
 stand-in the way it was measured: group suggestions against a failing `release_groups`, the
 search shortcut and a release's details behind lookups that wait on a hung API, App Home
 openings against a rate-limited `users.conversations`, views Slack rate-limits for a moment.
-(A slow Redis is in tests/shared/test_slow_redis_web.py, beside the Redis fixtures.)
+(A slow Redis is in tests/cache/test_slow_redis_web.py, beside the Redis fixtures.)
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo.server import DemoApiServer
-from bot.render.search import render_search_form
+from bot.demo.api_server import DemoApiServer
+from bot.render.search_modal import render_search_form
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import (
     block_action_payload,

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo.server import DemoApiServer
-from bot.render.search import render_search_form
+from bot.demo.api_server import DemoApiServer
+from bot.render.search_modal import render_search_form
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import (
     event_body,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 import bot
-from bot.demo.server import DEMO_TOKEN
+from bot.demo.api_server import DEMO_TOKEN
 from bot.render import actions
-from bot.render.search import SEARCH_VIEW_CALLBACK, render_search_form
+from bot.render.search_modal import SEARCH_VIEW_CALLBACK, render_search_form
 from bot.render.search_results import message_action_id
 from tests.e2e.conftest import BOT_TOKEN, WebProcess, all_text, new_key
 from tests.fakes.signing import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from tests.e2e.conftest import WebProcess, running_web
 from tests.fakes.slack_api import FakeSlack
 

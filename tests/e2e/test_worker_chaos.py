@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from bot.notify.store import Store
 from tests.e2e.conftest import RELEASES_PATH, RecordingSlack, Workers, web_env
 from tests.fakes.tcp_proxy import TcpProxy

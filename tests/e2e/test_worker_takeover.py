@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo.server import DemoApiServer
+from bot.demo.api_server import DemoApiServer
 from bot.notify.store import Store
 from tests.e2e.conftest import Answered, RecordingSlack, Workers, web_env
 from tests.notify.conftest import pg_url, sqlite_url  # noqa: F401  (fixtures)

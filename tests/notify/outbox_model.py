@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.web.slack_response import SlackResponse
 from sqlalchemy import select
 
-from bot.finder import EVERYTHING, FindResult, ReleaseFinder
+from bot.app.finder import EVERYTHING, FindResult, ReleaseFinder
 from bot.metakraftwerk.models import Release
 from bot.notify.release_record import release_from_record
 from bot.notify.store import Store

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Caller
+from bot.app.answers import Answers, Caller
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.worker import Worker
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack

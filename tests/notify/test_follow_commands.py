@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
+from bot.app.home import Home, UserChannels
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.home import Home, UserChannels
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.render import actions as act
 from bot.render.message import Message
 from tests.fakes.clock import FakeClock

@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from bot.finder import EVERYTHING, FindResult
+from bot.app.finder import EVERYTHING, FindResult
 from bot.metakraftwerk.models import Release
 from bot.notify.changes import KIND_ORDER, ChangeEvent, ChangeKind, diff
 from bot.notify.messages import (

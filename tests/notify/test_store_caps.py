@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store
 from bot.notify.store.follows import MAX_FOLLOWS_PER_USER, FollowLimitReached
 from bot.notify.store.schema import subscriptions
 from bot.notify.store.subscriptions import SubscriptionLimitReached, TwinSubscription
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.subscription_list import MAX_PER_CHANNEL
 from bot.schedule import parse_schedule
 from tests.fakes.clock import FakeClock

@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from bot.answers import Caller, Reply
+from bot.app.answers import Caller, Reply
 from bot.config import Settings
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.store.engine import (
     PG_LOCK_TIMEOUT_SECONDS,
@@ -26,6 +25,7 @@ from bot.notify.store.engine import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     create_store_engine,
 )
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.query import Query, SubscribeCommand, SubscriptionsCommand
 from tests.fakes.clock import FakeClock
 from tests.render.limits import all_text

@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
-from bot.notify.commands import SubscriptionCommands
 from bot.notify.filters import stored_query
 from bot.notify.store import Store
+from bot.notify.subscription_commands import SubscriptionCommands
 from bot.query import SubscribeCommand, parse_command
 from tests.fakes.clock import FakeClock
 from tests.render.limits import all_text

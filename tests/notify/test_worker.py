@@ -16,11 +16,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Secret, Settings
 from bot.demo import DemoApiServer
 from bot.demo.data import DemoData
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.metakraftwerk.models import Release
 from bot.notify.records import Snapshot
 from bot.notify.store import Store

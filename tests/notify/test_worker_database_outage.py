@@ -9,9 +9,9 @@ import threading
 import pytest
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.worker import PollReport, Worker
 from tests.fakes.clock import FakeClock

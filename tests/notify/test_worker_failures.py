@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.worker import Worker
 from bot.notify.worker.slack_errors import MAX_TRANSIENT_ATTEMPTS

@@ -11,10 +11,10 @@ import threading
 import pytest
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
+from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.demo import DemoApiServer
-from bot.finder import ReleaseFinder
-from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.worker import LEASE_NAME, Worker
 from bot.notify.worker.lease import lease_timing

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.finder import DetailResult, FindResult, Freshness
+from bot.app.finder import DetailResult, FindResult, Freshness
 from bot.metakraftwerk.models import Release
 from bot.query import Query
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.finder import DetailResult, FindResult, Freshness
+from bot.app.finder import DetailResult, FindResult, Freshness
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import inline
 from bot.query import Query

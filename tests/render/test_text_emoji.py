@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.notify.changes import ChangeEvent
 from bot.notify.delivery_trouble import DeliveryTrouble, trouble_blocks
 from bot.notify.messages import render_change, render_parent
@@ -19,7 +19,7 @@ from bot.notify.subscription_list import render_subscriptions
 from bot.query import Query
 from bot.render.detail import render_detail
 from bot.render.help import render_help
-from bot.render.home import HomeData, home_blocks
+from bot.render.home_view import HomeData, home_blocks
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.search_results import render_loading_view

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from slack_bolt import App
 
-from bot.shared.replay import LocalReplayGuard
-from bot.slack.delivery import Delivery
+from bot.cache.replay import LocalReplayGuard
 from bot.slack.front import SlackFront
+from bot.slack.reply_delivery import Delivery
 from bot.slack.signature import SlackSignature
 from tests.fakes.signing import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack

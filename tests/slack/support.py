@@ -14,10 +14,10 @@ import httpx
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.answers import Answers, Caller, Reply
+from bot.app.answers import Answers, Caller, Reply
 from bot.render.message import Message
 from bot.slack import listeners
-from bot.slack.delivery import Delivery
+from bot.slack.reply_delivery import Delivery
 from bot.slack.response_urls import Origin, ResponseUrls
 from bot.slack.work import WorkQueue
 from tests.fakes.signing import SIGNING_SECRET

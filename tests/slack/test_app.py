@@ -11,12 +11,12 @@ from unittest.mock import Mock
 import pytest
 from slack_bolt import App, BoltRequest
 
-from bot.answers import Answers
+from bot.app.answers import Answers
+from bot.cache.replay import LocalReplayGuard
 from bot.config import Secret, Settings
-from bot.shared.replay import LocalReplayGuard
 from bot.slack.app import build_app
-from bot.slack.delivery import Delivery
 from bot.slack.front import SlackFront
+from bot.slack.reply_delivery import Delivery
 from bot.slack.signature import SlackSignature
 from tests.fakes.signing import SIGNING_SECRET, signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlack

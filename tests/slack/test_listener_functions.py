@@ -7,10 +7,10 @@ from unittest.mock import Mock
 
 from slack_bolt import Ack, BoltContext
 
-from bot.answers import Answers
+from bot.app.answers import Answers
 from bot.render.actions import ACTION_DETAIL
-from bot.slack.delivery import BUSY_TEXT
 from bot.slack.listeners import LISTENER_ACCEPTED, on_button, on_command, on_search_submitted
+from bot.slack.reply_delivery import BUSY_TEXT
 from tests.slack.support import StubAnswers, stub_delivery
 
 URL = "https://hooks.slack.com/commands/T1/1/abc"

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from slack_bolt import App, BoltRequest
 
+from bot.cache.replay import LocalReplayGuard
 from bot.render.actions import ACTION_DETAIL
-from bot.shared.replay import LocalReplayGuard
-from bot.slack.delivery import BUSY_TEXT
 from bot.slack.front import SlackFront
+from bot.slack.reply_delivery import BUSY_TEXT
 from bot.slack.signature import SlackSignature
 from tests.fakes.signing import (
     SIGNING_SECRET,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from bot.finder import FindResult, ReleaseFinder
+from bot.app.finder import FindResult, ReleaseFinder
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.notify.change_routing import plan_poll

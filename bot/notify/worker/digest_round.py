@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.finder import FindResult
+from bot.app.finder import FindResult
 from bot.notify.digests import DueDigest, due_digests, schedule_of
 from bot.notify.filters import StoredQueries
 from bot.notify.messages import digest_result, render_digest

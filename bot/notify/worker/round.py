@@ -46,17 +46,17 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
+from bot.app.finder import ReleaseFinder
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.finder import ReleaseFinder
 from bot.metrics import Metrics
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost
 from bot.notify.store import Store, StoreUnavailable
-from bot.notify.worker.delivery import BATCH_SIZE, Deliverer
 from bot.notify.worker.detection import ChangeDetector
 from bot.notify.worker.digest_round import DigestRound
 from bot.notify.worker.lease import LeaseKeeper, default_holder_id, lease_timing
+from bot.notify.worker.outbox_delivery import BATCH_SIZE, Deliverer
 
 log = logging.getLogger(__name__)
 

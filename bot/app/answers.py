@@ -1,0 +1,403 @@
+"""What the bot answers to a command, a button or a shortcut, independent of how it got there.
+
+Slack listeners and the console both call these methods, so the terminal shows exactly what Slack
+would. Every failure becomes a friendly message here: a QueryError or an API error says what
+went wrong; anything unexpected is logged with a short reference the user can quote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.app.finder import ReleaseFinder
+from bot.app.search_query import search_form_query
+from bot.clock import Clock, SystemClock
+from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
+from bot.metakraftwerk.models import Release
+from bot.query import (
+    Command,
+    DigestCommand,
+    FollowCommand,
+    FollowingCommand,
+    GroupsCommand,
+    HelpCommand,
+    ListCommand,
+    Query,
+    QueryError,
+    StandupCommand,
+    SubscribeCommand,
+    SubscriptionsCommand,
+    UnfollowCommand,
+    UnsubscribeCommand,
+    closest,
+    closest_command,
+    parse_command,
+    scan_message,
+)
+from bot.refresh_limit import RefreshLimit
+from bot.render import actions as act
+from bot.render.detail import render_detail
+from bot.render.errors import render_error, render_not_available, render_unexpected_error
+from bot.render.groups import render_groups
+from bot.render.help import render_help
+from bot.render.listing import render_list
+from bot.render.message import Message
+from bot.render.no_match import render_no_release_named
+from bot.render.search_modal import BLOCK_FILTERS, render_search_form
+from bot.render.shortcut import ShortcutFindings, render_shortcut_result
+from bot.render.standup import render_standup
+from bot.render.text import mrkdwn_to_text
+
+log = logging.getLogger(__name__)
+
+ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
+SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
+HELP_HINT = "Type `/releases help` for examples."
+# When the worker's snapshots saw releases close, by id; those it did not see are left out.
+ClosedTimes = Callable[[Iterable[int]], Mapping[int, datetime]]
+UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None when unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked, and where: the parts of a Slack payload the answers depend on."""
+
+    team_id: str = ""
+    channel_id: str = ""
+    user_id: str = ""
+    user_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message and how to deliver it; `view` asks the listener to open a modal instead."""
+
+    message: Message
+    mode: ReplyMode = "ephemeral"
+    view: dict[str, Any] | None = field(default=None)
+
+
+class Subscriptions(Protocol):
+    """The notification commands; provided by `bot.notify` where a store is configured."""
+
+    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply: ...
+
+    def remove(self, subscription_id: int, caller: Caller) -> Reply: ...
+
+
+class Follows(Protocol):
+    """Following one release by direct message; provided by `bot.notify` beside subscriptions."""
+
+    def handle(self, command: FollowsCommand, caller: Caller) -> Reply: ...
+
+    def is_following(self, caller: Caller, release_id: int) -> bool | None:
+        """None when it cannot be told (then the release card shows no Follow button)."""
+        ...
+
+    def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
+
+
+class Answers:
+    def __init__(
+        self,
+        finder: ReleaseFinder,
+        *,
+        clock: Clock | None = None,
+        subscriptions: Subscriptions | None = None,
+        release_link: str | None = None,
+        follows: Follows | None = None,
+        closed_times: ClosedTimes | None = None,
+        user_timezone: UserZone | None = None,
+        refresh_limit: RefreshLimit | None = None,
+    ) -> None:
+        self._finder = finder
+        self._closed_times = closed_times
+        self._user_timezone = user_timezone
+        self._clock = clock or SystemClock()
+        self._refresh_limit = refresh_limit or RefreshLimit(self._clock)
+        self.subscriptions = subscriptions
+        self._link = release_link  # METAKRAFTWERK_WEB_URL: release names link there
+        self.follows = follows
+
+    @property
+    def finder(self) -> ReleaseFinder:
+        """The finder behind these answers (bot/wiring.py hands the other use cases their own)."""
+        return self._finder
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    # ---- entry points ---------------------------------------------------------------------
+
+    def command(self, text: str, caller: Caller) -> Reply:
+        """`/releases <text>`."""
+        return self._guard(lambda: self._command(text, caller), caller, f"command {text[:80]!r}")
+
+    def button(
+        self, action_id: str, value: str, caller: Caller, *, response_url: str | None = None
+    ) -> Reply:
+        """A click on one of the app's buttons."""
+        return self._guard(
+            lambda: self._button(action_id, value, caller, response_url),
+            caller,
+            f"button {action_id[:60]}",
+        )
+
+    def message_shortcut(self, text: str, caller: Caller) -> Reply:
+        """The "Find releases" message shortcut, on the text of one message."""
+        return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
+
+    def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
+        """The search form sent from the shortcut's "nothing found" answer."""
+        return self._guard(lambda: self._search(values), caller, "search form")
+
+    def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """What to show inside the search form instead of closing it: {block id: plain text}."""
+        try:
+            search_form_query(values)
+        except QueryError as exc:
+            return {BLOCK_FILTERS: plain_text(exc.message)[:150]}
+        return {}
+
+    def log_unexpected(self, error: BaseException) -> str:
+        """Log an error nobody caught with a short reference, and return the reference."""
+        ref = secrets.token_hex(4)
+        log.error("unexpected error ref=%s", ref, exc_info=error)
+        return ref
+
+    # ---- commands -------------------------------------------------------------------------
+
+    def _command(self, text: str, caller: Caller) -> Reply:
+        command: Command = parse_command(text)
+        if isinstance(command, ListCommand | StandupCommand) and command.query.refresh:
+            refused = self._refresh_limit.refusal(f"{caller.team_id}:{caller.user_id}")
+            if refused is not None:  # each refresh is an API call: a small per-user rate
+                log.info("refresh refused for %s: %s", caller.user_id or "?", refused)
+                return Reply(render_error(refused))
+        if isinstance(command, HelpCommand):
+            return Reply(render_help(command.topic))
+        if isinstance(command, StandupCommand):
+            return Reply(self._standup(command.query, caller))
+        if isinstance(command, GroupsCommand):
+            return Reply(self._groups())
+        if isinstance(command, ListCommand) and (command.by_name or command.query.names):
+            return Reply(self._by_name(command.query, caller, names_only=command.by_name))
+        if isinstance(command, ListCommand):
+            return Reply(self._list_or_detail(command.query, caller=caller))
+        if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
+            if self.follows is None:
+                return Reply(render_not_available("Following releases"))
+            return self.follows.handle(command, caller)
+        if self.subscriptions is None:
+            return Reply(render_not_available("Channel subscriptions and digests"))
+        return self.subscriptions.handle(command, caller)
+
+    def _list_or_detail(
+        self, query: Query, *, shared_by: str | None = None, caller: Caller | None = None
+    ) -> Message:
+        if query.release_id is not None:
+            return self._detail(
+                query.release_id, refresh=query.refresh, shared_by=shared_by, caller=caller
+            )
+        return render_list(
+            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
+        )
+
+    def _by_name(self, query: Query, caller: Caller, *, names_only: bool) -> Message:
+        """Names: one match is its card, several a list; none, for names alone, the closest
+        names (or the command a word was meant as); with other filters, the empty list."""
+        result = self._finder.find(query)
+        if len(result.releases) == 1 and query.page == 1:
+            return self._detail(result.releases[0].id, refresh=query.refresh, caller=caller)
+        if not result.releases and names_only:
+            known = self._finder.known_names()
+            return render_no_release_named(
+                query.names, closest(query.names, known), closest_command(query.names)
+            )
+        return render_list(result, self._clock.now(), link=self._link)
+
+    def _groups(self) -> Message:
+        result = self._finder.find(Query(status="all"))
+        names = self._finder.group_names() or dict(result.group_names)
+        return render_groups(names, result.releases, self._clock.now(), result.freshness)
+
+    def _detail(
+        self,
+        release_id: int,
+        *,
+        refresh: bool = False,
+        shared_by: str | None = None,
+        caller: Caller | None = None,
+    ) -> Message:
+        result = self._finder.detail(release_id, refresh=refresh)
+        following = None
+        if caller is not None and shared_by is None:
+            following = self._following(caller, result.release.id)
+        return render_detail(result, self._clock.now(), shared_by=shared_by, following=following)
+
+    def _following(self, caller: Caller, release_id: int) -> bool | None:
+        """Whether the Follow or the Unfollow button goes on the card; None: neither."""
+        if self.follows is None or not caller.user_id:
+            return None
+        try:
+            return self.follows.is_following(caller, release_id)
+        except Exception:
+            log.warning("could not tell whether %s follows release %d", caller.user_id,
+                        release_id, exc_info=True)
+            return None
+
+    def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
+        # The standup shows open releases and what closed recently, so it reads every status.
+        result = self._finder.find(replace(query, status="all"))
+        return render_standup(
+            replace(result, query=query),
+            self._clock.now(),
+            shared_by=shared_by,
+            link=self._link,
+            tz=self._zone(caller),
+            closed_at=self._closed_at(r.id for r in result.releases if r.closed),
+        )
+
+    def _closed_at(self, release_ids: Iterable[int]) -> Mapping[int, datetime]:
+        """When the worker saw these close; {} (the end dates stand in) when it cannot be told."""
+        if self._closed_times is None:
+            return {}
+        try:
+            return self._closed_times(release_ids)
+        except Exception as exc:
+            log.warning("closing times unavailable, the standup goes by end dates: %s", exc)
+            return {}
+
+    def _zone(self, caller: Caller) -> tzinfo:
+        """The caller's time zone from Slack; UTC when unknown."""
+        name = self._user_timezone(caller.user_id) if self._user_timezone else None
+        if not name:
+            return UTC
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.info("unknown time zone %r for %s; counting days in UTC", name[:60],
+                     caller.user_id)
+            return UTC
+
+    # ---- buttons --------------------------------------------------------------------------
+
+    def _button(
+        self, action_id: str, value: str, caller: Caller, response_url: str | None
+    ) -> Reply:
+        try:
+            action = act.decode(action_id, value)
+        except act.ActionValueError as exc:
+            log.warning("unreadable button %s: %s", action_id[:60], exc)
+            return Reply(
+                render_error(
+                    "That button no longer works (it may come from an older message).",
+                    "Run the command again to get fresh buttons.",
+                )
+            )
+        if isinstance(action, act.PageRequest):
+            query = _query_from_text(action.query_text).with_page(action.page)
+            found = self._finder.find(query)
+            return Reply(render_list(found, self._clock.now(), link=self._link), mode="replace")
+        if isinstance(action, act.ReleaseRef):
+            return Reply(self._detail(action.release_id, caller=caller))
+        if isinstance(action, act.FollowRequest):
+            if self.follows is None:
+                return Reply(render_not_available("Following releases"))
+            wanted = FollowCommand if action.follow else UnfollowCommand
+            return self.follows.handle(wanted(action.release_id), caller)
+        if isinstance(action, act.ShareRequest):
+            return Reply(self._shared(action, caller), mode="share")
+        if isinstance(action, act.OpenSearch):
+            return Reply(
+                render_error("The search form could not be opened; try `/releases help`."),
+                view=render_search_form(action.prefill, response_url=response_url),
+            )
+        if self.subscriptions is None:
+            return Reply(render_not_available("Channel subscriptions"))
+        return self.subscriptions.remove(action.subscription_id, caller)
+
+    def _shared(self, action: act.ShareRequest, caller: Caller) -> Message:
+        who = caller.user_id or None
+        if action.kind == "detail" and action.release_id is not None:
+            return self._detail(action.release_id, shared_by=who)
+        query = _query_from_text(action.query_text or "")
+        if action.kind == "standup":
+            return self._standup(query, caller, shared_by=who)
+        return render_list(
+            self._finder.find(query.with_page(action.page)),
+            self._clock.now(),
+            shared_by=who,
+            link=self._link,
+        )
+
+    # ---- shortcut and search form ---------------------------------------------------------
+
+    def _shortcut(self, text: str) -> Reply:
+        scan = scan_message(text, self._finder.known_names())
+        found = self._finder.find_mentioned(scan)
+        findings = ShortcutFindings(
+            releases=found.releases,
+            missing_ids=found.missing_ids,
+            missing_names=found.missing_names,
+            # Releases named in the message are what it is about; its filters (often context,
+            # "R60 in group:DWH_GROUP") are the answer only when it names none that exist.
+            search=None if found.releases else found.search,
+            group_names=found.group_names,
+            freshness=found.freshness,
+            prefill=scan.query.to_text() if scan.query is not None else "",
+            related=found.related,
+        )
+        return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
+
+    def _search(self, values: Mapping[str, Any]) -> Reply:
+        query = search_form_query(values)
+        return Reply(self._list_or_detail(query))
+
+    # ---- error handling -------------------------------------------------------------------
+
+    def _guard(self, answer: Callable[[], Reply], caller: Caller, what: str) -> Reply:
+        try:
+            return answer()
+        except QueryError as exc:
+            log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
+            return Reply(render_error(exc.message, HELP_HINT))
+        except (GroupNotFound, ReleaseNotFound) as exc:
+            # A typo, not a fault: the user is told; the log keeps it below WARNING.
+            log.info("%s for %s found nothing: %s", what, caller.user_id or "?", exc)
+            return Reply(render_error(exc.user_message))
+        except MetaKraftwerkError as exc:
+            log.warning("%s for %s failed: %s", what, caller.user_id or "?", exc)
+            return Reply(render_error(exc.user_message))
+        except Exception as exc:
+            ref = self.log_unexpected(exc)
+            log.error("… while answering %s for %s", what, caller.user_id or "?")
+            return Reply(render_unexpected_error(ref))
+
+
+def _query_from_text(text: str) -> Query:
+    """The query a button carries; raises QueryError when it is no list query."""
+    command = parse_command(text)
+    if isinstance(command, ListCommand | StandupCommand):
+        return command.query
+    raise QueryError("That button no longer works; run the command again.")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """A message of ours as plain text (modal errors show no formatting)."""
+    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
+
+
+def dumps(message: Message) -> str:
+    """Block Kit JSON of a message, as Slack's Block Kit Builder takes it."""
+    return json.dumps(
+        {"text": message.text, "blocks": list(message.blocks)}, indent=2, ensure_ascii=False
+    )

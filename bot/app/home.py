@@ -1,0 +1,150 @@
+"""What App Home shows one user: open releases by group, follows, their channels' subscriptions.
+
+Everything comes from the cache and the subscription store; a part that fails becomes a note
+in its section instead of failing the whole tab, so the Home tab always opens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.app.answers import Caller, Subscriptions
+from bot.app.finder import FindResult, ReleaseFinder
+from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.metakraftwerk.models import Release
+from bot.query import Query, SubscriptionsCommand
+from bot.render import actions as act
+from bot.render.home_view import ChannelRows, HomeData, render_home
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNELS_CHECKED = 100  # one store read each; a user in more sees the first ones
+OPEN_RELEASES = Query(status="open")
+
+
+class FollowedReleases(Protocol):
+    """The releases a user follows; the Home section for them shows nothing without any."""
+
+    def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
+
+
+class SubscriptionRows(Protocol):
+    """A channel's subscriptions as data for the Home tab: one mrkdwn row each, in the words of
+    `/releases subscriptions` (bot.notify owns that wording)."""
+
+    def rows(self, caller: Caller) -> tuple[str, ...]: ...
+
+
+class RowsFromCommands:
+    """Rows for a subscriptions service that only answers commands: its list, read back.
+
+    bot/wiring.py gives Home the service's own `rows`; this serves one built without them.
+    """
+
+    def __init__(self, subscriptions: Subscriptions) -> None:
+        self._subscriptions = subscriptions
+
+    def rows(self, caller: Caller) -> tuple[str, ...]:
+        reply = self._subscriptions.handle(SubscriptionsCommand(), caller)
+        return _subscription_rows(reply.message.blocks)
+
+
+class NoFollows:
+    """Until following exists: nobody follows anything, so the section stays empty."""
+
+    def followed(self, team_id: str, user_id: str) -> Sequence[Release]:
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserChannels:
+    """The channels a user is in, as far as Slack told us; `error` when it would not."""
+
+    ids: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class Home:
+    def __init__(
+        self,
+        finder: ReleaseFinder,
+        *,
+        clock: Callable[[], datetime],
+        subscriptions: Subscriptions | None = None,
+        follows: FollowedReleases | None = None,
+        rows: SubscriptionRows | None = None,
+    ) -> None:
+        """`rows` reads the channels' subscriptions; without it, `subscriptions`' list does."""
+        self._finder = finder
+        self._now = clock
+        self._subscriptions = subscriptions
+        self._rows = rows or (RowsFromCommands(subscriptions) if subscriptions else None)
+        self._follows: FollowedReleases = follows or NoFollows()
+
+    def view(
+        self, caller: Caller, channels: UserChannels, *, refresh: bool = False
+    ) -> dict[str, Any]:
+        """The Home tab view for `caller` (a `views.publish` view)."""
+        releases, releases_error = self._open_releases(refresh)
+        channel_rows, subscriptions_error = self._channel_rows(caller, channels)
+        data = HomeData(
+            releases=releases,
+            releases_error=releases_error,
+            followed=self._followed(caller),
+            channels=channel_rows,
+            channels_error=channels.error or subscriptions_error,
+            subscriptions_available=self._subscriptions is not None,
+        )
+        return render_home(data, self._now())
+
+    def _open_releases(self, refresh: bool) -> tuple[FindResult | None, str | None]:
+        query = Query(status="open", refresh=refresh)
+        try:
+            return self._finder.find(query), None
+        except MetaKraftwerkError as exc:
+            log.warning("App Home without releases: %s", exc)
+            return None, exc.user_message
+        except Exception:
+            log.exception("App Home without releases")
+            return None, "The releases could not be read."
+
+    def _followed(self, caller: Caller) -> tuple[Release, ...]:
+        try:
+            return tuple(self._follows.followed(caller.team_id, caller.user_id))
+        except Exception:
+            log.exception("App Home without followed releases for %s", caller.user_id)
+            return ()
+
+    def _channel_rows(
+        self, caller: Caller, channels: UserChannels
+    ) -> tuple[tuple[ChannelRows, ...], str | None]:
+        """The user's channels with subscriptions, rows as `/releases subscriptions` has them."""
+        if self._rows is None or not channels.ids:
+            return (), None
+        out: list[ChannelRows] = []
+        for channel_id in channels.ids[:MAX_CHANNELS_CHECKED]:
+            where = Caller(caller.team_id, channel_id, caller.user_id, caller.user_name)
+            try:
+                rows = self._rows.rows(where)
+            except Exception:
+                log.exception("App Home could not read the subscriptions of %s", channel_id)
+                return tuple(out), "The subscriptions could not be read."
+            if rows:
+                out.append(ChannelRows(channel_id, rows))
+        return tuple(out), None
+
+
+def _subscription_rows(blocks: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The row texts of a subscriptions list (already escaped), without their Remove buttons."""
+    prefix = f"{act.BLOCK_SUBSCRIPTION_PREFIX}:"
+    return tuple(
+        block["text"]["text"]
+        for block in blocks
+        if str(block.get("block_id", "")).startswith(prefix)
+        and isinstance(block.get("text"), dict)
+        and isinstance(block["text"].get("text"), str)
+    )

@@ -1,0 +1,122 @@
+"""The Workflow Builder step "Find releases": a `/releases` filter in, a summary and ids out.
+
+It answers through the same finder and renderers as `/releases`, so a standup workflow posts
+what the command would show. Whatever goes wrong becomes a `StepError` whose text Workflow
+Builder shows to the workflow's owner: the step never completes with half an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot.app.finder import ReleaseFinder
+from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.mrkdwn import escape
+from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
+from bot.render.detail import render_detail
+from bot.render.listing import MAX_PAGE_SIZE, render_list
+from bot.render.standup import render_standup
+from bot.render.text import mrkdwn_to_text
+from bot.render.workflow_step_view import MAX_SUMMARY, message_mrkdwn, release_ids_text
+
+log = logging.getLogger(__name__)
+
+FUNCTION_CALLBACK = "find_releases"
+INPUT_FILTER = "filter"
+MAX_FILTER = 2000
+EXAMPLE = "group:DWH_GROUP open"
+
+
+class StepError(Exception):
+    """Why the step cannot answer, in plain text: Workflow Builder shows it unformatted."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutputs:
+    summary: str  # mrkdwn
+    count: int
+    release_ids: str  # comma-separated, display order
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "count": self.count, "release_ids": self.release_ids}
+
+
+class FindReleasesStep:
+    def __init__(self, finder: ReleaseFinder, clock: Callable[[], datetime]) -> None:
+        self._finder = finder
+        self._now = clock
+
+    def run(self, filter_text: object) -> StepOutputs:
+        """The outputs for one execution; raises StepError with the reason otherwise."""
+        if filter_text is None:
+            filter_text = ""
+        if not isinstance(filter_text, str):
+            raise StepError(f"The filter must be text, for example {EXAMPLE}.")
+        if len(filter_text) > MAX_FILTER:
+            raise StepError(f"The filter is longer than {MAX_FILTER} characters.")
+        try:
+            command = parse_command(filter_text.strip())
+            if isinstance(command, StandupCommand):
+                return self._standup(command.query)
+            if isinstance(command, ListCommand):
+                return self._list(command.query)
+        except QueryError as exc:
+            raise StepError(_plain(exc.message)) from None
+        except MetaKraftwerkError as exc:
+            log.warning("workflow step for %r failed: %s", filter_text[:80], exc)
+            raise StepError(_plain(exc.user_message)) from None
+        raise StepError(
+            f"The step takes the filters of /releases (for example {EXAMPLE}) or standup "
+            "with filters; subscriptions and help do not work here."
+        )
+
+    def _list(self, query: Query) -> StepOutputs:
+        now = self._now()
+        if query.release_id is not None:
+            detail = self._finder.detail(query.release_id)
+            message = render_detail(detail, now)
+            return StepOutputs(message_mrkdwn(message), 1, str(detail.release.id))
+        result = self._finder.find(query)
+        ids = [r.id for r in result.releases]
+        # As many rows as fit the summary whole, so its "N of M shown" is true; `count` and
+        # `release_ids` always cover every match.
+        for size in range(MAX_PAGE_SIZE, 0, -1):
+            message = render_list(result, now, size, unpaged=True)
+            if len(message_mrkdwn(message, limit=sys.maxsize)) <= MAX_SUMMARY:
+                break
+        return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
+
+    def _standup(self, query: Query) -> StepOutputs:
+        # As `/releases standup`: every status is read, the view shows open and recently closed.
+        result = self._finder.find(replace(query, status="all"))
+        message = render_standup(replace(result, query=query), self._now())
+        ids = [r.id for r in result.releases if query.matches(r, result.group_names)]
+        return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
+
+
+def unexpected_error(error: BaseException) -> str:
+    """Log an error nobody foresaw; the text for the workflow quotes a short reference."""
+    ref = secrets.token_hex(4)
+    log.error("workflow step failed unexpectedly ref=%s", ref, exc_info=error)
+    return f"Something went wrong on our side (ref {ref}). Please try again later."
+
+
+def filter_input(inputs: object) -> object:
+    """The step's filter input; StepError when the inputs are no object (Slack sends one)."""
+    if inputs is None:
+        return None
+    if not isinstance(inputs, Mapping):
+        raise StepError(f"The step's inputs hold no filter; give it one, for example {EXAMPLE}.")
+    return inputs.get(INPUT_FILTER)
+
+
+def _plain(mrkdwn: str) -> str:
+    """Our message without its formatting; what it quotes of the input stays escaped, so that
+    a `<!channel>` in the filter never comes back as a mention wherever the text is shown."""
+    return escape(mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", ""))

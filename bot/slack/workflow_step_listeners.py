@@ -1,0 +1,107 @@
+"""Bolt wiring of the "Find releases" custom step (`function_executed` events).
+
+Bolt acknowledges the event in the request's thread; the step runs on `delivery.work` and
+completes through `complete` and `fail`, whose client carries the execution's
+`bot_access_token`, as Slack requires. With the queue full the step fails at once, on the
+notice queue, saying the bot is busy.
+
+Slack delivers an event again when it did not see the 200 in time (`X-Slack-Retry-Num`, the
+same execution); the injected ReplayGuard (shared on Redis when CACHE_URL is set) lets one
+delivery per execution complete it, in this process or another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from slack_bolt import App, Complete, Fail
+from slack_sdk.errors import SlackApiError
+
+from bot.app.workflow_step import (
+    FUNCTION_CALLBACK,
+    FindReleasesStep,
+    StepError,
+    filter_input,
+    unexpected_error,
+)
+from bot.cache.replay import ReplayGuard
+from bot.slack import payload
+from bot.slack.reply_delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+BUSY_STEP_TEXT = "The bot is busy with many requests right now. Please try again in a minute."
+SEEN_TTL_SECONDS = 15 * 60.0  # Slack retries within minutes
+
+
+def register_workflow_step(
+    app: App, step: FindReleasesStep, delivery: Delivery, seen: ReplayGuard
+) -> None:
+    app.function(FUNCTION_CALLBACK)(partial(on_find_releases_step, step, delivery, seen))
+
+
+def on_find_releases_step(
+    step: FindReleasesStep,
+    delivery: Delivery,
+    seen: ReplayGuard,
+    inputs: object,
+    complete: Complete,
+    fail: Fail,
+    event: dict[str, Any],
+) -> None:
+    """Hand the step to a work thread; when there is no room, fail it as busy."""
+    execution = payload.text(event, "function_execution_id")
+
+    def first_time() -> bool:
+        """The first delivery of this execution, or Slack's retry of one already handled."""
+        if execution and not seen.first_time(f"function_executed:{execution}", SEEN_TTL_SECONDS):
+            log.info("workflow step %s seen before (a retry); not run again", execution[:40])
+            return False
+        return True
+
+    def run() -> None:
+        if first_time():
+            find_releases_step(step, inputs, complete, fail)
+
+    def busy() -> None:
+        if first_time():
+            _finish(lambda: fail(BUSY_STEP_TEXT))
+
+    if delivery.work.submit(run):
+        return
+    log.warning("busy: a workflow step was failed with the busy text")
+    if not delivery.notices.submit(busy):
+        log.warning("no room to fail the workflow step either; it times out in Slack")
+
+
+def find_releases_step(
+    step: FindReleasesStep, inputs: object, complete: Complete, fail: Fail
+) -> None:
+    """Complete the execution with the outputs, or fail it with the reason."""
+    filter_text: object = None
+    try:
+        filter_text = filter_input(inputs)
+        outputs = step.run(filter_text)
+    except StepError as exc:
+        log.info("workflow step refused filter %r: %s", str(filter_text)[:80], exc)
+        reason = str(exc)
+        _finish(lambda: fail(reason))
+        return
+    except Exception as exc:
+        text = unexpected_error(exc)
+        _finish(lambda: fail(text))
+        return
+    _finish(lambda: complete(outputs=outputs.as_dict()))
+
+
+def _finish(call: Callable[[], object]) -> None:
+    """functions.completeSuccess/completeError; a refusal is logged, not raised."""
+    try:
+        call()
+    except SlackApiError as exc:
+        log.warning("completing the workflow step failed: %s", exc.response.get("error"))
+    except OSError as exc:
+        log.warning("completing the workflow step failed: %s", type(exc).__name__)
