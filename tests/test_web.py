@@ -63,3 +63,16 @@ def test_close_is_what_it_was_given() -> None:
     closed: list[bool] = []
     WebApp(front, dict, close=lambda: closed.append(True)).close()
     assert closed == [True]
+
+
+def test_metrics_answer_get_and_head_only() -> None:
+    app = WebApp(front, dict, metrics=lambda: (b"up 1\n", "text/plain"))
+    assert call(app, "GET", "/metrics").body == b"up 1\n"
+    head = call(app, "HEAD", "/metrics")
+    assert head.status == "200 OK"
+    assert head.headers["Content-Length"] == "5"
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        answer = call(app, method, "/metrics", b"x=1")
+        assert answer.status == "405 Method Not Allowed", method
+        assert answer.headers["Allow"] == "GET, HEAD"
+        assert b"up 1" not in answer.body
