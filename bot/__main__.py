@@ -101,15 +101,21 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import os
+    import functools
 
     from bot.server import serve
+    from bot.startup import needs_waiting, wait_for_database
     from bot.wiring import web_app_factory
 
-    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    workers = args.workers or settings.web_concurrency
     load = web_app_factory(settings, demo=args.demo)  # validates the settings before serving
+    wait = (
+        functools.partial(wait_for_database, settings.database_url)
+        if needs_waiting(settings.database_url)
+        else None
+    )
     log.info("serving HTTP on 0.0.0.0:%s with %d process(es)", settings.port, workers)
-    return serve(load, port=settings.port, workers=workers)
+    return serve(load, port=settings.port, workers=workers, wait=wait)
 
 
 def _socket(settings: Settings, args: argparse.Namespace) -> int:

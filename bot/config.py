@@ -69,6 +69,7 @@ class Settings:
     listener_threads: int = 32
     work_queue_limit: int = 128
     log_level: str = "INFO"
+    web_concurrency: int = 1  # web processes of `serve` (its --workers wins)
 
     @property
     def has_metakraftwerk_credentials(self) -> bool:
@@ -284,6 +285,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "LISTENER_THREADS": ("listener_threads", _int_in(1, 512)),
     "WORK_QUEUE_LIMIT": ("work_queue_limit", _int_in(0, 100_000)),
     "LOG_LEVEL": ("log_level", _log_level),
+    "WEB_CONCURRENCY": ("web_concurrency", _int_in(1, 64)),
 }
 
 

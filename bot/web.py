@@ -67,3 +67,4 @@ class WebApp:
             )
             return [body]
         return self._front(environ, start_response)
+
