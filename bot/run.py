@@ -19,7 +19,12 @@ from bot.metrics_http import MetricsServer, WorkerHealth
 from bot.shared.setup import replay_guard
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
-from bot.startup import WAITING_FOR_DATABASE, wait_for_database, warn_of_a_private_database
+from bot.startup import (
+    WAITING_FOR_DATABASE,
+    database_reachable_now,
+    wait_for_database,
+    warn_of_a_private_database,
+)
 from bot.wiring import (
     build_answers,
     build_delivery,
@@ -93,10 +98,12 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
             health.waiting_for = WAITING_FOR_DATABASE
             server = MetricsServer(metrics, health, settings.metrics_port).start()
             services.on_close(server.close)
-        if not once:
+        if once:
+            database_reachable_now(settings.database_url)  # a one-off run does not wait
+        else:
             _stop_on_signals(stop)
-        if not wait_for_database(settings.database_url, stop):
-            return 0
+            if not wait_for_database(settings.database_url, stop):
+                return 0
         worker = build_worker(services, client, metrics=metrics)
         if health is not None:
             health.started()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot.config import redact_url
+from bot.config import ConfigError, redact_url
 from bot.notify.store.probe import ProbeFailed, probe_database
 
 if TYPE_CHECKING:
@@ -72,6 +72,21 @@ def warn_of_a_private_database(database_url: str, process: str) -> None:
 def needs_waiting(database_url: str) -> bool:
     """A server database may come up later; a SQLite file is there or is created at once."""
     return not database_url.strip().lower().startswith("sqlite")
+
+
+def database_reachable_now(
+    database_url: str, probe: Callable[[str], object] = probe_database
+) -> None:
+    """Raise ConfigError (one line, no traceback) unless DATABASE_URL answers now."""
+    if not needs_waiting(database_url):
+        return
+    try:
+        probe(database_url)
+    except ProbeFailed as exc:
+        raise ConfigError(
+            f"the database at {redact_url(database_url)} cannot be reached ("
+            + " ".join(str(exc).split())[:200] + ")"
+        ) from None
 
 
 def wait_for_database(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import ConfigError
 from bot.notify.store.probe import ProbeFailed
-from bot.startup import private_database, wait_for_database
+from bot.startup import database_reachable_now, private_database, wait_for_database
 
 PG = "postgresql://bot:pw@db.internal:5432/bot"
 
@@ -74,3 +75,13 @@ def test_sqlite_in_a_container_cannot_be_shared(
 def test_postgresql_or_one_machine_is_no_warning(tmp_path: Path) -> None:
     assert private_database(PG, {"DYNO": "web.1"}, root=tmp_path) is None
     assert private_database("sqlite:///releases-bot.db", {}, root=tmp_path) is None
+
+
+def test_a_one_off_run_is_told_at_once_in_one_line() -> None:
+    def probe(url: str) -> None:
+        raise ProbeFailed("cannot connect: OperationalError: connection refused")
+
+    with pytest.raises(ConfigError, match="cannot be reached") as raised:
+        database_reachable_now(PG, probe=probe)
+    assert "pw" not in str(raised.value)
+    assert "\n" not in str(raised.value)
