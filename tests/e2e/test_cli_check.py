@@ -151,8 +151,9 @@ def test_no_slack_token_fails_the_check(
     api: DemoApiServer, slack: FakeSlack, tmp_path: Path
 ) -> None:
     env = good(api, slack, tmp_path)
-    del env["SLACK_BOT_TOKEN"]
+    del env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]  # no Slack setting at all
     result = releases_bot("check", cwd=tmp_path, **env)
+    assert result.returncode == 1
     failure_line(result, "SLACK_BOT_TOKEN")
 
 
