@@ -79,10 +79,13 @@ def serve(
 def serve_socket(
     load: Callable[[], Any], sock: socket.socket, *, threads: int, wait: Wait | None = None
 ) -> int:
-    """One process: serve `sock` with waitress at once, the app once it is built; close it
-    on the way out."""
+    """One process: serve `sock` with waitress and the app `load()` builds; close it on the
+    way out. Without `wait` the app is built first (requests wait in the backlog meanwhile);
+    with it the port serves at once, /healthz saying 503 "starting" until the app is built."""
     starting = Starting()
-    if wait is not None:
+    if wait is None:
+        starting.ready(load())
+    else:
         starting.waiting_for = WAITING_FOR_DATABASE
     stopping = threading.Event()
     failed = threading.Event()
@@ -125,14 +128,16 @@ def serve_socket(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     builder = threading.Thread(target=build, name="start", daemon=True)
-    builder.start()
+    if starting.app is None:
+        builder.start()
     try:
         server.run()
     finally:
         stopping.set()
         with contextlib.suppress(OSError):
             sock.close()
-        builder.join(timeout=STOP_WAIT_SECONDS)
+        if builder.is_alive():
+            builder.join(timeout=STOP_WAIT_SECONDS)
         close = getattr(starting.app, "close", None)
         if callable(close):
             close()
