@@ -8,6 +8,7 @@ is late: the header and body deadlines.
 from __future__ import annotations
 
 import contextlib
+import resource
 import socket
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,16 @@ CLOSED_WITHIN = max(HEADER_SECONDS, BODY_SECONDS) + MAINTENANCE_SECONDS + 10
 def _connect(web: WebProcess) -> socket.socket:
     host, port = web.url.removeprefix("http://").split(":")
     return socket.create_connection((host, int(port)), timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def descriptors() -> None:
+    """Room for more connections than the server's limit (a soft limit of 1024 is common)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + 512
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 @contextlib.contextmanager
