@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import bot
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, SettingsErrors, load_settings
 from bot.logs import configure_logging, console_log_path
 
 log = logging.getLogger("bot")
@@ -17,10 +17,14 @@ log = logging.getLogger("bot")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "check":  # reports every bad setting itself, and checks the rest
+        from bot.check import check_environment
+
+        return check_environment(sys.stdout)
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"releases-bot: {exc}", file=sys.stderr)
+        _print_error(exc)
         return 2
     configure_logging(
         settings.log_level if args.command in ("serve", "socket", "worker") else "WARNING",
@@ -30,10 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(settings, args) or 0)
     except ConfigError as exc:
-        print(f"releases-bot: {exc}", file=sys.stderr)
+        _print_error(exc)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _print_error(exc: ConfigError) -> None:
+    """One line per bad setting, each naming its variable."""
+    for line in exc.lines() if isinstance(exc, SettingsErrors) else [str(exc)]:
+        print(f"releases-bot: {line}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.set_defaults(run=_ask)
 
     check = sub.add_parser("check", help="check settings and the MetaKraftwerk connection")
-    check.set_defaults(run=_check)
+    check.set_defaults(run=None)
 
     serve = sub.add_parser("serve", help="HTTP mode under waitress on 0.0.0.0:$PORT")
     serve.add_argument(
@@ -94,22 +104,22 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return ask(settings, args.text, as_json=args.json)
 
 
-def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.check import run_check
-
-    return run_check(settings, sys.stdout)
-
-
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import os
+    import functools
 
     from bot.server import serve
+    from bot.startup import needs_waiting, wait_for_database
     from bot.wiring import web_app_factory
 
-    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    workers = args.workers or settings.web_concurrency
     load = web_app_factory(settings, demo=args.demo)  # validates the settings before serving
+    wait = (
+        functools.partial(wait_for_database, settings.database_url)
+        if needs_waiting(settings.database_url)
+        else None
+    )
     log.info("serving HTTP on 0.0.0.0:%s with %d process(es)", settings.port, workers)
-    return serve(load, port=settings.port, workers=workers)
+    return serve(load, port=settings.port, workers=workers, wait=wait)
 
 
 def _socket(settings: Settings, args: argparse.Namespace) -> int:

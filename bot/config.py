@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -23,6 +23,17 @@ DEFAULT_METAKRAFTWERK_URL = "https://app.metakraftwerk.com"
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message is one line fit for an operator."""
+
+
+class SettingsErrors(ConfigError):
+    """Every malformed setting at once: (variable, one line) each, so none hides another."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("; ".join(message for _, message in self.errors))
+
+    def lines(self) -> list[str]:
+        return [message for _, message in self.errors]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,7 @@ class Settings:
     listener_threads: int = 32
     work_queue_limit: int = 128
     log_level: str = "INFO"
+    web_concurrency: int = 1  # web processes of `serve` (its --workers wins)
 
     @property
     def has_metakraftwerk_credentials(self) -> bool:
@@ -284,13 +296,27 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "LISTENER_THREADS": ("listener_threads", _int_in(1, 512)),
     "WORK_QUEUE_LIMIT": ("work_queue_limit", _int_in(0, 100_000)),
     "LOG_LEVEL": ("log_level", _log_level),
+    "WEB_CONCURRENCY": ("web_concurrency", _int_in(1, 64)),
 }
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
 ) -> Settings:
-    """Read the settings; the real environment wins over `.env`, as python-dotenv intends."""
+    """Read the settings; the real environment wins over `.env`, as python-dotenv intends.
+
+    Raises SettingsErrors naming every malformed variable, not only the first."""
+    settings, errors = read_settings(environ, dotenv_path)
+    if errors:
+        raise SettingsErrors(errors)
+    return settings
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None
+) -> tuple[Settings, list[tuple[str, str]]]:
+    """The settings with each malformed variable left at its default, and what was wrong with
+    each (variable, message): `check` reports them all and checks the rest."""
     env: dict[str, str] = {}
     path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     if path.is_file():
@@ -298,18 +324,23 @@ def load_settings(
     env.update(os.environ if environ is None else environ)
 
     values: dict[str, object] = {}
+    errors: list[tuple[str, str]] = []
     for variable, (attribute, parse) in _VARIABLES.items():
         raw = env.get(variable)
         if raw is None or raw.strip() == "":
             continue
-        values[attribute] = parse(variable, raw)
+        try:
+            values[attribute] = parse(variable, raw)
+        except ConfigError as exc:
+            errors.append((variable, str(exc)))
     values["metakraftwerk_url_set"] = "metakraftwerk_url" in values
     settings = Settings(**values)  # type: ignore[arg-type]
     if bool(settings.metakraftwerk_email) != bool(settings.metakraftwerk_password):
-        raise ConfigError(
-            "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD must be set together"
-        )
-    return settings
+        errors.append((
+            "METAKRAFTWERK_EMAIL",
+            "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD must be set together",
+        ))
+    return settings, errors
 
 
 NO_METAKRAFTWERK_CREDENTIALS = (

@@ -33,8 +33,17 @@ class WorkerHealth:
         self._limit = HEALTHY_ROUNDS * interval
         self._clock = clock
         self._started = clock()
+        self.waiting_for: str | None = None  # before the start: what it waits for (fixed words)
+
+    def started(self) -> None:
+        """The worker runs: its rounds are due from now on."""
+        self.waiting_for = None
+        self._started = self._clock()
 
     def status(self) -> tuple[bool, dict[str, Any]]:
+        if self.waiting_for is not None:
+            return False, {"status": "starting", "version": bot.__version__,
+                           "waiting_for": self.waiting_for}
         now = self._clock()
         last = self._metrics.last_round_at
         since = now - (self._started if last is None else last)

@@ -19,6 +19,12 @@ from bot.metrics import Metrics
 from bot.metrics_http import MetricsServer, WorkerHealth
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.webclient import make_web_client
+from bot.startup import (
+    WAITING_FOR_DATABASE,
+    database_reachable_now,
+    wait_for_database,
+    warn_of_a_private_database,
+)
 from bot.wiring import (
     build_delivery,
     build_services,
@@ -78,25 +84,36 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
 def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
+    warn_of_a_private_database(settings.database_url, "worker")
     services = build_services(settings, demo=demo)
     try:
         # No sleeping out 429s inside the worker: a rate-limited channel backs off alone.
         client = make_web_client(services.settings, max_rate_limit_retries=0)
         services.on_close(client.close)
         metrics = Metrics(CollectorRegistry())
-        worker = build_worker(services, client, metrics=metrics)
+        stop = threading.Event()
+        health: WorkerHealth | None = None
         if settings.metrics_port is not None and not once:
+            # Up before the database: a platform's health check learns why it waits.
             health = WorkerHealth(metrics, settings.poll_interval_seconds)
+            health.waiting_for = WAITING_FOR_DATABASE
             server = MetricsServer(metrics, health, settings.metrics_port).start()
             services.on_close(server.close)
+        if once:
+            database_reachable_now(settings.database_url)  # a one-off run does not wait
+        else:
+            _stop_on_signals(stop)
+            if not wait_for_database(settings.database_url, stop):
+                return 0
+        worker = build_worker(services, client, metrics=metrics)
+        if health is not None:
+            health.started()
         if once:
             try:
                 worker.poll_once()
             finally:
                 worker.close()
             return 0
-        stop = threading.Event()
-        _stop_on_signals(stop)
         log.info("worker started; polling every %ss", settings.poll_interval_seconds)
         worker.run(stop)
     finally:

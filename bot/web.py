@@ -40,6 +40,13 @@ class WebApp:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == METRICS_PATH and self._metrics is not None:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                start_response(
+                    "405 Method Not Allowed",
+                    [("Allow", "GET, HEAD"), ("Content-Type", "text/plain"),
+                     ("Content-Length", "0")],
+                )
+                return [b""]
             body, ctype = self._metrics()
             start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
             return [body]
@@ -60,3 +67,4 @@ class WebApp:
             )
             return [body]
         return self._front(environ, start_response)
+

@@ -11,8 +11,10 @@ from bot.config import (
     ConfigError,
     Secret,
     Settings,
+    SettingsErrors,
     load_settings,
     metakraftwerk_source,
+    read_settings,
     redact_url,
 )
 from bot.logs import RedactingFilter, mask_secrets
@@ -242,3 +244,23 @@ def test_the_slack_timeout_reaches_the_web_client() -> None:
 
     assert make_web_client(Settings(slack_timeout_seconds=4)).timeout == 4
     assert make_web_client(Settings(slack_timeout_seconds=0.2)).timeout == 1  # whole seconds
+
+
+def test_every_malformed_variable_is_named_not_only_the_first() -> None:
+    env = {"PORT": "eighty", "DATABASE_URL": "mysql://db/x", "WEB_CONCURRENCY": "abc",
+           "LOG_LEVEL": "INFO"}
+    with pytest.raises(SettingsErrors) as raised:
+        load_settings(env, dotenv_path=Path("/nonexistent/.env"))
+    assert [variable for variable, _ in raised.value.errors] == [
+        "DATABASE_URL", "PORT", "WEB_CONCURRENCY"
+    ]
+    assert len(raised.value.lines()) == 3
+    settings, errors = read_settings(env, dotenv_path=Path("/nonexistent/.env"))
+    assert len(errors) == 3
+    assert settings.port == Settings().port  # a bad value is left at its default
+    assert settings.log_level == "INFO"
+
+
+def test_web_concurrency_is_a_setting() -> None:
+    settings = load_settings({"WEB_CONCURRENCY": "3"}, dotenv_path=Path("/nonexistent/.env"))
+    assert settings.web_concurrency == 3

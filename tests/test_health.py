@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -77,3 +80,61 @@ def test_the_web_process_health_reports_its_database(services: Services) -> None
     answer = call(app, "GET", "/healthz")
     assert answer.status.startswith("503")
     assert b'"database": "down: OSError"' in answer.body
+
+
+class GarbageRedis:
+    """A "Redis" on loopback that answers anything with raw bytes naming an internal host."""
+
+    REPLY = b"\xff\xfe\x00 10.31.7.2:6379 internal-cache.corp\r\n"
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                conn.recv(4096)
+                conn.sendall(self.REPLY)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("redis_kind", ["closed port", "garbage replies"])
+def test_healthz_names_a_redis_fault_in_fixed_words_never_its_error_text(
+    tmp_path: Path, redis_kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    garbage = GarbageRedis() if redis_kind == "garbage replies" else None
+    port = garbage.port if garbage is not None else _closed_port()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}", cache_url=f"redis://127.0.0.1:{port}/0"
+    )
+    made = build_services(settings, demo=True)
+    try:
+        answer = call(WebApp(lambda e, s: [], made.health), "GET", "/healthz")
+    finally:
+        made.close()
+        if garbage is not None:
+            garbage.close()
+    cache = json.loads(answer.body)["cache"]
+    assert cache["backend"] == "local"
+    assert cache["redis"] in REDIS_FAULTS
+    for leak in (str(port), "127.0.0.1", "10.31.7.2", "internal-cache", "\\x", "Error"):
+        assert leak not in answer.body.decode(), leak
+    assert str(port) in caplog.text  # the detail is in the log, for the operator
+
+
+REDIS_FAULTS = {"unreachable: no connection", "unreachable: no answer in time",
+                "unreachable: an error reply", "unreachable: credentials refused"}

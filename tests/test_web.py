@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import bot
+from bot.startup import Starting
 from bot.web import WebApp
 from tests.slack.support import call
 
@@ -63,3 +64,29 @@ def test_close_is_what_it_was_given() -> None:
     closed: list[bool] = []
     WebApp(front, dict, close=lambda: closed.append(True)).close()
     assert closed == [True]
+
+
+def test_metrics_answer_get_and_head_only() -> None:
+    app = WebApp(front, dict, metrics=lambda: (b"up 1\n", "text/plain"))
+    assert call(app, "GET", "/metrics").body == b"up 1\n"
+    head = call(app, "HEAD", "/metrics")
+    assert head.status == "200 OK"
+    assert head.headers["Content-Length"] == "5"
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        answer = call(app, method, "/metrics", b"x=1")
+        assert answer.status == "405 Method Not Allowed", method
+        assert answer.headers["Allow"] == "GET, HEAD"
+        assert b"up 1" not in answer.body
+
+
+def test_while_starting_healthz_says_503_and_what_it_waits_for() -> None:
+    starting = Starting()
+    starting.waiting_for = "the database"
+    answer = call(starting, "GET", "/healthz")
+    assert answer.status.startswith("503")
+    assert json.loads(answer.body) == {
+        "status": "starting", "version": bot.__version__, "waiting_for": "the database"
+    }
+    assert call(starting, "POST", "/slack/events").status.startswith("503")
+    starting.ready(WebApp(front, dict))
+    assert call(starting, "GET", "/healthz").status == "200 OK"

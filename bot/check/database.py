@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.check.report import Report
 from bot.config import Settings, redact_url
 from bot.notify.store.probe import ProbeFailed, probe_database
+from bot.startup import private_database
 
 
 def check_database(settings: Settings, report: Report) -> None:
@@ -25,3 +26,6 @@ def check_database(settings: Settings, report: Report) -> None:
         )
     else:
         report.line(f"Database: {shown}, schema version {state.version} (current).")
+    warning = private_database(settings.database_url)
+    if warning is not None:
+        report.warn("DATABASE_URL", warning)

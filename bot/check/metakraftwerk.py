@@ -10,6 +10,11 @@ from bot.config import Settings
 from bot.metakraftwerk.auth import LoginSession
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metakraftwerk.errors import CredentialsRejected, MetaKraftwerkError
+from bot.metakraftwerk.retry import RetryPolicy
+
+# One try each, with a short connect timeout: an operator waits for the answer, and a server
+# that does not answer now is the finding (the processes themselves retry).
+CHECK_RETRY = RetryPolicy(max_attempts=1, connect_timeout=2.0)
 
 
 def check_metakraftwerk(
@@ -19,7 +24,15 @@ def check_metakraftwerk(
     http = http_client if http_client is not None else make_http_client(settings)
     url = str(http.base_url).rstrip("/")
     try:
-        client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+        client = MetaKraftwerkClient(
+            http,
+            token=settings.metakraftwerk_token,
+            email=settings.metakraftwerk_email,
+            password=settings.metakraftwerk_password,
+            deadline_seconds=settings.api_deadline_seconds,
+            clock=clock,
+            retry=CHECK_RETRY,
+        )
         started = clock.monotonic()
         releases = client.list_releases()
         elapsed_ms = (clock.monotonic() - started) * 1000

@@ -19,3 +19,7 @@ class Report:
         """One line: `check failed (SETTING): what is wrong`."""
         self.failures += 1
         self.line(f"check failed ({setting}): " + " ".join(text.split()))
+
+    def warn(self, setting: str, text: str) -> None:
+        """One line that does not fail the check: it works, but maybe not as meant."""
+        self.line(f"warning ({setting}): " + " ".join(text.split()))

@@ -17,12 +17,12 @@ def check_slack(settings: Settings, report: Report) -> None:
             )
             if value is not None
         ]
-        if others:
-            report.fail("SLACK_BOT_TOKEN", f"is not set, but {' and '.join(others)} is")
-        else:
-            report.line(
-                "Slack: SLACK_BOT_TOKEN is not set, so only `console` and `ask` can run."
-            )
+        also = f" (though {' and '.join(others)} is)" if others else ""
+        report.fail(
+            "SLACK_BOT_TOKEN",
+            f"is not set{also}: `serve`, `socket` and `worker` need it (xoxb-...); only "
+            "`console` and `ask` run without",
+        )
         return
     try:
         verify_bot_token(settings)

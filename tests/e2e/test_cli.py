@@ -57,9 +57,13 @@ def test_ask_with_a_bad_filter_exits_1_with_a_friendly_line(tmp_path: Path) -> N
 
 def test_check_without_credentials_checks_the_demo(tmp_path: Path) -> None:
     result = releases_bot("check", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
     assert "demo" in result.stdout
     assert "OK:" in result.stdout
+    # Only Slack is at fault: `serve`, `socket` and `worker` need a bot token.
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("check failed")]
+    assert len(failed) == 1, result.stdout
+    assert failed[0].startswith("check failed (SLACK_BOT_TOKEN)")
 
 
 def test_serve_without_the_signing_secret(tmp_path: Path) -> None:
@@ -74,9 +78,13 @@ def test_serve_without_the_signing_secret(tmp_path: Path) -> None:
 
 
 def test_a_malformed_setting_is_named(tmp_path: Path) -> None:
-    result = releases_bot("check", cwd=tmp_path, CACHE_TTL_SECONDS="abc")
+    result = releases_bot("serve", cwd=tmp_path, CACHE_TTL_SECONDS="abc")
     assert_one_line_error(result, "CACHE_TTL_SECONDS")
     assert "abc" in result.stderr
+    checked = releases_bot("check", cwd=tmp_path, CACHE_TTL_SECONDS="abc")
+    assert checked.returncode == 1
+    assert "check failed (CACHE_TTL_SECONDS): CACHE_TTL_SECONDS must be a number of seconds, " \
+        "got 'abc'" in checked.stdout
 
 
 @pytest.mark.parametrize(

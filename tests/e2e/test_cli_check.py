@@ -78,6 +78,7 @@ def test_a_bad_token(api: DemoApiServer, slack: FakeSlack, tmp_path: Path) -> No
     result = releases_bot("check", cwd=tmp_path, **env)
     failure_line(result, "METAKRAFTWERK_TOKEN")
     assert "not-the-token-4d1f" not in result.stdout + result.stderr
+    assert result.stderr == ""  # said once, in the report; not logged as well
 
 
 def test_an_unreachable_database(api: DemoApiServer, slack: FakeSlack, tmp_path: Path) -> None:
@@ -112,3 +113,57 @@ def test_http_mode_without_the_signing_secret(
     del env["SLACK_SIGNING_SECRET"]
     result = releases_bot("check", cwd=tmp_path, **env)
     failure_line(result, "SLACK_SIGNING_SECRET")
+
+
+def test_bad_values_are_each_named_and_the_rest_checked(
+    api: DemoApiServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = good(api, slack, tmp_path) | {"DATABASE_URL": "mysql://db/x", "WEB_CONCURRENCY": "abc"}
+    result = releases_bot("check", cwd=tmp_path, **env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("check failed")]
+    assert len(failed) == 2, result.stdout
+    assert failed[0].startswith("check failed (DATABASE_URL)")
+    assert failed[1].startswith("check failed (WEB_CONCURRENCY)")
+    assert "OK:" in result.stdout
+    assert "SLACK_BOT_TOKEN works" in result.stdout
+
+
+def test_serve_names_every_bad_value_in_a_line_each(tmp_path: Path) -> None:
+    result = releases_bot(
+        "serve", cwd=tmp_path, WEB_CONCURRENCY="abc", PORT="eighty", SLACK_BOT_TOKEN="xoxb-t"
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert "PORT" in lines[0]
+    assert "WEB_CONCURRENCY" in lines[1]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_dead_redis_fails_the_check(api: DemoApiServer, slack: FakeSlack, tmp_path: Path) -> None:
+    env = good(api, slack, tmp_path) | {"CACHE_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = releases_bot("check", cwd=tmp_path, **env)
+    failure_line(result, "CACHE_URL")
+
+
+def test_no_slack_token_fails_the_check(
+    api: DemoApiServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = good(api, slack, tmp_path)
+    del env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]  # no Slack setting at all
+    result = releases_bot("check", cwd=tmp_path, **env)
+    assert result.returncode == 1
+    failure_line(result, "SLACK_BOT_TOKEN")
+
+
+def test_sqlite_on_a_platform_of_containers_is_warned_of(
+    api: DemoApiServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    result = releases_bot("check", cwd=tmp_path, DYNO="web.1", **good(api, slack, tmp_path))
+    assert result.returncode == 0, result.stdout
+    warning = [line for line in result.stdout.splitlines() if line.startswith("warning")]
+    assert len(warning) == 1, result.stdout
+    assert "DATABASE_URL" in warning[0]
+    assert "a Heroku dyno" in warning[0]
+    assert "PostgreSQL" in warning[0]

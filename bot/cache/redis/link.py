@@ -51,7 +51,8 @@ class RedisLink:
         self._clock: Clock = clock or SystemClock()
         self._retry_after = retry_after
         self._lock = threading.Lock()
-        self._reason: str | None = None  # None while Redis answers
+        self._reason: str | None = None  # None while Redis answers; the detail, for the log
+        self._fault = ""  # the same in fixed words, for /healthz (no address, no raw bytes)
         self._next_try = 0.0
         # Bumped at each change of state: a call that started before the latest change (one
         # that hung while another failed, say) does not flip the state back and log again.
@@ -103,7 +104,7 @@ class RedisLink:
         reason = self._reason
         if reason is None:
             return {"backend": "redis", "redis": "ok"}
-        return {"backend": "local", "redis": f"unreachable: {reason}"}
+        return {"backend": "local", "redis": f"unreachable: {self._fault or 'no connection'}"}
 
     def close(self) -> None:
         self.client.close()
@@ -124,6 +125,7 @@ class RedisLink:
             change = self._reason is None and epoch == self._epoch
             if change:
                 self._reason = reason
+                self._fault = _fault(exc)
                 self._epoch += 1
                 self._next_try = self._clock.monotonic() + self._retry_after
         if change:
@@ -145,3 +147,14 @@ class RedisLink:
                 self._epoch += 1
         if change:
             log.warning("%s is reachable again; its shared cache is used again", self.name)
+
+
+def _fault(exc: BaseException) -> str:
+    """What went wrong in a few fixed words: Redis's own text may name hosts or carry bytes."""
+    if isinstance(exc, redis.AuthenticationError):
+        return "credentials refused"
+    if isinstance(exc, redis.TimeoutError | TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, redis.ConnectionError | ConnectionError):
+        return "no connection"
+    return "an error reply"
