@@ -10,10 +10,10 @@ import pytest
 
 from bot.app.answers import Answers, Caller
 from bot.app.finder import MAX_LIST_CALLS, ReleaseFinder
+from bot.app.refresh_limit import REFRESHES_PER_WINDOW
 from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
 from bot.query import Query
-from bot.refresh_limit import REFRESHES_PER_WINDOW
 from bot.render import actions as act
 from tests.fakes.clock import FakeClock
 from tests.render.limits import all_text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.refresh_limit import RefreshLimit
+from bot.app.refresh_limit import RefreshLimit
 from tests.fakes.clock import FakeClock
 
 

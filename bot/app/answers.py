@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
+from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
 from bot.clock import Clock, SystemClock
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
@@ -41,7 +42,6 @@ from bot.query import (
     parse_command,
     scan_message,
 )
-from bot.refresh_limit import RefreshLimit
 from bot.render import actions as act
 from bot.render.detail import render_detail
 from bot.render.errors import render_error, render_not_available, render_unexpected_error
