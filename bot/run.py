@@ -26,6 +26,7 @@ from bot.startup import (
     warn_of_a_private_database,
 )
 from bot.wiring import (
+    build_answer_client,
     build_delivery,
     build_services,
     build_subscriptions,
@@ -45,8 +46,8 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     verify_bot_token(settings)
     services = build_services(settings, demo=demo)
     try:
-        web_client = make_web_client(services.settings)
-        services.on_close(web_client.close)
+        # Sleeps out no 429 in its answer threads, as in the web process.
+        web_client = build_answer_client(services)
         use_cases = build_use_cases(services, build_subscriptions(services, web_client))
         app = build_app(
             services.settings,

@@ -282,6 +282,17 @@ def build_delivery(services: Services, web_client: WebClient) -> Delivery:
     )
 
 
+def build_answer_client(services: Services) -> WebClient:
+    """The Web API client of a process that answers Slack (web, Socket Mode).
+
+    A 429 is never slept out: that would hold an answer thread others need. It fails at once;
+    the surfaces show what they have, and a refused view is tried again once Slack allows it
+    (bot/slack/rate_limits.py)."""
+    client = make_web_client(services.settings, max_rate_limit_retries=0)
+    services.on_close(client.close)
+    return client
+
+
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
     check_slack_settings(settings, http_mode=True)
@@ -294,9 +305,7 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         # Built here, after a fork: each web process counts and serves its own metrics.
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
-        # A 429 is never slept out here: that would hold an answer thread others need.
-        web_client = make_web_client(services.settings, max_rate_limit_retries=0)
-        services.on_close(web_client.close)
+        web_client = build_answer_client(services)
         use_cases = build_use_cases(services, build_subscriptions(services, web_client))
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)

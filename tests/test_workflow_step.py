@@ -17,6 +17,7 @@ from bot.cache.replay import LocalReplayGuard
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.workflow_step_view import message_mrkdwn, release_ids_text
+from bot.slack.rate_limits import RETRIES
 from bot.slack.workflow_step_listeners import find_releases_step, on_find_releases_step
 from tests.render.support import NASTY, find, release
 from tests.render.support import NOW as RENDER_NOW
@@ -187,6 +188,56 @@ def test_a_refused_completion_is_logged_not_raised(
     complete.side_effect = SlackApiError("invalid_auth", response)  # type: ignore[no-untyped-call]
     find_releases_step(step, {"filter": "group:DWH_GROUP"}, complete, fail)
     assert "invalid_auth" in caplog.text
+
+
+def _rate_limited() -> SlackApiError:
+    response = SlackResponse(
+        client=None, http_verb="POST", api_url="", req_args={},
+        data={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "7"}, status_code=429,
+    )
+    return SlackApiError("ratelimited", response)  # type: ignore[no-untyped-call]
+
+
+def test_a_rate_limited_completion_is_sent_again_after_retry_after_a_few_times(
+    step: FindReleasesStep, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery, work, _ = stub_delivery()
+    complete, fail = Mock(Complete), Mock(Fail)
+    complete.side_effect = _rate_limited()
+    on_find_releases_step(
+        step, delivery, LocalReplayGuard(), {"filter": "group:DWH_GROUP"}, complete, fail, EVENT
+    )
+    work.run_all()
+    tries = 1
+    while work.later:  # each try waits for its own Retry-After, on no thread
+        seconds, again = work.later.pop()
+        assert seconds == 7.0
+        again()
+        tries += 1
+    assert tries == 1 + RETRIES
+    outputs = [c.kwargs["outputs"] for c in complete.call_args_list]
+    assert len(outputs) == tries
+    assert all(o == outputs[0] for o in outputs)  # the same outputs each time
+    fail.assert_not_called()
+    assert "given up" in caplog.text
+
+
+def test_a_rate_limited_busy_failure_is_sent_again_from_the_notice_queue(
+    step: FindReleasesStep,
+) -> None:
+    delivery, work, notices = stub_delivery(full=True)
+    complete, fail = Mock(Complete), Mock(Fail)
+    fail.side_effect = [_rate_limited(), None]  # Slack allows the second try
+    on_find_releases_step(
+        step, delivery, LocalReplayGuard(), {"filter": "open"}, complete, fail, EVENT
+    )
+    notices.run_all()
+    ((seconds, again),) = notices.later
+    assert (seconds, work.later) == (7.0, [])  # the full work queue is not asked
+    again()
+    assert fail.call_count == 2
+    assert all("busy" in c.args[0] for c in fail.call_args_list)
+    complete.assert_not_called()
 
 
 # ---- the summary text -----------------------------------------------------------------

@@ -7,7 +7,9 @@ answered at once with a "busy" notice. A payload of the wrong shape is answered 
 log line and nothing else (a command: an ephemeral saying it could not be read), since Slack
 shows its user an error for any other status: `ReadablePayload` stops the shapes Bolt itself
 would crash on, a listener raises MalformedPayload for the rest. The answer itself comes from
-`Answers`, on a work thread.
+`Answers`, on a work thread; a button whose answer opens a modal (views.open spends the
+trigger_id, which Slack accepts for 3 s only) is answered on `delivery.triggers` instead, so
+that it never waits behind the lookups on `delivery.work`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.render import actions
 from bot.render.search_modal import SEARCH_VIEW_CALLBACK
 from bot.slack import payload
 from bot.slack.reply_delivery import BUSY_TEXT, Delivery
+from bot.slack.work import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ SIGNATURE_VERIFIED = "releases_bot_signature_verified"
 # Set when one of our listeners has read its payload and accepted the request.
 LISTENER_ACCEPTED = "releases_bot_listener_accepted"
 UNREADABLE_TEXT = "That request could not be read, so nothing was done. Please try again."
+# Buttons whose answer is a modal (`Reply.view`) that needs no lookup: "Search" of the help
+# message, of an answer that found nothing and of App Home.
+TRIGGER_ACTIONS = frozenset({actions.ACTION_OPEN_SEARCH})
 
 
 def register(app: App, answers: Answers, delivery: Delivery) -> None:
@@ -100,7 +106,11 @@ def on_button(
         reply = answers.button(action_id, value, caller, response_url=response_url or None)
         delivery.deliver(reply, response_url, trigger_id=trigger_id)
 
-    _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+    job = _guarded(answer, answers, delivery, response_url)
+    if actions.base_action_id(action_id) in TRIGGER_ACTIONS:
+        _offer(delivery, job, response_url, lane=delivery.triggers)
+    else:
+        _offer(delivery, job, response_url)
     ack()
 
 
@@ -196,9 +206,16 @@ def _unexpected(answers: Answers, error: Exception) -> str:
     return f"Something went wrong on our side (ref {ref}). Please try again."
 
 
-def _offer(delivery: Delivery, answer: Callable[[], None], response_url: str) -> None:
-    """Queue an interaction's answer; when the queue is full, say so at its response_url."""
-    if delivery.work.submit(answer):
+def _offer(
+    delivery: Delivery,
+    answer: Callable[[], None],
+    response_url: str,
+    *,
+    lane: WorkQueue | None = None,
+) -> None:
+    """Queue an interaction's answer (on `delivery.work` unless another `lane` is given); when
+    the queue is full, say so at its response_url."""
+    if (lane if lane is not None else delivery.work).submit(answer):
         return
     log.warning("busy: an interaction was answered with the busy notice")
     if response_url:

@@ -3,7 +3,9 @@
 Bolt acknowledges the event in the request's thread; the step runs on `delivery.work` and
 completes through `complete` and `fail`, whose client carries the execution's
 `bot_access_token`, as Slack requires. With the queue full the step fails at once, on the
-notice queue, saying the bot is busy.
+notice queue, saying the bot is busy. When Slack answers the completion with a 429, the same
+call (the outputs are not looked up again) is offered to the queue again once Retry-After is
+over, a few times at most (bot/slack/rate_limits.py); no thread sleeps meanwhile.
 
 Slack delivers an event again when it did not see the 200 in time (`X-Slack-Retry-Num`, the
 same execution); the injected ReplayGuard (shared on Redis when CACHE_URL is set) lets one
@@ -29,7 +31,9 @@ from bot.app.workflow_step import (
 )
 from bot.cache.replay import ReplayGuard
 from bot.slack import payload
+from bot.slack.rate_limits import RETRIES, again_later
 from bot.slack.reply_delivery import Delivery
+from bot.slack.work import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +68,11 @@ def on_find_releases_step(
 
     def run() -> None:
         if first_time():
-            find_releases_step(step, inputs, complete, fail)
+            find_releases_step(step, inputs, complete, fail, later=delivery.work)
 
     def busy() -> None:
         if first_time():
-            _finish(lambda: fail(BUSY_STEP_TEXT))
+            _finish(lambda: fail(BUSY_STEP_TEXT), delivery.notices)
 
     if delivery.work.submit(run):
         return
@@ -78,9 +82,15 @@ def on_find_releases_step(
 
 
 def find_releases_step(
-    step: FindReleasesStep, inputs: object, complete: Complete, fail: Fail
+    step: FindReleasesStep,
+    inputs: object,
+    complete: Complete,
+    fail: Fail,
+    *,
+    later: WorkQueue | None = None,
 ) -> None:
-    """Complete the execution with the outputs, or fail it with the reason."""
+    """Complete the execution with the outputs, or fail it with the reason; a completion Slack
+    rate-limits is sent again on `later` (without one, it is logged and given up)."""
     filter_text: object = None
     try:
         filter_text = filter_input(inputs)
@@ -88,20 +98,31 @@ def find_releases_step(
     except StepError as exc:
         log.info("workflow step refused filter %r: %s", str(filter_text)[:80], exc)
         reason = str(exc)
-        _finish(lambda: fail(reason))
+        _finish(lambda: fail(reason), later)
         return
     except Exception as exc:
         text = unexpected_error(exc)
-        _finish(lambda: fail(text))
+        _finish(lambda: fail(text), later)
         return
-    _finish(lambda: complete(outputs=outputs.as_dict()))
+    result = outputs.as_dict()
+    _finish(lambda: complete(outputs=result), later)
 
 
-def _finish(call: Callable[[], object]) -> None:
-    """functions.completeSuccess/completeError; a refusal is logged, not raised."""
+def _finish(
+    call: Callable[[], object], later: WorkQueue | None, *, retries_left: int = RETRIES
+) -> None:
+    """functions.completeSuccess/completeError; a refusal is logged, not raised, and a 429
+    is tried again on `later` once Retry-After is over."""
     try:
         call()
     except SlackApiError as exc:
-        log.warning("completing the workflow step failed: %s", exc.response.get("error"))
+        def again(left: int) -> None:
+            _finish(call, later, retries_left=left)
+
+        what = "completing the workflow step"
+        if later is None or not again_later(
+            later, exc, again, what=what, retries_left=retries_left
+        ):
+            log.warning("%s failed: %s", what, exc.response.get("error"))
     except OSError as exc:
         log.warning("completing the workflow step failed: %s", type(exc).__name__)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from bot.demo.api_server import DemoApiServer
+from bot.render import actions
 from bot.render.search_modal import render_search_form
 from tests.e2e.conftest import WebProcess, new_key, running_web
 from tests.fakes.signing import (
@@ -202,6 +203,34 @@ def test_details_in_the_modal_push_a_view_while_lookups_wait(
         lambda s: any("#21" in json.dumps(c.args.get("view")) for c in s.calls_to("views.update")),
         timeout=20,
     ), web.log()
+
+
+def search_button(trigger: str, where: str, response_url: str) -> dict[str, Any]:
+    """"Search" as the help message, an answer that found nothing and App Home show it."""
+    prefill = "group:NO_SUCH_GROUP" if where == "nothing matched" else ""
+    click = block_action_payload(
+        actions.ACTION_OPEN_SEARCH, actions.encode_open_search(prefill) or "",
+        response_url=response_url,
+    )
+    click["trigger_id"] = trigger
+    if where == "app home":  # a view, not a message: no channel, no response_url
+        del click["response_url"], click["channel"]
+        click["container"] = {"type": "view", "view_id": "VHOME"}
+        click["view"] = {"id": "VHOME", "hash": "h-1", "type": "home", "blocks": []}
+    return click
+
+
+@pytest.mark.parametrize("where", ["help", "nothing matched", "app home"])
+def test_the_search_button_opens_its_form_while_lookups_wait(
+    web: WebProcess, busy: list[str], where: str
+) -> None:
+    trigger = f"trig-{uuid.uuid4().hex[:8]}"
+    click = search_button(trigger, where, web.slack.response_url(new_key()))
+    assert web.interact(click).status_code == 200
+    assert web.slack.wait_for(lambda s: _opened(s, "views.open", trigger), timeout=20), web.log()
+    opened = _opened(web.slack, "views.open", trigger)[0]
+    assert not _answered_before(web, busy, opened.at)
+    assert "release_search_form" in json.dumps(opened.args.get("view"))
 
 
 def _opened(slack: FakeSlack, method: str, trigger: str) -> list[Call]:

@@ -8,6 +8,7 @@ goes to a response_url on FakeSlack, as it does from real Slack.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import subprocess
 import time
@@ -30,8 +31,8 @@ from tests.e2e.conftest import (
     new_key,
 )
 from tests.e2e.test_cli import assert_one_line_error, releases_bot
-from tests.fakes.signing import slash_command_body
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.signing import event_body, slash_command_body
+from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 
 pytestmark = pytest.mark.slow
@@ -170,6 +171,59 @@ def test_a_slash_command_over_socket_mode(
     assert APP_TOKEN not in stderr
     # Nothing but the one connection: no reconnect loop while running or stopping.
     assert len(slack.calls_to("apps.connections.open")) == 1, stderr
+
+
+def app_home_opened_envelope(user: str) -> dict[str, object]:
+    """An App Home opening as Socket Mode delivers it: the Events API body as the payload."""
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+             "event_ts": "1700000000.000200"}
+    return {
+        "envelope_id": str(uuid.uuid4()),
+        "type": "events_api",
+        "payload": json.loads(event_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}")),
+        "accepts_response_payload": False,
+    }
+
+
+def _publishes(slack: FakeSlack, user: str) -> list[Call]:
+    return [c for c in slack.calls_to("views.publish") if c.args.get("user_id") == user]
+
+
+def test_socket_mode_sleeps_out_no_rate_limit(
+    slack: FakeSlack, socket_server: FakeSocketMode, tmp_path: Path
+) -> None:
+    """As in the web process: a 429 fails at once, a refused view is published again later."""
+    slack.script.retry_after = 1
+    with socket_process(slack, tmp_path) as process:
+        wait_connected(socket_server, process)
+
+        # users.conversations is rate-limited: the Home is published without the channels,
+        # after one call, not after the client slept out Retry-After and asked again.
+        slack.script.rate_limited.add("users.conversations")
+        first = f"U{uuid.uuid4().hex[:8].upper()}"
+        socket_server.send(app_home_opened_envelope(first))
+        assert slack.wait_for(lambda s: _publishes(s, first), timeout=ANSWER_TIMEOUT), (
+            process.stderr()
+        )
+        assert len(slack.calls_to("users.conversations")) == 1, process.stderr()
+        assert "rate-limit" in json.dumps(_publishes(slack, first)[0].args["view"])
+        slack.script.rate_limited.discard("users.conversations")
+
+        # views.publish is rate-limited: offered to the queue again once Retry-After is over.
+        slack.script.rate_limited.add("views.publish")
+        second = f"U{uuid.uuid4().hex[:8].upper()}"
+        socket_server.send(app_home_opened_envelope(second))
+        assert slack.wait_for(lambda s: _publishes(s, second), timeout=ANSWER_TIMEOUT), (
+            process.stderr()
+        )
+        slack.script.rate_limited.discard("views.publish")  # the limit is over
+        assert slack.wait_for(
+            lambda s: len(_publishes(s, second)) >= 2, timeout=ANSWER_TIMEOUT
+        ), process.stderr()
+        assert "rate-limited by Slack; trying again" in process.stderr()
+
+        assert stop(process, signal.SIGTERM) == 0
+    assert "Traceback" not in process.stderr()
 
 
 def test_socket_without_the_app_token(tmp_path: Path) -> None:

@@ -187,6 +187,23 @@ def test_slacks_retry_of_a_step_completes_it_once(web: WebProcess) -> None:
     assert [c.method for c in _completions(web, execution)] == ["functions.completeSuccess"]
 
 
+def test_a_rate_limited_completion_is_sent_again_once_slack_allows_it(web: WebProcess) -> None:
+    script = web.slack.script
+    script.rate_limited.add("functions.completeSuccess")
+    try:
+        execution, token = _run_step(web, {"filter": "group:DWH_GROUP"})
+        assert web.slack.wait_for(lambda s: _completions(web, execution)), web.log()
+    finally:
+        script.rate_limited.discard("functions.completeSuccess")  # the limit is over
+    assert web.slack.wait_for(lambda s: len(_completions(web, execution)) >= 2, timeout=10), (
+        web.log()
+    )
+    first, again = _completions(web, execution)[:2]
+    assert first.args == again.args  # the same outputs, not looked up anew
+    assert again.token == token
+    assert "rate-limited" in web.log()
+
+
 @pytest.mark.parametrize("inputs", ["group:DWH_GROUP", ["x"], 5])
 def test_inputs_that_are_no_object_fail_the_step_with_the_reason(
     web: WebProcess, inputs: object

@@ -8,10 +8,10 @@ from unittest.mock import Mock
 from slack_bolt import Ack, BoltContext
 
 from bot.app.answers import Answers
-from bot.render.actions import ACTION_DETAIL
+from bot.render.actions import ACTION_DETAIL, ACTION_OPEN_SEARCH
 from bot.slack.listeners import LISTENER_ACCEPTED, on_button, on_command, on_search_submitted
 from bot.slack.reply_delivery import BUSY_TEXT
-from tests.slack.support import StubAnswers, stub_delivery
+from tests.slack.support import StubAnswers, held_triggers, stub_delivery
 
 URL = "https://hooks.slack.com/commands/T1/1/abc"
 COMMAND = {"command": "/releases", "text": "open", "user_id": "U1", "team_id": "T1",
@@ -57,6 +57,20 @@ def test_a_click_on_a_full_queue_gets_the_busy_notice_from_the_notice_queue() ->
     notices.run_all()
     ((url, notice),) = _posts(delivery)
     assert (url, notice["text"], notice["replace_original"]) == (URL, BUSY_TEXT, False)
+
+
+def test_a_search_button_is_answered_on_the_trigger_lane_when_the_work_queue_is_full() -> None:
+    answers = StubAnswers()
+    delivery, work, notices = stub_delivery(full=True)
+    ack = Mock(Ack)
+    body = {"type": "block_actions", "user": {"id": "U1"}, "response_url": URL,
+            "trigger_id": "t1",
+            "actions": [{"action_id": f"{ACTION_OPEN_SEARCH}:2", "value": '{"v":1,"q":""}'}]}
+    on_button(cast(Answers, answers), delivery, ack, body, BoltContext())
+    ack.assert_called_once_with()
+    assert (work.jobs, notices.jobs) == ([], [])  # no busy notice: it did not need the queue
+    assert held_triggers(delivery).run_all() == 1
+    assert answers.asked == [f"button {ACTION_OPEN_SEARCH}:2"]
 
 
 def test_a_search_form_naming_an_unusable_response_url_is_not_answered() -> None:
