@@ -16,7 +16,7 @@ from bot.finder import ReleaseFinder
 from bot.metakraftwerk.cache import ReleaseCache
 from bot.notify.store import Store
 from bot.notify.worker import Worker
-from bot.notify.worker.slack_errors import MAX_TRANSIENT_ATTEMPTS
+from bot.notify.worker.backoff import MIN_ATTEMPTS
 from tests.e2e.conftest import free_port
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
@@ -61,7 +61,7 @@ def test_an_exception_while_posting_is_parked_after_the_attempt_limit(
     worker.poll_once()
     demo_api.data.close(_open(demo_api)[0])
     with caplog.at_level(logging.WARNING, logger="bot.notify.worker"):
-        for _ in range(MAX_TRANSIENT_ATTEMPTS + 3):
+        for _ in range(MIN_ATTEMPTS + 3):
             worker.poll_once()
             clock.advance(timedelta(hours=3))
     (row_id,) = [r.id for r in store.outbox.failed_deliveries(TEAM, C1)]
@@ -84,7 +84,7 @@ def test_a_row_waiting_to_be_retried_holds_back_the_channels_later_rows(
     target = _open(demo_api)[0]
     demo_api.data.rename(target, "First")
     slack.script.channel_errors_next[C1] = ["internal_error"]
-    worker.poll_once()  # C1's first rename fails and waits 30 s; C2 gets it
+    worker.poll_once()  # C1's first rename fails and waits up to 1 s; C2 gets it
     demo_api.data.rename(target, "Second")
     worker.poll_once()  # the second rename must not overtake the waiting first one in C1
     assert [t for t in _posts(slack, C1) if "Second" in t] == []
@@ -203,12 +203,13 @@ def test_the_retry_base_after_a_slack_failure_comes_from_the_settings(
     client = WebClient(token="xoxb-test", base_url=slack.url, timeout=2)
     settings = Settings(poll_interval_seconds=60, digest_grace_minutes=60,
                         slack_retry_base_seconds=2)
+    # The jitter draws the longest wait each time, so the ceilings show.
     worker = Worker(store, ReleaseFinder(cache=demo_cache), client, settings=settings,
-                    clock=clock, holder_id="w1")
+                    clock=clock, holder_id="w1", jitter=lambda low, high: high)
     worker.poll_once()
     demo_api.data.close(_open(demo_api)[0])
     slack.script.channel_errors_next[C1] = ["internal_error", "internal_error"]
-    worker.poll_once()  # first try fails: wait 2 s, not 30 s
+    worker.poll_once()  # first try fails: wait up to 2 s
     clock.advance(timedelta(seconds=1))
     assert worker.poll_once().posted == 0
     clock.advance(timedelta(seconds=1.5))
