@@ -218,3 +218,36 @@ def test_the_retry_base_after_a_slack_failure_comes_from_the_settings(
     assert worker.poll_once().posted == 0
     clock.advance(timedelta(seconds=1.5))
     assert worker.poll_once().posted == 1
+
+
+def test_the_outbox_names_when_the_next_back_off_ends_and_the_worker_posts_then(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    sub = store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                         created_by="U1")
+    client = WebClient(token="xoxb-test", base_url=slack.url, timeout=2)
+    worker = Worker(store, ReleaseFinder(cache=demo_cache), client, settings=SETTINGS,
+                    clock=clock, holder_id="w1", jitter=lambda low, high: high)
+    worker.poll_once()
+    assert store.outbox.next_retry_at() is None
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.channel_errors_next[C1] = ["internal_error"]
+    worker.poll_once()
+    assert store.outbox.next_retry_at() == clock.now() + timedelta(seconds=1)
+    assert worker.deliver_due()  # not due yet: nothing posted, no poll
+    assert len(_posts(slack, C1)) == 1
+    clock.advance(timedelta(seconds=1))
+    polls = demo_api.counts.count(path="/api/v1/releases", method="GET", params={})
+    assert worker.deliver_due()
+    assert len(_posts(slack, C1)) == 2
+    assert demo_api.counts.count(path="/api/v1/releases", method="GET", params={}) == polls
+    assert store.outbox.next_retry_at() is None
+    # A paused subscription's waiting row is no reason to wake up.
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.channel_errors_next[C1] = ["internal_error"]
+    worker.poll_once()
+    assert store.outbox.next_retry_at() is not None
+    store.subscriptions.pause_channel(TEAM, C1, "paused by a test")
+    assert store.outbox.next_retry_at() is None
+    assert store.subscriptions.get(TEAM, C1, sub.id) is not None
