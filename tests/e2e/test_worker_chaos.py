@@ -29,7 +29,6 @@ from tests.e2e.conftest import (
     VENV_BIN,
     Answered,
     RecordingSlack,
-    WorkerProcess,
     Workers,
     web_env,
 )
@@ -270,10 +269,11 @@ BLIP_FAILURES = 4
 def test_a_slack_500_blip_after_a_takeover_holds_the_channel_for_seconds_with_defaults(
     database_url: str, demo: DemoApiServer, chaos_slack: ChaosSlack, tmp_path: Path,
 ) -> None:
-    """40 releases close at once; the worker is killed mid-round and started again; then Slack
-    answers HTTP 500 four times. With every setting at its default (a poll a minute), the
-    retries run between polls: the four refusals and the next accepted post all come before
-    the successor's second poll, every close is announced, and at most one post is repeated.
+    """40 releases close at once; the worker is killed (SIGKILL) while Slack takes its third
+    post, and started again; then Slack answers HTTP 500 four times. With every setting at its
+    default (a poll a minute), the retries run between polls: the four refusals and the next
+    accepted post all come before the successor's second poll, every close is announced, and
+    the post Slack took as the worker died is the only one repeated.
     """
     chaos_slack.latency = 0.2
     chaos_slack.polls = lambda: demo.counts.count(path=RELEASES_PATH, method="GET", params={})
@@ -291,10 +291,16 @@ def test_a_slack_500_blip_after_a_takeover_holds_the_channel_for_seconds_with_de
         scenario.targets = [r for r in demo.data.releases() if r.name.startswith("Blip")]
         try:
             first = workers.start()
+
+            def crash() -> None:  # inside the third post: Slack has it, the worker never hears
+                os.killpg(first.proc.pid, signal.SIGKILL)
+                chaos_slack.fail_posts = BLIP_FAILURES  # the successor meets a 500 blip
+
+            chaos_slack.fault_at_post, chaos_slack.while_posting = 3, crash
             scenario.close(BLIP_RELEASES)
-            scenario.wait(lambda: len(chaos_slack.posts()) >= 3, "the first posts")
-            _kill(first, workers)
-            chaos_slack.fail_posts = BLIP_FAILURES
+            scenario.wait(lambda: chaos_slack.while_posting is None, "the third post")
+            first.proc.wait(10)
+            workers.started.remove(first)
             workers.start()
             scenario.wait(lambda: announced(chaos_slack.posts()) >= set(scenario.closed),
                           "every close announced", timeout=180)
@@ -329,9 +335,3 @@ def _run_once(env: dict[str, str], workdir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
 
-
-def _kill(worker: WorkerProcess, workers: Workers) -> None:
-    """SIGKILL mid-round, as a platform kills a process that does not stop in time."""
-    os.killpg(worker.proc.pid, signal.SIGKILL)
-    worker.proc.wait(10)
-    workers.started.remove(worker)
