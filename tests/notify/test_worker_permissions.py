@@ -66,6 +66,7 @@ def test_a_followers_refused_direct_message_stops_neither_channels_nor_other_fol
     followed = _open_release(demo_api)
     others = [i for i in _releases(demo_api, 4) if i != followed.id][:3]
     store.follows.follow(TEAM, ALICE, followed.id)  # an install without im:write: refused
+    store.follows.follow(TEAM, ALICE, others[0])  # her second follow: she is told once only
     store.follows.follow(TEAM, BOB, followed.id)
     _subscribe(store, C1)
     _subscribe(store, C2)
@@ -79,7 +80,9 @@ def test_a_followers_refused_direct_message_stops_neither_channels_nor_other_fol
         assert len(_posted(slack, channel)) == 4, (channel, slack.calls)
     assert len(_posted(slack, f"D{BOB}")) == 1  # the other follower's DM went out
     assert store.worker_status.token_refused() is None
-    # Alice is told once, in the app's Messages tab (her user id: chat:write is enough).
+    # Alice is told once, in the app's Messages tab (her user id: chat:write is enough),
+    # though both her follows were paused.
+    assert len(store.outbox.paused_follows.reasons()) == 2
     [notice] = _posted(slack, ALICE)
     assert error in notice.args["text"]
     assert f"/releases follow {followed.id}" in notice.args["text"]
@@ -91,7 +94,7 @@ def test_a_followers_refused_direct_message_stops_neither_channels_nor_other_fol
     demo_api.data.open(followed.id)
     clock.advance(timedelta(minutes=1))
     worker.poll_once()
-    assert len(slack.calls_to("conversations.open")) == 3  # Alice once, Bob twice
+    assert len(slack.calls_to("conversations.open")) == 4  # Alice twice, Bob twice
     assert len(_posted(slack, ALICE)) == 1
     assert len(_posted(slack, f"D{BOB}")) == 2
 
@@ -101,7 +104,7 @@ def test_a_followers_refused_direct_message_stops_neither_channels_nor_other_fol
     answer = commands.handle(FollowCommand(release_id=followed.id),
                              Caller(team_id=TEAM, user_id=ALICE)).message
     assert "again" in answer.text
-    assert "Paused" not in all_text(_following(store, demo_cache, ALICE).blocks)
+    assert all_text(_following(store, demo_cache, ALICE).blocks).count("Paused") == 1
     demo_api.data.close(followed.id)
     clock.advance(timedelta(minutes=1))
     worker.poll_once()
@@ -164,3 +167,20 @@ def test_a_dead_token_still_stops_the_round(
     refusal = store.worker_status.token_refused()
     assert refusal is not None
     assert refusal.error == error
+
+
+def test_the_pause_of_an_ended_follow_is_purged(store: Store) -> None:
+    kept, _ = store.follows.follow(TEAM, ALICE, 1)
+    ended, _ = store.follows.follow(TEAM, ALICE, 2)
+    pauses = store.outbox.paused_follows
+    assert pauses.pause(kept.id, "missing_scope", user_id=ALICE)
+    assert not pauses.pause(kept.id, "missing_scope", user_id=ALICE)  # said once
+    assert pauses.pause(ended.id, "missing_scope", user_id=ALICE)
+    assert store.follows.unfollow(TEAM, ALICE, 2)
+    assert pauses.purge() == 1
+    assert set(pauses.reasons()) == {kept.id}
+    assert pauses.users() == {ALICE}
+    assert pauses.resume(kept.id)
+    assert not pauses.resume(kept.id)
+    assert pauses.reasons() == {}
+    assert pauses.purge() == 0

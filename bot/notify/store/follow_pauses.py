@@ -27,10 +27,11 @@ class FollowPauses:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def pause(self, follow_id: int, reason: str) -> bool:
+    def pause(self, follow_id: int, reason: str, *, user_id: str = "") -> bool:
         """Pause one follow; True when it was not paused before (so it is said once)."""
         key = _key(follow_id)
-        value = json.dumps({"reason": reason[:500], "since": self._db.now().isoformat()})
+        value = json.dumps({"reason": reason[:500], "since": self._db.now().isoformat(),
+                            "user": user_id[:32]})
         with self._db.write() as conn:
             if conn.scalar(select(worker_state.c.key).where(worker_state.c.key == key)):
                 return False
@@ -57,6 +58,22 @@ class FollowPauses:
             except (ValueError, KeyError, TypeError):
                 paused[follow_id] = UNKNOWN_REASON
         return paused
+
+    def users(self) -> set[str]:
+        """The users with a paused follow: told once already, not again for the next one."""
+        users: set[str] = set()
+        with self._db.read() as conn:
+            values = conn.scalars(
+                select(worker_state.c.value).where(worker_state.c.key.like(f"{PREFIX}%"))
+            ).all()
+        for value in values:
+            try:
+                user = json.loads(value).get("user")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(user, str) and user:
+                users.add(user)
+        return users
 
     def resume(self, follow_id: int) -> bool:
         """Lift a follow's pause; True when it was paused."""

@@ -5,7 +5,8 @@ thread and rewrite the parent to the current state. A parent someone deleted is 
 with the current state, and the reply goes into its new thread. Each row is claimed (fenced by
 the lease) just before it is posted and marked sent after, so a row leaves `pending` only once
 Slack took it. One failing channel never holds up the others, and a channel's rows keep their
-order: after a failure its later rows wait for the next round.
+order: after a failure its later rows wait until its back-off ends (the worker delivers
+again then, between polls).
 """
 
 from __future__ import annotations
@@ -378,11 +379,14 @@ class Deliverer:
         self._store.outbox.mark_failed(row.id, reason)
         if row.follow_id is not None:
             self._paused_follows[row.follow_id] = reason
-            if self._store.outbox.paused_follows.pause(row.follow_id, reason):
+            pauses = self._store.outbox.paused_follows
+            told = row.channel_id in pauses.users()  # the user's id: told about another one
+            if pauses.pause(row.follow_id, reason, user_id=row.channel_id):
                 log.warning("follow %d (user %s, release %s): Slack refused its direct message "
                             "(%s); the follow is paused until the user follows again",
                             row.follow_id, row.channel_id, row.release_id, error)
-                tell_paused_follower(self._slack, row, reason)
+                if not told:
+                    tell_paused_follower(self._slack, row, reason)
             return _Next.CONTINUE
         count = self._store.subscriptions.pause_channel(
             row.team_id, row.channel_id, f"{reason}. Fix the app's installation, then repeat "

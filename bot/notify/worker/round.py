@@ -263,6 +263,7 @@ class Worker:
         self._purged_at = now
         try:
             removed = self._store.outbox.purge(KEEP_DELIVERED)
+            self._store.outbox.paused_follows.purge()
         except Exception:
             log.warning("could not purge old outbox rows", exc_info=True)
             return
