@@ -59,7 +59,7 @@ class Settings:
     slack_app_token: Secret | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_timeout_seconds: float = 15.0  # one Web API call, before it counts as failed
-    slack_retry_base_seconds: float = 30.0  # first wait after Slack failed a post; doubles
+    slack_retry_base_seconds: float = 1.0  # first back-off ceiling after Slack failed a post
     metakraftwerk_url: str = DEFAULT_METAKRAFTWERK_URL
     metakraftwerk_url_set: bool = False  # METAKRAFTWERK_URL was given, even as the default
     metakraftwerk_token: Secret | None = None

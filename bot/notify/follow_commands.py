@@ -8,7 +8,7 @@ names come from the cache; when MetaKraftwerk is down the list still shows the i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.logs import new_ref
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
+from bot.mrkdwn import escape_truncated
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.store.follows import MAX_FOLLOWS_PER_USER, FollowLimitReached
 from bot.query import FollowCommand, UnfollowCommand
@@ -85,13 +86,18 @@ class FollowCommands:
         if release.deleted:
             return Reply(render_error(f"{name} is deleted; there is nothing left to follow."))
         try:
-            _, new = self._store.follows.follow(caller.team_id, caller.user_id, release.id)
+            follow, new = self._store.follows.follow(caller.team_id, caller.user_id, release.id)
         except FollowLimitReached:
             return Reply(render_error(
                 f"You follow {MAX_FOLLOWS_PER_USER} releases already, the most I keep per "
                 "person. Unfollow one first.", FOLLOWING_HINT,
             ))
         if not new:
+            if self._store.outbox.paused_follows.resume(follow.id):
+                log.info("user %s resumed the paused follow of release %d", caller.user_id,
+                         release.id)
+                return Reply(_note(f"You follow {name} again; its direct messages resume.",
+                                   FOLLOWING_HINT))
             return Reply(_note(f"You already follow {name}.", FOLLOWING_HINT))
         log.info("user %s follows release %d", caller.user_id, release.id)
         return Reply(_note(
@@ -111,8 +117,10 @@ class FollowCommands:
     def _following(self, caller: Caller) -> Reply:
         follows = self._store.follows.of_user(caller.team_id, caller.user_id)
         known, names, trouble = self._releases()
+        pauses = self._store.outbox.paused_follows.reasons([f.id for f in follows])
+        paused = {f.release_id: pauses[f.id] for f in follows if f.id in pauses}
         return Reply(render_following([f.release_id for f in follows], known, names,
-                                      self._clock.now(), trouble=trouble))
+                                      self._clock.now(), trouble=trouble, paused=paused))
 
     def _releases(self) -> tuple[dict[int, Release], dict[int, str], str | None]:
         try:
@@ -137,8 +145,9 @@ def render_following(
     now: datetime,
     *,
     trouble: str | None = None,
+    paused: Mapping[int, str] | None = None,
 ) -> Message:
-    """The user's follows, one row each with an Unfollow button."""
+    """The user's follows, one row each with an Unfollow button; a paused one says why."""
     if not release_ids:
         text = (
             "You follow no releases. `/releases follow 21`, or the *Follow* button on a "
@@ -161,7 +170,11 @@ def render_following(
             "Unfollow", ids(act.ACTION_UNFOLLOW, release_id), act.encode_release_ref(release_id)
         )
         # Both lines name the id already (`*R59* #59 · …`, `Release #59`).
-        blocks.append(parts.section(cut_mrkdwn(line, MAX_SECTION_TEXT), accessory=button))
+        text = line
+        if paused and release_id in paused:
+            text += (f"\n{parts.EMOJI_WARNING} Paused: {escape_truncated(paused[release_id], 300)}."
+                     f" `/releases follow {release_id}` resumes it.")
+        blocks.append(parts.section(cut_mrkdwn(text, MAX_SECTION_TEXT), accessory=button))
     notes = [WHAT_COMES]
     if len(release_ids) > MAX_LISTED:
         notes.insert(0, f"…and {len(release_ids) - MAX_LISTED} more, not shown.")

@@ -4,11 +4,15 @@ MetaKraftwerk flapping between 200, 503 and too slow, on SQLite and on PostgreSQ
 
 Each scenario closes releases that a channel's subscription hears about and asserts that every
 close is announced, that at most one post is repeated per fault, and that nothing else is
-posted. It prints how long after each fault ended the first post came.
+posted. It prints how long after each fault ended the first post came. Slack's back-off is at
+its default everywhere; the blip after a takeover runs with every setting at its default.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,14 +24,20 @@ from sqlalchemy.engine import make_url
 
 from bot.demo.api_server import DemoApiServer
 from bot.notify.store import Store
-from tests.e2e.conftest import RELEASES_PATH, RecordingSlack, Workers, web_env
+from tests.e2e.conftest import (
+    RELEASES_PATH,
+    VENV_BIN,
+    Answered,
+    RecordingSlack,
+    Workers,
+    web_env,
+)
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.notify.conftest import pg_url, sqlite_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
 POLL_INTERVAL = 1.0
-RETRY_BASE = 1.0  # SLACK_RETRY_BASE_SECONDS: a channel waits 1 s, 2 s, 4 s … after a failure
 SLACK_TIMEOUT = 1.0  # SLACK_TIMEOUT_SECONDS
 API_DEADLINE = 2.0  # API_DEADLINE_SECONDS
 WAIT = 30.0
@@ -42,14 +52,31 @@ class ChaosSlack(RecordingSlack):
     latency = 0.0
     fault_at_post = 0
     while_posting: Callable[[], None] | None = None
+    fail_posts = 0  # the next chat.postMessage calls answer HTTP 500, one each
+    polls: Callable[[], int] = staticmethod(lambda: 0)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds_seen: list[tuple[bool, int]] = []  # each post: (accepted, polls before it)
 
     def answer(
         self, method: str, args: dict[str, Any], token: str | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method != "chat.postMessage" or self.in_outage():
             return super().answer(method, args, token)
+        with self._lock:
+            failing, self.fail_posts = self.fail_posts > 0, max(0, self.fail_posts - 1)
+        if failing:
+            refused: tuple[int, dict[str, Any], dict[str, str]] = (
+                500, {"ok": False, "error": "fatal_error"}, {})
+            with self._lock:
+                self.answered.append(Answered(method, args, refused[0], refused[1]))
+                self.rounds_seen.append((False, self.polls()))
+            return refused
         time.sleep(self.latency)
         answer = super().answer(method, args, token)
+        with self._lock:
+            self.rounds_seen.append((answer[1].get("ok") is True, self.polls()))
         fault = self.while_posting
         if fault is not None and len(self.accepted(method)) >= self.fault_at_post:
             self.while_posting = None
@@ -146,7 +173,6 @@ def _scenario(demo: DemoApiServer, slack: ChaosSlack, store: Store, tmp_path: Pa
               worker_database_url: str) -> tuple[Scenario, Workers]:
     env = web_env(demo, slack, tmp_path, DATABASE_URL=worker_database_url,
                   POLL_INTERVAL_SECONDS=str(POLL_INTERVAL), CACHE_TTL_SECONDS="1",
-                  SLACK_RETRY_BASE_SECONDS=str(RETRY_BASE),
                   SLACK_TIMEOUT_SECONDS=str(SLACK_TIMEOUT),
                   API_DEADLINE_SECONDS=str(API_DEADLINE))
     workers = Workers(env, tmp_path)
@@ -192,8 +218,8 @@ def test_posts_resume_after_slack_answers_500_and_then_hangs_for_a_while(
                                         ("timeout outage", 4.0, SLACK_TIMEOUT + 1.0)):
                 chaos_slack.outage(outage, hang=hang)
                 time.sleep(outage)
-                # The channel waited 1 s, 2 s, … during the outage: the last wait is at most
-                # about twice the outage, then one poll interval.
+                # With the default back-off the channel's waits during the outage are drawn
+                # below 1 s, 2 s, 4 s …: the last one ends at most about an outage later.
                 recovery = scenario.recovered(fault, time.monotonic())
                 assert recovery <= 2 * outage + hang + POLL_INTERVAL + 5, workers.logs()
             refused = chaos_slack.refused("chat.postMessage", CHANNEL)
@@ -233,3 +259,79 @@ def test_posts_follow_metakraftwerk_flapping_between_200_503_and_slow(
             assert f"did not answer within {API_DEADLINE:.0f} s" in log, log
         finally:
             workers.stop_all()
+
+
+BLIP_RELEASES = 40
+BLIP_FAILURES = 4
+
+
+@pytest.mark.timeout(300)
+def test_a_slack_500_blip_after_a_takeover_holds_the_channel_for_seconds_with_defaults(
+    database_url: str, demo: DemoApiServer, chaos_slack: ChaosSlack, tmp_path: Path,
+) -> None:
+    """40 releases close at once; the worker is killed (SIGKILL) while Slack takes its third
+    post, and started again; then Slack answers HTTP 500 four times. With every setting at its
+    default (a poll a minute), the retries run between polls: the four refusals and the next
+    accepted post all come before the successor's second poll, every close is announced, and
+    the post Slack took as the worker died is the only one repeated.
+    """
+    chaos_slack.latency = 0.2
+    chaos_slack.polls = lambda: demo.counts.count(path=RELEASES_PATH, method="GET", params={})
+    group = demo.data.add_group("Blip")
+    for n in range(BLIP_RELEASES):
+        demo.data.add(f"Blip {n:02d}", group)
+    env = web_env(demo, chaos_slack, tmp_path, DATABASE_URL=database_url)
+    with Store.from_url(database_url) as store:
+        store.subscriptions.add_change(
+            team_id=TEAM, channel_id=CHANNEL, filters="open", created_by="U1"
+        )
+        _run_once(env, tmp_path)  # the baseline, so the worker's first round sees the closes
+        workers = Workers(env, tmp_path)
+        scenario = Scenario(demo, chaos_slack, store, workers)
+        scenario.targets = [r for r in demo.data.releases() if r.name.startswith("Blip")]
+        try:
+            first = workers.start()
+
+            def crash() -> None:  # inside the third post: Slack has it, the worker never hears
+                os.killpg(first.proc.pid, signal.SIGKILL)
+                chaos_slack.fail_posts = BLIP_FAILURES  # the successor meets a 500 blip
+
+            chaos_slack.fault_at_post, chaos_slack.while_posting = 3, crash
+            scenario.close(BLIP_RELEASES)
+            scenario.wait(lambda: chaos_slack.while_posting is None, "the third post")
+            first.proc.wait(10)
+            workers.started.remove(first)
+            workers.start()
+            scenario.wait(lambda: announced(chaos_slack.posts()) >= set(scenario.closed),
+                          "every close announced", timeout=180)
+            time.sleep(2.0)  # a late duplicate would land now
+            posts = chaos_slack.posts()
+            repeated = sum(n - 1 for n in Counter(posts).values())
+            assert repeated <= 1, Counter(posts)
+            assert announced(posts) == set(scenario.closed), posts
+            assert len(posts) == len(scenario.closed) + repeated, posts
+            seen = chaos_slack.rounds_seen
+            refusals = [i for i, (ok, _) in enumerate(seen) if not ok]
+            assert len(refusals) == BLIP_FAILURES, (seen, workers.logs(tail=20000))
+            first_refused, last_refused = refusals[0], refusals[-1]
+            recovery = seen[last_refused + 1]
+            # Delivery resumed within seconds: no poll (a minute apart) came between Slack's
+            # first 500 and the next accepted post, and the refusals came back to back.
+            assert refusals == list(range(first_refused, last_refused + 1)), seen
+            assert recovery[0], seen
+            assert recovery[1] == seen[first_refused][1], (seen, workers.logs())
+            print(f"\n{make_url(database_url).get_backend_name()}: {repeated} repeated of "
+                  f"{len(scenario.closed)}; polls seen by the posts: "
+                  f"{sorted({p for _, p in seen})}")
+        finally:
+            workers.stop_all()
+
+
+def _run_once(env: dict[str, str], workdir: Path) -> None:
+    """`releases-bot worker --once`: one round, here the subscription's baseline."""
+    done = subprocess.run(
+        [str(VENV_BIN / "releases-bot"), "worker", "--once"], cwd=workdir, env=env,
+        capture_output=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+

@@ -115,9 +115,9 @@ class CrashingSlack(WebClient):
 
 
 def _max_attempts() -> int:
-    from bot.notify.worker.slack_errors import MAX_TRANSIENT_ATTEMPTS
+    from bot.notify.worker.backoff import MIN_ATTEMPTS
 
-    return MAX_TRANSIENT_ATTEMPTS
+    return MIN_ATTEMPTS
 
 
 class ListFinder(ReleaseFinder):

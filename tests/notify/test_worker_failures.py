@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.demo import DemoApiServer
 from bot.notify.store import Store
 from bot.notify.worker import Worker
-from bot.notify.worker.slack_errors import MAX_TRANSIENT_ATTEMPTS
+from bot.notify.worker.backoff import MIN_ATTEMPTS
 from tests.e2e.conftest import free_port
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlack
@@ -62,7 +62,7 @@ def test_an_exception_while_posting_is_parked_after_the_attempt_limit(
     worker.poll_once()
     demo_api.data.close(_open(demo_api)[0])
     with caplog.at_level(logging.WARNING, logger="bot.notify.worker"):
-        for _ in range(MAX_TRANSIENT_ATTEMPTS + 3):
+        for _ in range(MIN_ATTEMPTS + 3):
             worker.poll_once()
             clock.advance(timedelta(hours=3))
     (row_id,) = [r.id for r in store.outbox.failed_deliveries(TEAM, C1)]
@@ -85,7 +85,7 @@ def test_a_row_waiting_to_be_retried_holds_back_the_channels_later_rows(
     target = _open(demo_api)[0]
     demo_api.data.rename(target, "First")
     slack.script.channel_errors_next[C1] = ["internal_error"]
-    worker.poll_once()  # C1's first rename fails and waits 30 s; C2 gets it
+    worker.poll_once()  # C1's first rename fails and waits up to 1 s; C2 gets it
     demo_api.data.rename(target, "Second")
     worker.poll_once()  # the second rename must not overtake the waiting first one in C1
     assert [t for t in _posts(slack, C1) if "Second" in t] == []
@@ -204,12 +204,13 @@ def test_the_retry_base_after_a_slack_failure_comes_from_the_settings(
     client = WebClient(token="xoxb-test", base_url=slack.url, timeout=2)
     settings = Settings(poll_interval_seconds=60, digest_grace_minutes=60,
                         slack_retry_base_seconds=2)
+    # The jitter draws the longest wait each time, so the ceilings show.
     worker = Worker(store, ReleaseFinder(cache=demo_cache), client, settings=settings,
-                    clock=clock, holder_id="w1")
+                    clock=clock, holder_id="w1", jitter=lambda low, high: high)
     worker.poll_once()
     demo_api.data.close(_open(demo_api)[0])
     slack.script.channel_errors_next[C1] = ["internal_error", "internal_error"]
-    worker.poll_once()  # first try fails: wait 2 s, not 30 s
+    worker.poll_once()  # first try fails: wait up to 2 s
     clock.advance(timedelta(seconds=1))
     assert worker.poll_once().posted == 0
     clock.advance(timedelta(seconds=1.5))
@@ -218,3 +219,36 @@ def test_the_retry_base_after_a_slack_failure_comes_from_the_settings(
     assert worker.poll_once().posted == 0
     clock.advance(timedelta(seconds=1.5))
     assert worker.poll_once().posted == 1
+
+
+def test_the_outbox_names_when_the_next_back_off_ends_and_the_worker_posts_then(
+    store: Store, demo_cache: ReleaseCache, clock: FakeClock, demo_api: DemoApiServer,
+    slack: FakeSlack,
+) -> None:
+    sub = store.subscriptions.add_change(team_id=TEAM, channel_id=C1, filters="open",
+                                         created_by="U1")
+    client = WebClient(token="xoxb-test", base_url=slack.url, timeout=2)
+    worker = Worker(store, ReleaseFinder(cache=demo_cache), client, settings=SETTINGS,
+                    clock=clock, holder_id="w1", jitter=lambda low, high: high)
+    worker.poll_once()
+    assert store.outbox.next_retry_at() is None
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.channel_errors_next[C1] = ["internal_error"]
+    worker.poll_once()
+    assert store.outbox.next_retry_at() == clock.now() + timedelta(seconds=1)
+    assert worker.deliver_due()  # not due yet: nothing posted, no poll
+    assert len(_posts(slack, C1)) == 1
+    clock.advance(timedelta(seconds=1))
+    polls = demo_api.counts.count(path="/api/v1/releases", method="GET", params={})
+    assert worker.deliver_due()
+    assert len(_posts(slack, C1)) == 2
+    assert demo_api.counts.count(path="/api/v1/releases", method="GET", params={}) == polls
+    assert store.outbox.next_retry_at() is None
+    # A paused subscription's waiting row is no reason to wake up.
+    demo_api.data.close(_open(demo_api)[0])
+    slack.script.channel_errors_next[C1] = ["internal_error"]
+    worker.poll_once()
+    assert store.outbox.next_retry_at() is not None
+    store.subscriptions.pause_channel(TEAM, C1, "paused by a test")
+    assert store.outbox.next_retry_at() is None
+    assert store.subscriptions.get(TEAM, C1, sub.id) is not None

@@ -25,6 +25,7 @@ from bot.metakraftwerk.models import Release
 from bot.notify.records import Delivery, FailedDelivery, Lease, NewDelivery, Snapshot
 from bot.notify.release_record import closed_at_of
 from bot.notify.store.database import Database, upsert
+from bot.notify.store.follow_pauses import FollowPauses
 from bot.notify.store.follows import end_follows, live_follows
 from bot.notify.store.leases import check_fence
 from bot.notify.store.poll_writes import enqueue_all
@@ -47,6 +48,7 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._snapshots = SnapshotTable()
+        self.paused_follows = FollowPauses(db)  # follows whose direct messages Slack refused
 
     def load_snapshot(self) -> Snapshot:
         with self._db.read() as conn:
@@ -177,6 +179,19 @@ class OutboxRepository:
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         return [delivery_record(row) for row in rows]
+
+    def next_retry_at(self) -> datetime | None:
+        """When the soonest row waiting for a retry (a back-off, a Retry-After) is due; None
+        if none waits. Rows due already are posted by the round, or held by a waiting row."""
+        live = or_(subscriptions.c.id.is_not(None) & subscriptions.c.paused_at.is_(None),
+                   outbox.c.follow_id.is_not(None))
+        query = select(func.min(outbox.c.available_at)).select_from(outbox).outerjoin(
+            subscriptions, subscriptions.c.id == outbox.c.subscription_id
+        ).where(outbox.c.state == "pending", outbox.c.sending_at.is_(None),
+                outbox.c.available_at > self._db.now(), live)
+        with self._db.read() as conn:
+            due: datetime | None = conn.scalar(query)
+        return due
 
     def claim_delivery(self, delivery_id: int, *, fence: Lease | None = None) -> bool:
         """Mark a pending row as being posted now; False if it is not (or no longer) ours to post.

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 
 from bot.clock import Clock
 from bot.notify.follow_messages import render_followed
 from bot.notify.records import Delivery
 from bot.render.message import Message
+
+log = logging.getLogger(__name__)
 
 
 def direct_channel(slack: WebClient, user_id: str) -> str:
@@ -22,6 +26,23 @@ def direct_channel(slack: WebClient, user_id: str) -> str:
     if not isinstance(channel_id, str) or not channel_id:
         raise ValueError(f"conversations.open gave no channel for user {user_id}")
     return channel_id
+
+
+def tell_paused_follower(slack: WebClient, row: Delivery, reason: str) -> bool:
+    """Once, when a follow is paused: say why, posted to the user's id (the app's Messages
+    tab, which needs only `chat:write`, not the `im:write` a DM channel needs). Best effort:
+    when Slack refuses this too, `/releases following` still shows the reason."""
+    release = f"release #{row.release_id}" if row.release_id is not None else "a release"
+    text = (f"I could not send you a direct message about {release}: {reason}. I paused that "
+            "follow; once whoever runs this app has fixed its installation, "
+            f"`/releases follow {row.release_id}` resumes it.")
+    try:
+        slack.chat_postMessage(channel=row.channel_id, text=text)
+    except Exception as exc:
+        log.info("could not tell user %s that a follow is paused (%s)", row.channel_id,
+                 type(exc).__name__)
+        return False
+    return True
 
 
 def direct_message(row: Delivery, clock: Clock) -> Message:

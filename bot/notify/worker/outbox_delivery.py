@@ -5,7 +5,8 @@ thread and rewrite the parent to the current state. A parent someone deleted is 
 with the current state, and the reply goes into its new thread. Each row is claimed (fenced by
 the lease) just before it is posted and marked sent after, so a row leaves `pending` only once
 Slack took it. One failing channel never holds up the others, and a channel's rows keep their
-order: after a failure its later rows wait for the next round.
+order: after a failure its later rows wait until its back-off ends (the worker delivers
+again then, between polls).
 """
 
 from __future__ import annotations
@@ -27,18 +28,18 @@ from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
 from bot.notify.records import Delivery
 from bot.notify.store import Store
-from bot.notify.worker.direct import direct_channel, direct_message
+from bot.notify.worker.backoff import Backoff, gives_up
+from bot.notify.worker.direct import direct_channel, direct_message, tell_paused_follower
 from bot.notify.worker.lease import LeaseKeeper
 from bot.notify.worker.slack_errors import (
-    AUTH_ERRORS,
     BLOCK_ERRORS,
-    MAX_TRANSIENT_ATTEMPTS,
     PAUSE_REASONS,
-    RETRY_BASE_SECONDS,
+    PERMISSION_ERRORS,
     THREAD_GONE,
+    TOKEN_ERRORS,
     TRANSIENT_ERRORS,
-    backoff,
     error_of,
+    permission_reason,
     retry_after,
     status_of,
 )
@@ -78,10 +79,10 @@ class Deliverer:
         parallel_channels: int = PARALLEL_CHANNELS,
         channel_interval: float = CHANNEL_INTERVAL,
         metrics: Metrics | None = None,
-        retry_base_seconds: float = RETRY_BASE_SECONDS,
+        backoff: Backoff | None = None,
     ) -> None:
         self._store = store
-        self._retry_base = retry_base_seconds
+        self._backoff = backoff or Backoff()
         self._metrics = metrics
         self._slack = web_client
         self._lease = lease
@@ -94,6 +95,7 @@ class Deliverer:
         self._pace_lock = threading.Lock()
         self._last_post: dict[str, float] = {}  # channel -> monotonic time of its last post
         self._token_refused: bool | None = None  # None: not read from the store yet
+        self._paused_follows: dict[int, str] = {}  # read at the start of each delivery
 
     def deliver(self, stop: threading.Event | None = None) -> tuple[int, int, list[str]]:
         """Post what is due; (posted, failed, channels paused). LeaseLost ends it early, and
@@ -111,6 +113,7 @@ class Deliverer:
             )
         if self._token_refused is None:
             self._token_refused = self._store.worker_status.token_refused() is not None
+        self._paused_follows = self._store.outbox.paused_follows.reasons()
         posted = failed = 0
         paused = self._paused = []
         halt = threading.Event()  # a token error: nobody posts any more this round
@@ -206,6 +209,10 @@ class Deliverer:
         """Claim, post, record. Returns what to do next, and `posted`, `failed` or `none`."""
         if not self._store.outbox.claim_delivery(row.id, fence=self._lease.lease):
             return _Next.CONTINUE, "none"  # taken or cancelled meanwhile
+        if row.follow_id is not None and row.follow_id in self._paused_follows:
+            reason = self._paused_follows[row.follow_id]
+            self._store.outbox.mark_failed(row.id, f"not sent, the follow is paused: {reason}")
+            return _Next.CONTINUE, "none"
         try:
             posted = self._post(row)
         except SlackApiError as exc:
@@ -305,19 +312,19 @@ class Deliverer:
 
     def _other_failure(self, row: Delivery, exc: Exception) -> _Next:
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
+        if gives_up(row.attempts + 1, row.created_at, self._clock.now()):
             self._store.outbox.mark_failed(row.id, f"gave up after {row.attempts + 1} "
                                                    f"attempts: {reason}")
             log.error("delivery %d (channel %s, subscription %d) parked as failed after %d "
                       "attempts: %s", row.id, row.channel_id, row.subscription_id,
                       row.attempts + 1, type(exc).__name__)
             return _Next.SKIP_CHANNEL
-        retry_at = self._clock.now() + backoff(row.attempts, self._retry_base)
+        retry_at = self._clock.now() + self._backoff.delay(row.attempts)
         self._store.outbox.mark_failed(row.id, reason, retry_at=retry_at)
         log.warning(
             "Slack did not answer for delivery %d (channel %s): %s; the channel waits until "
             "%s", row.id, row.channel_id, type(exc).__name__,
-            retry_at.isoformat(timespec="seconds"),
+            retry_at.isoformat(timespec="milliseconds"),
         )
         return _Next.SKIP_CHANNEL
 
@@ -334,12 +341,14 @@ class Deliverer:
                 log.warning("%s: Slack says %s; paused the channel's %d subscription(s) until "
                             "someone resumes them", where, error, count)
             return _Next.SKIP_CHANNEL
-        if error in AUTH_ERRORS:
+        if error in PERMISSION_ERRORS:
+            return self._refused_here(row, exc)
+        if error in TOKEN_ERRORS:
             self._store.outbox.unclaim_delivery(row.id)
             self._store.worker_status.record_token_refused(error)
             self._token_refused = True
             log.error("Slack refused the bot's token (%s) at %s: delivery stops for this "
-                      "round. Check SLACK_BOT_TOKEN and the app's scopes.", error, where)
+                      "round. Check SLACK_BOT_TOKEN and the app's installation.", error, where)
             return _Next.STOP
         if error == "ratelimited" or status_of(exc) == 429:
             wait = retry_after(exc)
@@ -349,15 +358,43 @@ class Deliverer:
             log.warning("%s: still rate limited after retries; waiting %d s", where, wait)
             return _Next.SKIP_CHANNEL
         if error in TRANSIENT_ERRORS or status_of(exc) >= 500:
-            if row.attempts + 1 >= MAX_TRANSIENT_ATTEMPTS:
+            if gives_up(row.attempts + 1, row.created_at, self._clock.now()):
                 self._store.outbox.mark_failed(row.id, error)
                 log.error("%s: gave up after %d attempts (%s)", where, row.attempts + 1, error)
                 return _Next.SKIP_CHANNEL
-            retry_at = self._clock.now() + backoff(row.attempts, self._retry_base)
+            retry_at = self._clock.now() + self._backoff.delay(row.attempts)
             self._store.outbox.mark_failed(row.id, error, retry_at=retry_at)
             log.warning("%s: Slack failed (%s); retrying from %s", where, error,
-                        retry_at.isoformat(timespec="seconds"))
+                        retry_at.isoformat(timespec="milliseconds"))
             return _Next.SKIP_CHANNEL
         self._store.outbox.mark_failed(row.id, error)
         log.error("%s: Slack refused the post (%s); it will not be retried", where, error)
         return _Next.CONTINUE
+
+    def _refused_here(self, row: Delivery, exc: SlackApiError) -> _Next:
+        """A permission error fails this one delivery: a follower's follow is paused (and the
+        user told once, if Slack lets the app say it), a channel's subscriptions are paused,
+        each with the reason shown; every other channel and follower goes on."""
+        error, reason = error_of(exc), permission_reason(exc)
+        self._store.outbox.mark_failed(row.id, reason)
+        if row.follow_id is not None:
+            self._paused_follows[row.follow_id] = reason
+            pauses = self._store.outbox.paused_follows
+            told = row.channel_id in pauses.users()  # the user's id: told about another one
+            if pauses.pause(row.follow_id, reason, user_id=row.channel_id):
+                log.warning("follow %d (user %s, release %s): Slack refused its direct message "
+                            "(%s); the follow is paused until the user follows again",
+                            row.follow_id, row.channel_id, row.release_id, error)
+                if not told:
+                    tell_paused_follower(self._slack, row, reason)
+            return _Next.CONTINUE
+        count = self._store.subscriptions.pause_channel(
+            row.team_id, row.channel_id, f"{reason}. Fix the app's installation, then repeat "
+                                         "the subscribe or digest command to resume"
+        )
+        if count:
+            self._paused.append(row.channel_id)
+            log.warning("channel %s, delivery %d: Slack refused the post (%s); paused the "
+                        "channel's %d subscription(s) until someone resumes them",
+                        row.channel_id, row.id, error, count)
+        return _Next.SKIP_CHANNEL

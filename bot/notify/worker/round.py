@@ -27,18 +27,22 @@ closed": Slack's chat.postMessage takes no idempotency key, so nothing can close
 without reading channel history.
 
 Failures: a 429 backs off that channel until Retry-After (an unreadable one: 10 minutes); the
-worker never sleeps for it. Other failures back off the channel, and after MAX_TRANSIENT_ATTEMPTS
-the row is parked as failed with the reason. `not_in_channel`, `channel_not_found`
-and `is_archived` pause the channel's subscriptions with the reason (shown
-by `/releases subscriptions`; repeating the subscribe or digest command resumes one), logged
-once. Token errors (`account_inactive` among them) stop delivery for
-the round without pausing any channel. One failing channel never holds up the others,
-and a channel's rows keep their order: after a failure its later rows wait for the next round.
+worker never sleeps for it. Other failures back off the channel (`backoff`: full jitter under a
+ceiling of 1 s doubling to 20 s), and the worker posts again as soon as a back-off ends, between
+polls; a row is parked as failed with the reason only after a day and MIN_ATTEMPTS tries.
+`not_in_channel`, `channel_not_found`, `is_archived` and the permission errors (`missing_scope`
+and the like) pause the channel's subscriptions with the reason (shown by `/releases
+subscriptions`; repeating the subscribe or digest command resumes one), logged once; for a
+follower's direct message they pause that follow alone (shown by `/releases following`). Only
+token errors (`invalid_auth`, `token_revoked`, `account_inactive`...) stop delivery for the round.
+One failing channel never holds up the others, and a channel's rows keep their order: after a
+failure its later rows wait for their turn.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -53,6 +57,7 @@ from bot.metrics import Metrics
 from bot.notify.filters import StoredQueries
 from bot.notify.records import LeaseLost
 from bot.notify.store import Store, StoreUnavailable
+from bot.notify.worker.backoff import Backoff, Uniform
 from bot.notify.worker.detection import ChangeDetector
 from bot.notify.worker.digest_round import DigestRound
 from bot.notify.worker.lease import LeaseKeeper, default_holder_id, lease_timing
@@ -61,6 +66,7 @@ from bot.notify.worker.outbox_delivery import BATCH_SIZE, Deliverer
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(hours=1)
+MIN_RETRY_WAIT = 0.05  # seconds: a row due now waits this long, past its due time
 KEEP_DELIVERED = timedelta(days=14)
 
 
@@ -94,6 +100,7 @@ class Worker:
         holder_id: str | None = None,
         batch_size: int = BATCH_SIZE,
         metrics: Metrics | None = None,
+        jitter: Uniform | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -107,9 +114,11 @@ class Worker:
         self._digests = DigestRound(
             store, timedelta(minutes=settings.digest_grace_minutes), queries
         )
-        self._deliverer = Deliverer(store, web_client, self._lease, clock, batch_size,
-                                    metrics=metrics,
-                                    retry_base_seconds=settings.slack_retry_base_seconds)
+        self._deliverer = Deliverer(
+            store, web_client, self._lease, clock, batch_size, metrics=metrics,
+            backoff=Backoff(base_seconds=settings.slack_retry_base_seconds,
+                            uniform=jitter or random.uniform),
+        )
         self._purged_at: datetime | None = None
         self._stop = threading.Event()
         # One round at a time per Worker: the console's `:poll` may ask while `run` is polling.
@@ -146,11 +155,56 @@ class Worker:
                     leader = self._lease.leading
                     if self._metrics is not None:
                         self._metrics.round_failed(leader)
-                pause = interval if leader else min(interval, self._heartbeat)
-                stop.wait(max(0.0, pause - (time.monotonic() - started)))
+                next_round = started + (interval if leader else min(interval, self._heartbeat))
+                if leader:
+                    self._retry_until(next_round, stop)
+                stop.wait(max(0.0, next_round - time.monotonic()))
         finally:
             self.close()
             log.info("notification worker %s stopped", self.holder_id)
+
+    def _retry_until(self, next_round: float, stop: threading.Event) -> None:
+        """Between two polls, post again each time a row's back-off ends, so a channel Slack
+        failed for a moment resumes within seconds, not at the next poll a minute later."""
+        while not stop.is_set():
+            wait = self._retry_wait(next_round)
+            if wait is None or stop.wait(wait):
+                return
+            try:
+                if not self.deliver_due():
+                    return
+            except StoreUnavailable as exc:
+                log.debug("a retry between polls found the database unavailable (%s)", exc)
+                return
+            except Exception:
+                log.exception("a retry between polls failed; the next poll tries again")
+                return
+
+    def _retry_wait(self, next_round: float) -> float | None:
+        """Seconds until the next back-off ends, or None when the next poll comes first."""
+        try:
+            due = self._store.outbox.next_retry_at()
+        except Exception as exc:
+            log.debug("could not read when the next retry is due (%s)", exc)
+            return None
+        if due is None:
+            return None
+        wait = max(MIN_RETRY_WAIT, (due - self._clock.now()).total_seconds() + MIN_RETRY_WAIT)
+        return wait if time.monotonic() + wait < next_round else None
+
+    def deliver_due(self) -> bool:
+        """Post what became due since the round, without polling; False without the lease."""
+        with self._round:
+            if not self._lease.take():
+                return False
+            try:
+                posted, failed, _ = self._deliverer.deliver(self._stop)
+            except LeaseLost:
+                self._lease.lost()
+                return False
+        if posted or failed:
+            log.debug("retry between polls: %d posted, %d failed", posted, failed)
+        return True
 
     def _database_down(self, exc: StoreUnavailable, interval: float) -> None:
         self._rounds_without_database += 1
@@ -209,6 +263,7 @@ class Worker:
         self._purged_at = now
         try:
             removed = self._store.outbox.purge(KEEP_DELIVERED)
+            self._store.outbox.paused_follows.purge()
         except Exception:
             log.warning("could not purge old outbox rows", exc_info=True)
             return

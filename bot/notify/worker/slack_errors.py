@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-MAX_TRANSIENT_ATTEMPTS = 12  # with the backoff below, about a day of trying
 DEFAULT_RETRY_AFTER = 30  # seconds, when a 429 names no Retry-After
 # Seconds, when Retry-After cannot be read ("inf", a date, garbage): Slack wants a pause, so
 # take a long one rather than dropping the post or hammering the channel.
@@ -26,16 +24,25 @@ PAUSE_REASONS: Mapping[str, str] = {
     ),
     "is_archived": "this channel is archived (is_archived)",
 }
-# Errors about the token or the app: nothing will get through this round, in any channel, so
-# no channel is paused for them (account_inactive: the app's user was deactivated).
-AUTH_ERRORS = frozenset(
+# The token itself is dead or refused: nothing will get through this round, in any channel,
+# so no channel is paused for them (account_inactive: the app's user was deactivated).
+TOKEN_ERRORS = frozenset(
     {
         "invalid_auth", "account_inactive", "not_authed", "token_revoked", "token_expired",
-        "no_permission",
-        "missing_scope", "org_login_required", "ekm_access_denied", "team_access_not_granted",
-        "not_allowed_token_type", "two_factor_setup_required", "access_denied",
+        "org_login_required", "not_allowed_token_type", "two_factor_setup_required",
     }
 )
+# One call was refused (a scope the installation lacks, a workspace's restriction): that
+# delivery alone fails, and its channel or follow is paused with the reason; the others go on.
+PERMISSION_ERRORS: Mapping[str, str] = {
+    "missing_scope": "the app's installation lacks a permission Slack asked for (missing_scope)",
+    "no_permission": "Slack does not let the app do this here (no_permission)",
+    "access_denied": "Slack denied the app access (access_denied)",
+    "team_access_not_granted": (
+        "the app is not granted access to this workspace (team_access_not_granted)"
+    ),
+    "ekm_access_denied": "the workspace's key management refused the post (ekm_access_denied)",
+}
 # Slack's side failed: retry this row later.
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -74,10 +81,15 @@ def retry_after(exc: SlackApiError) -> int:
     return DEFAULT_RETRY_AFTER
 
 
-RETRY_BASE_SECONDS = 30.0
-MAX_BACKOFF_SECONDS = 2 * 3600
 
-
-def backoff(attempts: int, base_seconds: float = RETRY_BASE_SECONDS) -> timedelta:
-    """30 s, 1 min, 2 min, … up to 2 h between attempts (the base is SLACK_RETRY_BASE_SECONDS)."""
-    return timedelta(seconds=min(base_seconds * 2 ** max(0, attempts), MAX_BACKOFF_SECONDS))
+def permission_reason(exc: SlackApiError) -> str:
+    """PERMISSION_ERRORS' text for this refusal, with the scope Slack says it needs, if any."""
+    error = error_of(exc)
+    reason = PERMISSION_ERRORS.get(error, error)
+    try:
+        needed = exc.response.get("needed")
+    except Exception:
+        needed = None
+    if isinstance(needed, str) and needed and len(needed) <= 100:
+        reason += f"; it needs `{needed}`"
+    return reason
