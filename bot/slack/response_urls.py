@@ -163,7 +163,7 @@ def _post_pooled(pools: Pools, url: str, data: bytes) -> int:
     if origin is None:  # `usable` lets only an allowed origin through
         raise ValueError("not an http(s) URL")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    pool = pools.connection_from_host(origin.host, origin.port, origin.scheme)
+    pool = pools.pool_for(origin.scheme, origin.host, origin.port)
     response = pool.urlopen(
         "POST", quote(target, safe=_TARGET_SAFE), body=data, headers=_HEADERS,
         redirect=False, assert_same_host=False, preload_content=True,

@@ -51,14 +51,20 @@ class KeptAliveWebClient(WebClient):
         if self.proxy is not None or proxy_in_environment():
             return super()._perform_urllib_http_request_internal(url, req)
         parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
             raise SlackRequestError(f"Invalid URL detected: {url}")
+        pool = self._pools.pool_for(
+            scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80)
+        )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = req.data if isinstance(req.data, bytes) else None
         headers = {name: str(value) for name, value in req.header_items()}
         try:
-            reply = self._pools.urlopen(
-                req.get_method(), url, body=body, headers=headers, redirect=False,
-                preload_content=True, decode_content=False,  # as urlopen: no decoding
+            reply = pool.urlopen(
+                req.get_method(), target, body=body, headers=headers, redirect=False,
+                assert_same_host=False, preload_content=True,
+                decode_content=False,  # as urlopen: no decoding
             )
         except (PoolError, OSError) as exc:
             raise URLError(exc) from exc
