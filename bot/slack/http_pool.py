@@ -38,6 +38,7 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
     ProtocolError,
+    ReadTimeoutError,
     SSLError,
 )
 from urllib3.response import BaseHTTPResponse
@@ -262,6 +263,8 @@ def describe(error: BaseException) -> str:
             "connecting"
         )
         return f"{type(error.__cause__).__name__} {kind}"
+    if isinstance(error, ReadTimeoutError):
+        return "ReadTimeoutError (not sent again: it may have arrived)"
     if isinstance(error, (ProtocolError, SSLError)):
         inner = next((a for a in error.args if isinstance(a, BaseException)), None)
         if isinstance(inner, _DROPPED):

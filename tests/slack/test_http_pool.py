@@ -1,7 +1,8 @@
 """Answers and Web API calls on urllib3's pools, against a real HTTP/1.1 server on loopback
 that fails as servers and load balancers do: what is sent again arrives, what may have
 arrived is not sent twice, and every failure ends in one clear log line. Default settings
-throughout (retries, back-off, timeouts), except the idle expiry's clock.
+throughout (retries, back-off, timeouts), except the idle expiry's clock and the read timeout
+of the one test that waits for it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class _Server(ThreadingHTTPServer):
         self.reset_any = 0  # posts on any connection: read, then reset
         self.reset_after_reply = 0  # connections reset once `reset_now` is set after a reply
         self.reset_now = threading.Event()
+        self.hang = 0  # posts read and never answered (until `reset_now`)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +72,10 @@ class _Server(ThreadingHTTPServer):
                 self.requests += 1
                 with server.lock:
                     server.read.append(body)
+                if server.take("hang"):
+                    server.reset_now.wait(timeout=30)
+                    self.close_connection = True
+                    return
                 if (self.requests > 1 and server.take("reset_reused")) or server.take(
                     "reset_any"
                 ):
@@ -276,6 +282,21 @@ def test_an_idle_connection_reset_before_the_next_request_is_replaced(
     assert _answer(urls, server, "b")
     assert (_texts(server.read), server.accepted) == (["a", "b"], 2)
     assert _messages(caplog) == []
+
+
+def test_a_post_without_a_reply_in_time_is_not_sent_twice(
+    server: _Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    pools = make_pool_manager(ssl.create_default_context(), read_seconds=0.5)
+    urls = _urls(pools, server)
+    server.hang = 1
+    assert not _answer(urls, server, "slow")
+    server.reset_now.set()
+    assert (_texts(server.read), server.answered) == (["slow"], [])
+    assert _messages(caplog) == [
+        "response_url post failed: ReadTimeoutError (not sent again: it may have arrived)"
+    ]
+    pools.close()
 
 
 class _Clock:
