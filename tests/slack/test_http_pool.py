@@ -204,6 +204,29 @@ def test_answers_on_kept_alive_connections_a_load_balancer_resets_all_arrive(
     assert not any("secret-token" in r.getMessage() for r in caplog.records)
 
 
+def test_thirty_answer_threads_at_once_against_a_standard_library_server_lose_nothing(
+    server: _Server, pools: Pools, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Slack stand-in of the report: http.server, kept alive, its default backlog of 5."""
+    urls = _urls(pools, server)
+    start = threading.Barrier(30)
+    delivered: list[bool] = []
+
+    def three(name: int) -> None:
+        start.wait()
+        delivered.extend(_answer(urls, server, f"{name}.{i}") for i in range(3))
+
+    threads = [threading.Thread(target=three, args=(n,)) for n in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert delivered == [True] * 90
+    expected = sorted(f"{n}.{i}" for n in range(30) for i in range(3))
+    assert sorted(_texts(server.answered)) == expected
+    assert _messages(caplog) == []
+
+
 def test_an_answer_gets_through_after_every_idle_connection_was_forgotten(
     server: _Server, pools: Pools, caplog: pytest.LogCaptureFixture
 ) -> None:
