@@ -44,7 +44,7 @@ from bot.notify.worker import Worker
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
-from bot.slack.response_urls import ResponseUrls, make_response_http_clients
+from bot.slack.response_urls import ResponseUrls, make_response_http
 from bot.slack.signature import SlackSignature
 from bot.slack.surfaces import Surfaces
 from bot.slack.webclient import make_web_client
@@ -268,7 +268,7 @@ def start_worker_thread(services: Services, web_client: WebClient, holder: str) 
 def build_delivery(services: Services, web_client: WebClient) -> Delivery:
     """The work queue, the notice queue and the response_url client of one process."""
     settings = services.settings
-    http = make_response_http_clients()
+    http = make_response_http()
     services.on_close(http.close)
     work = WorkQueue(settings.listener_threads, settings.work_queue_limit, name="answer")
     notices = WorkQueue(NOTICE_THREADS, NOTICE_QUEUE_LIMIT, name="notice")

@@ -5,12 +5,10 @@ not an address to trust: it is followed only on `https://hooks.slack.com`, or, w
 SLACK_API_URL points elsewhere (tests, the console), on that URL's origin. Anything else is
 dropped with a warning. Keep-alive connections spare a TLS handshake per answer.
 
-Each posting thread has its own kept-alive connection (bot/slack/keepalive.py, on
-http.client), and the request goes to the very origin the allow-list checked (no second URL
-parser). httpx's client (request and response models, cookies, auth, redirects, hooks) and
-httpcore's exchange below it cost more CPU than the bot's whole answer, and none of it is
-needed here. When the environment names an HTTP proxy, each thread gets an httpx client
-instead, which honours it.
+Answers go through one urllib3 pool per process (bot/slack/http_pool.py: which failures are
+sent again, and why), asked for the very origin the allow-list checked (no second URL
+parser), and never follow a redirect. When the environment names an HTTP proxy, an httpx
+client posts instead, which honours it.
 """
 
 from __future__ import annotations
@@ -23,33 +21,33 @@ from typing import Any, TypeAlias
 from urllib.parse import SplitResult, quote, urlsplit
 
 import httpx
+from urllib3.exceptions import HTTPError as PoolError
 
 import bot
 from bot.config import Settings
-from bot.slack.keepalive import (
+from bot.slack.http_pool import (
     CONNECT_SECONDS,
-    POST_ERRORS,
     READ_SECONDS,
-    KeptConnection,
+    Pools,
+    describe,
+    make_pool_manager,
     proxy_in_environment,
 )
-from bot.slack.thread_clients import ThreadClients
 
 log = logging.getLogger(__name__)
 
 SLACK_HOOKS = "https://hooks.slack.com"
 DEFAULT_SLACK_API_URL = Settings().slack_api_url
-# The same limits on both ways of posting: the kept-alive connection's, and httpx's.
+# The same limits on both ways of posting: the pool's, and httpx's.
 TIMEOUT = httpx.Timeout(READ_SECONDS, connect=CONNECT_SECONDS)
 _HEADERS = {
     "Content-Type": "application/json",
     "User-Agent": f"releases-bot/{bot.__version__}",
 }
-_POST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, ValueError, *POST_ERRORS)
 # Characters a request target keeps as they are; anything else (non-ASCII, spaces) is %-encoded.
 _TARGET_SAFE = "/?&=%:@!$'()*+,;~"
 
-Poster: TypeAlias = httpx.Client | KeptConnection
+Poster: TypeAlias = httpx.Client | Pools
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,26 +98,22 @@ def make_response_http_client(max_connections: int = 32) -> httpx.Client:
     )
 
 
-def make_response_http_clients() -> ThreadClients[Poster]:
-    """A kept-alive connection for each thread that posts answers; httpx clients when the
-    environment names a proxy (httpx reads the same variables)."""
+def make_response_http() -> Poster:
+    """What carries every response_url answer of a process: urllib3's pool, or an httpx
+    client when the environment names a proxy (httpx reads the same variables)."""
     if proxy_in_environment():
-        return ThreadClients(lambda: make_response_http_client(max_connections=1))
-    ssl_context = httpx.create_ssl_context()  # SSL_CERT_FILE / SSL_CERT_DIR, else certifi
-    return ThreadClients(lambda: KeptConnection(ssl_context))
+        return make_response_http_client()
+    # SSL_CERT_FILE / SSL_CERT_DIR, else certifi: what httpx trusts.
+    return make_pool_manager(httpx.create_ssl_context())
 
 
 class ResponseUrls:
-    def __init__(
-        self, http: httpx.Client | ThreadClients[Poster], origins: Iterable[Origin]
-    ) -> None:
+    def __init__(self, http: Poster, origins: Iterable[Origin]) -> None:
         self._http = http
         self._origins = frozenset(origins)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, http: httpx.Client | ThreadClients[Poster]
-    ) -> ResponseUrls:
+    def from_settings(cls, settings: Settings, http: Poster) -> ResponseUrls:
         return cls(http, allowed_origins(settings.slack_api_url))
 
     def allowed(self, url: str) -> bool:
@@ -148,13 +142,13 @@ class ResponseUrls:
         # As httpx encodes `json=`: compact, UTF-8, no NaN.
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         try:
-            http = self._http.get() if isinstance(self._http, ThreadClients) else self._http
-            if isinstance(http, KeptConnection):
-                status = _post_direct(http, url, data.encode())
+            if isinstance(self._http, Pools):
+                status = _post_pooled(self._http, url, data.encode())
             else:
-                status = http.post(url, content=data.encode(), headers=_HEADERS).status_code
-        except _POST_ERRORS as exc:
-            log.warning("response_url post failed: %s", type(exc).__name__)
+                content = data.encode()
+                status = self._http.post(url, content=content, headers=_HEADERS).status_code
+        except (PoolError, httpx.HTTPError, OSError, ValueError) as exc:
+            log.warning("response_url post failed: %s", describe(exc))
             return False
         if status != 200:
             log.warning("response_url answered HTTP %s", status)
@@ -162,14 +156,16 @@ class ResponseUrls:
         return True
 
 
-def _post_direct(connection: KeptConnection, url: str, data: bytes) -> int:
+def _post_pooled(pools: Pools, url: str, data: bytes) -> int:
     """POST to the origin the allow-list checked, parsed by the same function; the status."""
     parts = urlsplit(url)
     origin = Origin.of_parts(parts)
     if origin is None:  # `usable` lets only an allowed origin through
         raise ValueError("not an http(s) URL")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return connection.post(
-        (origin.scheme, origin.host, origin.port), quote(target, safe=_TARGET_SAFE), data,
-        _HEADERS,
+    pool = pools.pool_for(origin.scheme, origin.host, origin.port)
+    response = pool.urlopen(
+        "POST", quote(target, safe=_TARGET_SAFE), body=data, headers=_HEADERS,
+        redirect=False, assert_same_host=False, preload_content=True,
     )
+    return int(response.status)

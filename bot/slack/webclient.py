@@ -1,12 +1,13 @@
 """The Slack Web API client every part of the bot shares, pointed at SLACK_API_URL.
 
 slack_sdk's WebClient opens a new connection (and over HTTPS a new TLS handshake) for every
-call: it sends each one through urllib's `urlopen`. This one sends them on kept-alive
-connections (bot/slack/keepalive.py) that any thread borrows, and leaves everything else to
-slack_sdk: arguments, retries, rate limits and errors. A reply that is not 2xx is raised as
-urlopen raises it (`HTTPError`), and a request that could not be sent as a `URLError`, so
-slack_sdk's own handling (a 429's Retry-After, retrying a dropped connection) is unchanged.
-With a proxy (the client's or the environment's), urllib does the sending, as before.
+call: it sends each one through urllib's `urlopen`. This one sends them through one urllib3
+pool (bot/slack/http_pool.py: kept-alive connections any thread uses, and which failures it
+sends again), and leaves everything else to slack_sdk: arguments, retries, rate limits and
+errors. A reply that is not 2xx is raised as urlopen raises it (`HTTPError`), and a request
+that failed as a `URLError`, so slack_sdk's own handling (a 429's Retry-After, retrying a
+dropped connection) is unchanged. With a proxy (the client's or the environment's), urllib
+does the sending, as before.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from urllib3.exceptions import HTTPError as PoolError
 
 from bot.config import Settings
-from bot.slack.keepalive import ConnectionShelf, KeptConnection, proxy_in_environment
+from bot.slack.http_pool import headers_of, make_pool_manager, proxy_in_environment
 
 
 class KeptAliveWebClient(WebClient):
@@ -38,14 +40,12 @@ class KeptAliveWebClient(WebClient):
         context = self.ssl if isinstance(self.ssl, ssl.SSLContext) else (
             ssl.create_default_context()  # what urlopen trusts without a context
         )
-        self._shelf = ConnectionShelf(
-            lambda: KeptConnection(
-                context, connect_seconds=self.timeout, read_seconds=self.timeout
-            )
+        self._pools = make_pool_manager(
+            context, connect_seconds=self.timeout, read_seconds=self.timeout
         )
 
     def close(self) -> None:
-        self._shelf.close()
+        self._pools.close()
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None or proxy_in_environment():
@@ -54,24 +54,27 @@ class KeptAliveWebClient(WebClient):
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
             raise SlackRequestError(f"Invalid URL detected: {url}")
-        origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
+        pool = self._pools.pool_for(
+            scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80)
+        )
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         body = req.data if isinstance(req.data, bytes) else None
         headers = {name: str(value) for name, value in req.header_items()}
-        with self._shelf.borrowed() as conn:
-            try:
-                conn.send(origin, req.get_method(), target, body, headers)
-            except OSError as exc:
-                raise URLError(exc) from exc
-            reply = conn.receive()
+        try:
+            reply = pool.urlopen(
+                req.get_method(), target, body=body, headers=headers, redirect=False,
+                assert_same_host=False, preload_content=True,
+                decode_content=False,  # as urlopen: no decoding
+            )
+        except (PoolError, OSError) as exc:
+            raise URLError(exc) from exc
+        message = headers_of(reply)
         if not 200 <= reply.status < 300:
-            raise HTTPError(url, reply.status, reply.reason, reply.headers, io.BytesIO(reply.body))
-        if reply.headers.get_content_type() == "application/gzip":
-            return {"status": reply.status, "headers": reply.headers, "body": reply.body}
-        charset = reply.headers.get_content_charset() or "utf-8"
-        return {
-            "status": reply.status, "headers": reply.headers, "body": reply.body.decode(charset)
-        }
+            raise HTTPError(url, reply.status, reply.reason or "", message, io.BytesIO(reply.data))
+        if message.get_content_type() == "application/gzip":
+            return {"status": reply.status, "headers": message, "body": reply.data}
+        charset = message.get_content_charset() or "utf-8"
+        return {"status": reply.status, "headers": message, "body": reply.data.decode(charset)}
 
 
 def make_web_client(

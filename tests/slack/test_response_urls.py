@@ -1,7 +1,7 @@
 """Response URLs: Slack's hooks origin or SLACK_API_URL's own only; one kept-alive connection.
 
 The posting tests run twice: through an httpx client (tests, and a process behind an HTTP proxy)
-and through the per-thread kept-alive connections the web process uses.
+and through the urllib3 pools the web process uses (their failures: test_http_pool.py).
 """
 
 from __future__ import annotations
@@ -12,24 +12,21 @@ import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import trustme
 
 from bot.config import Settings
-from bot.slack.keepalive import KeptConnection
+from bot.slack.http_pool import RESENDS
 from bot.slack.response_urls import (
     Origin,
     Poster,
     ResponseUrls,
     allowed_origins,
+    make_response_http,
     make_response_http_client,
-    make_response_http_clients,
 )
-from bot.slack.thread_clients import ThreadClients
 from tests.e2e.conftest import free_port
 
 
@@ -133,18 +130,21 @@ def receiver() -> Iterator[_Receiver]:
     yield from _serve(_Receiver())
 
 
-@pytest.fixture(params=["httpx client", "thread pools"])
-def http(request: pytest.FixtureRequest) -> Iterator[httpx.Client | ThreadClients[Poster]]:
-    """Either way of posting: one httpx client, or the web process's per-thread pools."""
+@pytest.fixture(params=["httpx client", "pools"])
+def http(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Poster]:
+    """Either way of posting: one httpx client, or the web process's urllib3 pools."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
     client = make_response_http_client() if request.param == "httpx client" else (
-        make_response_http_clients()
+        make_response_http()
     )
     yield client
     client.close()
 
 
 def test_answers_share_one_kept_alive_connection(
-    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
+    receiver: _Receiver, http: Poster
 ) -> None:
     urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
     for i in range(5):
@@ -156,7 +156,7 @@ def test_answers_share_one_kept_alive_connection(
 
 
 def test_the_body_is_compact_utf8_json_and_the_target_keeps_its_query(
-    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
+    receiver: _Receiver, http: Poster
 ) -> None:
     urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
     body = {"text": "Größe ✓", "blocks": [{"type": "divider"}]}
@@ -168,7 +168,7 @@ def test_the_body_is_compact_utf8_json_and_the_target_keeps_its_query(
 
 
 def test_a_non_ascii_path_goes_out_percent_encoded(
-    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster]
+    receiver: _Receiver, http: Poster
 ) -> None:
     urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
     assert urls.post(f"{receiver.url}/response/ä b", {"text": "x"})
@@ -176,7 +176,7 @@ def test_a_non_ascii_path_goes_out_percent_encoded(
 
 
 def test_a_foreign_origin_is_dropped_with_a_warning_and_nothing_sent(
-    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster],
+    receiver: _Receiver, http: Poster,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     urls = ResponseUrls(http, allowed_origins("https://slack.com/api/"))
@@ -189,7 +189,7 @@ def test_a_foreign_origin_is_dropped_with_a_warning_and_nothing_sent(
 
 
 def test_a_refusing_or_unreachable_url_is_one_warning(
-    receiver: _Receiver, http: httpx.Client | ThreadClients[Poster],
+    receiver: _Receiver, http: Poster,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     urls = ResponseUrls(http, allowed_origins(receiver.url + "/api/"))
@@ -199,111 +199,7 @@ def test_a_refusing_or_unreachable_url_is_one_warning(
     urls = ResponseUrls(http, allowed_origins(closed + "/api/"))
     caplog.clear()
     assert not urls.post(f"{closed}/response/x", {"text": "x"})
-    refused = "ConnectError" if isinstance(http, httpx.Client) else "ConnectionRefusedError"
-    assert [r.getMessage() for r in caplog.records] == [f"response_url post failed: {refused}"]
-
-
-@pytest.fixture
-def local_ca(tmp_path: Path) -> tuple[trustme.CA, Path]:
-    ca = trustme.CA()
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    return ca, ca_file
-
-
-@pytest.fixture
-def tls_receiver(local_ca: tuple[trustme.CA, Path]) -> Iterator[_Receiver]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    local_ca[0].issue_cert("127.0.0.1").configure_cert(context)
-    yield from _serve(_Receiver(context))
-
-
-def test_https_answers_trust_ssl_cert_file_as_httpx_does(
-    tls_receiver: _Receiver, local_ca: tuple[trustme.CA, Path],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(local_ca[1]))
-    clients = make_response_http_clients()
-    urls = ResponseUrls(clients, allowed_origins(tls_receiver.url + "/api/"))
-    assert urls.post(f"{tls_receiver.url}/response/1", {"text": "1"})
-    assert urls.post(f"{tls_receiver.url}/response/2", {"text": "2"})
-    clients.close()
-    assert [b["text"] for b in tls_receiver.bodies] == ["1", "2"]
-    assert tls_receiver.connections == 1
-
-
-def test_https_to_an_untrusted_certificate_is_not_sent(
-    tls_receiver: _Receiver, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    clients = make_response_http_clients()
-    urls = ResponseUrls(clients, allowed_origins(tls_receiver.url + "/api/"))
-    assert not urls.post(f"{tls_receiver.url}/response/1", {"text": "1"})
-    clients.close()
-    assert tls_receiver.bodies == []
-    assert caplog.records[-1].getMessage() == (
-        "response_url post failed: SSLCertVerificationError"
+    refused = "ConnectError" if isinstance(http, httpx.Client) else (
+        f"ConnectionRefusedError connecting, {RESENDS + 1} tries"
     )
-
-
-@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
-def test_a_proxy_in_the_environment_keeps_httpx_which_honours_it(
-    variable: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    assert isinstance(make_response_http_clients().get(), KeptConnection)
-    monkeypatch.setenv(variable, "http://proxy.invalid:3128")
-    clients = make_response_http_clients()
-    assert isinstance(clients.get(), httpx.Client)
-    clients.close()
-
-
-def test_each_posting_thread_keeps_its_own_connection(receiver: _Receiver) -> None:
-    clients = make_response_http_clients()
-    urls = ResponseUrls(clients, allowed_origins(receiver.url + "/api/"))
-    start = threading.Barrier(3)
-
-    def post_three(name: str) -> None:
-        start.wait()
-        for i in range(3):
-            assert urls.post(f"{receiver.url}/response/{name}{i}", {"text": f"{name}{i}"})
-
-    threads = [threading.Thread(target=post_three, args=(n,)) for n in "abc"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    clients.close()
-    assert sorted(b["text"] for b in receiver.bodies) == sorted(f"{n}{i}" for n in "abc"
-                                                                for i in range(3))
-    assert receiver.connections == 3  # one per thread, kept alive across its three answers
-
-
-def test_closed_thread_clients_open_no_new_connection(receiver: _Receiver) -> None:
-    clients = make_response_http_clients()
-    urls = ResponseUrls(clients, allowed_origins(receiver.url + "/api/"))
-    assert urls.post(f"{receiver.url}/response/1", {"text": "1"})
-    first = clients.get()
-    assert clients.get() is first
-    assert isinstance(first, KeptConnection)
-    kept_alive = first.connected
-    clients.close()
-    assert (kept_alive, first.connected) == (True, False)
-    with pytest.raises(RuntimeError):
-        clients.get()
-    other: list[BaseException] = []
-    thread = threading.Thread(target=lambda: _capture(clients.get, other))
-    thread.start()
-    thread.join()
-    assert isinstance(other[0], RuntimeError)
-
-
-def _capture(call: Any, errors: list[BaseException]) -> None:
-    try:
-        call()
-    except BaseException as exc:
-        errors.append(exc)
+    assert [r.getMessage() for r in caplog.records] == [f"response_url post failed: {refused}"]
