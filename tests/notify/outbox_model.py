@@ -45,6 +45,8 @@ class Post:
     created_at: datetime
     state: Release
     subscription_alive: bool
+    subscription_id: int
+    worker_died: bool  # the worker died right after Slack took it, before recording it
 
 
 class CrashingSlack(WebClient):
@@ -81,7 +83,8 @@ class CrashingSlack(WebClient):
             channel=str(args["channel"]), ts=ts, thread_ts=args.get("thread_ts"),
             row_id=row["id"], release_id=row["release_id"], kind=row["kind"],
             created_at=naive(row["created_at"]), state=state,
-            subscription_alive=row["alive"],
+            subscription_alive=row["alive"], subscription_id=row["subscription_id"],
+            worker_died=self.crash_next == "after_post",
         ))
         if args.get("thread_ts") is None:
             self.shown[(str(args["channel"]), ts)] = state
@@ -104,7 +107,7 @@ class CrashingSlack(WebClient):
             "id": row.id, "release_id": row.release_id, "kind": row.kind,
             "payload": row.payload if row.payload_id is None else row.shared_payload,
             "created_at": row.created_at, "attempts": row.attempts,
-            "alive": row.sub is not None,
+            "alive": row.sub is not None, "subscription_id": row.subscription_id,
         }
 
     def _ok(self, data: dict[str, Any]) -> SlackResponse:

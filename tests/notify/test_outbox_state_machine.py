@@ -10,7 +10,9 @@ the faults over, the worker drains the outbox and the invariants are checked:
 - every change a live subscription should hear was posted at least once;
 - at most one repeat per crash;
 - a release's thread keeps its order, replies go to its parent, and the parent shows the latest
-  state posted;
+  state posted (unless a worker died right after that post and its subscription was deleted
+  before a new worker took it up: the row is orphaned, and the parent waits for the next
+  change, even in a channel that has subscribed anew);
 - nothing is posted for a subscription that no longer exists, nor anything the model did not
   expect (a glitch is never news).
 """
@@ -144,6 +146,10 @@ class OutboxMachine(RuleBasedStateMachine):
         """Some edits in the API, then one round of the worker with at most one fault."""
         for change in data.draw(st.lists(st.sampled_from(CHANGES), max_size=3)):
             self.edit(data.draw(st.sampled_from(sorted(self.api))), change)
+        self.worker_round(fault)
+
+    def worker_round(self, fault: str) -> None:
+        """One round of the worker with at most one fault (one of FAULTS)."""
         if fault in ("before_post", "after_post"):
             self.slack.crash_next = cast(CrashPoint, fault)
         elif fault == "slack_down":  # every post of this round fails
@@ -257,17 +263,19 @@ class OutboxMachine(RuleBasedStateMachine):
         assert repeats <= self.crashes, (repeats, self.crashes, posted)
         with self.store.engine.connect() as conn:
             parents = conn.execute(select(parent_messages)).all()
-        live = {sub.channel_id for sub in self.subs.values()}
+        live = {sub.id for sub in self.subs.values()}
         for parent in parents:
             thread = [p for p in self.slack.posts
                       if (p.channel, p.release_id) == (parent.channel_id, parent.release_id)]
             shown = self.slack.shown.get((parent.channel_id, parent.ts))
-            if parent.channel_id in live:
-                assert shown == thread[-1].state, (parent, shown, thread[-1])
+            last = thread[-1]
+            if last.subscription_id in live or not last.worker_died:
+                assert shown == last.state, (parent, shown, last)
             else:
-                # An unsubscribed channel hears nothing more, not even the parent's update
-                # that a worker died before making: it shows a state it was told, if not
-                # the last one.
+                # The worker died after Slack took this post, and its subscription is gone:
+                # its row is never taken up again, nor the parent's update the worker did not
+                # make, even if the channel has subscribed anew since. The parent shows a
+                # state it was told, if not the last one.
                 assert shown in [p.state for p in thread], (parent, shown, thread)
 
 
@@ -277,3 +285,55 @@ OutboxMachine.TestCase.settings = settings(
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow tracing
 )
 TestOutboxMachine = OutboxMachine.TestCase
+
+
+def _check(machine: OutboxMachine) -> None:
+    machine.only_live_subscriptions_and_expected_changes_are_posted()
+    machine.threads_keep_their_order()
+
+
+def _crash_after_reply_then_subscribe_anew(machine: OutboxMachine) -> None:
+    """R1 is deleted and announced; restored while Slack is down; C1's reply goes out and the
+    worker dies before recording it or updating the parent; while no worker runs, C1's
+    subscription is deleted (its row in flight is orphaned) and C1 subscribes anew."""
+    machine.edit(1, "close")
+    machine.edit(1, "delete")
+    machine.worker_round("none")
+    machine.edit(1, "close")
+    machine.edit(1, "undelete")
+    machine.worker_round("slack_down")
+    machine.worker_round("after_post")
+    machine.unsubscribe("C1")
+    machine.subscribe("C1")
+    _check(machine)
+    assert machine.crashes == 1
+
+
+def test_a_channel_subscribed_anew_keeps_the_parent_a_dead_worker_left() -> None:
+    """The orphaned reply is never posted again, so C1's parent still says "deleted" under
+    a "restored" reply: the channel has a live subscription, but not the one that posted."""
+    machine = OutboxMachine()
+    try:
+        _crash_after_reply_then_subscribe_anew(machine)
+    finally:
+        machine.teardown()
+    last = [p for p in machine.slack.posts if p.channel == "C1"][-1]
+    assert (last.kind, last.worker_died, last.subscription_alive) == ("restored", True, True)
+    assert not any(p.row_id == last.row_id for p in machine.slack.posts if p != last)
+
+
+def test_the_next_change_brings_that_parent_up_to_date() -> None:
+    """The new subscription hears R1's next change in the old thread (R1 is closed, so only
+    through the thread), and its update of the parent shows the latest state again."""
+    machine = OutboxMachine()
+    try:
+        _crash_after_reply_then_subscribe_anew(machine)
+        machine.worker_round("none")  # the new subscription's baseline
+        machine.edit(1, "rename")
+        machine.worker_round("none")
+        _check(machine)
+        last = [p for p in machine.slack.posts if p.channel == "C1"][-1]
+        assert (last.kind, last.subscription_id) == ("renamed", machine.subs["C1"].id)
+        assert last.thread_ts == "1.000100"
+    finally:
+        machine.teardown()
