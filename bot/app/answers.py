@@ -156,7 +156,7 @@ class Answers:
         return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
-        """The search form sent from the shortcut's "nothing found" answer."""
+        """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
         return self._guard(lambda: self._search(values), caller, "search form")
 
     def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
