@@ -48,8 +48,19 @@ _SHAPE_HINT = re.compile(r"(?i)xox|xapp-|bearer|pass|pwd|secret|token|api_?key|:
 
 
 def new_ref() -> str:
-    """A short reference that ties what a user is shown to the log line with the details."""
+    """A short reference that ties what a user is shown to the log line with the details.
+
+    The one maker of references: the answers, the workflow step, the notification commands
+    and the API client all quote refs of this shape, so a ref from any of them finds its line.
+    """
     return secrets.token_hex(3)
+
+
+def log_unexpected(logger: logging.Logger, error: BaseException, what: str) -> str:
+    """Log an error nobody caught, with its traceback and a new reference; return the ref."""
+    ref = new_ref()
+    logger.error("%s ref=%s", what, ref, exc_info=error)
+    return ref
 
 
 def _masked_shape(match: re.Match[str]) -> str:

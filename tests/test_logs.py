@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -14,6 +16,8 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from bot import logs
+from bot.app.answers import Answers
+from bot.app.workflow_step import unexpected_error
 from bot.config import Settings, load_settings
 from bot.logs import Redactor, configure_logging, mask_secrets
 
@@ -222,3 +226,14 @@ def test_the_bot_logs_waitress_queue_warnings_once_a_minute(
     assert err.count("Task queue depth is") == 1
     assert "Task queue depth is 1" in err
     assert "other warnings pass" in err
+
+
+def test_every_error_reference_has_the_one_shape() -> None:
+    """The answers, the workflow step and the notification commands quote refs of one kind."""
+    shape = re.compile(r"[0-9a-f]{6}")
+    answers = Answers(cast(Any, None))
+    from_answers = answers.log_unexpected(ValueError("boom"))
+    found = re.search(r"\(ref ([^)]*)\)", unexpected_error(ValueError("boom")))
+    assert found is not None
+    for ref in (logs.new_ref(), from_answers, found.group(1)):
+        assert shape.fullmatch(ref), ref

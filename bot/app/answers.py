@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
@@ -20,6 +19,7 @@ from bot.app.finder import ReleaseFinder
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
 from bot.clock import Clock, SystemClock
+from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
@@ -169,9 +169,7 @@ class Answers:
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
-        ref = secrets.token_hex(4)
-        log.error("unexpected error ref=%s", ref, exc_info=error)
-        return ref
+        return log_unexpected(log, error, "unexpected error")
 
     # ---- commands -------------------------------------------------------------------------
 

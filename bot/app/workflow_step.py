@@ -8,7 +8,6 @@ Builder shows to the workflow's owner: the step never completes with half an ans
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -16,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.app.finder import ReleaseFinder
+from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.mrkdwn import escape
 from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
@@ -102,8 +102,7 @@ class FindReleasesStep:
 
 def unexpected_error(error: BaseException) -> str:
     """Log an error nobody foresaw; the text for the workflow quotes a short reference."""
-    ref = secrets.token_hex(4)
-    log.error("workflow step failed unexpectedly ref=%s", ref, exc_info=error)
+    ref = log_unexpected(log, error, "workflow step failed unexpectedly")
     return f"Something went wrong on our side (ref {ref}). Please try again later."
 
 
