@@ -53,7 +53,7 @@ from bot.render.no_match import render_no_release_named
 from bot.render.search_modal import BLOCK_FILTERS, render_search_form
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
-from bot.render.text import mrkdwn_to_text
+from bot.render.text import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -387,11 +387,6 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
-
-
-def plain_text(mrkdwn: str) -> str:
-    """A message of ours as plain text (modal errors show no formatting)."""
-    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
 
 
 def dumps(message: Message) -> str:

@@ -22,7 +22,7 @@ from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_comm
 from bot.render.detail import render_detail
 from bot.render.listing import MAX_PAGE_SIZE, render_list
 from bot.render.standup import render_standup
-from bot.render.text import mrkdwn_to_text
+from bot.render.text import plain_text
 from bot.render.workflow_step_view import MAX_SUMMARY, message_mrkdwn, release_ids_text
 
 log = logging.getLogger(__name__)
@@ -118,4 +118,4 @@ def filter_input(inputs: object) -> object:
 def _plain(mrkdwn: str) -> str:
     """Our message without its formatting; what it quotes of the input stays escaped, so that
     a `<!channel>` in the filter never comes back as a mention wherever the text is shown."""
-    return escape(mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", ""))
+    return escape(plain_text(mrkdwn))
