@@ -132,8 +132,10 @@ class Answers:
         """The finder behind these answers (bot/wiring.py hands the other use cases their own)."""
         return self._finder
 
-    def now(self) -> datetime:
-        return self._clock.now()
+    @property
+    def clock(self) -> Clock:
+        """The clock these answers read (the console hands it to the use cases it builds)."""
+        return self._clock
 
     # ---- entry points ---------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from bot.app.finder import ReleaseFinder
+from bot.clock import Clock
 from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.mrkdwn import escape
@@ -48,9 +48,9 @@ class StepOutputs:
 
 
 class FindReleasesStep:
-    def __init__(self, finder: ReleaseFinder, clock: Callable[[], datetime]) -> None:
+    def __init__(self, finder: ReleaseFinder, clock: Clock) -> None:
         self._finder = finder
-        self._now = clock
+        self._clock = clock
 
     def run(self, filter_text: object) -> StepOutputs:
         """The outputs for one execution; raises StepError with the reason otherwise."""
@@ -77,7 +77,7 @@ class FindReleasesStep:
         )
 
     def _list(self, query: Query) -> StepOutputs:
-        now = self._now()
+        now = self._clock.now()
         if query.release_id is not None:
             detail = self._finder.detail(query.release_id)
             message = render_detail(detail, now)
@@ -95,7 +95,7 @@ class FindReleasesStep:
     def _standup(self, query: Query) -> StepOutputs:
         # As `/releases standup`: every status is read, the view shows open and recently closed.
         result = self._finder.find(replace(query, status="all"))
-        message = render_standup(replace(result, query=query), self._now())
+        message = render_standup(replace(result, query=query), self._clock.now())
         ids = [r.id for r in result.releases if query.matches(r, result.group_names)]
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
