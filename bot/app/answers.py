@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.app.finder import ReleaseFinder
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
+from bot.app.standup import read_standup
 from bot.clock import Clock, SystemClock
 from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
@@ -255,10 +256,9 @@ class Answers:
             return None
 
     def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
-        # The standup shows open releases and what closed recently, so it reads every status.
-        result = self._finder.find(replace(query, status="all"))
+        result = read_standup(self._finder, query)
         return render_standup(
-            replace(result, query=query),
+            result,
             self._clock.now(),
             shared_by=shared_by,
             link=self._link,

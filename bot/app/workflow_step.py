@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.app.finder import ReleaseFinder
+from bot.app.standup import read_standup
 from bot.clock import Clock
 from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import MetaKraftwerkError
@@ -93,9 +94,8 @@ class FindReleasesStep:
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
     def _standup(self, query: Query) -> StepOutputs:
-        # As `/releases standup`: every status is read, the view shows open and recently closed.
-        result = self._finder.find(replace(query, status="all"))
-        message = render_standup(replace(result, query=query), self._clock.now())
+        result = read_standup(self._finder, query)  # as `/releases standup` reads it
+        message = render_standup(result, self._clock.now())
         ids = [r.id for r in result.releases if query.matches(r, result.group_names)]
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 

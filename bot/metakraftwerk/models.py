@@ -20,6 +20,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
 
 class InvalidRecord(ValueError):
     """One API record that cannot be shown."""
@@ -187,6 +190,20 @@ def to_utc(value: datetime) -> datetime | None:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken as UTC.
+
+    A date UTC cannot hold (0001-01-01T00:00+14:00 is in year 0 there) becomes the earliest
+    or latest one it can: it still sorts and shows, and no view or rule fails on it.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _EARLIEST if value.year == datetime.min.year else _LATEST
 
 
 def format_datetime(value: datetime | None) -> str | None:
