@@ -22,6 +22,7 @@ from bot.cache.redis.codec import (
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
+from tests.metakraftwerk.strategies import releases
 
 AT = datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
 FULL = Release(
@@ -52,22 +53,6 @@ BARE = Release(id=8, name="R8")
 def test_entries_come_back_exactly(key: Hashable, value: object) -> None:
     entry: Cached[object] = Cached(value, AT)
     assert decode(key, encode(key, entry)) == entry
-
-
-# Any release Release.from_api can make: names stripped and never blank.
-releases = st.builds(
-    Release,
-    id=st.integers(),
-    name=st.text(min_size=1).map(str.strip).filter(bool),
-    group_id=st.none() | st.integers(),
-    description=st.none() | st.text(),
-    start_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    end_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    closed=st.booleans(),
-    deleted=st.booleans(),
-    hotfix_of_id=st.none() | st.integers(),
-    prev_release_id=st.none() | st.integers(),
-)
 
 
 @given(st.lists(releases, max_size=5).map(tuple))

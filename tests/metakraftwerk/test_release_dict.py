@@ -9,24 +9,10 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from bot.metakraftwerk.models import RELEASE_FIELDS, InvalidRecord, Release
+from tests.metakraftwerk.strategies import releases
 
-# Any release the API parser can make: names stripped and never blank, dates in UTC.
-releases = st.builds(
-    Release,
-    id=st.integers(),
-    name=st.text(min_size=1).map(str.strip).filter(bool),
-    group_id=st.none() | st.integers(),
-    description=st.none() | st.text(),
-    start_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    end_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    closed=st.booleans(),
-    deleted=st.booleans(),
-    hotfix_of_id=st.none() | st.integers(),
-    prev_release_id=st.none() | st.integers(),
-)
 FULL = Release(
     id=21, name="R21", group_id=3, description="d",
     start_date=datetime(2026, 1, 1, 23, 0, tzinfo=UTC),
