@@ -99,7 +99,7 @@ def steps(answers: Answers, finder: ReleaseFinder, text: str, n: int) -> dict[st
     if not isinstance(command, ListCommand):
         raise SystemExit(f"the step split needs a list command, not {text!r}")
     result = finder.find(command.query)
-    now = answers.now()
+    now = answers.clock.now()
     reply = answers.command(text, CALLER)
     message = render_list(result, now)
     return {

@@ -19,10 +19,11 @@ import secrets
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote
+
+from bot.clock import Clock, SystemClock
 
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words everywhere
 MASK = "***"
@@ -48,8 +49,19 @@ _SHAPE_HINT = re.compile(r"(?i)xox|xapp-|bearer|pass|pwd|secret|token|api_?key|:
 
 
 def new_ref() -> str:
-    """A short reference that ties what a user is shown to the log line with the details."""
+    """A short reference that ties what a user is shown to the log line with the details.
+
+    The one maker of references: the answers, the workflow step, the notification commands
+    and the API client all quote refs of this shape, so a ref from any of them finds its line.
+    """
     return secrets.token_hex(3)
+
+
+def log_unexpected(logger: logging.Logger, error: BaseException, what: str) -> str:
+    """Log an error nobody caught, with its traceback and a new reference; return the ref."""
+    ref = new_ref()
+    logger.error("%s ref=%s", what, ref, exc_info=error)
+    return ref
 
 
 def _masked_shape(match: re.Match[str]) -> str:
@@ -152,16 +164,16 @@ class Throttle(logging.Filter):
     were held back. For warnings that a burst repeats by the hundred (waitress's "Task queue
     depth is N" for each request that waits for a thread): under a burst they are noise."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float, clock: Clock | None = None) -> None:
         super().__init__()
         self._seconds = seconds
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._next_at: float | None = None
         self._held = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        now = self._clock()
+        now = self._clock.monotonic()
         with self._lock:
             if self._next_at is not None and now < self._next_at:
                 self._held += 1

@@ -23,6 +23,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from bot.clock import Clock, SystemClock
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -38,9 +40,9 @@ OutboxDepth = Callable[[], tuple[int, datetime | None]]
 class Metrics:
     """The instruments of one process; the web process and the worker use different parts."""
 
-    def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.time):
+    def __init__(self, registry: CollectorRegistry, clock: Clock | None = None):
         self.registry = registry
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self.ack_seconds = Histogram(
             f"{PREFIX}_ack_seconds", "Time from a Slack request's arrival to its ack (HTTP "
             "answer), POST /slack/events", registry=registry, buckets=LATENCY_BUCKETS)
@@ -74,7 +76,7 @@ class Metrics:
         self.delivery_failures.labels(error=error[:64]).inc()
 
     def round_done(self, leader: bool) -> None:
-        self.last_round_at = self._clock()
+        self.last_round_at = self._clock.now().timestamp()
         self.worker_leader.set(1 if leader else 0)
         self.last_round.set(self.last_round_at)
 
@@ -118,7 +120,7 @@ class _CacheCollector(Collector):
 
 
 class _OutboxCollector(Collector):
-    def __init__(self, depth: OutboxDepth, clock: Callable[[], float]) -> None:
+    def __init__(self, depth: OutboxDepth, clock: Clock) -> None:
         self._depth = depth
         self._clock = clock
 
@@ -129,7 +131,8 @@ class _OutboxCollector(Collector):
             return  # the database is down: /healthz says so; no made-up numbers here
         yield GaugeMetricFamily(f"{PREFIX}_outbox_pending", "Notifications not yet posted",
                                 value=count)
-        age = 0.0 if oldest is None else max(0.0, self._clock() - oldest.timestamp())
+        now = self._clock.now().timestamp()
+        age = 0.0 if oldest is None else max(0.0, now - oldest.timestamp())
         yield GaugeMetricFamily(f"{PREFIX}_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest notification not yet posted (0: none)",
                                 value=age)

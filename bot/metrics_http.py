@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import bot
+from bot.clock import Clock, SystemClock
 from bot.metrics import METRICS_PATH, Metrics
 
 log = logging.getLogger(__name__)
@@ -27,24 +26,27 @@ HEALTHY_ROUNDS = 5
 class WorkerHealth:
     """Healthy while a round succeeded within HEALTHY_ROUNDS poll intervals (or since start)."""
 
-    def __init__(self, metrics: Metrics, interval: float,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, metrics: Metrics, interval: float, clock: Clock | None = None) -> None:
         self._metrics = metrics
         self._limit = HEALTHY_ROUNDS * interval
-        self._clock = clock
-        self._started = clock()
+        self._clock: Clock = clock or SystemClock()
+        self._started = self._wall()
         self.waiting_for: str | None = None  # before the start: what it waits for (fixed words)
 
     def started(self) -> None:
         """The worker runs: its rounds are due from now on."""
         self.waiting_for = None
-        self._started = self._clock()
+        self._started = self._wall()
+
+    def _wall(self) -> float:
+        """Wall seconds, as the metrics' `last_round_at` counts them."""
+        return self._clock.now().timestamp()
 
     def status(self) -> tuple[bool, dict[str, Any]]:
         if self.waiting_for is not None:
             return False, {"status": "starting", "version": bot.__version__,
                            "waiting_for": self.waiting_for}
-        now = self._clock()
+        now = self._wall()
         last = self._metrics.last_round_at
         since = now - (self._started if last is None else last)
         ok = since <= self._limit

@@ -148,7 +148,7 @@ def build_use_cases(
     answers = _answers(services, subscriptions, follows)
     home = Home(
         services.finder,
-        clock=services.clock.now,
+        clock=services.clock,
         subscriptions=subscriptions,
         follows=follows,
         rows=subscriptions,
@@ -158,7 +158,7 @@ def build_use_cases(
         Surfaces(
             home=home,
             search_forms=SearchForms(answers, services.finder),
-            workflow_step=FindReleasesStep(services.finder, services.clock.now),
+            workflow_step=FindReleasesStep(services.finder, services.clock),
         ),
     )
 

@@ -244,3 +244,31 @@ def test_the_search_shortcut_form_is_titled_search_releases(run: ConsoleRun) -> 
     from bot.render.search_modal import render_search_form
 
     assert render_search_form("")["title"]["text"] == "Search releases"
+
+
+def test_the_search_form_answers_as_the_slack_form_does(tmp_path: object) -> None:
+    """The form's field errors, then the results view, whose buttons press like any other."""
+    services = build_services(Settings(), demo=True)
+    typed = iter(["group:", "name:R60", "group:DWH_GROUP"])
+    try:
+        out = io.StringIO()
+        run = ConsoleRun(
+            Console(build_answers(services), out, read_line=lambda: next(typed)), out, services
+        )
+        offer = run.say(":find lunch anyone?")
+        button = f"[{numbered(offer)['Open search']}]"
+        refused = run.say(button)
+        assert "(the form stays open)" in refused
+        assert "group" in refused.split("(the form stays open)")[1]
+        found = run.say(button)
+        assert "(search results, only you can see this)" in found
+        assert "R60" in found
+        assert "New search" in numbered(found)
+        listed = run.say(f"[{numbered(found)['New search']}]")
+        assert "(search results, only you can see this)" in listed
+        pages = numbered(listed)
+        assert "Details" in pages
+        detail = run.say(f"[{pages['Details']}]")
+        assert "(search results, only you can see this)" in detail
+    finally:
+        services.close()

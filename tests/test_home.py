@@ -29,6 +29,7 @@ from bot.slack.home_listeners import (
     on_home_refresh,
     user_channels,
 )
+from tests.fakes.clock import FakeClock
 from tests.slack.support import stub_delivery
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -72,7 +73,7 @@ def _text(view: dict[str, Any]) -> str:
 
 def test_home_lists_the_subscriptions_of_the_users_channels_only(finder: ReleaseFinder) -> None:
     subs = FakeSubscriptions()
-    home = Home(finder, clock=lambda: NOW, subscriptions=subs)
+    home = Home(finder, clock=FakeClock(NOW), subscriptions=subs)
     view = home.view(Caller("T1", user_id="U1"), UserChannels(("C0OTHER", "C0SUBS")))
     text = _text(view)
     assert "<#C0SUBS>" in text
@@ -85,19 +86,19 @@ def test_home_lists_the_subscriptions_of_the_users_channels_only(finder: Release
 
 
 def test_home_opens_when_the_subscriptions_cannot_be_read(finder: ReleaseFinder) -> None:
-    home = Home(finder, clock=lambda: NOW, subscriptions=FakeSubscriptions(fail=True))
+    home = Home(finder, clock=FakeClock(NOW), subscriptions=FakeSubscriptions(fail=True))
     text = _text(home.view(Caller("T1", user_id="U1"), UserChannels(("C0SUBS",))))
     assert "could not be read" in text
     assert "DWH_GROUP" in text
 
 
 def test_home_without_a_store_says_so(finder: ReleaseFinder) -> None:
-    text = _text(Home(finder, clock=lambda: NOW).view(Caller(user_id="U1"), UserChannels()))
+    text = _text(Home(finder, clock=FakeClock(NOW)).view(Caller(user_id="U1"), UserChannels()))
     assert "not set up" in text
 
 
 def test_home_reads_releases_from_the_cache(finder: ReleaseFinder, demo_api: DemoApiServer) -> None:
-    home = Home(finder, clock=lambda: NOW)
+    home = Home(finder, clock=FakeClock(NOW))
     home.view(Caller(user_id="U1"), UserChannels())
     calls = demo_api.counts.total
     home.view(Caller(user_id="U2"), UserChannels())
@@ -110,7 +111,7 @@ def test_home_with_the_api_down_and_nothing_held_still_opens(
     finder: ReleaseFinder, demo_api: DemoApiServer
 ) -> None:
     demo_api.switches.fail_next(1000, 503)
-    text = _text(Home(finder, clock=lambda: NOW).view(Caller(user_id="U1"), UserChannels()))
+    text = _text(Home(finder, clock=FakeClock(NOW)).view(Caller(user_id="U1"), UserChannels()))
     assert "could not be read" in text
     assert "How to" in text
 
@@ -271,7 +272,7 @@ class RowsOnly(FakeSubscriptions):
 
 def test_home_shows_the_rows_the_service_gives_as_data(finder: ReleaseFinder) -> None:
     subs = RowsOnly()
-    home = Home(finder, clock=lambda: NOW, subscriptions=subs, rows=subs)
+    home = Home(finder, clock=FakeClock(NOW), subscriptions=subs, rows=subs)
     text = _text(home.view(Caller("T1", user_id="U1"), UserChannels(("C0OTHER", "C0SUBS"))))
     assert "<#C0SUBS>" in text
     assert "*#7* · changes · open · group DWH_GROUP" in text

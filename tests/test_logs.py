@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -14,8 +16,11 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from bot import logs
+from bot.app.answers import Answers
+from bot.app.workflow_step import unexpected_error
 from bot.config import Settings, load_settings
 from bot.logs import Redactor, configure_logging, mask_secrets
+from tests.fakes.clock import FakeClock
 
 # Shapes the patterns cannot know: a comma and a brace, an `@`, a bare hex signing secret.
 MK_PASSWORD = "s3cr3t, pass}word@x"
@@ -179,27 +184,19 @@ def test_text_without_a_hint_of_a_shape_is_left_as_it_is() -> None:
 # ---- waitress's queue warnings: one line a minute under a burst ---------------------------
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_throttle_lets_one_record_through_per_window_and_counts_the_rest() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     throttle = logs.Throttle(60.0, clock)
     records = [logging.makeLogRecord({"msg": "Task queue depth is %d", "args": (i,)})
                for i in range(6)]
     assert throttle.filter(records[0])
     assert not throttle.filter(records[1])
-    clock.now += 59.0
+    clock.advance(59.0)
     assert not throttle.filter(records[2])
-    clock.now += 1.0
+    clock.advance(1.0)
     assert throttle.filter(records[3])
     assert records[3].getMessage() == "Task queue depth is 3 (and 2 more like it held back)"
-    clock.now += 60.0
+    clock.advance(60.0)
     assert throttle.filter(records[4])
     assert records[4].getMessage() == "Task queue depth is 4"
     assert not throttle.filter(records[5])
@@ -222,3 +219,14 @@ def test_the_bot_logs_waitress_queue_warnings_once_a_minute(
     assert err.count("Task queue depth is") == 1
     assert "Task queue depth is 1" in err
     assert "other warnings pass" in err
+
+
+def test_every_error_reference_has_the_one_shape() -> None:
+    """The answers, the workflow step and the notification commands quote refs of one kind."""
+    shape = re.compile(r"[0-9a-f]{6}")
+    answers = Answers(cast(Any, None))
+    from_answers = answers.log_unexpected(ValueError("boom"))
+    found = re.search(r"\(ref ([^)]*)\)", unexpected_error(ValueError("boom")))
+    assert found is not None
+    for ref in (logs.new_ref(), from_answers, found.group(1)):
+        assert shape.fullmatch(ref), ref

@@ -19,6 +19,7 @@ from bot.render.message import Message
 from bot.render.workflow_step_view import message_mrkdwn, release_ids_text
 from bot.slack.rate_limits import RETRIES
 from bot.slack.workflow_step_listeners import find_releases_step, on_find_releases_step
+from tests.fakes.clock import FakeClock
 from tests.render.support import NASTY, find, release
 from tests.render.support import NOW as RENDER_NOW
 from tests.slack.support import stub_delivery
@@ -29,7 +30,7 @@ EVENT = {"type": "function_executed", "function_execution_id": "Fx0STEP"}
 
 @pytest.fixture
 def step(demo_cache: ReleaseCache) -> FindReleasesStep:
-    return FindReleasesStep(ReleaseFinder(demo_cache), lambda: NOW)
+    return FindReleasesStep(ReleaseFinder(demo_cache), FakeClock(NOW))
 
 
 def test_a_group_filter_gives_the_list_its_count_and_ids(step: FindReleasesStep) -> None:

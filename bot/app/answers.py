@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.app.finder import ReleaseFinder
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
+from bot.app.standup import read_standup
 from bot.clock import Clock, SystemClock
+from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
 from bot.query import (
@@ -53,7 +54,7 @@ from bot.render.no_match import render_no_release_named
 from bot.render.search_modal import BLOCK_FILTERS, render_search_form
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
-from bot.render.text import mrkdwn_to_text
+from bot.render.text import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,10 @@ class Answers:
         """The finder behind these answers (bot/wiring.py hands the other use cases their own)."""
         return self._finder
 
-    def now(self) -> datetime:
-        return self._clock.now()
+    @property
+    def clock(self) -> Clock:
+        """The clock these answers read (the console hands it to the use cases it builds)."""
+        return self._clock
 
     # ---- entry points ---------------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class Answers:
         return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
-        """The search form sent from the shortcut's "nothing found" answer."""
+        """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
         return self._guard(lambda: self._search(values), caller, "search form")
 
     def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
@@ -169,9 +172,7 @@ class Answers:
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
-        ref = secrets.token_hex(4)
-        log.error("unexpected error ref=%s", ref, exc_info=error)
-        return ref
+        return log_unexpected(log, error, "unexpected error")
 
     # ---- commands -------------------------------------------------------------------------
 
@@ -255,10 +256,9 @@ class Answers:
             return None
 
     def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
-        # The standup shows open releases and what closed recently, so it reads every status.
-        result = self._finder.find(replace(query, status="all"))
+        result = read_standup(self._finder, query)
         return render_standup(
-            replace(result, query=query),
+            result,
             self._clock.now(),
             shared_by=shared_by,
             link=self._link,
@@ -389,11 +389,6 @@ def _query_from_text(text: str) -> Query:
     if isinstance(command, ListCommand | StandupCommand):
         return command.query
     raise QueryError("That button no longer works; run the command again.")
-
-
-def plain_text(mrkdwn: str) -> str:
-    """A message of ours as plain text (modal errors show no formatting)."""
-    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
 
 
 def dumps(message: Message) -> str:

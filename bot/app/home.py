@@ -7,13 +7,13 @@ in its section instead of failing the whole tab, so the Home tab always opens.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from bot.app.answers import Caller, Subscriptions
 from bot.app.finder import FindResult, ReleaseFinder
+from bot.clock import Clock
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
@@ -73,14 +73,14 @@ class Home:
         self,
         finder: ReleaseFinder,
         *,
-        clock: Callable[[], datetime],
+        clock: Clock,
         subscriptions: Subscriptions | None = None,
         follows: FollowedReleases | None = None,
         rows: SubscriptionRows | None = None,
     ) -> None:
         """`rows` reads the channels' subscriptions; without it, `subscriptions`' list does."""
         self._finder = finder
-        self._now = clock
+        self._clock = clock
         self._subscriptions = subscriptions
         self._rows = rows or (RowsFromCommands(subscriptions) if subscriptions else None)
         self._follows: FollowedReleases = follows or NoFollows()
@@ -99,7 +99,7 @@ class Home:
             channels_error=channels.error or subscriptions_error,
             subscriptions_available=self._subscriptions is not None,
         )
-        return render_home(data, self._now())
+        return render_home(data, self._clock.now())
 
     def _open_releases(self, refresh: bool) -> tuple[FindResult | None, str | None]:
         query = Query(status="open", refresh=refresh)

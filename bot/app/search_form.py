@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.app.answers import Answers, Caller, plain_text
+from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
 from bot.app.search_query import SearchFormError, search_form_query
 from bot.clock import Clock, SystemClock
@@ -27,6 +27,7 @@ from bot.render.search_results import (
     render_loading_view,
     render_results_view,
 )
+from bot.render.text import plain_text
 
 log = logging.getLogger(__name__)
 

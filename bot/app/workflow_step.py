@@ -8,21 +8,22 @@ Builder shows to the workflow's owner: the step never completes with half an ans
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.app.finder import ReleaseFinder
+from bot.app.standup import read_standup
+from bot.clock import Clock
+from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.mrkdwn import escape
 from bot.query import ListCommand, Query, QueryError, StandupCommand, parse_command
 from bot.render.detail import render_detail
 from bot.render.listing import MAX_PAGE_SIZE, render_list
 from bot.render.standup import render_standup
-from bot.render.text import mrkdwn_to_text
+from bot.render.text import plain_text
 from bot.render.workflow_step_view import MAX_SUMMARY, message_mrkdwn, release_ids_text
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,9 @@ class StepOutputs:
 
 
 class FindReleasesStep:
-    def __init__(self, finder: ReleaseFinder, clock: Callable[[], datetime]) -> None:
+    def __init__(self, finder: ReleaseFinder, clock: Clock) -> None:
         self._finder = finder
-        self._now = clock
+        self._clock = clock
 
     def run(self, filter_text: object) -> StepOutputs:
         """The outputs for one execution; raises StepError with the reason otherwise."""
@@ -77,7 +78,7 @@ class FindReleasesStep:
         )
 
     def _list(self, query: Query) -> StepOutputs:
-        now = self._now()
+        now = self._clock.now()
         if query.release_id is not None:
             detail = self._finder.detail(query.release_id)
             message = render_detail(detail, now)
@@ -93,17 +94,15 @@ class FindReleasesStep:
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
     def _standup(self, query: Query) -> StepOutputs:
-        # As `/releases standup`: every status is read, the view shows open and recently closed.
-        result = self._finder.find(replace(query, status="all"))
-        message = render_standup(replace(result, query=query), self._now())
+        result = read_standup(self._finder, query)  # as `/releases standup` reads it
+        message = render_standup(result, self._clock.now())
         ids = [r.id for r in result.releases if query.matches(r, result.group_names)]
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
 
 def unexpected_error(error: BaseException) -> str:
     """Log an error nobody foresaw; the text for the workflow quotes a short reference."""
-    ref = secrets.token_hex(4)
-    log.error("workflow step failed unexpectedly ref=%s", ref, exc_info=error)
+    ref = log_unexpected(log, error, "workflow step failed unexpectedly")
     return f"Something went wrong on our side (ref {ref}). Please try again later."
 
 
@@ -119,4 +118,4 @@ def filter_input(inputs: object) -> object:
 def _plain(mrkdwn: str) -> str:
     """Our message without its formatting; what it quotes of the input stays escaped, so that
     a `<!channel>` in the filter never comes back as a mention wherever the text is shown."""
-    return escape(mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", ""))
+    return escape(plain_text(mrkdwn))

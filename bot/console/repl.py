@@ -13,16 +13,19 @@ import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app.answers import Answers, Caller, Reply, dumps
 from bot.app.home import Home, UserChannels
+from bot.app.search_form import SearchForms
 from bot.app.workflow_step import FindReleasesStep, StepError
 from bot.console.demo_edit import DEMO_VERBS, edit_demo_data
 from bot.console.slash import read_slash
 from bot.demo.api_server import DemoApiServer
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.render.message import Message
+from bot.render.search_modal import SEARCH_FORM_CALLBACK
+from bot.render.search_results import MODAL_ACTION_PREFIX
 from bot.render.text import ConsoleText, mrkdwn_to_text, render_text
 
 PROMPT = "releases> "
@@ -66,15 +69,22 @@ class Console:
         ansi: bool = False,
         home: Home | None = None,
         step: FindReleasesStep | None = None,
+        forms: SearchForms | None = None,
+        read_line: Callable[[], str] | None = None,
     ) -> None:
-        """`home` and `step` come from bot/wiring.py, built once beside `answers`; a console
-        given only answers builds them over the answers' own finder and stores."""
+        """`home`, `step` and `forms` come from bot/wiring.py, built once beside `answers`; a
+        console given only answers builds them over the answers' own finder and stores.
+        `read_line` reads the search form's field (stdin when `out` is the terminal)."""
         self._answers = answers
         self._home_tab = home or Home(
-            answers.finder, clock=answers.now, subscriptions=answers.subscriptions,
+            answers.finder, clock=answers.clock, subscriptions=answers.subscriptions,
             follows=answers.follows,
         )
-        self._workflow_step = step or FindReleasesStep(answers.finder, answers.now)
+        self._workflow_step = step or FindReleasesStep(answers.finder, answers.clock)
+        self._forms = forms or SearchForms(answers)
+        self._read_line = read_line or (
+            sys.stdin.readline if out is sys.stdout else (lambda: "")
+        )
         self._out = out
         self._ansi = ansi  # a terminal: `*bold*` is shown bold
         self._demo = demo
@@ -124,7 +134,7 @@ class Console:
 
     def _show(self, reply: Reply) -> None:
         if reply.view is not None:
-            self._search_form(reply)
+            self._search_form()
             return
         self._last_reply = reply
         rendered = render_text(reply.message, ansi=self._ansi)
@@ -141,19 +151,40 @@ class Console:
         if button.action_id == ACTION_HOME_REFRESH:
             self._home(refresh=True)
             return
+        if button.action_id.startswith(MODAL_ACTION_PREFIX):  # a button inside the results
+            step = self._forms.click(button.action_id, button.value, self._caller)
+            if step is not None:
+                self._show_view(step.view)
+            return
         self._show(self._answers.button(button.action_id, button.value, self._caller))
 
-    def _search_form(self, reply: Reply) -> None:
-        """A modal cannot open in a terminal; ask for its one field instead."""
+    def _search_form(self) -> None:
+        """A modal cannot open in a terminal; ask for its one field instead, and answer it
+        as Slack's form is answered: field errors, or the results view."""
         self._print("Search form. Filters, a release name or #id (empty to cancel):")
         self._out.write("search> ")
         self._out.flush()
-        entered = sys.stdin.readline().strip() if self._out is sys.stdout else ""
+        entered = self._read_line().strip()
         if not entered:
             self._print("(search cancelled)")
             return
         values = {"search_filters": {"filters": {"value": entered}}}
-        self._show(self._answers.search_submitted(values, self._caller))
+        errors = self._forms.errors(values)
+        if errors:
+            self._print("(the form stays open) " + " ".join(errors.values()))
+            return
+        self._show_view(self._forms.results(values, self._caller))
+
+    def _show_view(self, view: dict[str, Any]) -> None:
+        """A view of the search modal, as text; its buttons are pressed like any other."""
+        if view.get("callback_id") == SEARCH_FORM_CALLBACK:  # "New search"
+            self._search_form()
+            return
+        rendered = render_text(
+            Message(text="Releases", blocks=tuple(view.get("blocks") or ())), ansi=self._ansi
+        )
+        self._last = rendered
+        self._print(f"(search results, only you can see this)\n{rendered.text}")
 
     # ---- meta commands ------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ def run_console(
             ansi=ansi,
             home=use_cases.surfaces.home,
             step=use_cases.surfaces.workflow_step,
+            forms=use_cases.surfaces.search_forms,
         )
         out.write(f"releases-bot console{demo_note}. Type :help for help, :quit to leave.\n")
         if log_path is not None:

@@ -2,6 +2,11 @@
 
 The API sends nulls, may omit or add fields, and writes dates with or without a time and zone;
 a record that cannot be shown at all (no id or no name) is skipped, never fatal to the list.
+
+What the bot stores of a release (the Redis cache, the worker's snapshot, the outbox) is one
+JSON form of our own, `Release.to_dict` and `Release.from_dict`: every field, dates as ISO 8601
+in UTC, read back strictly (a stored value is not the API: a wrong type is refused, not
+guessed). The stores wrap it in their own envelopes and versions.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 class InvalidRecord(ValueError):
@@ -69,19 +77,60 @@ class Release:
         )
 
     def to_api(self) -> dict[str, Any]:
-        """The API's JSON shape; the demo server and snapshots store releases this way."""
-        return {
-            "id": self.id,
-            "group_id": self.group_id,
-            "name": self.name,
-            "description": self.description,
+        """The API's JSON shape (as the demo server answers): our form, the API's date format."""
+        return self.to_dict() | {
             "start_date": format_datetime(self.start_date),
             "end_date": format_datetime(self.end_date),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Our stored JSON form: every field, dates as ISO 8601 in UTC."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "group_id": self.group_id,
+            "description": self.description,
+            "start_date": stored_time(self.start_date),
+            "end_date": stored_time(self.end_date),
             "closed": self.closed,
             "deleted": self.deleted,
             "hotfix_of_id": self.hotfix_of_id,
             "prev_release_id": self.prev_release_id,
         }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Release:
+        """Read `to_dict`'s form back; InvalidRecord for anything it would not write.
+
+        Other keys are left to the caller (a store's envelope may add its own). A name is
+        stripped and never blank, and dates carry an offset and convert to UTC, as
+        `from_api` makes them: what a store hands back is what the API's answers give.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidRecord(f"a stored release must be an object, not {type(data).__name__}")
+        missing = RELEASE_FIELDS.difference(data)
+        if missing:
+            raise InvalidRecord(f"a stored release without {', '.join(sorted(missing))}")
+        release_id = stored_int(data["id"], "id")
+        name, description = data["name"], data["description"]
+        if release_id is None or not isinstance(name, str) or not name.strip():
+            raise InvalidRecord("a stored release without id or name")
+        if name != name.strip():
+            raise InvalidRecord("a stored release name with surrounding whitespace")
+        if description is not None and not isinstance(description, str):
+            raise InvalidRecord("a stored description that is not text")
+        return cls(
+            id=release_id,
+            name=name,
+            group_id=stored_int(data["group_id"], "group_id"),
+            description=description,
+            start_date=stored_datetime(data["start_date"], "start_date"),
+            end_date=stored_datetime(data["end_date"], "end_date"),
+            closed=_stored_bool(data["closed"], "closed"),
+            deleted=_stored_bool(data["deleted"], "deleted"),
+            hotfix_of_id=stored_int(data["hotfix_of_id"], "hotfix_of_id"),
+            prev_release_id=stored_int(data["prev_release_id"], "prev_release_id"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +192,65 @@ def to_utc(value: datetime) -> datetime | None:
         return None
 
 
+def utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken as UTC.
+
+    A date UTC cannot hold (0001-01-01T00:00+14:00 is in year 0 there) becomes the earliest
+    or latest one it can: it still sorts and shows, and no view or rule fails on it.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return _EARLIEST if value.year == datetime.min.year else _LATEST
+
+
 def format_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def stored_time(value: datetime | None) -> str | None:
+    """A time as our stored forms write it: ISO 8601 in UTC, with its offset."""
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def stored_int(value: object, name: str) -> int | None:
+    """A whole number or None, as our stored forms hold them (the cache's envelope too)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(f"stored {name} is not a whole number")
+    return value
+
+
+def _stored_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRecord(f"stored {name} is not true or false")
+    return value
+
+
+def stored_datetime(value: object, name: str) -> datetime | None:
+    """An ISO 8601 time with its offset, in UTC; None for None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord(f"stored {name} is not a date")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRecord(f"stored {name} is not an ISO 8601 date") from None
+    if parsed.tzinfo is None:
+        raise InvalidRecord(f"stored {name} has no time zone")
+    converted = to_utc(parsed)  # as parse_datetime: a date UTC cannot hold is none at all
+    if converted is None:
+        raise InvalidRecord(f"stored {name} is out of range in UTC")
+    return converted
+
+
+RELEASE_FIELDS = frozenset(Release(id=0, name="x").to_dict())  # the keys of our stored form
 
 
 def _int(value: object) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 
 from bot.app.finder import FindResult
+from bot.app.standup import standup_groups, standup_query
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.notify.changes import ChangeEvent, ChangeKind, related_releases
@@ -20,7 +21,7 @@ from bot.query import MENTION_MARKUP, Query
 from bot.render import parts
 from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
 from bot.render.message import Message
-from bot.render.standup import render_standup, standup_groups
+from bot.render.standup import render_standup
 
 NAME_IN_LINE = 80
 
@@ -207,7 +208,7 @@ def render_change(event: ChangeEvent, *, now: datetime) -> Message:
 def digest_query(query: Query) -> Query:
     """What a digest reads: its filters over open and closed releases (for the closed section),
     whatever page, format or refresh flags were stored with it."""
-    return replace(query, status="all", page=1, format="compact", refresh=False)
+    return replace(standup_query(query), page=1, format="compact", refresh=False)
 
 
 def digest_result(everything: FindResult, query: Query) -> FindResult:

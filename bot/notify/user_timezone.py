@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 from cachetools import TTLCache
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from bot.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,14 @@ def slack_user_timezone(
     *,
     ttl_seconds: float = 600.0,
     max_entries: int = 1024,
-    timer: Callable[[], float] = time.monotonic,
+    clock: Clock | None = None,
 ) -> UserTimezone:
     """A user's IANA time zone from `users.info` (needs `users:read`), cached for a while.
 
     Any failure is logged in one line and answers None, so the caller falls back to the
     default zone instead of failing the command.
     """
+    timer = (clock or SystemClock()).monotonic
     cache: TTLCache[str, str | None] = TTLCache(maxsize=max_entries, ttl=ttl_seconds, timer=timer)
     lock = threading.Lock()
 

@@ -5,7 +5,7 @@ within Block Kit's limits whatever the data, whose foreign text is escaped, and 
 plain fallback for notifications and screen readers. Time-relative output takes an injected `now`.
 
 Import from the modules (escaping itself lives in `bot.mrkdwn`, below the grammar):
-`listing.render_list`, `detail.render_detail`, `standup.render_standup` and
-`standup.standup_groups`, `help.render_help`, `errors.render_error` (and friends),
+`listing.render_list`, `detail.render_detail`, `standup.render_standup` (its groups are the
+use case's, `bot.app.standup`), `help.render_help`, `errors.render_error` (and friends),
 `shortcut.render_shortcut_result`, `text.render_text`, `actions` for button ids and values.
 """

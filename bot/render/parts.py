@@ -8,12 +8,13 @@ safe. Every mrkdwn object is `verbatim`, so Slack never auto-links or auto-menti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from bot.app.finder import Freshness
 from bot.metakraftwerk.models import Release
+from bot.metakraftwerk.models import utc as utc  # the views call it parts.utc
 from bot.mrkdwn import escape_truncated, inline_truncated
 from bot.query import USER_ID
 from bot.render.block_limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT, cut_mrkdwn
@@ -34,24 +35,6 @@ EMOJI_WARNING = ":warning:"
 DATE_AND_TIME = "{date_short_pretty} {time}"
 DATE_ONLY = "{date_short_pretty}"
 
-
-
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
-
-
-def utc(now: datetime) -> datetime:
-    """An aware UTC datetime; naive values are taken as UTC.
-
-    A date UTC cannot hold (0001-01-01T00:00+14:00 is in year 0 there) becomes the earliest
-    or latest one it can: it still sorts and shows, and no view fails on it.
-    """
-    if now.tzinfo is None:
-        return now.replace(tzinfo=UTC)
-    try:
-        return now.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return _EARLIEST if now.year == datetime.min.year else _LATEST
 
 
 def mrkdwn(text: str) -> dict[str, Any]:

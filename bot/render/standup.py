@@ -1,26 +1,18 @@
 """The standup view (and the scheduled digest): open releases grouped by what needs attention.
 
-Groups, in order, each release in the first that fits: overdue (end passed, still open),
-ending within 7 days, started this week, running, not started yet; then closed releases.
-
-The API has no "closed at" timestamp. Where the worker's snapshots saw a release close,
-`closed_at` holds that time and "closed since the last working day" means closed between the
-start of the last working day and now (on Monday that reaches back to Friday 00:00). Without it
-(no worker running, or closed before the worker first looked) the END DATE stands in: a release
-closed early then shows up once its end date arrives in the window. "This week" starts
-on Monday 00:00 or at the start of the last working day, whichever is earlier, so on Monday
-releases started over the weekend still count. Days are local days in `tz`.
+Which release falls in which group, and what the standup reads, are the use case's rules
+(bot/app/standup.py); this module draws the groups, each with its lines and Details buttons.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.app.finder import FindResult
+from bot.app.standup import ENDING_WITHIN_DAYS, StandupGroups, standup_groups
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
@@ -29,159 +21,31 @@ from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fi
 from bot.render.listing import describe_filters, list_title, query_text
 from bot.render.message import Message
 
-ENDING_WITHIN_DAYS = 7
 DETAILS_PER_GROUP = 10  # Details buttons under a group (the lines may list more)
 SECTION_BUDGET = MAX_SECTION_TEXT - 100
 LINES_BUDGET = 7500  # all group sections together
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class StandupGroups:
-    closed_since: datetime  # start of the window for `closed_recently`
-    closed_since_label: str  # `since Friday`, `since yesterday`, `in the last 3 days`
-    week_start: datetime
-    overdue: tuple[Release, ...] = ()
-    ending_soon: tuple[Release, ...] = ()
-    started_this_week: tuple[Release, ...] = ()
-    running: tuple[Release, ...] = ()
-    upcoming: tuple[Release, ...] = ()
-    closed_recently: tuple[Release, ...] = ()
-
-    @property
-    def open_count(self) -> int:
-        return sum(
-            len(g)
-            for g in (
-                self.overdue,
-                self.ending_soon,
-                self.started_this_week,
-                self.running,
-                self.upcoming,
-            )
-        )
-
-    def is_empty(self) -> bool:
-        return self.open_count == 0 and not self.closed_recently
-
-    def titled(self) -> list[tuple[str, str, str, tuple[Release, ...]]]:
-        """(key, emoji, title, releases) in display order, empty groups included."""
-        return [
-            ("overdue", ":red_circle:", "Overdue", self.overdue),
-            (
-                "ending_soon",
-                ":hourglass:",
-                f"Ending within {ENDING_WITHIN_DAYS} days",
-                self.ending_soon,
-            ),
-            ("started_this_week", ":rocket:", "Started this week", self.started_this_week),
-            ("running", parts.EMOJI_OPEN, "Running", self.running),
-            ("upcoming", parts.EMOJI_NOT_STARTED, "Not started yet", self.upcoming),
-            (
-                "closed_recently",
-                ":lock:",
-                f"Closed {self.closed_since_label}",
-                self.closed_recently,
-            ),
-        ]
-
-
-def last_working_day(today: date) -> date:
-    """The weekday before `today`: Monday (and the weekend) look back to Friday."""
-    day = today - timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
-
-
-def _midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def _key(value: datetime | None) -> datetime:
-    return parts.utc(value) if value is not None else _FAR_FUTURE
-
-
-def standup_groups(
-    releases: Iterable[Release],
-    now: datetime,
-    *,
-    tz: tzinfo | None = None,
-    closed_since_days: int | None = None,
-    closed_at: Mapping[int, datetime] | None = None,
-) -> StandupGroups:
-    """Sort releases into the standup's groups as of `now` (local days in `tz`, default UTC).
-
-    `closed_at`: when the snapshots saw releases close; others go by their end date.
-    """
-    seen_closing = closed_at or {}
-    zone = tz or now.tzinfo or UTC
-    now_utc = parts.utc(now)
-    today = now_utc.astimezone(zone).date()
-    if closed_since_days is None:
-        since_day = last_working_day(today)
-        label = (
-            "since yesterday"
-            if since_day == today - timedelta(days=1)
-            else f"since {_DAY_NAMES[since_day.weekday()]}"
-        )
-    else:
-        since_day = today - timedelta(days=max(0, closed_since_days))
-        label = (
-            "today"
-            if closed_since_days <= 0
-            else (f"in the last {parts.plural(closed_since_days, 'day')}")
-        )
-    closed_since = _midnight(since_day, zone)
-    week_start = min(
-        _midnight(today - timedelta(days=today.weekday()), zone),
-        _midnight(last_working_day(today), zone),
-    )
-    soon = now_utc + timedelta(days=ENDING_WITHIN_DAYS)
-
-    overdue: list[Release] = []
-    ending: list[Release] = []
-    started: list[Release] = []
-    running: list[Release] = []
-    upcoming: list[Release] = []
-    closed: list[Release] = []
-    for release in releases:
-        start = parts.utc(release.start_date) if release.start_date else None
-        end = parts.utc(release.end_date) if release.end_date else None
-        if release.closed:
-            when = seen_closing.get(release.id)
-            when = parts.utc(when) if when is not None else end
-            if when is not None and closed_since <= when <= now_utc:
-                closed.append(release)
-        elif end is not None and end < now_utc:
-            overdue.append(release)
-        elif end is not None and end <= soon:
-            ending.append(release)
-        elif start is not None and start > now_utc:
-            upcoming.append(release)
-        elif start is not None and start >= week_start:
-            started.append(release)
-        else:
-            running.append(release)
-
-    return StandupGroups(
-        closed_since=closed_since,
-        closed_since_label=label,
-        week_start=week_start,
-        overdue=tuple(sorted(overdue, key=lambda r: (_key(r.end_date), r.id))),
-        ending_soon=tuple(sorted(ending, key=lambda r: (_key(r.end_date), r.id))),
-        started_this_week=tuple(sorted(started, key=lambda r: (_key(r.start_date), r.id))),
-        running=tuple(sorted(running, key=lambda r: (_key(r.end_date), r.id))),
-        upcoming=tuple(sorted(upcoming, key=lambda r: (_key(r.start_date), r.id))),
-        closed_recently=tuple(
-            sorted(
-                closed,
-                key=lambda r: (_key(seen_closing.get(r.id) or r.end_date), r.id),
-                reverse=True,
-            )
+def sections(groups: StandupGroups) -> list[tuple[str, str, str, tuple[Release, ...]]]:
+    """(key, emoji, title, releases) in display order, empty groups included."""
+    return [
+        ("overdue", ":red_circle:", "Overdue", groups.overdue),
+        (
+            "ending_soon",
+            ":hourglass:",
+            f"Ending within {ENDING_WITHIN_DAYS} days",
+            groups.ending_soon,
         ),
-    )
+        ("started_this_week", ":rocket:", "Started this week", groups.started_this_week),
+        ("running", parts.EMOJI_OPEN, "Running", groups.running),
+        ("upcoming", parts.EMOJI_NOT_STARTED, "Not started yet", groups.upcoming),
+        (
+            "closed_recently",
+            ":lock:",
+            f"Closed {groups.closed_since_label}",
+            groups.closed_recently,
+        ),
+    ]
 
 
 def _when(key: str, release: Release, now: datetime, closed_at: datetime | None = None) -> str:
@@ -270,10 +134,10 @@ def render_standup(
         result.releases, now, tz=tz, closed_since_days=closed_since_days, closed_at=closed_at
     )
     known = result.known()
-    shown_groups = {r.group_id for *_, rs in groups.titled() for r in rs}
+    shown_groups = {r.group_id for *_, rs in sections(groups) for r in rs}
     # Names that several shown releases share (every group's "Default Release"): their
     # Details buttons add the id, so five buttons do not read the same.
-    seen_names = Counter(r.name.casefold() for *_, rs in groups.titled() for r in rs)
+    seen_names = Counter(r.name.casefold() for *_, rs in sections(groups) for r in rs)
     repeated = {name for name, count in seen_names.items() if count > 1}
     show_group = len(shown_groups) > 1 or not (query.groups or query.group_ids)
     base_title = list_title(query, result.group_names).partition(" · ")[2]
@@ -297,7 +161,7 @@ def render_standup(
         )
     budget = LINES_BUDGET
     ids = act.ActionIds()
-    for key, emoji, group_title, releases in groups.titled():
+    for key, emoji, group_title, releases in sections(groups):
         if not releases:
             continue
         lines = [

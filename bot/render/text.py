@@ -94,6 +94,12 @@ def mrkdwn_to_text(text: str, *, ansi: bool = False) -> str:
     return out
 
 
+def plain_text(mrkdwn: str) -> str:
+    """A message of ours without its formatting, for places that show none: a modal's field
+    errors, the text Workflow Builder shows for a failed step."""
+    return mrkdwn_to_text(mrkdwn).replace("`", "").replace("*", "")
+
+
 def display_width(text: str) -> int:
     """Terminal columns `text` takes: wide (CJK, most emoji) count two, combining marks none."""
     width = 0

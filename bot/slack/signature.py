@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
 
 WINDOW_SECONDS = 300
 _MAX_TIMESTAMP_DIGITS = 12  # seconds since 1970 have 10 digits until the year 2286
@@ -31,11 +31,11 @@ class SlackSignature:
         self,
         signing_secret: str,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         window_seconds: int = WINDOW_SECONDS,
     ) -> None:
         self._secret = signing_secret.encode()
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self.window_seconds = window_seconds
 
     def check(self, timestamp: str | None, signature: str | None, body: bytes) -> Verdict:
@@ -45,7 +45,7 @@ class SlackSignature:
         if not digits or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
             return Verdict(False, "a timestamp that is not a number of seconds")
         ts = int(timestamp)
-        if abs(self._clock() - ts) > self.window_seconds:
+        if abs(self._clock.now().timestamp() - ts) > self.window_seconds:
             return Verdict(False, "a timestamp outside the 5-minute window")
         if not signature:
             return Verdict(False, "no signature")
@@ -57,4 +57,5 @@ class SlackSignature:
 
     def remaining_seconds(self, verdict: Verdict) -> float:
         """How long a verified request could still be replayed: its key is kept that long."""
-        return max(verdict.timestamp + self.window_seconds - self._clock(), 0.0) + 1.0
+        now = self._clock.now().timestamp()
+        return max(verdict.timestamp + self.window_seconds - now, 0.0) + 1.0

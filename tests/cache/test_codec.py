@@ -22,6 +22,7 @@ from bot.cache.redis.codec import (
 from bot.metakraftwerk.errors import BadResponse, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
+from tests.metakraftwerk.strategies import releases
 
 AT = datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
 FULL = Release(
@@ -52,22 +53,6 @@ BARE = Release(id=8, name="R8")
 def test_entries_come_back_exactly(key: Hashable, value: object) -> None:
     entry: Cached[object] = Cached(value, AT)
     assert decode(key, encode(key, entry)) == entry
-
-
-# Any release Release.from_api can make: names stripped and never blank.
-releases = st.builds(
-    Release,
-    id=st.integers(),
-    name=st.text(min_size=1).map(str.strip).filter(bool),
-    group_id=st.none() | st.integers(),
-    description=st.none() | st.text(),
-    start_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    end_date=st.none() | st.datetimes(timezones=st.just(UTC)),
-    closed=st.booleans(),
-    deleted=st.booleans(),
-    hotfix_of_id=st.none() | st.integers(),
-    prev_release_id=st.none() | st.integers(),
-)
 
 
 @given(st.lists(releases, max_size=5).map(tuple))
@@ -249,3 +234,36 @@ def test_a_forged_outcome_never_carries_the_forgers_words(forged: dict[str, obje
 @pytest.mark.parametrize("raw", [b"\x80", b"[]", b'{"ok":"yes"}', b"{}", 5, None])
 def test_an_outcome_that_is_no_object_of_ours_is_unreadable(raw: object) -> None:
     assert decode_outcome(raw).kind == "unreadable"
+
+
+# ---- what Redis already holds ------------------------------------------------------------------
+
+# Entries exactly as format 1 has written them: a release's dates kept their offset then.
+STORED_LIST = (
+    '{"format":1,"fetched_at":"2026-03-04T09:00:00.123456+00:00","value":[{"id":7,"name":'
+    '"R7 \\u2013 \\u00dcbergabe","group_id":3,"description":"line one\\nline two","start_date":'
+    '"2026-01-02T03:04:05.678901+00:00","end_date":"2026-02-01T00:00:00+02:00","closed":true,'
+    '"deleted":false,"hotfix_of_id":5,"prev_release_id":6},{"id":8,"name":"R8","group_id":null,'
+    '"description":null,"start_date":null,"end_date":null,"closed":false,"deleted":false,'
+    '"hotfix_of_id":null,"prev_release_id":null}]}'
+)
+STORED_RELEASE = (
+    '{"format":1,"fetched_at":"2026-03-04T09:00:00.123456+00:00","value":{"id":7,"name":'
+    '"R7 \\u2013 \\u00dcbergabe","group_id":3,"description":"line one\\nline two","start_date":'
+    '"2026-01-02T03:04:05.678901+00:00","end_date":"2026-02-01T00:00:00+02:00","closed":true,'
+    '"deleted":false,"hotfix_of_id":5,"prev_release_id":6}}'
+)
+
+
+def test_entries_already_in_redis_still_read() -> None:
+    assert decode(ApiFilter(group="DWH", closed=False), STORED_LIST) == Cached((FULL, BARE), AT)
+    assert decode(("release", 7), STORED_RELEASE) == Cached(FULL, AT)
+
+
+def test_what_is_written_now_has_the_stored_shape() -> None:
+    """The same keys in the same envelope, so a bot of the version before reads it too."""
+    now = json.loads(encode(("release", 7), Cached(FULL, AT)))
+    before = json.loads(STORED_RELEASE)
+    assert set(now) == set(before)
+    assert set(now["value"]) == set(before["value"])
+    assert now["value"]["end_date"] == "2026-01-31T22:00:00+00:00"  # the same instant, in UTC

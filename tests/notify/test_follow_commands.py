@@ -132,7 +132,7 @@ def test_app_home_lists_the_followed_releases(
 ) -> None:
     target = _release(demo_api)
     answers.command(f"follow {target.id}", ALICE)
-    home = Home(answers.finder, clock=clock.now, subscriptions=answers.subscriptions,
+    home = Home(answers.finder, clock=clock, subscriptions=answers.subscriptions,
                 follows=answers.follows)
     text = str(home.view(ALICE, UserChannels(("C1",)))["blocks"])
     assert "Releases you follow" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -99,3 +100,48 @@ def test_the_snapshot_remembers_when_it_saw_a_release_close(
     store.outbox.commit_poll(snapshot_of(release(1), release(2), release(3, closed=True)))
     assert store.outbox.closed_times([1]) == {}  # reopened
     assert store.outbox.closed_times([]) == {}
+
+
+# Rows exactly as the worker has stored them: a version 2 record, a version 1 record, and the
+# API's JSON of the rows written before the record existed.
+STORED_V2 = {
+    "v": 2, "id": 7, "name": "R7 – Übergabe", "group_id": 3, "description": "line one\nline two",
+    "start_date": "2026-01-02T03:04:05.678901+00:00", "end_date": "2026-01-31T22:00:00+00:00",
+    "closed": True, "deleted": False, "hotfix_of_id": 5, "prev_release_id": 6,
+    "closed_at": "2026-03-04T09:00:00.123456+00:00",
+}
+STORED_V1 = {k: v for k, v in STORED_V2.items() if k != "closed_at"} | {"v": 1}
+STORED_API_JSON = {
+    "id": 7, "group_id": 3, "name": "R7 – Übergabe", "description": "line one\nline two",
+    "start_date": "2026-01-02T03:04:05.678Z", "end_date": "2026-01-31T22:00:00.000Z",
+    "closed": True, "deleted": False, "hotfix_of_id": 5, "prev_release_id": 6,
+}
+STORED = Release(
+    id=7, name="R7 – Übergabe", group_id=3, description="line one\nline two",
+    start_date=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+    end_date=datetime(2026, 1, 31, 22, 0, tzinfo=UTC),
+    closed=True, hotfix_of_id=5, prev_release_id=6,
+)
+
+
+def test_rows_already_stored_still_read() -> None:
+    assert release_from_record(STORED_V2) == STORED
+    assert closed_at_of(STORED_V2) == datetime(2026, 3, 4, 9, 0, 0, 123456, tzinfo=UTC)
+    assert release_from_record(STORED_V1) == STORED
+    assert release_from_record(STORED_API_JSON) == replace(
+        STORED, start_date=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    )
+
+
+def test_a_record_written_now_is_the_stored_row() -> None:
+    assert release_record(STORED, closed_at=closed_at_of(STORED_V2)) == STORED_V2
+
+
+def test_stored_rows_load_from_the_database(store: Store) -> None:
+    with store.engine.begin() as conn:
+        at = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+        conn.execute(release_snapshot.insert().values(release_id=7, data=STORED_V2, updated_at=at))
+        conn.execute(release_snapshot.insert().values(
+            release_id=8, data={**STORED_V1, "id": 8}, updated_at=at
+        ))
+    assert store.outbox.load_snapshot().releases == {7: STORED, 8: replace(STORED, id=8)}

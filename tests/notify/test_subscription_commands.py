@@ -232,13 +232,13 @@ def test_user_zone_lookups_survive_slack_failures(
 
 
 def test_user_zones_are_cached_briefly(slack: FakeSlack, web_client: WebClient) -> None:
-    now = [0.0]
-    lookup = slack_user_timezone(web_client, ttl_seconds=60, timer=lambda: now[0])
+    clock = FakeClock()
+    lookup = slack_user_timezone(web_client, ttl_seconds=60, clock=clock)
     slack.script.users_tz["U0ALICE"] = "Europe/Paris"
     assert lookup("U0ALICE") == "Europe/Paris"
     slack.script.users_tz["U0ALICE"] = "Asia/Tokyo"
     assert lookup("U0ALICE") == "Europe/Paris"
-    now[0] = 61.0
+    clock.advance(61.0)
     assert lookup("U0ALICE") == "Asia/Tokyo"
     assert len(slack.calls_to("users.info")) == 2
 

@@ -35,23 +35,23 @@ def test_the_outbox_depth_counts_pending_rows_and_dates_the_oldest(
 
 
 def test_the_workers_healthz_fails_after_five_intervals_without_a_good_round() -> None:
-    now = [1000.0]
-    metrics = Metrics(CollectorRegistry(), clock=lambda: now[0])
-    health = WorkerHealth(metrics, interval=10, clock=lambda: now[0])
+    clock = FakeClock()
+    metrics = Metrics(CollectorRegistry(), clock=clock)
+    health = WorkerHealth(metrics, interval=10, clock=clock)
     server = MetricsServer(metrics, health, 0, host="127.0.0.1").start()
     base = f"http://127.0.0.1:{server.port}"
     try:
         assert httpx.get(f"{base}/healthz").status_code == 200  # starting: grace
-        now[0] += HEALTHY_ROUNDS * 10 + 1
+        clock.advance(HEALTHY_ROUNDS * 10 + 1)
         failing = httpx.get(f"{base}/healthz")
         assert failing.status_code == 503
         assert failing.json()["status"] == "error"
         metrics.round_done(leader=True)
         assert httpx.get(f"{base}/healthz").status_code == 200
-        now[0] += HEALTHY_ROUNDS * 10 - 1
+        clock.advance(HEALTHY_ROUNDS * 10 - 1)
         metrics.round_failed(leader=True)  # a failed round does not count as one
         assert httpx.get(f"{base}/healthz").status_code == 200
-        now[0] += 2
+        clock.advance(2)
         assert httpx.get(f"{base}/healthz").status_code == 503
         scraped = httpx.get(f"{base}/metrics").text
         names = {f.name for f in text_string_to_metric_families(scraped)}

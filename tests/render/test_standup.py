@@ -5,11 +5,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.app.standup import last_working_day, standup_groups
 from bot.metakraftwerk.models import Release
 from bot.query import Query
 from bot.render import actions as act
 from bot.render.message import Message
-from bot.render.standup import last_working_day, render_standup, standup_groups
+from bot.render.standup import render_standup, sections
 from tests.render.limits import all_text, assert_valid, buttons
 from tests.render.support import MENTIONS, NOW, find, nasty_release, release
 
@@ -24,7 +25,7 @@ D = timedelta(days=1)
 def _group_of(releases: list[Release], now: datetime, **kwargs: object) -> dict[int, str]:
     groups = standup_groups(releases, now, **kwargs)  # type: ignore[arg-type]
     out: dict[int, str] = {}
-    for key, _, _, members in groups.titled():
+    for key, _, _, members in sections(groups):
         for member in members:
             assert member.id not in out, "a release in two groups"
             out[member.id] = key

@@ -4,7 +4,7 @@ from bot.query import Query
 from bot.render.detail import render_detail
 from bot.render.listing import render_list
 from bot.render.message import Message
-from bot.render.text import ConsoleButton, mrkdwn_to_text, render_text
+from bot.render.text import ConsoleButton, mrkdwn_to_text, plain_text, render_text
 from tests.render.support import NOW, detail, find, many, release
 
 
@@ -83,3 +83,7 @@ def test_buttons_can_be_left_out_where_nobody_can_press_them() -> None:
     assert "Next ›" not in console.text
     assert console.buttons == ()
     assert "🟢 *R1* #1 · DWH_GROUP" in console.text
+
+
+def test_plain_text_drops_our_formatting_for_modal_errors_and_the_workflow_step() -> None:
+    assert plain_text("No group `DWH*` &amp; *R59*: <#C1|dev>") == "No group DWH & R59: #dev"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.signature import SlackSignature
+from tests.fakes.clock import FakeClock
 
 SECRET = "s3cret"
 NOW = 1_800_000_000.0
@@ -21,7 +24,7 @@ def sign(timestamp: str, body: bytes = BODY, secret: str = SECRET) -> str:
 
 
 def checker() -> SlackSignature:
-    return SlackSignature(SECRET, clock=lambda: NOW)
+    return SlackSignature(SECRET, clock=FakeClock(datetime.fromtimestamp(NOW, UTC)))
 
 
 def test_a_signature_made_as_slack_makes_it_is_accepted() -> None:

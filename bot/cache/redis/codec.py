@@ -21,7 +21,13 @@ from typing import Any, Literal
 from bot.cache.port import GROUPS_KEY, Cached
 from bot.metakraftwerk.errors import BadResponse, MetaKraftwerkError, Unavailable
 from bot.metakraftwerk.filter import ApiFilter
-from bot.metakraftwerk.models import Release, to_utc
+from bot.metakraftwerk.models import (
+    RELEASE_FIELDS,
+    InvalidRecord,
+    Release,
+    stored_datetime,
+    stored_int,
+)
 from bot.metakraftwerk.responses import http_unavailable
 
 FORMAT = 1  # part of every key name: a new format never reads the old one's entries
@@ -97,48 +103,17 @@ def decode(key: Hashable, raw: bytes | str) -> Cached[object]:
 
 
 def _release_out(release: Release) -> dict[str, Any]:
-    return {
-        "id": release.id,
-        "name": release.name,
-        "group_id": release.group_id,
-        "description": release.description,
-        "start_date": None if release.start_date is None else release.start_date.isoformat(),
-        "end_date": None if release.end_date is None else release.end_date.isoformat(),
-        "closed": release.closed,
-        "deleted": release.deleted,
-        "hotfix_of_id": release.hotfix_of_id,
-        "prev_release_id": release.prev_release_id,
-    }
-
-
-_RELEASE_FIELDS = frozenset(_release_out(Release(id=0, name="x")))
+    return release.to_dict()
 
 
 def _release_in(data: object) -> Release:
-    if not isinstance(data, dict) or set(data) != _RELEASE_FIELDS:
+    """The release's own stored form, and nothing more: other keys are not ours."""
+    if not isinstance(data, dict) or set(data) != RELEASE_FIELDS:
         raise CorruptEntry("not a release object")
-    release_id = _int(data["id"], "id")
-    name = data["name"]
-    description = data["description"]
-    # As Release.from_api: a name is stripped and never blank.
-    if release_id is None or not isinstance(name, str) or not name.strip():
-        raise CorruptEntry("a release without id or name")
-    if name != name.strip():
-        raise CorruptEntry("a release name with surrounding whitespace")
-    if description is not None and not isinstance(description, str):
-        raise CorruptEntry("description is not text")
-    return Release(
-        id=release_id,
-        name=name,
-        group_id=_int(data["group_id"], "group_id"),
-        description=description,
-        start_date=_datetime(data["start_date"], "start_date"),
-        end_date=_datetime(data["end_date"], "end_date"),
-        closed=_bool(data["closed"], "closed"),
-        deleted=_bool(data["deleted"], "deleted"),
-        hotfix_of_id=_int(data["hotfix_of_id"], "hotfix_of_id"),
-        prev_release_id=_int(data["prev_release_id"], "prev_release_id"),
-    )
+    try:
+        return Release.from_dict(data)
+    except InvalidRecord as exc:
+        raise CorruptEntry(str(exc)) from None
 
 
 def _names_in(body: object) -> dict[int, str]:
@@ -158,34 +133,17 @@ def _names_in(body: object) -> dict[int, str]:
 
 
 def _int(value: object, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CorruptEntry(f"{name} is not a whole number")
-    return value
-
-
-def _bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise CorruptEntry(f"{name} is not true or false")
-    return value
+    try:
+        return stored_int(value, name)
+    except InvalidRecord as exc:
+        raise CorruptEntry(str(exc)) from None
 
 
 def _datetime(value: object, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise CorruptEntry(f"{name} is not a date")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise CorruptEntry(f"{name} is not an ISO 8601 date") from None
-    if parsed.tzinfo is None:
-        raise CorruptEntry(f"{name} has no time zone")
-    converted = to_utc(parsed)  # as parse_datetime: a date UTC cannot hold is none at all
-    if converted is None:
-        raise CorruptEntry(f"{name} is out of range in UTC")
-    return converted
+        return stored_datetime(value, name)
+    except InvalidRecord as exc:
+        raise CorruptEntry(str(exc)) from None
 
 
 # ---- fetch outcomes ---------------------------------------------------------------------------
