@@ -7,49 +7,43 @@ read a traceback to find a typo. Secrets are wrapped so that no repr or log line
 from __future__ import annotations
 
 import os
-import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-T = TypeVar("T")
+from bot.config_values import (
+    ConfigError,
+    Secret,
+    SettingsErrors,
+    allowed_urls,
+    bot_mode,
+    database_url,
+    fernet_keys,
+    http_url,
+    id_set,
+    int_in,
+    log_level,
+    positive_float,
+    prefixed_secret,
+    public_url,
+    redact_url,
+    redis_url,
+    secret,
+    slack_api_url,
+    text,
+    timezone,
+    web_url_template,
+)
+
+__all__ = ["DEFAULT_METAKRAFTWERK_URL", "ConfigError", "Secret", "Settings", "SettingsErrors",
+           "load_settings", "read_settings", "redact_url"]
 
 DEFAULT_METAKRAFTWERK_URL = "https://app.metakraftwerk.com"
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message is one line fit for an operator."""
-
-
-class SettingsErrors(ConfigError):
-    """Every malformed setting at once: (variable, one line) each, so none hides another."""
-
-    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
-        self.errors = tuple(errors)
-        super().__init__("; ".join(message for _, message in self.errors))
-
-    def lines(self) -> list[str]:
-        return [message for _, message in self.errors]
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A secret value whose repr and str never reveal it."""
-
-    value: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    def __str__(self) -> str:
-        return "**********"
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +75,12 @@ class Settings:
     work_queue_limit: int = 128
     log_level: str = "INFO"
     web_concurrency: int = 1  # web processes of `serve` (its --workers wins)
+    mode: Literal["single", "distributed"] = "single"
+    slack_client_id: str | None = None
+    slack_client_secret: Secret | None = None
+    public_url: str | None = None  # the web process's public base URL (distributed)
+    secret_keys: tuple[Secret, ...] = ()  # Fernet keys: the first encrypts, all decrypt
+    metakraftwerk_allowed_urls: tuple[str, ...] = (DEFAULT_METAKRAFTWERK_URL,)
 
     @property
     def has_metakraftwerk_credentials(self) -> bool:
@@ -103,6 +103,11 @@ class Settings:
     def uses_socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    @property
+    def is_distributed(self) -> bool:
+        """Many workspaces installed through OAuth, each with its own MetaKraftwerk connection."""
+        return self.mode == "distributed"
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.redacted().items())
         return f"Settings({fields})"
@@ -114,6 +119,8 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, Secret) and value.value:
                 values.append(value.value)
+            elif isinstance(value, tuple):
+                values.extend(v.value for v in value if isinstance(v, Secret) and v.value)
             elif name.endswith("_url") and isinstance(value, str):
                 password = urlsplit(value).password
                 if password:
@@ -127,6 +134,8 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, Secret):
                 out[name] = "<set>" if value else "<empty>"
+            elif name == "secret_keys":
+                out[name] = f"<{len(value)} set>" if value else "<none>"
             elif name in ("database_url", "cache_url") and value is not None:
                 out[name] = redact_url(str(value))
             elif isinstance(value, frozenset):
@@ -136,167 +145,39 @@ class Settings:
         return out
 
 
-def redact_url(url: str) -> str:
-    """Hide a password inside a URL such as postgresql://user:pw@host/db."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
-
-
-def _text(name: str, raw: str) -> str:
-    return raw.strip()
-
-
-def _secret(name: str, raw: str) -> Secret | None:
-    raw = raw.strip()
-    return Secret(raw) if raw else None
-
-
-def _prefixed_secret(prefix: str) -> Callable[[str, str], Secret | None]:
-    def parse(name: str, raw: str) -> Secret | None:
-        secret = _secret(name, raw)
-        if secret is not None and not secret.value.startswith(prefix):
-            raise ConfigError(f"{name} must start with '{prefix}' (a Slack token of that kind)")
-        return secret
-
-    return parse
-
-
-def _http_url(name: str, raw: str) -> str:
-    url = raw.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"{name} must be an http:// or https:// URL with a host, got {url!r}"
-        )
-    return url
-
-
-def _web_url_template(name: str, raw: str) -> str:
-    """A release link template: an http(s) URL with `{id}`, safe inside a Slack link."""
-    template = _http_url(name, raw)
-    if "{id}" not in template:
-        raise ConfigError(
-            f"{name} must hold `{{id}}` where the release id goes, e.g. "
-            "https://app.metakraftwerk.com/releases/{id}"
-        )
-    if any(c in template for c in "<>| \t\n"):
-        raise ConfigError(f"{name} must not contain spaces, `<`, `>` or `|`")
-    return template
-
-
-def _slack_api_url(name: str, raw: str) -> str:
-    url = _http_url(name, raw)
-    return url if url.endswith("/") else url + "/"
-
-
-def _positive_float(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw.strip()!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number, got {raw.strip()!r}")
-    return value
-
-
-def _int_in(low: int, high: int) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, got {raw.strip()!r}") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
-
-
-def _database_url(name: str, raw: str) -> str:
-    url = raw.strip()
-    scheme = urlsplit(url).scheme.split("+", 1)[0]
-    if scheme not in ("sqlite", "postgresql", "postgres"):
-        raise ConfigError(
-            f"{name} must be sqlite:///path.db or postgresql://user@host/db, "
-            f"got {redact_url(url)!r}"
-        )
-    return url
-
-
-def _redis_url(name: str, raw: str) -> str:
-    url = raw.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ConfigError(
-            f"{name} must be redis://host:6379/0 or rediss://..., got {redact_url(url)!r}"
-        )
-    if "password=" in parts.query.lower():
-        # Only the password in the URL's user part is redacted from logs and reprs.
-        raise ConfigError(
-            f"{name} must carry its password as redis://:password@host, not ?password="
-        )
-    try:
-        parts.port  # noqa: B018 - a malformed port raises here, not at the first lookup
-    except ValueError:
-        raise ConfigError(f"{name} has a malformed port: {redact_url(url)!r}") from None
-    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
-        raise ConfigError(f"{name} must end in a database number such as /0, got {parts.path!r}")
-    return url
-
-
-def _timezone(name: str, raw: str) -> str:
-    tz = raw.strip()
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{name} must be an IANA time zone such as Europe/Berlin, got {tz!r}"
-        ) from None
-    return tz
-
-
-def _id_set(name: str, raw: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
-
-
-def _log_level(name: str, raw: str) -> str:
-    level = raw.strip().upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING or ERROR, got {raw.strip()!r}")
-    return level
-
-
-# environment variable -> (settings field, parser)
 _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
-    "SLACK_BOT_TOKEN": ("slack_bot_token", _prefixed_secret("xoxb-")),
-    "SLACK_SIGNING_SECRET": ("slack_signing_secret", _secret),
-    "SLACK_APP_TOKEN": ("slack_app_token", _prefixed_secret("xapp-")),
-    "SLACK_API_URL": ("slack_api_url", _slack_api_url),
-    "SLACK_TIMEOUT_SECONDS": ("slack_timeout_seconds", _positive_float),
-    "SLACK_RETRY_BASE_SECONDS": ("slack_retry_base_seconds", _positive_float),
-    "METAKRAFTWERK_URL": ("metakraftwerk_url", _http_url),
-    "METAKRAFTWERK_TOKEN": ("metakraftwerk_token", _secret),
-    "METAKRAFTWERK_EMAIL": ("metakraftwerk_email", _text),
-    "METAKRAFTWERK_PASSWORD": ("metakraftwerk_password", _secret),
-    "METAKRAFTWERK_WEB_URL": ("metakraftwerk_web_url", _web_url_template),
-    "CACHE_TTL_SECONDS": ("cache_ttl_seconds", _positive_float),
-    "CACHE_MAX_ENTRIES": ("cache_max_entries", _int_in(1, 1_000_000)),
-    "API_DEADLINE_SECONDS": ("api_deadline_seconds", _positive_float),
-    "DATABASE_URL": ("database_url", _database_url),
-    "CACHE_URL": ("cache_url", _redis_url),
-    "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", _positive_float),
-    "PORT": ("port", _int_in(1, 65535)),
-    "METRICS_PORT": ("metrics_port", _int_in(1, 65535)),
-    "DEFAULT_TIMEZONE": ("default_timezone", _timezone),
-    "DIGEST_GRACE_MINUTES": ("digest_grace_minutes", _int_in(0, 24 * 60)),
-    "SUBSCRIPTION_MANAGERS": ("subscription_managers", _id_set),
-    "LISTENER_THREADS": ("listener_threads", _int_in(1, 512)),
-    "WORK_QUEUE_LIMIT": ("work_queue_limit", _int_in(0, 100_000)),
-    "LOG_LEVEL": ("log_level", _log_level),
-    "WEB_CONCURRENCY": ("web_concurrency", _int_in(1, 64)),
+    "SLACK_BOT_TOKEN": ("slack_bot_token", prefixed_secret("xoxb-")),
+    "SLACK_SIGNING_SECRET": ("slack_signing_secret", secret),
+    "SLACK_APP_TOKEN": ("slack_app_token", prefixed_secret("xapp-")),
+    "SLACK_API_URL": ("slack_api_url", slack_api_url),
+    "SLACK_TIMEOUT_SECONDS": ("slack_timeout_seconds", positive_float),
+    "SLACK_RETRY_BASE_SECONDS": ("slack_retry_base_seconds", positive_float),
+    "METAKRAFTWERK_URL": ("metakraftwerk_url", http_url),
+    "METAKRAFTWERK_TOKEN": ("metakraftwerk_token", secret),
+    "METAKRAFTWERK_EMAIL": ("metakraftwerk_email", text),
+    "METAKRAFTWERK_PASSWORD": ("metakraftwerk_password", secret),
+    "METAKRAFTWERK_WEB_URL": ("metakraftwerk_web_url", web_url_template),
+    "CACHE_TTL_SECONDS": ("cache_ttl_seconds", positive_float),
+    "CACHE_MAX_ENTRIES": ("cache_max_entries", int_in(1, 1_000_000)),
+    "API_DEADLINE_SECONDS": ("api_deadline_seconds", positive_float),
+    "DATABASE_URL": ("database_url", database_url),
+    "CACHE_URL": ("cache_url", redis_url),
+    "POLL_INTERVAL_SECONDS": ("poll_interval_seconds", positive_float),
+    "PORT": ("port", int_in(1, 65535)),
+    "METRICS_PORT": ("metrics_port", int_in(1, 65535)),
+    "DEFAULT_TIMEZONE": ("default_timezone", timezone),
+    "DIGEST_GRACE_MINUTES": ("digest_grace_minutes", int_in(0, 24 * 60)),
+    "SUBSCRIPTION_MANAGERS": ("subscription_managers", id_set),
+    "LISTENER_THREADS": ("listener_threads", int_in(1, 512)),
+    "WORK_QUEUE_LIMIT": ("work_queue_limit", int_in(0, 100_000)),
+    "LOG_LEVEL": ("log_level", log_level),
+    "WEB_CONCURRENCY": ("web_concurrency", int_in(1, 64)),
+    "RELEASES_BOT_MODE": ("mode", bot_mode),
+    "SLACK_CLIENT_ID": ("slack_client_id", text),
+    "SLACK_CLIENT_SECRET": ("slack_client_secret", secret),
+    "PUBLIC_URL": ("public_url", public_url),
+    "SECRET_KEYS": ("secret_keys", fernet_keys),
+    "METAKRAFTWERK_ALLOWED_URLS": ("metakraftwerk_allowed_urls", allowed_urls),
 }
 
 
@@ -340,6 +221,8 @@ def read_settings(
             "METAKRAFTWERK_EMAIL",
             "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD must be set together",
         ))
+    given = {variable for variable in _VARIABLES if (env.get(variable) or "").strip()}
+    errors.extend(mode_errors(settings, given, failed={variable for variable, _ in errors}))
     return settings, errors
 
 
@@ -367,3 +250,58 @@ def metakraftwerk_source(settings: Settings, *, demo_allowed: bool) -> Literal["
             "METAKRAFTWERK_EMAIL and METAKRAFTWERK_PASSWORD"
         )
     return "demo"
+
+
+# Settings only one mode reads: naming one in the other mode is a mistake to report, not ignore.
+_SINGLE_ONLY = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "METAKRAFTWERK_TOKEN",
+                "METAKRAFTWERK_EMAIL", "METAKRAFTWERK_PASSWORD")
+_DISTRIBUTED_ONLY = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SECRET_KEYS")
+_DISTRIBUTED_NEEDS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET",
+                      "PUBLIC_URL", "SECRET_KEYS", "DATABASE_URL")
+_WHY_SINGLE_ONLY = {
+    "SLACK_BOT_TOKEN": "each workspace's token comes from its OAuth install",
+    "SLACK_APP_TOKEN": "Socket Mode cannot serve apps installed from a link (Slack allows "
+                       "it only for apps outside the App Directory); use HTTP with PUBLIC_URL",
+    "METAKRAFTWERK_TOKEN": "each workspace connects its own MetaKraftwerk from App Home",
+    "METAKRAFTWERK_EMAIL": "each workspace connects its own MetaKraftwerk from App Home",
+    "METAKRAFTWERK_PASSWORD": "each workspace connects its own MetaKraftwerk from App Home",
+}
+
+
+def mode_errors(
+    settings: Settings, given: AbstractSet[str], failed: AbstractSet[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """What the chosen mode refuses: a mix of both modes' settings, and what it lacks.
+
+    A client id beside a bot token would make Bolt switch to OAuth without a word, so the mode
+    is a setting of its own and everything else must agree with it."""
+    errors: list[tuple[str, str]] = []
+    if not settings.is_distributed:
+        mixed = [name for name in _DISTRIBUTED_ONLY if name in given]
+        if mixed:
+            errors.append((mixed[0], (
+                f"{', '.join(mixed)} {'is' if len(mixed) == 1 else 'are'} set but "
+                "RELEASES_BOT_MODE is single: set RELEASES_BOT_MODE=distributed to install from "
+                "a link, or remove them"
+            )))
+        return errors
+    for name in _SINGLE_ONLY:
+        if name in given:
+            errors.append((name, (
+                f"{name} is set but RELEASES_BOT_MODE is distributed: {_WHY_SINGLE_ONLY[name]}"
+            )))
+    missing = [name for name in _DISTRIBUTED_NEEDS if name not in given and name not in failed]
+    if missing:
+        errors.append((missing[0], f"RELEASES_BOT_MODE=distributed needs {', '.join(missing)}"))
+    if "DATABASE_URL" in given and "DATABASE_URL" not in failed and not is_postgresql(
+        settings.database_url
+    ):
+        errors.append(("DATABASE_URL", (
+            "DATABASE_URL must be PostgreSQL in distributed mode: every web and worker process "
+            "shares the installations and claims work through it, which a SQLite file cannot do"
+        )))
+    return errors
+
+
+def is_postgresql(url: str) -> bool:
+    return urlsplit(url.strip()).scheme.split("+", 1)[0] in ("postgresql", "postgres")
