@@ -240,10 +240,12 @@ def test_following_names_each_release_once(tmp_path: Path) -> None:
     assert row.count("#59") == 1
 
 
-def test_the_search_shortcut_form_is_titled_search_releases(run: ConsoleRun) -> None:
-    from bot.render.search_modal import render_search_form
-
-    assert render_search_form("")["title"]["text"] == "Search releases"
+def test_the_search_form_the_console_asks_for_is_titled_search_releases(
+    run: ConsoleRun,
+) -> None:
+    offer = run.say(":find lunch anyone?")
+    asked = run.say(f"[{numbered(offer)['Open search']}]")
+    assert "Search releases. Filters, a release name or #id" in asked
 
 
 def test_the_search_form_answers_as_the_slack_form_does(tmp_path: object) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
 from bot.app.refresh_limit import RefreshLimit
-from bot.app.search_query import search_form_query
+from bot.app.search_query import search_form, search_form_query
 from bot.app.standup import read_standup
 from bot.clock import Clock, SystemClock
 from bot.logs import log_unexpected
@@ -51,10 +51,8 @@ from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.no_match import render_no_release_named
-from bot.render.search_modal import BLOCK_FILTERS, render_search_form
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
-from bot.render.text import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +142,10 @@ class Answers:
         """`/releases <text>`."""
         return self._guard(lambda: self._command(text, caller), caller, f"command {text[:80]!r}")
 
-    def button(
-        self, action_id: str, value: str, caller: Caller, *, response_url: str | None = None
-    ) -> Reply:
+    def button(self, action_id: str, value: str, caller: Caller) -> Reply:
         """A click on one of the app's buttons."""
         return self._guard(
-            lambda: self._button(action_id, value, caller, response_url),
-            caller,
-            f"button {action_id[:60]}",
+            lambda: self._button(action_id, value, caller), caller, f"button {action_id[:60]}"
         )
 
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
@@ -161,14 +155,6 @@ class Answers:
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
         return self._guard(lambda: self._search(values), caller, "search form")
-
-    def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
-        """What to show inside the search form instead of closing it: {block id: plain text}."""
-        try:
-            search_form_query(values)
-        except QueryError as exc:
-            return {BLOCK_FILTERS: plain_text(exc.message)[:150]}
-        return {}
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
@@ -290,9 +276,7 @@ class Answers:
 
     # ---- buttons --------------------------------------------------------------------------
 
-    def _button(
-        self, action_id: str, value: str, caller: Caller, response_url: str | None
-    ) -> Reply:
+    def _button(self, action_id: str, value: str, caller: Caller) -> Reply:
         try:
             action = act.decode(action_id, value)
         except act.ActionValueError as exc:
@@ -319,7 +303,7 @@ class Answers:
         if isinstance(action, act.OpenSearch):
             return Reply(
                 render_error("The search form could not be opened; try `/releases help`."),
-                view=render_search_form(action.prefill, response_url=response_url),
+                view=search_form(self._finder, action.prefill),
             )
         if self.subscriptions is None:
             return Reply(render_not_available("Channel subscriptions"))

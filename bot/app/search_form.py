@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
-from bot.app.search_query import SearchFormError, search_form_query
+from bot.app.search_query import SearchFormError, search_form, search_form_query
 from bot.clock import Clock, SystemClock
 from bot.query import QueryError
 from bot.render import actions as act
 from bot.render.listing import query_text
 from bot.render.message import Message
-from bot.render.search_modal import BLOCK_FILTERS, group_options, render_search_form
+from bot.render.search_modal import BLOCK_FILTERS, group_options
 from bot.render.search_results import (
     ShareTarget,
     message_action_id,
@@ -60,8 +60,7 @@ class SearchForms:
 
     def form(self, prefill: str = "") -> dict[str, Any]:
         """The form, with the groups already held; never waits for the API (3 s trigger)."""
-        groups = self._finder.group_names(fetch=False)
-        return render_search_form(prefill, groups=groups or None)
+        return search_form(self._finder, prefill)
 
     def errors(self, values: Mapping[str, Any]) -> dict[str, str]:
         """{block id: plain text} for the fields to mark; empty when the form reads fine."""

@@ -1,5 +1,7 @@
-"""What a submitted search form asks for: its fields read into one `/releases` query.
+"""The search form's two ends: the form every entry opens, and what a submitted one asks for.
 
+`search_form` is the one builder of the form: the global shortcut, App Home's Search button, the
+"Open search" button of an answer, the results' "New search" and the console all get it here.
 Every field becomes filter text for the `/releases` grammar, so the form can ask for nothing the
 command could not, and a mistake names the field it came from. The block and action ids are
 the view's (bot/render/search_modal.py), which draws the form.
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.app.finder import ReleaseFinder
 from bot.query import ListCommand, Query, QueryError, parse_command, quote_value
 from bot.render.search_modal import (
     ACTION_FILTERS,
@@ -25,6 +28,7 @@ from bot.render.search_modal import (
     BLOCK_NAME,
     BLOCK_STATUS,
     MAX_NAME_INPUT,
+    render_search_form,
 )
 
 _GROUP_ID_VALUE = re.compile(r"id:(\d{1,10})")
@@ -36,6 +40,13 @@ class SearchFormError(QueryError):
     def __init__(self, message: str, block_id: str) -> None:
         super().__init__(message)
         self.block_id = block_id
+
+
+def search_form(finder: ReleaseFinder, prefill: str = "") -> dict[str, Any]:
+    """The form, with the group names the finder already holds; never waits for the API (a
+    trigger_id lasts 3 s), so with none held yet the group select asks as the user types."""
+    groups = finder.group_names(fetch=False)
+    return render_search_form(prefill, groups=groups or None)
 
 
 def search_form_query(values: Mapping[str, Any]) -> Query:

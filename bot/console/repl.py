@@ -133,8 +133,8 @@ class Console:
     # ---- answers ------------------------------------------------------------------------
 
     def _show(self, reply: Reply) -> None:
-        if reply.view is not None:
-            self._search_form()
+        if reply.view is not None:  # the search form, as the "Open search" button opens it
+            self._search_form(reply.view)
             return
         self._last_reply = reply
         rendered = render_text(reply.message, ansi=self._ansi)
@@ -158,10 +158,12 @@ class Console:
             return
         self._show(self._answers.button(button.action_id, button.value, self._caller))
 
-    def _search_form(self) -> None:
-        """A modal cannot open in a terminal; ask for its one field instead, and answer it
-        as Slack's form is answered: field errors, or the results view."""
-        self._print("Search form. Filters, a release name or #id (empty to cancel):")
+    def _search_form(self, view: dict[str, Any]) -> None:
+        """A modal cannot open in a terminal; ask for the form's one field instead, and answer
+        it as Slack's form is answered: field errors, or the results view."""
+        title = view.get("title")
+        name = title.get("text") if isinstance(title, dict) else None
+        self._print(f"{name or 'Search form'}. Filters, a release name or #id (empty to cancel):")
         self._out.write("search> ")
         self._out.flush()
         entered = self._read_line().strip()
@@ -178,7 +180,7 @@ class Console:
     def _show_view(self, view: dict[str, Any]) -> None:
         """A view of the search modal, as text; its buttons are pressed like any other."""
         if view.get("callback_id") == SEARCH_FORM_CALLBACK:  # "New search"
-            self._search_form()
+            self._search_form(view)
             return
         rendered = render_text(
             Message(text="Releases", blocks=tuple(view.get("blocks") or ())), ansi=self._ansi

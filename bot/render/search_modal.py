@@ -2,8 +2,8 @@
 
 The global shortcut "Search releases", the Search button of App Home and the shortcut's "Open
 search" button open it; its answer shows in the modal itself (see `bot/render/search_results.py`).
-`SEARCH_VIEW_CALLBACK` is the earlier form, whose answer went to the message's response_url:
-forms opened before an upgrade still submit with it, and the fields read the same.
+`RETIRED_SEARCH_CALLBACK` is the form of the app's first version, which answered at a message's
+response_url: one still open from before an upgrade is answered with `render_outdated_form`.
 
 This module only draws the form; what a submitted form asks for is read by the use case
 (bot/app/search_query.py).
@@ -11,13 +11,12 @@ This module only draws the form; what a submitted form asks for is read by the u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from bot.mrkdwn import truncate
 
-SEARCH_VIEW_CALLBACK = "release_search"
+RETIRED_SEARCH_CALLBACK = "release_search"
 SEARCH_FORM_CALLBACK = "release_search_form"
 BLOCK_FILTERS = "search_filters"
 ACTION_FILTERS = "filters"
@@ -36,6 +35,7 @@ MAX_OPTION_TEXT = 75
 MAX_OPTION_VALUE = 150
 _STATUSES = (("open", "Open"), ("closed", "Closed"), ("all", "Any status"))
 _HOTFIXES = (("any", "With hotfixes"), ("yes", "Only hotfixes"), ("no", "No hotfixes"))
+OUTDATED_TEXT = "This search form is out of date: open a new one."
 
 
 def _option(label: str, value: str) -> dict[str, Any]:
@@ -93,13 +93,22 @@ def _group_element(groups: Mapping[int, str] | None) -> dict[str, Any]:
     }
 
 
+def render_outdated_form() -> dict[str, Any]:
+    """What replaces a form of the retired kind when it is submitted: it says to open a new one."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Search releases"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {"type": "section", "text": {"type": "plain_text", "text": OUTDATED_TEXT}},
+        ],
+    }
+
+
 def render_search_form(
-    prefill: str = "", *, response_url: str | None = None, groups: Mapping[int, str] | None = None
+    prefill: str = "", *, groups: Mapping[int, str] | None = None
 ) -> dict[str, Any]:
     """The form as a modal; `groups` fills the group select (external_select when unknown)."""
-    metadata = json.dumps({"response_url": response_url or ""})
-    if len(metadata) > 3000:
-        metadata = json.dumps({"response_url": ""})
     statuses = [_option(label, value) for value, label in _STATUSES]
     hotfixes = [_option(label, value) for value, label in _HOTFIXES]
     field: dict[str, Any] = {
@@ -113,7 +122,6 @@ def render_search_form(
     return {
         "type": "modal",
         "callback_id": SEARCH_FORM_CALLBACK,
-        "private_metadata": metadata,
         "title": {"type": "plain_text", "text": "Search releases"},
         "submit": {"type": "plain_text", "text": "Search"},
         "close": {"type": "plain_text", "text": "Cancel"},

@@ -9,7 +9,9 @@ shows its user an error for any other status: `ReadablePayload` stops the shapes
 would crash on, a listener raises MalformedPayload for the rest. The answer itself comes from
 `Answers`, on a work thread; a button whose answer opens a modal (views.open spends the
 trigger_id, which Slack accepts for 3 s only) is answered on `delivery.triggers` instead, so
-that it never waits behind the lookups on `delivery.work`.
+that it never waits behind the lookups on `delivery.work`. A search form of the app's first
+version, still open from before an upgrade, is answered at once with a view saying to open a
+new one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from slack_bolt.middleware import Middleware
 
 from bot.app.answers import Answers
 from bot.render import actions
-from bot.render.search_modal import SEARCH_VIEW_CALLBACK
+from bot.render.search_modal import RETIRED_SEARCH_CALLBACK, render_outdated_form
 from bot.slack import payload
 from bot.slack.reply_delivery import BUSY_TEXT, Delivery
 from bot.slack.work import WorkQueue
@@ -50,7 +52,7 @@ def register(app: App, answers: Answers, delivery: Delivery) -> None:
     app.command(COMMAND)(partial(on_command, answers, delivery))
     app.shortcut(FIND_RELEASES_CALLBACK)(partial(on_find_releases, answers, delivery))
     app.action(re.compile(actions.ACTION_ID_PATTERN))(partial(on_button, answers, delivery))
-    app.view(SEARCH_VIEW_CALLBACK)(partial(on_search_submitted, answers, delivery))
+    app.view(RETIRED_SEARCH_CALLBACK)(on_retired_form_submitted)
     app.error(partial(on_error, answers, delivery))
 
 
@@ -103,7 +105,7 @@ def on_button(
     context[LISTENER_ACCEPTED] = True
 
     def answer() -> None:
-        reply = answers.button(action_id, value, caller, response_url=response_url or None)
+        reply = answers.button(action_id, value, caller)
         delivery.deliver(reply, response_url, trigger_id=trigger_id)
 
     job = _guarded(answer, answers, delivery, response_url)
@@ -114,30 +116,11 @@ def on_button(
     ack()
 
 
-def on_search_submitted(
-    answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
-) -> None:
-    """The search form as the "nothing found" answer opens it; it answers at a response URL."""
-    view = payload.obj(body, "view")
-    values = payload.obj(payload.obj(view, "state"), "values")
-    caller = payload.interaction_caller(body)
-    metadata = payload.json_object(view.get("private_metadata"))
-    raw_url = metadata.get("response_url")
-    response_url = raw_url if isinstance(raw_url, str) else ""
+def on_retired_form_submitted(ack: Ack, context: BoltContext) -> None:
+    """A search form of the app's first version, opened before an upgrade: nothing it holds is
+    read (its metadata named a response URL); the modal says to open a new form."""
     context[LISTENER_ACCEPTED] = True
-    errors = answers.search_form_errors(values)
-    if errors:
-        ack(response_action="errors", errors=errors)  # the form stays open, field marked
-        return
-    ack()
-    if not delivery.response_urls.usable(response_url):
-        return  # no answer to a URL outside Slack's origin (one warning says so)
-
-    def answer() -> None:
-        reply = answers.search_submitted(values, caller)
-        delivery.deliver(reply, response_url, trigger_id="")
-
-    _offer(delivery, _guarded(answer, answers, delivery, response_url), response_url)
+    ack(response_action="update", view=render_outdated_form())
 
 
 def on_error(

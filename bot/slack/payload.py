@@ -9,7 +9,6 @@ never reach Bolt.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,13 +84,3 @@ def interaction_caller(body: Mapping[str, Any]) -> Caller:
         user_name=text(user, "username") or text(user, "name"),
     )
 
-
-def json_object(raw: object) -> dict[str, Any]:
-    """A JSON object held in a string field (private_metadata); anything else is empty."""
-    if not isinstance(raw, str) or not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -1,8 +1,8 @@
 """Answers posted to response URLs: kept-alive connections, and only to Slack's own origin.
 
-A response URL arrives inside a request body (or a modal's private_metadata), so it is data,
-not an address to trust: it is followed only on `https://hooks.slack.com`, or, when
-SLACK_API_URL points elsewhere (tests, the console), on that URL's origin. Anything else is
+A response URL arrives inside a request body, so it is data, not an address to trust: it is
+followed only on `https://hooks.slack.com`, or, when SLACK_API_URL points elsewhere (tests,
+the console), on that URL's origin. Anything else is
 dropped with a warning. Keep-alive connections spare a TLS handshake per answer.
 
 Answers go through one urllib3 pool per process (bot/slack/http_pool.py: which failures are

@@ -19,7 +19,12 @@ import pytest
 import bot
 from bot.demo.api_server import DEMO_TOKEN
 from bot.render import actions
-from bot.render.search_modal import SEARCH_VIEW_CALLBACK, render_search_form
+from bot.render.search_modal import (
+    OUTDATED_TEXT,
+    RETIRED_SEARCH_CALLBACK,
+    SEARCH_FORM_CALLBACK,
+    render_search_form,
+)
 from bot.render.search_results import message_action_id
 from tests.e2e.conftest import BOT_TOKEN, WebProcess, all_text, new_key
 from tests.fakes.signing import (
@@ -109,6 +114,27 @@ def assert_friendly(message: dict[str, Any]) -> str:
     for leak in ("Traceback", 'File "', "Exception", "Error:", "/bot/"):
         assert leak not in text, text
     return text
+
+
+def submit_form(web: WebProcess, view: dict[str, Any], values: dict[str, Any]) -> tuple[Any, str]:
+    """Submit `view` with `values` under a view id of its own; the HTTP answer and that id."""
+    payload = view_submission_payload(view, values)
+    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
+    payload["view"]["id"] = view_id
+    return web.interact(payload), view_id
+
+
+def modal_answer(web: WebProcess, view_id: str) -> dict[str, Any]:
+    """The answer shown in modal `view_id` by views.update, read as a message."""
+    assert web.slack.wait_for(
+        lambda s: any(c.args.get("view_id") == view_id for c in s.calls_to("views.update"))
+    ), web.log()
+    update = next(c for c in web.slack.calls_to("views.update") if c.args["view_id"] == view_id)
+    blocks = json.loads(json.dumps(update.args["view"]["blocks"]))
+    for block in blocks:  # the modal's own button ids, read as the message's
+        if "action_id" in (block.get("accessory") or {}):
+            block["accessory"]["action_id"] = message_action_id(block["accessory"]["action_id"])
+    return {"text": "", "blocks": blocks}
 
 
 def visible(web: WebProcess, *, group: str | None = None, status: str = "all") -> list[Any]:
@@ -357,50 +383,56 @@ def test_shortcut_with_nothing_offers_the_search_form(web: WebProcess) -> None:
             }
         },
     }
-    payload = view_submission_payload(view, values)
-    view_id = f"V{uuid.uuid4().hex[:8].upper()}"
-    payload["view"]["id"] = view_id
-    submitted = web.interact(payload)
+    submitted, view_id = submit_form(web, view, values)
     assert submitted.status_code == 200
     assert submitted.json()["response_action"] == "update"
-    assert web.slack.wait_for(
-        lambda s: any(c.args.get("view_id") == view_id for c in s.calls_to("views.update"))
-    ), web.log()
-    update = next(c for c in web.slack.calls_to("views.update") if c.args["view_id"] == view_id)
-    blocks = json.loads(json.dumps(update.args["view"]["blocks"]))
-    for block in blocks:  # the modal's own button ids, read as the message's
-        if "action_id" in (block.get("accessory") or {}):
-            block["accessory"]["action_id"] = message_action_id(block["accessory"]["action_id"])
-    result = {"text": "", "blocks": blocks}
+    result = modal_answer(web, view_id)
     wanted = visible(web, group="LAKE_GROUP")
     assert header_count(result) == len(wanted)
     assert set(release_names(result)) == {r.name for r in wanted}
     assert web.slack.responses_to(click_key) == []
 
 
-def test_a_form_opened_before_an_upgrade_still_answers_at_its_response_url(
+def test_a_form_with_only_filters_answers_the_open_releases_in_the_modal(
     web: WebProcess,
 ) -> None:
-    key = new_key()
-    view = {**render_search_form("", response_url=web.slack.response_url(key))}
-    view["callback_id"] = SEARCH_VIEW_CALLBACK
+    view = render_search_form("")
+    assert view["callback_id"] == SEARCH_FORM_CALLBACK
     values = {
         "search_filters": {"filters": {"type": "plain_text_input", "value": "group:LAKE_GROUP"}}
     }
-    submitted = web.interact(view_submission_payload(view, values))
+    submitted, view_id = submit_form(web, view, values)
     assert submitted.status_code == 200
-    assert submitted.text == ""  # closes the modal
+    assert submitted.json()["response_action"] == "update"  # "Searching…", then the answer
     wanted = visible(web, group="LAKE_GROUP", status="open")
-    assert set(release_names(web.answer(key))) == {r.name for r in wanted}
+    assert set(release_names(modal_answer(web, view_id))) == {r.name for r in wanted}
+
+
+def test_a_form_opened_before_an_upgrade_is_told_to_open_a_new_one(web: WebProcess) -> None:
+    key = new_key()
+    # As the app's first version opened it: its answer was to go to a response URL.
+    view = {
+        **render_search_form(""),
+        "callback_id": RETIRED_SEARCH_CALLBACK,
+        "private_metadata": json.dumps({"response_url": web.slack.response_url(key)}),
+    }
+    values = {
+        "search_filters": {"filters": {"type": "plain_text_input", "value": "group:LAKE_GROUP"}}
+    }
+    submitted, view_id = submit_form(web, view, values)
+    assert submitted.status_code == 200
+    body = submitted.json()
+    assert body["response_action"] == "update"
+    assert [b["text"]["text"] for b in body["view"]["blocks"]] == [OUTDATED_TEXT]
+    assert web.slack.wait_responses(key, timeout=1.0) == []  # nothing posted at its URL
+    assert not any(c.args.get("view_id") == view_id for c in web.slack.calls_to("views.update"))
 
 
 def test_a_bad_filter_in_the_search_form_keeps_it_open_with_the_field_marked(
     web: WebProcess,
 ) -> None:
-    key = new_key()
-    view = render_search_form("", response_url=web.slack.response_url(key))
     values = {"search_filters": {"filters": {"type": "plain_text_input", "value": "bogus:1"}}}
-    submitted = web.interact(view_submission_payload(view, values))
+    submitted, view_id = submit_form(web, render_search_form(""), values)
     assert submitted.status_code == 200
     body = submitted.json()
     assert body["response_action"] == "errors"
@@ -408,7 +440,10 @@ def test_a_bad_filter_in_the_search_form_keeps_it_open_with_the_field_marked(
     assert "bogus" in error
     assert "Valid keys" in error
     assert "`" not in error  # plain text: the modal shows no formatting
-    assert web.slack.wait_responses(key, timeout=1.0) == []  # nothing posted anywhere
+    assert not web.slack.wait_for(  # nothing shown in its place
+        lambda s: any(c.args.get("view_id") == view_id for c in s.calls_to("views.update")),
+        timeout=1.0,
+    )
 
 
 # ---- the API misbehaves -----------------------------------------------------------------

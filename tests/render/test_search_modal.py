@@ -17,8 +17,12 @@ from bot.render.search_modal import (
     BLOCK_FILTERS,
     BLOCK_GROUP,
     BLOCK_NAME,
+    OUTDATED_TEXT,
+    RETIRED_SEARCH_CALLBACK,
+    SEARCH_FORM_CALLBACK,
     group_options,
     pattern_option,
+    render_outdated_form,
     render_search_form,
 )
 from bot.render.search_results import (
@@ -64,6 +68,23 @@ def test_up_to_100_groups_are_a_static_select_more_an_external_one() -> None:
     assert _group_element(many)["type"] == "external_select"
     unknown = render_search_form()
     assert _group_element(unknown)["type"] == "external_select"
+
+
+def test_the_form_carries_no_metadata_its_answer_needs_none() -> None:
+    form = render_search_form("group:DWH_GROUP", groups={1: "DWH_GROUP"})
+    assert form["callback_id"] == SEARCH_FORM_CALLBACK
+    assert "private_metadata" not in form
+
+
+def test_a_retired_form_is_answered_by_a_small_modal_saying_to_open_a_new_one() -> None:
+    view = render_outdated_form()
+    View(**view).validate_json()
+    assert_valid(Message(text=OUTDATED_TEXT, blocks=tuple(view["blocks"])))
+    assert [b["text"]["text"] for b in view["blocks"]] == [OUTDATED_TEXT]
+    # No submit and no callback: nothing in it is read again, it can only be closed.
+    assert "submit" not in view
+    assert view.get("callback_id") not in (RETIRED_SEARCH_CALLBACK, SEARCH_FORM_CALLBACK)
+    assert render_outdated_form() == view  # pure: the same view every time
 
 
 def test_group_options_fit_slack_whatever_the_names() -> None:

@@ -75,9 +75,7 @@ class StubAnswers:
         self.gate.wait(10)
         return Reply(Message(f"answer to {text}"))
 
-    def button(
-        self, action_id: str, value: str, caller: Caller, *, response_url: str | None = None
-    ) -> Reply:
+    def button(self, action_id: str, value: str, caller: Caller) -> Reply:
         self.asked.append(f"button {action_id}")
         self.gate.wait(10)
         return Reply(Message(f"clicked {action_id}"))
@@ -85,13 +83,6 @@ class StubAnswers:
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
         self.asked.append(f"shortcut {text}")
         return Reply(Message("shortcut"))
-
-    def search_form_errors(self, values: Any) -> dict[str, str]:
-        return {}
-
-    def search_submitted(self, values: Any, caller: Caller) -> Reply:
-        self.asked.append("search")
-        return Reply(Message("searched"))
 
     def log_unexpected(self, error: BaseException) -> str:
         self.errors.append(error)

@@ -9,7 +9,13 @@ from slack_bolt import Ack, BoltContext
 
 from bot.app.answers import Answers
 from bot.render.actions import ACTION_DETAIL, ACTION_OPEN_SEARCH
-from bot.slack.listeners import LISTENER_ACCEPTED, on_button, on_command, on_search_submitted
+from bot.render.search_modal import OUTDATED_TEXT
+from bot.slack.listeners import (
+    LISTENER_ACCEPTED,
+    on_button,
+    on_command,
+    on_retired_form_submitted,
+)
 from bot.slack.reply_delivery import BUSY_TEXT
 from tests.slack.support import StubAnswers, held_triggers, stub_delivery
 
@@ -73,14 +79,14 @@ def test_a_search_button_is_answered_on_the_trigger_lane_when_the_work_queue_is_
     assert answers.asked == [f"button {ACTION_OPEN_SEARCH}:2"]
 
 
-def test_a_search_form_naming_an_unusable_response_url_is_not_answered() -> None:
-    answers = StubAnswers()
-    delivery, work, _ = stub_delivery()
-    cast(Mock, delivery.response_urls).usable.return_value = False
-    ack = Mock(Ack)
-    view = {"private_metadata": '{"response_url": "https://attacker.example/x"}',
-            "state": {"values": {}}}
-    on_search_submitted(cast(Answers, answers), delivery, ack, {"view": view}, BoltContext())
-    ack.assert_called_once_with()
-    assert work.jobs == []
-    assert answers.asked == []
+def test_a_retired_search_form_is_replaced_by_one_saying_to_open_a_new_form() -> None:
+    """A form of the app's first version: its metadata names a response URL, never read."""
+    ack, context = Mock(Ack), BoltContext()
+    on_retired_form_submitted(ack, context)
+    ack.assert_called_once()
+    assert ack.call_args.kwargs["response_action"] == "update"
+    view = ack.call_args.kwargs["view"]
+    assert view["type"] == "modal"
+    assert [b["text"]["text"] for b in view["blocks"]] == [OUTDATED_TEXT]
+    assert "submit" not in view  # nothing to submit: it can only be closed
+    assert context[LISTENER_ACCEPTED] is True
