@@ -1,4 +1,4 @@
-"""The `releases-bot` command: console, ask, check, serve, socket, worker, demo-api."""
+"""The `releases-bot` command: console, ask, check, serve, socket, worker, keys, demo-api."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.check import check_environment
 
         return check_environment(sys.stdout)
+    if args.command == "keys" and args.keys_command == "new":  # before any setting exists
+        from bot.keys import print_new_key
+
+        return print_new_key(sys.stdout)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -85,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run one poll and exit")
     worker.add_argument("--demo", action="store_true", help="use the built-in demo API")
     worker.set_defaults(run=_worker)
+
+    keys = sub.add_parser("keys", help="encryption keys for the secrets stored (distributed)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_sub.add_parser("new", help="print a new key for SECRET_KEYS").set_defaults(run=None)
 
     demo = sub.add_parser("demo-api", help="serve the demo MetaKraftwerk API")
     demo.add_argument("--port", type=int, default=8089)
