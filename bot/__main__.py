@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="encryption keys for the secrets stored (distributed)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     keys_sub.add_parser("new", help="print a new key for SECRET_KEYS").set_defaults(run=None)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-seal the stored secrets with the first key of SECRET_KEYS"
+    )
+    rotate.add_argument(
+        "--batch", type=_batch_size, default=500, help="rows per transaction (default: 500)"
+    )
+    rotate.set_defaults(run=_rotate_keys)
 
     demo = sub.add_parser("demo-api", help="serve the demo MetaKraftwerk API")
     demo.add_argument("--port", type=int, default=8089)
@@ -140,6 +147,22 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.run import run_worker
 
     return run_worker(settings, once=args.once, demo=args.demo)
+
+
+def _batch_size(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, got {raw!r}")
+    return value
+
+
+def _rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.keys import rotate_keys
+
+    return rotate_keys(settings, sys.stdout, batch=args.batch)
 
 
 def _demo_api(settings: Settings, args: argparse.Namespace) -> int:

@@ -34,3 +34,18 @@ def test_keys_new_needs_no_settings_and_ignores_broken_ones(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert valid_key(result.stdout.strip())
     assert result.stderr == ""
+
+
+def test_keys_rotate_without_keys_stops_in_one_line(tmp_path: Path) -> None:
+    result = releases_bot("keys", "rotate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "releases-bot: SECRET_KEYS is not set: there is no key to re-seal the secrets with"
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_keys_rotate_refuses_a_batch_that_is_not_a_count(tmp_path: Path) -> None:
+    result = releases_bot("keys", "rotate", "--batch", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--batch: must be a whole number from 1 to 100000, got '0'" in result.stderr
