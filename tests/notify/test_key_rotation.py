@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, select, update
@@ -16,6 +17,7 @@ from bot.notify.store.engine import create_store_engine
 from bot.notify.store.rotation import KeyCount, count_keys, rotate_sealed
 from bot.notify.store.sealed_fields import SealedField, row_context
 from bot.secret_box import SecretBox, SecretError, new_key
+from tests.e2e.test_cli import releases_bot
 
 OLD, NEW, STRAY = new_key(), new_key(), new_key()
 
@@ -191,8 +193,28 @@ def test_the_command_fails_while_a_value_stays_behind(engine: Engine, db_url: st
     assert "Not done: 2 value(s) still on an old key" in out.getvalue()
 
 
-def test_the_command_needs_keys_and_a_migrated_database(tmp_path: object, db_url: str) -> None:
+def test_the_command_needs_keys_and_a_migrated_database(db_url: str) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEYS is not set"):
         rotate_keys(settings_for(db_url), io.StringIO(), fields=REGISTRY)
     with pytest.raises(ConfigError, match="schema version 0"):
         rotate_keys(settings_for(db_url, NEW), io.StringIO(), fields=REGISTRY)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_installed_command_rotates_what_the_schema_registers(
+    pg_url: str, tmp_path: Path
+) -> None:
+    Store.from_url(pg_url).close()
+    result = releases_bot(
+        "keys", "rotate", "--batch", "50", cwd=tmp_path,
+        RELEASES_BOT_MODE="distributed", SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="cs",
+        SLACK_SIGNING_SECRET="ss", PUBLIC_URL="https://releases.example.com",
+        SECRET_KEYS=f"{NEW},{OLD}", DATABASE_URL=pg_url,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    current = SecretBox([NEW]).current_key_id
+    assert result.stdout.startswith(f"Re-sealing onto key {current} (the first of SECRET_KEYS), "
+                                    "50 rows a batch.\n")
+    assert result.stdout.endswith(f"Done: every sealed value is on key {current}.\n")
+    assert NEW not in result.stdout + result.stderr
