@@ -1,4 +1,4 @@
-"""The `releases-bot` command: console, ask, check, serve, socket, worker, demo-api."""
+"""The `releases-bot` command: console, ask, check, serve, socket, worker, keys, demo-api."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.check import check_environment
 
         return check_environment(sys.stdout)
+    if args.command == "keys" and args.keys_command == "new":  # before any setting exists
+        from bot.keys import print_new_key
+
+        return print_new_key(sys.stdout)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -86,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--demo", action="store_true", help="use the built-in demo API")
     worker.set_defaults(run=_worker)
 
+    keys = sub.add_parser("keys", help="encryption keys for the secrets stored (distributed)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_sub.add_parser("new", help="print a new key for SECRET_KEYS").set_defaults(run=None)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-seal the stored secrets with the first key of SECRET_KEYS"
+    )
+    rotate.add_argument(
+        "--batch", type=_batch_size, default=500, help="rows per transaction (default: 500)"
+    )
+    rotate.set_defaults(run=_rotate_keys)
+
     demo = sub.add_parser("demo-api", help="serve the demo MetaKraftwerk API")
     demo.add_argument("--port", type=int, default=8089)
     demo.set_defaults(run=_demo_api)
@@ -132,6 +147,22 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.run import run_worker
 
     return run_worker(settings, once=args.once, demo=args.demo)
+
+
+def _batch_size(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100000, got {raw!r}")
+    return value
+
+
+def _rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.keys import rotate_keys
+
+    return rotate_keys(settings, sys.stdout, batch=args.batch)
 
 
 def _demo_api(settings: Settings, args: argparse.Namespace) -> int:

@@ -38,7 +38,16 @@ from bot.wiring import (
 log = logging.getLogger(__name__)
 
 
+SOCKET_MODE_DISTRIBUTED = (
+    "`releases-bot socket` cannot run with RELEASES_BOT_MODE=distributed: Socket Mode cannot "
+    "serve apps installed from a link (Slack allows it only for apps outside the App "
+    "Directory); run `releases-bot serve` behind PUBLIC_URL"
+)
+
+
 def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool = False) -> int:
+    if settings.is_distributed:
+        raise ConfigError(SOCKET_MODE_DISTRIBUTED)
     check_slack_settings(settings, http_mode=False)
     assert settings.slack_app_token is not None
     if not demo:

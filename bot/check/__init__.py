@@ -5,7 +5,8 @@ the rest still checked), MetaKraftwerk (reachable, credentials, one list), the d
 (connect, schema version, and whether the processes can share it), CACHE_URL's Redis, and
 Slack (the bot token through `auth.test`, the signing secret in HTTP mode). Only when no
 MetaKraftwerk setting at all is given does it check the built-in demo API instead, and it says
-so first.
+so first. In distributed mode it checks what an installable app needs instead
+(`bot.check.distributed`). Its first line names the mode it found.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from bot.check.cache import check_cache
 from bot.check.database import check_database
+from bot.check.distributed import run_distributed_check
 from bot.check.metakraftwerk import check_metakraftwerk
 from bot.check.report import Report
 from bot.check.slack import check_slack
@@ -90,7 +92,10 @@ def check_environment(out: TextIO, environ: Mapping[str, str] | None = None) -> 
     logger = logging.getLogger("bot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # a warning would repeat a line of the report
+    out.write("mode: distributed\n" if settings.is_distributed else "mode: single workspace\n")
     try:
+        if settings.is_distributed:
+            return run_distributed_check(settings, out, errors=errors)
         return run_check(settings, out, errors=errors)
     finally:
         logger.setLevel(level)
