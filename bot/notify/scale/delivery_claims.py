@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, text, update
 
 from bot.notify.scale.records import ClaimsNeedPostgreSQL
 from bot.notify.store.database import Database
-from bot.notify.store.schema import UtcDateTime
+from bot.notify.store.schema import UtcDateTime, outbox
 
 _CLAIM = text(
     """
@@ -74,3 +75,18 @@ class DeliveryClaims:
             }).all()
         found = [ClaimedDelivery(int(r.id), str(r.team_id), str(r.channel_id)) for r in rows]
         return sorted(found, key=lambda d: d.id)
+
+    def recover_stale(self, older_than: timedelta) -> list[int]:
+        """Rows claimed longer ago than `older_than` and never finished (their worker died
+        mid-post), pending again: posted once more, at most one repeat per crash. The ids.
+
+        `older_than` must exceed the longest a live worker takes to post a row and record it.
+        """
+        with self._db.write() as conn:
+            return sorted(int(i) for i in conn.execute(
+                update(outbox)
+                .where(outbox.c.state == "pending", outbox.c.sending_at.is_not(None),
+                       outbox.c.sending_at < self._db.now() - older_than)
+                .values(sending_at=None, sending_by=None)
+                .returning(outbox.c.id)
+            ).scalars())

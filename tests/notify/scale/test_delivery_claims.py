@@ -3,6 +3,7 @@ of a team per claim, rows locked elsewhere skipped, left-out teams and paused ro
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,18 @@ def test_sqlite_is_refused(tmp_path: Path, clock: FakeClock) -> None:
     with pytest.raises(ClaimsNeedPostgreSQL, match="SKIP LOCKED"):
         DeliveryClaims(Database(engine, clock))
     engine.dispose()
+
+
+def test_a_dead_worker_s_rows_are_posted_again_once_they_are_stale(
+    deliveries: DeliveryClaims, pg_store: Store, clock: FakeClock
+) -> None:
+    (row,) = _queue(pg_store, "T1", "C1")
+    deliveries.claim("dead", limit=1, per_team=1)
+    clock.advance(30)
+    assert deliveries.recover_stale(timedelta(seconds=60)) == []  # may still be posting
+    clock.advance(31)
+    assert deliveries.recover_stale(timedelta(seconds=60)) == [row]
+    assert [d.id for d in deliveries.claim("w2", limit=1, per_team=1)] == [row]
+    pg_store.outbox.mark_sent(row, "1.1")
+    clock.advance(120)
+    assert deliveries.recover_stale(timedelta(seconds=60)) == []  # sent rows stay sent
