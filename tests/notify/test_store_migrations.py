@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.notify.records import NewDelivery
 from bot.notify.store import Store
 from bot.notify.store.engine import create_store_engine
-from bot.notify.store.migrations import head_version
+from bot.notify.store.migrations import alembic_config, head_version
 from bot.notify.store.probe import ProbeFailed, probe_database
-from bot.notify.store.schema import metadata, outbox, subscriptions
+from bot.notify.store.schema import connection_schedules, metadata, outbox, subscriptions
 from bot.notify.store.subscriptions import TwinSubscription
 from tests.fakes.clock import FakeClock
 from tests.notify.legacy_steps import STEPS, build_legacy
@@ -175,3 +177,37 @@ def test_every_migration_file_is_package_data() -> None:
         if not any(p.relative_to(root / "bot").match(glob) for glob in globs)
     ]
     assert unshipped == []
+
+
+def test_a_database_at_step_6_gets_the_connection_schedules(
+    db_url: str, clock: FakeClock
+) -> None:
+    """The schedule table arrives beside what step 6 left, which stays, and it refuses a
+    status the claims do not know and an interval of zero."""
+    engine = create_store_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn, T0), "0006")
+            assert not inspect(conn).has_table("connection_schedules")
+            conn.execute(text(
+                "INSERT INTO subscriptions (team_id, channel_id, kind, filters, created_by,"
+                " created_at, baseline_done, twin_key) VALUES ('T1', 'C1', 'change', 'open',"
+                " 'U1', :at, :t, 'k1')"
+            ), {"at": T0, "t": True})
+        with Store(engine, clock=clock) as store:
+            assert store.schema_version() == head_version()
+            assert [s.filters for s in store.subscriptions.in_channel("T1", "C1")] == ["open"]
+            with engine.connect() as conn:
+                assert schema_differences(conn) == []
+            row = {
+                "connection_id": "c1", "next_poll_at": T0, "interval_seconds": 60,
+                "lease_generation": 0, "consecutive_failures": 0, "status": "active",
+            }
+            with engine.begin() as conn:
+                conn.execute(insert(connection_schedules).values(**row))
+            for bad in ({"status": "asleep"}, {"interval_seconds": 0}):
+                with pytest.raises(IntegrityError), engine.begin() as conn:
+                    conn.execute(insert(connection_schedules).values(
+                        **{**row, "connection_id": "c2", **bad}))
+    finally:
+        engine.dispose()

@@ -172,3 +172,26 @@ outbox_payloads = Table(
     Column("created_at", UtcDateTime, nullable=False),
     sqlite_autoincrement=True,
 )
+connection_schedules = Table(
+    # One row per MetaKraftwerk connection in the distributed mode: when it is next polled, and
+    # which worker holds it now. Workers claim due rows (`bot.notify.scale.claims`); the
+    # generation goes up at every claim, so a worker whose lease ran out and was taken over can
+    # no longer commit, even if it claims the same row again later.
+    "connection_schedules", metadata,
+    Column("connection_id", String(64), primary_key=True),
+    Column("next_poll_at", UtcDateTime, nullable=False),
+    Column("interval_seconds", Integer, nullable=False),  # the base interval, before back-off
+    Column("lease_owner", String(255)),
+    Column("lease_expires_at", UtcDateTime),
+    Column("lease_generation", BigInteger, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("last_change_at", UtcDateTime),
+    Column("last_error", String(200)),
+    Column("last_good_poll_at", UtcDateTime),
+    CheckConstraint(
+        "status IN ('active', 'failing', 'paused')", name="ck_connection_schedules_status"
+    ),
+    CheckConstraint("interval_seconds > 0", name="ck_connection_schedules_interval"),
+    Index("ix_connection_schedules_due", "status", "next_poll_at"),
+)
