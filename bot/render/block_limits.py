@@ -75,15 +75,20 @@ _NESTED: Final = (dict, list, tuple)
 
 def _text_size(node: object) -> int:
     # The same walk as iter_text_objects without a generator per level: it runs on every reply.
+    size = 0
     if isinstance(node, dict):
         if node.get("type") in ("plain_text", "mrkdwn"):
             text = node.get("text")
             if isinstance(text, str):
                 return len(text)
-        return sum(_text_size(value) for value in node.values() if isinstance(value, _NESTED))
-    if isinstance(node, list | tuple):
-        return sum(_text_size(item) for item in node if isinstance(item, _NESTED))
-    return 0
+        for value in node.values():
+            if isinstance(value, _NESTED):
+                size += _text_size(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            if isinstance(item, _NESTED):
+                size += _text_size(item)
+    return size
 
 
 def block_text_size(blocks: Sequence[Block]) -> int:
