@@ -7,10 +7,17 @@ it can neither break the line nor format it.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 ZWSP = "\u200b"  # zero-width space: a marker beside it no longer touches a word boundary
 _MARKERS = "*_~"
 BACKTICK_STAND_IN = "\u02cb"  # ˋ, looks like a backtick and opens no code span
+_INLINE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": BACKTICK_STAND_IN})
+_MARKER = re.compile(r"[*_~]")
+# Names and groups repeat in every answer; these caches keep their inline forms.
+_CACHED_TEXTS = 4096
 
 
 def escape(text: str) -> str:
@@ -47,6 +54,7 @@ def _boundary(char: str) -> bool:
     return not char.isalnum()
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)
 def inline(text: str) -> str:
     """Foreign text for inside one of our lines: escaped, on one line, formatting nothing.
 
@@ -56,20 +64,20 @@ def inline(text: str) -> str:
     the middle of a word (`DWH_GROUP`) is left as it is: Slack formats nothing there.
     """
     flat = " ".join(text.split())
-    out: list[str] = []
-    last = len(flat) - 1
-    for i, char in enumerate(flat):
-        if char == "`":
-            out.append(BACKTICK_STAND_IN)
-        elif char in _MARKERS:
+    if _MARKER.search(flat) is not None:
+        last = len(flat) - 1
+
+        def guard(match: re.Match[str]) -> str:
+            i = match.start()
             before = ZWSP if i == 0 or _boundary(flat[i - 1]) else ""
             after = ZWSP if i == last or _boundary(flat[i + 1]) else ""
-            out.append(f"{before}{char}{after}")
-        else:
-            out.append(escape(char))
-    return "".join(out)
+            return f"{before}{match.group()}{after}"
+
+        flat = _MARKER.sub(guard, flat)
+    return flat.translate(_INLINE)
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)
 def inline_truncated(text: str, limit: int) -> str:
     """`inline`, fit into `limit` characters; a cut is marked with an ellipsis."""
     whole = inline(text)

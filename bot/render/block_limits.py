@@ -75,15 +75,20 @@ _NESTED: Final = (dict, list, tuple)
 
 def _text_size(node: object) -> int:
     # The same walk as iter_text_objects without a generator per level: it runs on every reply.
+    size = 0
     if isinstance(node, dict):
         if node.get("type") in ("plain_text", "mrkdwn"):
             text = node.get("text")
             if isinstance(text, str):
                 return len(text)
-        return sum(_text_size(value) for value in node.values() if isinstance(value, _NESTED))
-    if isinstance(node, list | tuple):
-        return sum(_text_size(item) for item in node if isinstance(item, _NESTED))
-    return 0
+        for value in node.values():
+            if isinstance(value, _NESTED):
+                size += _text_size(value)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            if isinstance(item, _NESTED):
+                size += _text_size(item)
+    return size
 
 
 def block_text_size(blocks: Sequence[Block]) -> int:
@@ -93,13 +98,17 @@ def block_text_size(blocks: Sequence[Block]) -> int:
 
 def _copy(node: Any) -> Any:
     """A deep copy of JSON-like blocks (dicts, lists, tuples of plain values): what fit_blocks
-    may change is then its own, at a fraction of copy.deepcopy's cost."""
+    may change is then its own, at a fraction of copy.deepcopy's cost. Plain values are taken
+    as they are, without a call each."""
     if isinstance(node, dict):
-        return {key: _copy(value) for key, value in node.items()}
+        return {
+            key: _copy(value) if isinstance(value, _NESTED) else value
+            for key, value in node.items()
+        }
     if isinstance(node, list):
-        return [_copy(item) for item in node]
+        return [_copy(item) if isinstance(item, _NESTED) else item for item in node]
     if isinstance(node, tuple):
-        return tuple(_copy(item) for item in node)
+        return tuple(_copy(item) if isinstance(item, _NESTED) else item for item in node)
     return node
 
 
@@ -225,7 +234,8 @@ def _cap_longest(blocks: list[Block], target: int) -> bool:
 
 def fit_blocks(blocks: Sequence[Block], *, budget: int = TEXT_BUDGET) -> tuple[Block, ...]:
     """A copy of `blocks` within every Block Kit limit and within `budget` chars of text."""
-    fitted = [b for b in (_fit_block(_copy(dict(block))) for block in blocks) if b]
+    copies = (_copy(block if type(block) is dict else dict(block)) for block in blocks)
+    fitted = [b for b in (_fit_block(copy) for copy in copies) if b]
     dropped = 0
 
     def drop_one() -> bool:

@@ -121,29 +121,39 @@ class ResponseUrls:
 
     def usable(self, url: str | None) -> bool:
         """True when answers may go to `url`; otherwise False and one warning line."""
+        return self._checked(url) is not None
+
+    def _checked(self, url: str | None) -> tuple[SplitResult, Origin] | None:
+        """`url` split, and its origin, when answers may go there; otherwise None and one
+        warning line. The pool is asked for this very origin (no second URL parser)."""
         if not url:
             log.warning("an answer had no response_url; dropped")
-            return False
-        if not self.allowed(url):
+            return None
+        try:
+            parts = urlsplit(url)
+            origin = Origin.of_parts(parts)
+        except ValueError:
+            origin = None
+        if origin is None or origin not in self._origins:
             # The URL itself may carry a token: log only where it pointed.
-            origin = Origin.of(url)
             log.warning(
                 "response_url outside Slack's origin (%s); answer dropped",
                 origin if origin is not None else "not an http(s) URL",
             )
-            return False
-        return True
+            return None
+        return parts, origin
 
     def post(self, url: str | None, body: dict[str, Any]) -> bool:
         """Post `body` as JSON; False (and one log line) when it was not delivered."""
-        if not self.usable(url):
+        checked = self._checked(url)
+        if checked is None:
             return False
         assert url is not None
         # As httpx encodes `json=`: compact, UTF-8, no NaN.
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         try:
             if isinstance(self._http, Pools):
-                status = _post_pooled(self._http, url, data.encode())
+                status = _post_pooled(self._http, *checked, data.encode())
             else:
                 content = data.encode()
                 status = self._http.post(url, content=content, headers=_HEADERS).status_code
@@ -156,12 +166,8 @@ class ResponseUrls:
         return True
 
 
-def _post_pooled(pools: Pools, url: str, data: bytes) -> int:
-    """POST to the origin the allow-list checked, parsed by the same function; the status."""
-    parts = urlsplit(url)
-    origin = Origin.of_parts(parts)
-    if origin is None:  # `usable` lets only an allowed origin through
-        raise ValueError("not an http(s) URL")
+def _post_pooled(pools: Pools, parts: SplitResult, origin: Origin, data: bytes) -> int:
+    """POST to the origin the allow-list checked, split by the same function; the status."""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     pool = pools.pool_for(origin.scheme, origin.host, origin.port)
     response = pool.urlopen(
