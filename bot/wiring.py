@@ -32,6 +32,11 @@ from bot.cache.release_cache import ReleaseCache
 from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
+from bot.connect.links import LinkSigner
+from bot.connect.routes import PREFIX as CONNECT_PREFIX
+from bot.connect.routes import Connected, ConnectPages
+from bot.connect.store import ConnectionStore
+from bot.connect.verify import HttpFor, Verifier
 from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
@@ -41,6 +46,7 @@ from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
+from bot.secret_box import SecretBox
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
@@ -306,7 +312,8 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
-        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        subscriptions = build_subscriptions(services, web_client)
+        use_cases = build_use_cases(services, subscriptions)
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
@@ -320,12 +327,47 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         front = SlackFront(
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
+        pages = (
+            [(CONNECT_PREFIX, build_connect_pages(services, subscriptions.store))]
+            if settings.is_distributed else []
+        )
         web = WebApp(TimedFront(front, metrics.ack_seconds), services.health,
-                     close=services.close, metrics=metrics.render)
+                     close=services.close, metrics=metrics.render, pages=pages)
         freeze_startup_objects()
         return web
 
     return load
+
+
+def build_connections(services: Services, store: Store) -> ConnectionStore:
+    """The MetaKraftwerk connections in the store's database, sealed with SECRET_KEYS."""
+    box = SecretBox([key.value for key in services.settings.secret_keys])
+    return ConnectionStore(store.engine, box, services.clock)
+
+
+def build_connect_pages(
+    services: Services,
+    store: Store,
+    *,
+    http_for: HttpFor | None = None,
+    on_connected: Connected | None = None,
+) -> ConnectPages:
+    """The connect page: links signed with the first SECRET_KEYS key, accounts checked against
+    the allowlisted base URL they name, over a client that never follows a redirect."""
+    settings = services.settings
+
+    def for_base_url(base_url: str) -> httpx.Client:
+        return make_http_client(settings, base_url=base_url)
+
+    return ConnectPages(
+        build_connections(services, store),
+        LinkSigner(settings.secret_keys[0].value),
+        Verifier(http_for or for_base_url, services.clock, settings.api_deadline_seconds),
+        settings.metakraftwerk_allowed_urls,
+        services.clock,
+        secure_cookie=(settings.public_url or "https:").startswith("https:"),
+        on_connected=on_connected,
+    )
 
 
 def freeze_startup_objects() -> None:
