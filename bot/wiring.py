@@ -48,6 +48,7 @@ from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.secret_box import SecretBox
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.connect_listeners import ConnectHome
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.response_urls import ResponseUrls, make_response_http
@@ -314,6 +315,11 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         web_client = build_answer_client(services)
         subscriptions = build_subscriptions(services, web_client)
         use_cases = build_use_cases(services, subscriptions)
+        if settings.is_distributed:
+            surfaces = replace(
+                use_cases.surfaces, connect=build_connect_home(services, subscriptions.store)
+            )
+            use_cases = replace(use_cases, surfaces=surfaces)
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
@@ -345,6 +351,29 @@ def build_connections(services: Services, store: Store) -> ConnectionStore:
     return ConnectionStore(store.engine, box, services.clock)
 
 
+def _verifier(services: Services, http_for: HttpFor | None = None) -> Verifier:
+    settings = services.settings
+
+    def for_base_url(base_url: str) -> httpx.Client:
+        return make_http_client(settings, base_url=base_url)
+
+    return Verifier(http_for or for_base_url, services.clock, settings.api_deadline_seconds)
+
+
+def build_connect_home(
+    services: Services, store: Store, *, http_for: HttpFor | None = None
+) -> ConnectHome:
+    """App Home's connection section and its admins' buttons (distributed mode)."""
+    settings = services.settings
+    assert settings.public_url is not None  # required in distributed mode
+    return ConnectHome(
+        build_connections(services, store),
+        LinkSigner(settings.secret_keys[0].value),
+        _verifier(services, http_for),
+        settings.public_url,
+    )
+
+
 def build_connect_pages(
     services: Services,
     store: Store,
@@ -355,14 +384,10 @@ def build_connect_pages(
     """The connect page: links signed with the first SECRET_KEYS key, accounts checked against
     the allowlisted base URL they name, over a client that never follows a redirect."""
     settings = services.settings
-
-    def for_base_url(base_url: str) -> httpx.Client:
-        return make_http_client(settings, base_url=base_url)
-
     return ConnectPages(
         build_connections(services, store),
         LinkSigner(settings.secret_keys[0].value),
-        Verifier(http_for or for_base_url, services.clock, settings.api_deadline_seconds),
+        _verifier(services, http_for),
         settings.metakraftwerk_allowed_urls,
         services.clock,
         secure_cookie=(settings.public_url or "https:").startswith("https:"),
