@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from bot.connect.routes import MAX_BODY_BYTES, POSTS_PER_LINK
+from bot.connect.routes import MAX_BODY_BYTES, POSTS_PER_LINK, REQUESTS_PER_MINUTE
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD
 from bot.notify.store.schema import connections
 from tests.connect.serving import TENANT, ConnectSite
@@ -137,3 +137,13 @@ def test_bodies_over_the_cap_and_endless_tries_are_refused(site: ConnectSite) ->
             _post(client, link, csrf, base_url=site.demo.url, password="wrong")
         stopped = _post(client, link, csrf, base_url=site.demo.url)
         assert stopped.status_code == 429
+
+
+def test_one_address_asking_too_often_is_told_to_wait(site: ConnectSite) -> None:
+    link = site.new_link()
+    with httpx.Client() as client:
+        answers = [client.get(link).status_code for _ in range(REQUESTS_PER_MINUTE + 1)]
+        assert answers[:-1] == [200] * REQUESTS_PER_MINUTE
+        assert answers[-1] == 429
+        site.clock.advance(61)  # the window has passed
+        assert client.get(link).status_code == 200
