@@ -1,10 +1,14 @@
-"""HTTP mode: the WSGI app, GET /healthz beside the request front for Slack (bot/slack/front.py)."""
+"""HTTP mode: the WSGI app, GET /healthz beside the request front for Slack (bot/slack/front.py).
+
+Pages for browsers (the connect page in distributed mode) are served beside the front, by path
+prefix: browsers send no Slack signature, so they never reach the front.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import bot
@@ -31,14 +35,19 @@ class WebApp:
         health: Callable[[], dict[str, Any]],
         close: Callable[[], None] | None = None,
         metrics: Callable[[], tuple[bytes, str]] | None = None,
+        pages: Sequence[tuple[str, WSGIApplication]] = (),
     ) -> None:
         self._front = front
         self._health = health
         self.close = close or (lambda: None)
         self._metrics = metrics  # Prometheus text of this process: (body, content type)
+        self._pages = tuple(pages)  # (path prefix, WSGI app) for browsers
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        for prefix, page in self._pages:
+            if path.startswith(prefix):
+                return page(environ, start_response)
         if path == METRICS_PATH and self._metrics is not None:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
                 start_response(

@@ -32,6 +32,11 @@ from bot.cache.release_cache import ReleaseCache
 from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
+from bot.connect.links import LinkSigner
+from bot.connect.routes import PREFIX as CONNECT_PREFIX
+from bot.connect.routes import Connected, ConnectPages
+from bot.connect.store import ConnectionStore
+from bot.connect.verify import HttpFor, Verifier
 from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
@@ -41,7 +46,9 @@ from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
+from bot.secret_box import SecretBox
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.connect_listeners import ConnectHome
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.response_urls import ResponseUrls, make_response_http
@@ -306,7 +313,13 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
-        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        subscriptions = build_subscriptions(services, web_client)
+        use_cases = build_use_cases(services, subscriptions)
+        if settings.is_distributed:
+            surfaces = replace(
+                use_cases.surfaces, connect=build_connect_home(services, subscriptions.store)
+            )
+            use_cases = replace(use_cases, surfaces=surfaces)
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
@@ -320,12 +333,66 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         front = SlackFront(
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
+        pages = (
+            [(CONNECT_PREFIX, build_connect_pages(services, subscriptions.store))]
+            if settings.is_distributed else []
+        )
         web = WebApp(TimedFront(front, metrics.ack_seconds), services.health,
-                     close=services.close, metrics=metrics.render)
+                     close=services.close, metrics=metrics.render, pages=pages)
         freeze_startup_objects()
         return web
 
     return load
+
+
+def build_connections(services: Services, store: Store) -> ConnectionStore:
+    """The MetaKraftwerk connections in the store's database, sealed with SECRET_KEYS."""
+    box = SecretBox([key.value for key in services.settings.secret_keys])
+    return ConnectionStore(store.engine, box, services.clock)
+
+
+def _verifier(services: Services, http_for: HttpFor | None = None) -> Verifier:
+    settings = services.settings
+
+    def for_base_url(base_url: str) -> httpx.Client:
+        return make_http_client(settings, base_url=base_url)
+
+    return Verifier(http_for or for_base_url, services.clock, settings.api_deadline_seconds)
+
+
+def build_connect_home(
+    services: Services, store: Store, *, http_for: HttpFor | None = None
+) -> ConnectHome:
+    """App Home's connection section and its admins' buttons (distributed mode)."""
+    settings = services.settings
+    assert settings.public_url is not None  # required in distributed mode
+    return ConnectHome(
+        build_connections(services, store),
+        LinkSigner(settings.secret_keys[0].value),
+        _verifier(services, http_for),
+        settings.public_url,
+    )
+
+
+def build_connect_pages(
+    services: Services,
+    store: Store,
+    *,
+    http_for: HttpFor | None = None,
+    on_connected: Connected | None = None,
+) -> ConnectPages:
+    """The connect page: links signed with the first SECRET_KEYS key, accounts checked against
+    the allowlisted base URL they name, over a client that never follows a redirect."""
+    settings = services.settings
+    return ConnectPages(
+        build_connections(services, store),
+        LinkSigner(settings.secret_keys[0].value),
+        _verifier(services, http_for),
+        settings.metakraftwerk_allowed_urls,
+        services.clock,
+        secure_cookie=(settings.public_url or "https:").startswith("https:"),
+        on_connected=on_connected,
+    )
 
 
 def freeze_startup_objects() -> None:

@@ -18,6 +18,7 @@ from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
 from bot.render import actions as act
+from bot.render.connection_panel import ConnectionPanel
 from bot.render.home_view import ChannelRows, HomeData, render_home
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,15 @@ class Home:
         self._follows: FollowedReleases = follows or NoFollows()
 
     def view(
-        self, caller: Caller, channels: UserChannels, *, refresh: bool = False
+        self,
+        caller: Caller,
+        channels: UserChannels,
+        *,
+        refresh: bool = False,
+        connection: ConnectionPanel | None = None,
     ) -> dict[str, Any]:
-        """The Home tab view for `caller` (a `views.publish` view)."""
+        """The Home tab view for `caller` (a `views.publish` view); with `connection`
+        (distributed mode), the MetaKraftwerk connection's section on top."""
         releases, releases_error = self._open_releases(refresh)
         channel_rows, subscriptions_error = self._channel_rows(caller, channels)
         data = HomeData(
@@ -98,6 +105,7 @@ class Home:
             channels=channel_rows,
             channels_error=channels.error or subscriptions_error,
             subscriptions_available=self._subscriptions is not None,
+            connection=connection,
         )
         return render_home(data, self._clock.now())
 

@@ -19,6 +19,7 @@ from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
 from bot.render.block_limits import fit_blocks
+from bot.render.connection_panel import ConnectionPanel, connection_blocks
 
 HOME_CALLBACK = "releases_home"
 ACTION_HOME_REFRESH = "home_refresh"
@@ -61,6 +62,7 @@ class HomeData:
     channels_error: str | None = None
     subscriptions_available: bool = True
     group_names: Mapping[int, str] = field(default_factory=dict)
+    connection: ConnectionPanel | None = None  # distributed mode: the MetaKraftwerk section
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,7 @@ def home_blocks(data: HomeData, now: datetime) -> tuple[dict[str, Any], ...]:
             ],
         ),
         parts.divider(),
+        *(connection_blocks(data.connection) if data.connection is not None else []),
         *_releases_blocks(data, now),
         *_followed_blocks(data, now),
         *_channel_blocks(data),

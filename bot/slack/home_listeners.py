@@ -25,8 +25,10 @@ from slack_sdk.errors import SlackApiError
 from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
 from bot.cache.replay import ReplayGuard
+from bot.connect.records import Tenant
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.slack import payload
+from bot.slack.connect_listeners import ConnectHome, register_connect, tenant_of
 from bot.slack.rate_limits import RETRIES, again_later, retry_after
 from bot.slack.reply_delivery import Delivery
 
@@ -39,13 +41,31 @@ SEEN_TTL_SECONDS = 15 * 60.0  # Slack retries within minutes
 BUSY_STATUS = 503  # Slack retries an event answered with anything but 2xx
 
 
-def register_home(app: App, home: Home, delivery: Delivery, seen: ReplayGuard) -> None:
-    app.event("app_home_opened")(partial(on_app_home_opened, home, delivery, seen))
-    app.action(ACTION_HOME_REFRESH)(partial(on_home_refresh, home, delivery))
+def register_home(
+    app: App, home: Home, delivery: Delivery, seen: ReplayGuard,
+    connect: ConnectHome | None = None,
+) -> None:
+    """With `connect` (distributed mode) the tab shows the MetaKraftwerk connection too."""
+    def opened(body: dict[str, Any], event: dict[str, Any]) -> BoltResponse | None:
+        return on_app_home_opened(home, delivery, seen, body, event, connect=connect)
+
+    def refreshed(ack: Ack, body: dict[str, Any]) -> None:
+        on_home_refresh(home, delivery, ack, body, connect=connect)
+
+    app.event("app_home_opened")(opened)
+    app.action(ACTION_HOME_REFRESH)(refreshed)
+    if connect is not None:
+        def republish(body: dict[str, Any]) -> None:
+            user = payload.obj(body, "user")
+            caller = Caller(team_id=tenant_of(body).team_id, user_id=payload.text(user, "id"))
+            publish_home(home, delivery, caller, connect=connect, tenant=tenant_of(body))
+
+        register_connect(app, connect, delivery.client, delivery.work.submit, republish)
 
 
 def on_app_home_opened(
-    home: Home, delivery: Delivery, seen: ReplayGuard, body: dict[str, Any], event: dict[str, Any]
+    home: Home, delivery: Delivery, seen: ReplayGuard, body: dict[str, Any],
+    event: dict[str, Any], connect: ConnectHome | None = None,
 ) -> BoltResponse | None:
     """Publish the Home tab once per opening, on a work thread; the Messages tab needs nothing."""
     if payload.text(event, "tab") not in ("", "home"):
@@ -60,7 +80,7 @@ def on_app_home_opened(
         if event_id and not seen.first_time(f"app_home_opened:{event_id}", SEEN_TTL_SECONDS):
             log.info("app_home_opened %s seen before (a retry); not published again", event_id)
             return
-        publish_home(home, delivery, caller)
+        publish_home(home, delivery, caller, connect=connect, tenant=tenant_of(body))
 
     if delivery.work.submit(publish):
         return None
@@ -69,7 +89,10 @@ def on_app_home_opened(
     return BoltResponse(status=BUSY_STATUS, body="")
 
 
-def on_home_refresh(home: Home, delivery: Delivery, ack: Ack, body: dict[str, Any]) -> None:
+def on_home_refresh(
+    home: Home, delivery: Delivery, ack: Ack, body: dict[str, Any],
+    connect: ConnectHome | None = None,
+) -> None:
     """The Refresh button: ask MetaKraftwerk again, not the cache."""
     user, team = payload.obj(body, "user"), payload.obj(body, "team")
     caller = Caller(
@@ -77,7 +100,10 @@ def on_home_refresh(home: Home, delivery: Delivery, ack: Ack, body: dict[str, An
         user_id=payload.text(user, "id"),
     )
     ack()
-    if not delivery.work.submit(lambda: publish_home(home, delivery, caller, refresh=True)):
+    tenant = tenant_of(body)
+    if not delivery.work.submit(lambda: publish_home(
+        home, delivery, caller, refresh=True, connect=connect, tenant=tenant
+    )):
         log.warning("busy: App Home refresh for %s skipped", caller.user_id)
 
 
@@ -88,17 +114,26 @@ def publish_home(
     *,
     refresh: bool = False,
     retries_left: int = RETRIES,
+    connect: ConnectHome | None = None,
+    tenant: Tenant | None = None,
 ) -> None:
     """Publish the Home tab; when Slack rate-limits that, again (from the cache) once it allows."""
     if not caller.user_id:
         log.warning("App Home event without a user; nothing published")
         return
     client = delivery.client
-    view = home.view(caller, user_channels(client, caller.user_id), refresh=refresh)
+    panel = None
+    if connect is not None:
+        try:
+            panel = connect.panel(client, tenant or Tenant("", caller.team_id), caller.user_id)
+        except Exception:
+            log.exception("App Home without the MetaKraftwerk connection for %s", caller.user_id)
+    view = home.view(caller, user_channels(client, caller.user_id), refresh=refresh,
+                     connection=panel)
     try:
         client.views_publish(user_id=caller.user_id, view=view)
     except SlackApiError as exc:
-        again = partial(_publish_again, home, delivery, caller)
+        again = partial(_publish_again, home, delivery, caller, connect, tenant)
         what = f"views.publish for {caller.user_id}"
         if not again_later(delivery.work, exc, again, what=what, retries_left=retries_left):
             log.warning("%s failed: %s", what, exc.response.get("error"))
@@ -106,8 +141,12 @@ def publish_home(
         log.warning("views.publish for %s failed: %s", caller.user_id, exc)
 
 
-def _publish_again(home: Home, delivery: Delivery, caller: Caller, retries_left: int) -> None:
-    publish_home(home, delivery, caller, retries_left=retries_left)
+def _publish_again(
+    home: Home, delivery: Delivery, caller: Caller, connect: ConnectHome | None,
+    tenant: Tenant | None, retries_left: int,
+) -> None:
+    publish_home(home, delivery, caller, retries_left=retries_left, connect=connect,
+                 tenant=tenant)
 
 
 def user_channels(client: WebClient, user_id: str) -> UserChannels:

@@ -13,6 +13,7 @@ from bot.app.home import Home
 from bot.app.search_form import SearchForms
 from bot.app.workflow_step import FindReleasesStep
 from bot.cache.replay import ReplayGuard
+from bot.slack.connect_listeners import ConnectHome
 from bot.slack.home_listeners import register_home
 from bot.slack.reply_delivery import Delivery
 from bot.slack.search_listeners import register_search
@@ -26,11 +27,12 @@ class Surfaces:
     home: Home
     search_forms: SearchForms
     workflow_step: FindReleasesStep
+    connect: ConnectHome | None = None  # distributed mode: the MetaKraftwerk connection
 
 
 def register_surfaces(
     app: App, surfaces: Surfaces, delivery: Delivery, seen: ReplayGuard
 ) -> None:
-    register_home(app, surfaces.home, delivery, seen)
+    register_home(app, surfaces.home, delivery, seen, surfaces.connect)
     register_search(app, surfaces.search_forms, delivery)
     register_workflow_step(app, surfaces.workflow_step, delivery, seen)

@@ -41,6 +41,8 @@ class Script:
     # Web API methods that answer 429 (with `retry_after`) for as long as they are listed.
     rate_limited: set[str] = field(default_factory=set)
     users_tz: dict[str, str] = field(default_factory=dict)
+    # users.info's user objects by id (is_admin, team_id, ...), where a test needs more than tz.
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
@@ -208,6 +210,8 @@ class FakeSlack:
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}
         if method == "users.info":
             user = str(args.get("user", ""))
+            if user in script.users:
+                return 200, {"ok": True, "user": {"id": user, **script.users[user]}}, {}
             tz = script.users_tz.get(user)
             if tz is None:
                 return 200, {"ok": False, "error": "user_not_found"}, {}

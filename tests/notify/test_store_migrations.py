@@ -19,7 +19,14 @@ from bot.notify.store import Store
 from bot.notify.store.engine import create_store_engine
 from bot.notify.store.migrations import alembic_config, head_version
 from bot.notify.store.probe import ProbeFailed, probe_database
-from bot.notify.store.schema import connection_schedules, metadata, outbox, subscriptions
+from bot.notify.store.schema import (
+    connect_links,
+    connection_schedules,
+    connections,
+    metadata,
+    outbox,
+    subscriptions,
+)
 from bot.notify.store.subscriptions import TwinSubscription
 from tests.fakes.clock import FakeClock
 from tests.notify.legacy_steps import STEPS, build_legacy
@@ -211,3 +218,25 @@ def test_a_database_at_step_6_gets_the_connection_schedules(
                         **{**row, "connection_id": "c2", **bad}))
     finally:
         engine.dispose()
+
+
+def test_connections_and_connect_links_come_with_step_9(db_url: str, clock: FakeClock) -> None:
+    """The connection tables: one connection per owner, statuses checked, links by hash."""
+    with Store.from_url(db_url, clock=clock) as store:
+        row = {
+            "owner_enterprise_id": "", "owner_team_id": "T1", "base_url": "https://mkw.example",
+            "email": "svc@example.com", "password_sealed": "sealed", "password_key_id": "k1",
+            "connected_by": "U1", "connected_at": T0, "status": "active",
+        }
+        with store.engine.begin() as conn:
+            conn.execute(connections.insert().values(**row))
+            conn.execute(connect_links.insert().values(
+                nonce_hash="ab" * 32, enterprise_id="", team_id="T1", user_id="U1",
+                created_at=T0, expires_at=T0,
+            ))
+        with pytest.raises(IntegrityError), store.engine.begin() as conn:
+            conn.execute(connections.insert().values(**row))  # a second one for T1
+        with pytest.raises(IntegrityError), store.engine.begin() as conn:
+            conn.execute(connections.insert().values(
+                **{**row, "owner_team_id": "T2", "status": "maybe"}
+            ))

@@ -195,3 +195,42 @@ connection_schedules = Table(
     CheckConstraint("interval_seconds > 0", name="ck_connection_schedules_interval"),
     Index("ix_connection_schedules_due", "status", "next_poll_at"),
 )
+connections = Table(
+    # A MetaKraftwerk base URL and service account, owned by one workspace (team_id set) or by
+    # an org for all its workspaces (team_id ''). Secrets are sealed (bot.secret_box) and bound
+    # to the owner, so a value copied into another owner's row does not open there.
+    "connections", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_enterprise_id", String(32), nullable=False),  # '' outside Enterprise Grid
+    Column("owner_team_id", String(32), nullable=False),  # '' for an org-wide connection
+    Column("base_url", String(255), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("password_sealed", Text, nullable=False),
+    Column("password_key_id", String(16), nullable=False),
+    Column("session_token_sealed", Text),
+    Column("session_key_id", String(16)),
+    Column("session_expires_at", UtcDateTime),
+    Column("connected_by", String(32), nullable=False),
+    Column("connected_at", UtcDateTime, nullable=False),
+    Column("last_good_poll_at", UtcDateTime),
+    Column("last_error", String(200)),
+    Column("status", String(16), nullable=False),
+    CheckConstraint(
+        "status IN ('active', 'failing', 'disabled')", name="ck_connections_status"
+    ),
+    UniqueConstraint("owner_enterprise_id", "owner_team_id", name="uq_connections_owner"),
+    Index("ix_connections_session_expiry", "session_expires_at"),
+    sqlite_autoincrement=True,
+)
+connect_links = Table(
+    # Single-use links to the connect page: only the nonce's hash is kept, never the nonce.
+    "connect_links", metadata,
+    Column("nonce_hash", String(64), primary_key=True),
+    Column("enterprise_id", String(32), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_connect_links_expires", "expires_at"),
+)
