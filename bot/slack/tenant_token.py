@@ -24,11 +24,14 @@ def current_tenant_token() -> str | None:
 
 
 class BindTenantToken(Middleware):
+    """Binds the authorized token (None when there is none) for the request's listeners.
+
+    Bolt runs the rest of the chain after `process` returns, not inside `next()`, so the value
+    stays set in the request's thread; every request that gets this far sets it anew, and one
+    that fails authorize stops before any listener runs."""
+
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
-        bound = _TOKEN.set(req.context.bot_token)
-        try:
-            return next()
-        finally:
-            _TOKEN.reset(bound)
+        _TOKEN.set(req.context.bot_token)
+        return next()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 
@@ -52,10 +53,14 @@ def test_the_work_queue_carries_each_requests_token(slack: FakeSlack) -> None:
         return BoltResponse(status=200, body="")
 
     bind = BindTenantToken()
-    for token, channel in (("xoxb-one", "C1"), ("xoxb-two", "C2")):
+
+    def request(token: str, channel: str) -> None:  # as Bolt runs a chain: next, then on
         resp = BoltResponse(status=200)
-        bind.process(req=_request(token), resp=resp,
-                     next=lambda channel=channel: listener(channel))  # type: ignore[misc]
+        bind.process(req=_request(token), resp=resp, next=lambda: resp)
+        listener(channel)
+
+    for token, channel in (("xoxb-one", "C1"), ("xoxb-two", "C2")):
+        contextvars.copy_context().run(request, token, channel)  # one request thread each
     done.wait()
     work.close(timeout=5)
     seen = {call.args["channel"]: call.token for call in slack.calls_to("chat.postMessage")}
