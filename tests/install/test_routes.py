@@ -60,7 +60,7 @@ def call(app: InstallRoutes, path: str, *, method: str = "GET", query: str = "",
     environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": query,
                "REMOTE_ADDR": address, "CONTENT_LENGTH": length, "HTTP_COOKIE": cookie,
                "wsgi.input": io.BytesIO(b"")}
-    body = b"".join(app(environ, start_response)).decode()
+    body = b"".join(app(environ, start_response)).decode()  # type: ignore[arg-type]
     return seen["status"], body, seen["headers"]
 
 
