@@ -93,7 +93,7 @@ def distributed_web(
     assert "Traceback" not in process.log(tail=1_000_000), process.log()
 
 
-def install(web: WebProcess, team: str, token: str) -> httpx.Response:
+def install(web: WebProcess, team: str, token: str, enterprise: str = "") -> httpx.Response:
     """A browser's install: /slack/install, Slack's consent (a code), the redirect back."""
     started = web.http.get(f"{web.url}/slack/install")
     assert started.status_code == 302, started.text
@@ -106,17 +106,22 @@ def install(web: WebProcess, team: str, token: str) -> httpx.Response:
     cookie = started.headers["set-cookie"].split(";")[0]
     assert cookie == f"slack-app-oauth-state={state}"
     code = new_key()
-    web.slack.script.oauth_codes[code] = {"team": team, "token": token, "user": f"U{team}"}
+    grant = {"team": team, "token": token, "user": f"U{team}"}
+    if enterprise:
+        grant.update(enterprise=enterprise, team="", user=f"U{enterprise}")
+    web.slack.script.oauth_codes[code] = grant
     return web.http.get(
         f"{web.url}/slack/oauth_redirect", params={"code": code, "state": state},
         headers={"Cookie": cookie},
     )
 
 
-def command_from(web: WebProcess, team: str, text_: str) -> str:
+def command_from(web: WebProcess, team: str, text_: str, enterprise: str = "") -> str:
     key = new_key()
     body = slash_command_body(text_, response_url=web.slack.response_url(key), team_id=team,
                               user_id=f"U{team}", channel_id=f"C{team}")
+    if enterprise:  # a workspace of a Grid org the app is installed on org-wide
+        body += f"&enterprise_id={enterprise}&is_enterprise_install=true"
     assert post_signed(web.http, web.events_url, body).status_code == 200
     return key
 
@@ -182,6 +187,27 @@ def test_two_teams_install_and_each_is_answered_with_its_own_token(
             web.answer(kept)
             assert slack.calls_to("users.info")[-1].token == "xoxb-x"
             assert not [c for c in slack.calls if c.token is None]
+
+            # An org-wide install (Enterprise Grid): no team; the admin is sent on to add the
+            # app to the org's workspaces, and a workspace of the org is answered with its token.
+            org = install(web, "", "xoxb-org", enterprise="E0RG")
+            assert org.status_code == 302, org.text
+            assert org.headers["location"] == (
+                "https://app.slack.com/manage/E0RG/integrations/profile/A0APP/workspaces/add")
+            key = command_from(web, "TORG1", "digest daily 08:00", enterprise="E0RG")
+            web.answer(key)
+            assert (slack.calls_to("users.info")[-1].args["user"],
+                    slack.calls_to("users.info")[-1].token) == ("UTORG1", "xoxb-org")
+            revoked = json.dumps({
+                "type": "event_callback", "enterprise_id": "E0RG", "api_app_id": "A0APP",
+                "event": {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}},
+                "event_id": "Ev2", "event_time": 2, "is_enterprise_install": True,
+                "authorizations": [{"enterprise_id": "E0RG", "team_id": None,
+                                    "is_enterprise_install": True}],
+            })
+            assert post_signed(web.http, web.events_url, revoked, form=False).status_code == 200
+            key = command_from(web, "TORG2", "digest daily 08:00", enterprise="E0RG")
+            assert "install" in json.dumps(web.answer(key)).lower()
     engine = create_engine(database_url)
     with engine.connect() as conn:
         rows = conn.execute(text(
@@ -190,8 +216,8 @@ def test_two_teams_install_and_each_is_answered_with_its_own_token(
             "SELECT team_id, kind FROM installation_events ORDER BY id")).all()
     engine.dispose()
     assert [(r.team_id, r.bot_token is None, r.revoked_at is None) for r in rows] == [
-        ("TAAA1", False, True), ("TBBB2", True, False)]
+        ("", True, False), ("TAAA1", False, True), ("TBBB2", True, False)]
     assert "xoxb-" not in " ".join(str(r.bot_token) for r in rows)
     assert [tuple(h) for h in history] == [
         ("TAAA1", "installed"), ("TAAA1", "reinstalled"), ("TBBB2", "installed"),
-        ("TBBB2", "uninstalled")]
+        ("TBBB2", "uninstalled"), ("", "installed"), ("", "tokens_revoked")]
