@@ -33,7 +33,7 @@ class TenantAuthorize(Authorize):
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._cache: TTLCache[Tenant, InstalledBot | None] = TTLCache(
+        self._cache: TTLCache[Tenant, InstalledBot] = TTLCache(
             CACHE_ENTRIES, ttl_seconds, timer=timer
         )
         self._lock = threading.Lock()
@@ -71,8 +71,9 @@ class TenantAuthorize(Authorize):
             if tenant in self._cache:
                 return self._cache[tenant]
         found = self._store.bot_of(tenant)
-        with self._lock:
-            self._cache[tenant] = found
+        if found is not None:  # not a miss: an install in another process shows at once
+            with self._lock:
+                self._cache[tenant] = found
         return found
 
     def evict(self, tenant: Tenant) -> None:

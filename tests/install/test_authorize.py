@@ -59,6 +59,13 @@ def test_the_cache_holds_for_its_ttl_and_eviction_is_immediate(
     assert _ask(authorize, "T1") is None  # ... until uninstalling evicts it
 
 
+def test_a_team_installed_elsewhere_is_found_at_once(installs: TenantInstallationStore) -> None:
+    authorize = TenantAuthorize(installs, timer=Timer())
+    assert _ask(authorize, "T1") is None
+    _save(installs, "T1", "xoxb-one")  # by another web process: no eviction here
+    assert _ask(authorize, "T1") == "xoxb-one"
+
+
 def test_an_org_wide_install_serves_its_workspaces(installs: TenantInstallationStore) -> None:
     _save(installs, None, "xoxb-org", enterprise="E1", org=True)
     authorize = TenantAuthorize(installs)
