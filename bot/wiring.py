@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk import WebClient
 
 from bot.app.answers import Answers
@@ -31,7 +32,7 @@ from bot.cache.redis.link import RedisLink
 from bot.cache.release_cache import ReleaseCache
 from bot.cache.setup import cache_store, replay_guard, shared_link
 from bot.clock import Clock, SystemClock
-from bot.config import Secret, Settings, metakraftwerk_source
+from bot.config import ConfigError, Secret, Settings, metakraftwerk_source
 from bot.connect.links import LinkSigner
 from bot.connect.routes import PREFIX as CONNECT_PREFIX
 from bot.connect.routes import Connected, ConnectPages
@@ -39,10 +40,16 @@ from bot.connect.store import ConnectionStore
 from bot.connect.verify import HttpFor, Verifier
 from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
+from bot.install.authorize import TenantAuthorize
+from bot.install.oauth_flow import InstallRoutes, build_oauth_flow
+from bot.install.revocation import Uninstalls, register_revocation
+from bot.install.states import TenantStateStore
+from bot.install.store import TenantInstallationStore
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
 from bot.metrics import Metrics, TimedFront, httpx_hooks
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
+from bot.notify.store.database import Database
 from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
@@ -137,6 +144,16 @@ def build_services(
     services = Services(settings, http, client, cache, finder, clock, demo_server, shared)
     services.on_close(cache.close)
     return services
+
+
+@dataclass(frozen=True, slots=True)
+class InstallParts:
+    """Installing from a link (distributed mode): the store, authorize, flow, uninstalls."""
+
+    store: TenantInstallationStore
+    authorize: TenantAuthorize
+    flow: OAuthFlow
+    uninstalls: Uninstalls
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +322,8 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
     check_slack_settings(settings, http_mode=True)
     if not demo:
         metakraftwerk_source(settings, demo_allowed=False)
-    verify_bot_token(settings)
+    if not settings.is_distributed:
+        verify_bot_token(settings)  # in distributed mode each installation brings its own
 
     def load() -> Any:
         services = build_services(settings, demo=demo)
@@ -320,23 +338,36 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
                 use_cases.surfaces, connect=build_connect_home(services, subscriptions.store)
             )
             use_cases = replace(use_cases, surfaces=surfaces)
+
+
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
+        install = (
+            build_install(services.settings, subscriptions.store, web_client)
+            if services.settings.is_distributed else None
+        )
         app = build_app(
             services.settings,
             use_cases.answers,
             build_delivery(services, web_client),
             replay=replay,
             surfaces=use_cases.surfaces,
+            authorize=install.authorize if install else None,
+            oauth_flow=install.flow if install else None,
         )
         assert services.settings.slack_signing_secret is not None
-        front = SlackFront(
+        front: Any = SlackFront(
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
         pages = (
             [(CONNECT_PREFIX, build_connect_pages(services, subscriptions.store))]
             if settings.is_distributed else []
         )
+
+
+        if install is not None:
+            register_revocation(app, install.uninstalls)
+            front = InstallRoutes(install.flow, front)  # unsigned: outside the front
         web = WebApp(TimedFront(front, metrics.ack_seconds), services.health,
                      close=services.close, metrics=metrics.render, pages=pages)
         freeze_startup_objects()
@@ -393,6 +424,26 @@ def build_connect_pages(
         secure_cookie=(settings.public_url or "https:").startswith("https:"),
         on_connected=on_connected,
     )
+
+
+def build_install(settings: Settings, store: Store, web_client: WebClient) -> InstallParts:
+    """Distributed mode's installations over the store's database, sealed with SECRET_KEYS."""
+    if not (settings.slack_client_id and settings.slack_client_secret and settings.public_url):
+        raise ConfigError("distributed mode needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL")
+    database = Database(store.engine, SystemClock())
+    box = SecretBox([key.value for key in settings.secret_keys])
+    installs = TenantInstallationStore(database, box)
+    authorize = TenantAuthorize(installs)
+    flow = build_oauth_flow(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.value,
+        public_url=settings.public_url,
+        store=installs,
+        states=TenantStateStore(database),
+        authorize=authorize,
+        client=web_client,
+    )
+    return InstallParts(installs, authorize, flow, Uninstalls(installs, authorize))
 
 
 def freeze_startup_objects() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.check.cache import check_cache
+from bot.check.installations import check_installations
 from bot.check.report import Report
 from bot.config import Settings, is_postgresql, redact_url
 from bot.notify.store.engine import create_store_engine
@@ -109,6 +110,7 @@ def _check_database(
     finally:
         engine.dispose()
     _report_keys(counts, box, report)
+    check_installations(settings, report)
 
 
 def _report_keys(counts: Sequence[KeyCount], box: SecretBox, report: Report) -> None:

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization.authorize import Authorize
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -17,6 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.slack import listeners
 from bot.slack.reply_delivery import Delivery
 from bot.slack.surfaces import Surfaces, register_surfaces
+from bot.slack.tenant_token import BindTenantToken
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ def build_app(
     replay: ReplayGuard,
     surfaces: Surfaces | None = None,
     require_signing_secret: bool = True,
+    authorize: Authorize | None = None,
+    oauth_flow: OAuthFlow | None = None,
 ) -> App:
     """A Bolt App for HTTP mode (signing secret required) or Socket Mode (not needed there).
 
@@ -39,18 +44,25 @@ def build_app(
     through only what the front (bot/slack/front.py) verified. `replay` drops Slack's retries
     of an event already handled, by any process that shares it. `surfaces` (built by
     bot/wiring.py) adds App Home, the search form and the Workflow Builder step; without them
-    the app answers `/releases`, its buttons and the message shortcut only.
+    the app answers `/releases`, its buttons and the message shortcut only. In distributed
+    mode `authorize` finds each request's installation and `oauth_flow` installs from a link
+    (bot/install); there is no token of the app's own.
     """
     check_slack_settings(settings, http_mode=require_signing_secret)
     signing_secret = (
         settings.slack_signing_secret.value if settings.slack_signing_secret else "socket-mode"
     )
-    assert settings.slack_bot_token is not None
+    if settings.is_distributed and (authorize is None or oauth_flow is None):
+        raise ConfigError("distributed mode needs the installations' authorize and OAuth flow")
+    token = settings.slack_bot_token.value if settings.slack_bot_token else None
     logger = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _SkipTokenWarning) for f in logger.filters):
         logger.addFilter(_SkipTokenWarning())
     app = App(
-        token=settings.slack_bot_token.value,
+        token=None if settings.is_distributed else token,
+        # An Authorize instance (not a plain function) may stand beside the OAuth flow.
+        authorize=authorize if settings.is_distributed else None,  # type: ignore[arg-type]
+        oauth_flow=oauth_flow if settings.is_distributed else None,
         signing_secret=signing_secret,
         client=delivery.client,
         logger=logger,
@@ -58,6 +70,8 @@ def build_app(
         request_verification_enabled=False,
         before_authorize=FrontVerified(),
     )
+    if settings.is_distributed:
+        app.use(BindTenantToken())  # first: every listener's calls carry their team's token
     listeners.register(app, answers, delivery)
     if surfaces is not None:
         register_surfaces(app, surfaces, delivery, replay)
@@ -88,7 +102,7 @@ class _SkipTokenWarning(logging.Filter):
 
 def check_slack_settings(settings: Settings, *, http_mode: bool) -> None:
     """Fail fast, with one line, when a Slack setting the chosen mode needs is missing."""
-    if settings.slack_bot_token is None:
+    if settings.slack_bot_token is None and not settings.is_distributed:
         raise ConfigError("SLACK_BOT_TOKEN is required to talk to Slack (xoxb-...)")
     if http_mode and settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is required in HTTP mode")

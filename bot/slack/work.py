@@ -13,6 +13,8 @@ thread meanwhile: one timer thread per queue keeps them all until they are due.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import heapq
 import itertools
 import logging
@@ -25,6 +27,12 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], object]
 MAX_LATER = 1024  # jobs waiting for their time; more are refused
+
+
+def _in_this_context(job: Job) -> Job:
+    """The job run in a copy of the submitter's context: a request's installation token
+    (bot/slack/tenant_token.py) goes with its answer to the thread that sends it."""
+    return functools.partial(contextvars.copy_context().run, job)
 
 
 class WorkQueue:
@@ -54,6 +62,7 @@ class WorkQueue:
     def submit(self, job: Job) -> bool:
         """Run `job` on the pool; False, at once, when the queue is full or closed."""
         thread: threading.Thread | None = None
+        job = _in_this_context(job)
         with self._idle:
             if self._closed or self._pending >= self._capacity:
                 return False
@@ -79,7 +88,7 @@ class WorkQueue:
             if self._closed or len(self._later) >= self._max_later:
                 return False
             due = time.monotonic() + max(0.0, seconds)
-            heapq.heappush(self._later, (due, next(self._order), job))
+            heapq.heappush(self._later, (due, next(self._order), _in_this_context(job)))
             self._later_due.notify()
             if self._timer is None:
                 self._timer = threading.Thread(

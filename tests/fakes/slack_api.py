@@ -65,6 +65,11 @@ class Script:
     outage_until: float = 0.0
     outage_status: int = 500
     outage_hang: float = 0.0
+    # oauth.v2.access: what each code installs, {"team": ..., "token": ...} (and optionally
+    # "enterprise" and "user"); a code works once, as Slack's do.
+    oauth_codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Refuse a Web API call that carries no token (`not_authed`), as Slack does.
+    require_token: bool = False
 
 
 class FakeSlack:
@@ -175,6 +180,8 @@ class FakeSlack:
             return 429, {"ok": False, "error": "ratelimited"}, {
                 "Retry-After": str(script.retry_after)
             }
+        if script.require_token and not token and method != "oauth.v2.access":
+            return 200, {"ok": False, "error": "not_authed"}, {}
         if method == "auth.test" and token in script.rejected_tokens:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":
@@ -208,6 +215,21 @@ class FakeSlack:
                 return 200, {"ok": False, "error": script.gone_messages[str(target)]}, {}
             ts = str(args.get("ts")) if method == "chat.update" else self.next_ts()
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}
+        if method == "oauth.v2.access":
+            with self._lock:
+                grant = script.oauth_codes.pop(str(args.get("code", "")), None)
+            if grant is None:
+                return 200, {"ok": False, "error": "invalid_code"}, {}
+            team = grant.get("team")
+            return 200, {
+                "ok": True, "app_id": "A0APP", "access_token": grant["token"],
+                "token_type": "bot", "scope": "commands,chat:write,im:write",
+                "bot_user_id": f"UB{team}", "team": {"id": team, "name": team} if team else None,
+                "enterprise": {"id": grant["enterprise"], "name": "Org"}
+                if grant.get("enterprise") else None,
+                "is_enterprise_install": not team,
+                "authed_user": {"id": grant.get("user", "U0INSTALLER")},
+            }, {}
         if method == "users.info":
             user = str(args.get("user", ""))
             if user in script.users:

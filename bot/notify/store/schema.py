@@ -234,3 +234,52 @@ connect_links = Table(
     Column("used_at", UtcDateTime),
     Index("ix_connect_links_expires", "expires_at"),
 )
+installations = Table(
+    # One row per Slack install: a workspace (team_id) or a Grid org (enterprise_id, team_id
+    # ''). The ids are '' rather than NULL so a plain unique key holds; reinstalls update it.
+    "installations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enterprise_id", String(32), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("enterprise_name", String(255)),
+    Column("team_name", String(255)),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("app_id", String(32)),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", Text, nullable=False),
+    Column("installer_user_id", String(32)),
+    # The bot token sealed by bot/secret_box.py for this row and field; NULL once revoked.
+    Column("bot_token", Text),
+    Column("key_id", String(16)),
+    Column("bot_token_expires_at", UtcDateTime),
+    Column("installed_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("enterprise_id", "team_id", name="uq_installations_tenant"),
+    sqlite_autoincrement=True,
+)
+installation_events = Table(
+    # Append-only history of installs, reinstalls and revocations.
+    "installation_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enterprise_id", String(32), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", String(32)),
+    Column("at", UtcDateTime, nullable=False),
+    CheckConstraint(
+        "kind IN ('installed', 'reinstalled', 'scopes_changed', 'tokens_revoked', "
+        "'uninstalled')",
+        name="ck_installation_events_kind",
+    ),
+    Index("ix_installation_events_tenant", "enterprise_id", "team_id", "id"),
+    sqlite_autoincrement=True,
+)
+oauth_states = Table(
+    # The state of an install in progress: consumed once, refused after `expires_at`.
+    "oauth_states", metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_oauth_states_expiry", "expires_at"),
+)

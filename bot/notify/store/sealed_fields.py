@@ -40,6 +40,26 @@ def row_context(table: str, column: str) -> Callable[[RowKey], str]:
     return build
 
 
+def _joined(table: str, field: str, separator: str) -> Callable[[RowKey], str]:
+    """A context as a table's own code builds it: its field and the row key's values."""
+
+    def build(row_key: RowKey) -> str:
+        row = separator.join("" if v is None else str(v) for v in row_key)
+        return context_of(table, field, row)
+
+    return build
+
+
 # The sealed columns of the schema. Each table that seals a secret adds its entry with the
-# migration that creates it.
-SEALED_FIELDS: tuple[SealedField, ...] = ()
+# migration that creates it; the contexts are those of bot/install/store.py and
+# bot/connect/store.py (tests/notify/test_sealed_fields.py holds each to its table's code).
+SEALED_FIELDS: tuple[SealedField, ...] = (
+    SealedField("installations", "bot_token", "key_id", ("enterprise_id", "team_id"),
+                _joined("installations", "bot_token", "/")),
+    SealedField("connections", "password_sealed", "password_key_id",
+                ("owner_enterprise_id", "owner_team_id"),
+                _joined("connections", "password", ":")),
+    SealedField("connections", "session_token_sealed", "session_key_id",
+                ("owner_enterprise_id", "owner_team_id"),
+                _joined("connections", "session_token", ":")),
+)
