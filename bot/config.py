@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.i18n import LANGUAGES
+
 T = TypeVar("T")
 
 DEFAULT_METAKRAFTWERK_URL = "https://app.metakraftwerk.com"
@@ -81,6 +83,7 @@ class Settings:
     work_queue_limit: int = 128
     log_level: str = "INFO"
     web_concurrency: int = 1  # web processes of `serve` (its --workers wins)
+    default_language: str = "en"  # for people whose own and Slack language the bot lacks
 
     @property
     def has_metakraftwerk_credentials(self) -> bool:
@@ -269,6 +272,13 @@ def _log_level(name: str, raw: str) -> str:
     return level
 
 
+def _language(name: str, raw: str) -> str:
+    language = raw.strip().lower()
+    if language not in LANGUAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(LANGUAGES)}, got {raw.strip()!r}")
+    return language
+
+
 # environment variable -> (settings field, parser)
 _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "SLACK_BOT_TOKEN": ("slack_bot_token", _prefixed_secret("xoxb-")),
@@ -297,6 +307,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "WORK_QUEUE_LIMIT": ("work_queue_limit", _int_in(0, 100_000)),
     "LOG_LEVEL": ("log_level", _log_level),
     "WEB_CONCURRENCY": ("web_concurrency", _int_in(1, 64)),
+    "DEFAULT_LANGUAGE": ("default_language", _language),
 }
 
 

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
 from bot.app.home import Home
+from bot.app.language import Languages
 from bot.app.search_form import SearchForms
 from bot.app.timing import TimedAnswers
 from bot.app.workflow_step import FindReleasesStep
@@ -47,6 +48,7 @@ from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Deliv
 from bot.slack.response_urls import ResponseUrls, make_response_http
 from bot.slack.signature import SlackSignature
 from bot.slack.surfaces import Surfaces
+from bot.slack.user_locale import SlackLocales
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
@@ -141,17 +143,21 @@ class UseCases:
 
 
 def build_use_cases(
-    services: Services, subscriptions: SubscriptionCommands | None = None
+    services: Services,
+    subscriptions: SubscriptionCommands | None = None,
+    languages: Languages | None = None,
 ) -> UseCases:
     """The answers to `/releases`, App Home, the search form and the Workflow Builder step."""
     follows = build_follows(services, subscriptions)
-    answers = _answers(services, subscriptions, follows)
+    languages = languages or build_languages(services, subscriptions, None)
+    answers = _answers(services, subscriptions, follows, languages)
     home = Home(
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
         follows=follows,
         rows=subscriptions,
+        languages=languages,
     )
     return UseCases(
         answers,
@@ -164,16 +170,39 @@ def build_use_cases(
 
 
 def build_answers(
-    services: Services, subscriptions: SubscriptionCommands | None = None
+    services: Services,
+    subscriptions: SubscriptionCommands | None = None,
+    languages: Languages | None = None,
 ) -> Answers:
     """The answers alone, where no other surface is served (the one-shot `ask`)."""
-    return _answers(services, subscriptions, build_follows(services, subscriptions))
+    languages = languages or build_languages(services, subscriptions, None)
+    return _answers(services, subscriptions, build_follows(services, subscriptions), languages)
+
+
+def build_languages(
+    services: Services,
+    subscriptions: SubscriptionCommands | None,
+    web_client: WebClient | None,
+    *,
+    default: str | None = None,
+) -> Languages:
+    """Who reads which language: choices in the store, Slack locales, DEFAULT_LANGUAGE."""
+    locales = None
+    if web_client is not None:
+        locales = SlackLocales(web_client, clock=services.clock)
+        services.on_close(locales.close)
+    return Languages(
+        choices=subscriptions.store.languages if subscriptions is not None else None,
+        slack_locale=locales,
+        default=default or services.settings.default_language,
+    )
 
 
 def _answers(
     services: Services,
     subscriptions: SubscriptionCommands | None,
     follows: FollowCommands | None,
+    languages: Languages,
 ) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
     return TimedAnswers(
@@ -186,6 +215,7 @@ def _answers(
             (lambda ids: subscriptions.store.outbox.closed_times(ids)) if subscriptions else None
         ),
         user_timezone=subscriptions.user_timezone if subscriptions is not None else None,
+        languages=languages,
     )
 
 
@@ -306,7 +336,10 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
-        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        subscriptions = build_subscriptions(services, web_client)
+        use_cases = build_use_cases(
+            services, subscriptions, build_languages(services, subscriptions, web_client)
+        )
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(
