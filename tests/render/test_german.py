@@ -34,8 +34,8 @@ def _english_leftovers(text: str) -> list[str]:
         catalog = read_po(handle, locale="de")
     found = []
     for message in catalog:
-        source = message.id[0] if isinstance(message.id, tuple) else message.id
-        target = message.string[0] if isinstance(message.string, tuple) else message.string
+        source = str(message.id[0] if isinstance(message.id, tuple) else message.id)
+        target = str(message.string[0] if isinstance(message.string, tuple) else message.string)
         fixed = source.split("{")[0].strip()
         if len(fixed) >= 12 and fixed != target.split("{")[0].strip() and fixed in text:
             found.append(fixed)
@@ -53,7 +53,7 @@ def _answers(t: Texts) -> dict[str, Message]:
             find(many(3), freshness=fresh(90, stale=True, reason="The API timed out")), NOW, t=t
         ),
         "groups": render_groups(GROUPS, many(4), NOW, fresh(), t),
-        "standup": render_standup(find(many(6) + (release(9, closed=True, days=(-9, -1)),),
+        "standup": render_standup(find((*many(6), release(9, closed=True, days=(-9, -1))),
                                        Query(status="all")), NOW, t=t),
         "no match": render_no_release_named(["R599", "R5999"], ["R59"], "/releases open", t),
         "help": render_help(None, t),
@@ -84,7 +84,9 @@ def test_german_words_dates_and_relative_times() -> None:
     assert "Daten von vor 3 Minuten" in listing
     assert "<!date^" in listing  # Slack still shows each reader's own time
     card = all_text(_answers(GERMAN)["detail"])
-    assert "*Beginn*" in card and "vor 3 Tagen" in card and "in 4 Tagen" in card
+    assert "*Beginn*" in card
+    assert "vor 3 Tagen" in card
+    assert "in 4 Tagen" in card
     assert "Nicht mehr folgen" in card
     assert GERMAN.date(NOW) == "5. März 2024"
     assert parts.date_fallback(NOW, GERMAN) == "5. März 2024, 09:00 UTC"
@@ -93,7 +95,8 @@ def test_german_words_dates_and_relative_times() -> None:
 
 def test_german_help_names_the_german_keywords_beside_the_canonical_ones() -> None:
     text = all_text(render_help("filters", GERMAN))
-    assert "`open` (`offen`)" in text and "`closed` (`geschlossen`)" in text
+    assert "`open` (`offen`)" in text
+    assert "`closed` (`geschlossen`)" in text
     assert "status:closed" in text  # the syntax shown stays the canonical one
 
 
