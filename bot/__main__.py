@@ -6,9 +6,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import bot
 from bot.config import ConfigError, Settings, SettingsErrors, load_settings
+from bot.i18n import LANGUAGES
 from bot.logs import configure_logging, console_log_path
 
 log = logging.getLogger("bot")
@@ -61,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--with-worker", action="store_true", help="also run the notification worker in-process"
     )
+    console.add_argument(
+        "--lang", choices=LANGUAGES, help="answer in this language (default: DEFAULT_LANGUAGE)"
+    )
     console.set_defaults(run=_console)
 
     ask = sub.add_parser("ask", help="answer one command and exit")
     ask.add_argument("text", help='the command, e.g. "/releases open"')
     ask.add_argument("--json", action="store_true", help="print Block Kit JSON instead of text")
+    ask.add_argument("--lang", choices=LANGUAGES, help="answer in this language")
     ask.set_defaults(run=_ask)
 
     check = sub.add_parser("check", help="check settings and the MetaKraftwerk connection")
@@ -110,13 +116,20 @@ def _parser() -> argparse.ArgumentParser:
 def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
 
+    settings = _with_language(settings, args.lang)
     return run_console(settings, with_worker=args.with_worker, log_path=console_log_path())
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import ask
 
-    return ask(settings, args.text, as_json=args.json)
+    return ask(_with_language(settings, args.lang), args.text, as_json=args.json)
+
+
+def _with_language(settings: Settings, language: str | None) -> Settings:
+    """`--lang de`: the console's user reads German (the workspace default, as they have no
+    Slack locale)."""
+    return replace(settings, default_language=language) if language else settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from bot.config_values import (
     http_url,
     id_set,
     int_in,
+    language,
     log_level,
     positive_float,
     prefixed_secret,
@@ -81,6 +82,7 @@ class Settings:
     public_url: str | None = None  # the web process's public base URL (distributed)
     secret_keys: tuple[Secret, ...] = ()  # Fernet keys: the first encrypts, all decrypt
     metakraftwerk_allowed_urls: tuple[str, ...] = (DEFAULT_METAKRAFTWERK_URL,)
+    default_language: str = "en"  # for people whose own and Slack language the bot lacks
 
     @property
     def has_metakraftwerk_credentials(self) -> bool:
@@ -172,6 +174,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "WORK_QUEUE_LIMIT": ("work_queue_limit", int_in(0, 100_000)),
     "LOG_LEVEL": ("log_level", log_level),
     "WEB_CONCURRENCY": ("web_concurrency", int_in(1, 64)),
+    "DEFAULT_LANGUAGE": ("default_language", language),
     "RELEASES_BOT_MODE": ("mode", bot_mode),
     "SLACK_CLIENT_ID": ("slack_client_id", text),
     "SLACK_CLIENT_SECRET": ("slack_client_secret", secret),

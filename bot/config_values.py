@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bot.i18n import LANGUAGES
 from bot.secret_box import valid_key
 
 
@@ -222,3 +223,10 @@ def fernet_keys(name: str, raw: str) -> tuple[Secret, ...]:
 
 
 # environment variable -> (settings field, parser)
+
+
+def language(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LANGUAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(LANGUAGES)}, got {raw.strip()!r}")
+    return value

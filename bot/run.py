@@ -28,6 +28,7 @@ from bot.startup import (
 from bot.wiring import (
     build_answer_client,
     build_delivery,
+    build_languages,
     build_services,
     build_subscriptions,
     build_use_cases,
@@ -57,7 +58,9 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     try:
         # Sleeps out no 429 in its answer threads, as in the web process.
         web_client = build_answer_client(services)
-        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        subscriptions = build_subscriptions(services, web_client)
+        languages = build_languages(services, subscriptions, web_client)
+        use_cases = build_use_cases(services, subscriptions, languages)
         app = build_app(
             services.settings,
             use_cases.answers,

@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
 from bot.app.home import Home
+from bot.app.language import Languages
 from bot.app.search_form import SearchForms
 from bot.app.timing import TimedAnswers
 from bot.app.workflow_step import FindReleasesStep
@@ -61,6 +62,7 @@ from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Deliv
 from bot.slack.response_urls import ResponseUrls, make_response_http
 from bot.slack.signature import SlackSignature
 from bot.slack.surfaces import Surfaces
+from bot.slack.user_locale import SlackLocales
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
@@ -165,17 +167,21 @@ class UseCases:
 
 
 def build_use_cases(
-    services: Services, subscriptions: SubscriptionCommands | None = None
+    services: Services,
+    subscriptions: SubscriptionCommands | None = None,
+    languages: Languages | None = None,
 ) -> UseCases:
     """The answers to `/releases`, App Home, the search form and the Workflow Builder step."""
     follows = build_follows(services, subscriptions)
-    answers = _answers(services, subscriptions, follows)
+    languages = languages or build_languages(services, subscriptions, None)
+    answers = _answers(services, subscriptions, follows, languages)
     home = Home(
         services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
         follows=follows,
         rows=subscriptions,
+        languages=languages,
     )
     return UseCases(
         answers,
@@ -188,16 +194,39 @@ def build_use_cases(
 
 
 def build_answers(
-    services: Services, subscriptions: SubscriptionCommands | None = None
+    services: Services,
+    subscriptions: SubscriptionCommands | None = None,
+    languages: Languages | None = None,
 ) -> Answers:
     """The answers alone, where no other surface is served (the one-shot `ask`)."""
-    return _answers(services, subscriptions, build_follows(services, subscriptions))
+    languages = languages or build_languages(services, subscriptions, None)
+    return _answers(services, subscriptions, build_follows(services, subscriptions), languages)
+
+
+def build_languages(
+    services: Services,
+    subscriptions: SubscriptionCommands | None,
+    web_client: WebClient | None,
+    *,
+    default: str | None = None,
+) -> Languages:
+    """Who reads which language: choices in the store, Slack locales, DEFAULT_LANGUAGE."""
+    locales = None
+    if web_client is not None:
+        locales = SlackLocales(web_client, clock=services.clock)
+        services.on_close(locales.close)
+    return Languages(
+        choices=subscriptions.store.languages if subscriptions is not None else None,
+        slack_locale=locales,
+        default=default or services.settings.default_language,
+    )
 
 
 def _answers(
     services: Services,
     subscriptions: SubscriptionCommands | None,
     follows: FollowCommands | None,
+    languages: Languages,
 ) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
     return TimedAnswers(
@@ -210,6 +239,7 @@ def _answers(
             (lambda ids: subscriptions.store.outbox.closed_times(ids)) if subscriptions else None
         ),
         user_timezone=subscriptions.user_timezone if subscriptions is not None else None,
+        languages=languages,
     )
 
 
@@ -332,14 +362,14 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         instrument(services, metrics)
         web_client = build_answer_client(services)
         subscriptions = build_subscriptions(services, web_client)
-        use_cases = build_use_cases(services, subscriptions)
+        use_cases = build_use_cases(
+            services, subscriptions, build_languages(services, subscriptions, web_client)
+        )
         if settings.is_distributed:
             surfaces = replace(
                 use_cases.surfaces, connect=build_connect_home(services, subscriptions.store)
             )
             use_cases = replace(use_cases, surfaces=surfaces)
-
-
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         install = (

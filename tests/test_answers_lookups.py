@@ -157,8 +157,7 @@ def test_an_unknown_group_beside_a_known_one_suggests_the_closest_names(
 
 @pytest.mark.parametrize(
     ("typed", "meant"),
-    [("opne", "open"), ("stanup", "standup"), ("offen", "open"), ("hilfe", "help"),
-     ("clsoed", "closed"), ("gruops", "groups")],
+    [("opne", "open"), ("stanup", "standup"), ("clsoed", "closed"), ("gruops", "groups")],
 )
 def test_a_mistyped_keyword_suggests_the_command(
     answers: Answers, typed: str, meant: str
@@ -166,3 +165,15 @@ def test_a_mistyped_keyword_suggests_the_command(
     text = shown(answers, typed)
     assert f"No release named `{typed}`" in text
     assert f"Did you mean `/releases {meant}`?" in text
+
+
+@pytest.mark.parametrize(
+    ("german", "english"),
+    [("offen", "open"), ("geschlossen", "closed"), ("alle", "all"), ("hilfe", "help"),
+     ("gruppen", "groups"), ("alle group:DWH_GROUP", "all group:DWH_GROUP")],
+)
+def test_german_keywords_answer_as_the_english_ones(
+    answers: Answers, german: str, english: str
+) -> None:
+    """The same answer, which restates the filters in the canonical (English) words."""
+    assert shown(answers, german) == shown(answers, english)

@@ -9,35 +9,40 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Literal, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
+from bot.app.language import Languages
 from bot.app.refresh_limit import RefreshLimit
+from bot.app.replies import (
+    Caller,
+    Follows,
+    FollowsCommand,
+    Reply,
+    SubscriptionCommand,
+    Subscriptions,
+)
 from bot.app.search_query import search_form, search_form_query
 from bot.app.standup import read_standup
 from bot.clock import Clock, SystemClock
+from bot.i18n import N_, Texts
 from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
-from bot.metakraftwerk.models import Release
 from bot.query import (
     Command,
-    DigestCommand,
     FollowCommand,
     FollowingCommand,
     GroupsCommand,
     HelpCommand,
+    LanguageCommand,
     ListCommand,
     Query,
     QueryError,
     StandupCommand,
-    SubscribeCommand,
-    SubscriptionsCommand,
     UnfollowCommand,
-    UnsubscribeCommand,
     closest,
     closest_command,
     parse_command,
@@ -51,57 +56,20 @@ from bot.render.help import render_help
 from bot.render.listing import render_list
 from bot.render.message import Message
 from bot.render.no_match import render_no_release_named
+from bot.render.parts import section
 from bot.render.shortcut import ShortcutFindings, render_shortcut_result
 from bot.render.standup import render_standup
 
 log = logging.getLogger(__name__)
 
-ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
-SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
-FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
-HELP_HINT = "Type `/releases help` for examples."
+# The shared types, where the surfaces and the notification commands have always found them.
+__all__ = ["Answers", "Caller", "Follows", "FollowsCommand", "Reply", "SubscriptionCommand",
+           "Subscriptions", "dumps"]
+
+HELP_HINT = N_("Type `/releases help` for examples.")
 # When the worker's snapshots saw releases close, by id; those it did not see are left out.
 ClosedTimes = Callable[[Iterable[int]], Mapping[int, datetime]]
 UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None when unknown
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asked, and where: the parts of a Slack payload the answers depend on."""
-
-    team_id: str = ""
-    channel_id: str = ""
-    user_id: str = ""
-    user_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A message and how to deliver it; `view` asks the listener to open a modal instead."""
-
-    message: Message
-    mode: ReplyMode = "ephemeral"
-    view: dict[str, Any] | None = field(default=None)
-
-
-class Subscriptions(Protocol):
-    """The notification commands; provided by `bot.notify` where a store is configured."""
-
-    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply: ...
-
-    def remove(self, subscription_id: int, caller: Caller) -> Reply: ...
-
-
-class Follows(Protocol):
-    """Following one release by direct message; provided by `bot.notify` beside subscriptions."""
-
-    def handle(self, command: FollowsCommand, caller: Caller) -> Reply: ...
-
-    def is_following(self, caller: Caller, release_id: int) -> bool | None:
-        """None when it cannot be told (then the release card shows no Follow button)."""
-        ...
-
-    def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
 
 
 class Answers:
@@ -116,8 +84,10 @@ class Answers:
         closed_times: ClosedTimes | None = None,
         user_timezone: UserZone | None = None,
         refresh_limit: RefreshLimit | None = None,
+        languages: Languages | None = None,
     ) -> None:
         self._finder = finder
+        self.languages = languages or Languages()
         self._closed_times = closed_times
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
@@ -140,21 +110,25 @@ class Answers:
 
     def command(self, text: str, caller: Caller) -> Reply:
         """`/releases <text>`."""
-        return self._guard(lambda: self._command(text, caller), caller, f"command {text[:80]!r}")
+        return self._guard(
+            lambda t: self._command(text, caller, t), caller, f"command {text[:80]!r}"
+        )
 
     def button(self, action_id: str, value: str, caller: Caller) -> Reply:
         """A click on one of the app's buttons."""
         return self._guard(
-            lambda: self._button(action_id, value, caller), caller, f"button {action_id[:60]}"
+            lambda t: self._button(action_id, value, caller, t),
+            caller,
+            f"button {action_id[:60]}",
         )
 
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
         """The "Find releases" message shortcut, on the text of one message."""
-        return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
+        return self._guard(lambda t: self._shortcut(text, t), caller, "message shortcut")
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
-        return self._guard(lambda: self._search(values), caller, "search form")
+        return self._guard(lambda t: self._search(values, t), caller, "search form")
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
@@ -162,63 +136,75 @@ class Answers:
 
     # ---- commands -------------------------------------------------------------------------
 
-    def _command(self, text: str, caller: Caller) -> Reply:
+    def _command(self, text: str, caller: Caller, t: Texts) -> Reply:
         command: Command = parse_command(text)
         if isinstance(command, ListCommand | StandupCommand) and command.query.refresh:
             refused = self._refresh_limit.refusal(f"{caller.team_id}:{caller.user_id}")
             if refused is not None:  # each refresh is an API call: a small per-user rate
                 log.info("refresh refused for %s: %s", caller.user_id or "?", refused)
-                return Reply(render_error(refused))
+                return Reply(render_error(t._(refused), t=t))
         if isinstance(command, HelpCommand):
-            return Reply(render_help(command.topic))
+            return Reply(render_help(command.topic, t))
+        if isinstance(command, LanguageCommand):
+            return self._language(command, caller, t)
         if isinstance(command, StandupCommand):
-            return Reply(self._standup(command.query, caller))
+            return Reply(self._standup(command.query, caller, t))
         if isinstance(command, GroupsCommand):
-            return Reply(self._groups())
+            return Reply(self._groups(t))
         if isinstance(command, ListCommand) and (command.by_name or command.query.names):
-            return Reply(self._by_name(command.query, caller, names_only=command.by_name))
+            return Reply(self._by_name(command.query, caller, t, names_only=command.by_name))
         if isinstance(command, ListCommand):
-            return Reply(self._list_or_detail(command.query, caller=caller))
+            return Reply(self._list_or_detail(command.query, t, caller=caller))
         if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
             if self.follows is None:
-                return Reply(render_not_available("Following releases"))
+                return Reply(render_not_available(N_("Following releases"), t))
             return self.follows.handle(command, caller)
         if self.subscriptions is None:
-            return Reply(render_not_available("Channel subscriptions and digests"))
+            return Reply(render_not_available(N_("Channel subscriptions and digests"), t))
         return self.subscriptions.handle(command, caller)
 
+    def _language(self, command: LanguageCommand, caller: Caller, t: Texts) -> Reply:
+        try:
+            said = self.languages.choose(command, caller.team_id, caller.user_id)
+        except LookupError:
+            return Reply(render_not_available(N_("Choosing a language"), t))
+        return Reply(Message(text=said, blocks=(section(said),), meta={"view": "language"}))
+
     def _list_or_detail(
-        self, query: Query, *, shared_by: str | None = None, caller: Caller | None = None
+        self, query: Query, t: Texts, *, shared_by: str | None = None,
+        caller: Caller | None = None,
     ) -> Message:
         if query.release_id is not None:
             return self._detail(
-                query.release_id, refresh=query.refresh, shared_by=shared_by, caller=caller
+                query.release_id, t, refresh=query.refresh, shared_by=shared_by, caller=caller
             )
         return render_list(
-            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link
+            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link,
+            t=t,
         )
 
-    def _by_name(self, query: Query, caller: Caller, *, names_only: bool) -> Message:
+    def _by_name(self, query: Query, caller: Caller, t: Texts, *, names_only: bool) -> Message:
         """Names: one match is its card, several a list; none, for names alone, the closest
         names (or the command a word was meant as); with other filters, the empty list."""
         result = self._finder.find(query)
         if len(result.releases) == 1 and query.page == 1:
-            return self._detail(result.releases[0].id, refresh=query.refresh, caller=caller)
+            return self._detail(result.releases[0].id, t, refresh=query.refresh, caller=caller)
         if not result.releases and names_only:
             known = self._finder.known_names()
             return render_no_release_named(
-                query.names, closest(query.names, known), closest_command(query.names)
+                query.names, closest(query.names, known), closest_command(query.names), t
             )
-        return render_list(result, self._clock.now(), link=self._link)
+        return render_list(result, self._clock.now(), link=self._link, t=t)
 
-    def _groups(self) -> Message:
+    def _groups(self, t: Texts) -> Message:
         result = self._finder.find(Query(status="all"))
         names = self._finder.group_names() or dict(result.group_names)
-        return render_groups(names, result.releases, self._clock.now(), result.freshness)
+        return render_groups(names, result.releases, self._clock.now(), result.freshness, t)
 
     def _detail(
         self,
         release_id: int,
+        t: Texts,
         *,
         refresh: bool = False,
         shared_by: str | None = None,
@@ -228,7 +214,9 @@ class Answers:
         following = None
         if caller is not None and shared_by is None:
             following = self._following(caller, result.release.id)
-        return render_detail(result, self._clock.now(), shared_by=shared_by, following=following)
+        return render_detail(
+            result, self._clock.now(), shared_by=shared_by, following=following, t=t
+        )
 
     def _following(self, caller: Caller, release_id: int) -> bool | None:
         """Whether the Follow or the Unfollow button goes on the card; None: neither."""
@@ -241,7 +229,9 @@ class Answers:
                         release_id, exc_info=True)
             return None
 
-    def _standup(self, query: Query, caller: Caller, *, shared_by: str | None = None) -> Message:
+    def _standup(
+        self, query: Query, caller: Caller, t: Texts, *, shared_by: str | None = None
+    ) -> Message:
         result = read_standup(self._finder, query)
         return render_standup(
             result,
@@ -250,6 +240,7 @@ class Answers:
             link=self._link,
             tz=self._zone(caller),
             closed_at=self._closed_at(r.id for r in result.releases if r.closed),
+            t=t,
         )
 
     def _closed_at(self, release_ids: Iterable[int]) -> Mapping[int, datetime]:
@@ -276,56 +267,61 @@ class Answers:
 
     # ---- buttons --------------------------------------------------------------------------
 
-    def _button(self, action_id: str, value: str, caller: Caller) -> Reply:
+    def _button(self, action_id: str, value: str, caller: Caller, t: Texts) -> Reply:
         try:
             action = act.decode(action_id, value)
         except act.ActionValueError as exc:
             log.warning("unreadable button %s: %s", action_id[:60], exc)
             return Reply(
                 render_error(
-                    "That button no longer works (it may come from an older message).",
-                    "Run the command again to get fresh buttons.",
+                    t._("That button no longer works (it may come from an older message)."),
+                    t._("Run the command again to get fresh buttons."),
+                    t,
                 )
             )
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
             found = self._finder.find(query)
-            return Reply(render_list(found, self._clock.now(), link=self._link), mode="replace")
+            listed = render_list(found, self._clock.now(), link=self._link, t=t)
+            return Reply(listed, mode="replace")
         if isinstance(action, act.ReleaseRef):
-            return Reply(self._detail(action.release_id, caller=caller))
+            return Reply(self._detail(action.release_id, t, caller=caller))
         if isinstance(action, act.FollowRequest):
             if self.follows is None:
-                return Reply(render_not_available("Following releases"))
+                return Reply(render_not_available(N_("Following releases"), t))
             wanted = FollowCommand if action.follow else UnfollowCommand
             return self.follows.handle(wanted(action.release_id), caller)
         if isinstance(action, act.ShareRequest):
-            return Reply(self._shared(action, caller), mode="share")
+            return Reply(self._shared(action, caller, t), mode="share")
         if isinstance(action, act.OpenSearch):
             return Reply(
-                render_error("The search form could not be opened; try `/releases help`."),
-                view=search_form(self._finder, action.prefill),
+                render_error(
+                    t._("The search form could not be opened; try `/releases help`."), t=t
+                ),
+                view=search_form(self._finder, action.prefill, t),
             )
         if self.subscriptions is None:
-            return Reply(render_not_available("Channel subscriptions"))
+            return Reply(render_not_available(N_("Channel subscriptions"), t))
         return self.subscriptions.remove(action.subscription_id, caller)
 
-    def _shared(self, action: act.ShareRequest, caller: Caller) -> Message:
+    def _shared(self, action: act.ShareRequest, caller: Caller, t: Texts) -> Message:
         who = caller.user_id or None
         if action.kind == "detail" and action.release_id is not None:
-            return self._detail(action.release_id, shared_by=who)
+            return self._detail(action.release_id, t, shared_by=who)
         query = _query_from_text(action.query_text or "")
         if action.kind == "standup":
-            return self._standup(query, caller, shared_by=who)
+            return self._standup(query, caller, t, shared_by=who)
         return render_list(
             self._finder.find(query.with_page(action.page)),
             self._clock.now(),
             shared_by=who,
             link=self._link,
+            t=t,
         )
 
     # ---- shortcut and search form ---------------------------------------------------------
 
-    def _shortcut(self, text: str) -> Reply:
+    def _shortcut(self, text: str, t: Texts) -> Reply:
         scan = scan_message(text, self._finder.known_names())
         found = self._finder.find_mentioned(scan)
         findings = ShortcutFindings(
@@ -340,31 +336,33 @@ class Answers:
             prefill=scan.query.to_text() if scan.query is not None else "",
             related=found.related,
         )
-        return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link))
+        return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link, t=t))
 
-    def _search(self, values: Mapping[str, Any]) -> Reply:
+    def _search(self, values: Mapping[str, Any], t: Texts) -> Reply:
         query = search_form_query(values)
-        return Reply(self._list_or_detail(query))
+        return Reply(self._list_or_detail(query, t))
 
     # ---- error handling -------------------------------------------------------------------
 
-    def _guard(self, answer: Callable[[], Reply], caller: Caller, what: str) -> Reply:
+    def _guard(self, answer: Callable[[Texts], Reply], caller: Caller, what: str) -> Reply:
+        """The answer in the caller's language; every failure as a short message in it."""
+        t = self.languages.for_user(caller.team_id, caller.user_id)
         try:
-            return answer()
+            return answer(t)
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
-            return Reply(render_error(exc.message, HELP_HINT))
+            return Reply(render_error(t._(exc.message), t._(HELP_HINT), t))
         except (GroupNotFound, ReleaseNotFound) as exc:
             # A typo, not a fault: the user is told; the log keeps it below WARNING.
             log.info("%s for %s found nothing: %s", what, caller.user_id or "?", exc)
-            return Reply(render_error(exc.user_message))
+            return Reply(render_error(t._(exc.user_message), t=t))
         except MetaKraftwerkError as exc:
             log.warning("%s for %s failed: %s", what, caller.user_id or "?", exc)
-            return Reply(render_error(exc.user_message))
+            return Reply(render_error(t._(exc.user_message), t=t))
         except Exception as exc:
             ref = self.log_unexpected(exc)
             log.error("… while answering %s for %s", what, caller.user_id or "?")
-            return Reply(render_unexpected_error(ref))
+            return Reply(render_unexpected_error(ref, t))
 
 
 def _query_from_text(text: str) -> Query:

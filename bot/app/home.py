@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from bot.app.answers import Caller, Subscriptions
 from bot.app.finder import FindResult, ReleaseFinder
+from bot.app.language import Languages
 from bot.clock import Clock
+from bot.i18n import N_
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
@@ -78,6 +80,7 @@ class Home:
         subscriptions: Subscriptions | None = None,
         follows: FollowedReleases | None = None,
         rows: SubscriptionRows | None = None,
+        languages: Languages | None = None,
     ) -> None:
         """`rows` reads the channels' subscriptions; without it, `subscriptions`' list does."""
         self._finder = finder
@@ -85,6 +88,7 @@ class Home:
         self._subscriptions = subscriptions
         self._rows = rows or (RowsFromCommands(subscriptions) if subscriptions else None)
         self._follows: FollowedReleases = follows or NoFollows()
+        self._languages = languages or Languages()
 
     def view(
         self,
@@ -94,8 +98,8 @@ class Home:
         refresh: bool = False,
         connection: ConnectionPanel | None = None,
     ) -> dict[str, Any]:
-        """The Home tab view for `caller` (a `views.publish` view); with `connection`
-        (distributed mode), the MetaKraftwerk connection's section on top."""
+        """The Home tab view for `caller` (a `views.publish` view), in their language; with
+        `connection` (distributed mode), the MetaKraftwerk connection's section on top."""
         releases, releases_error = self._open_releases(refresh)
         channel_rows, subscriptions_error = self._channel_rows(caller, channels)
         data = HomeData(
@@ -107,7 +111,8 @@ class Home:
             subscriptions_available=self._subscriptions is not None,
             connection=connection,
         )
-        return render_home(data, self._clock.now())
+        texts = self._languages.for_user(caller.team_id, caller.user_id)
+        return render_home(data, self._clock.now(), texts)
 
     def _open_releases(self, refresh: bool) -> tuple[FindResult | None, str | None]:
         query = Query(status="open", refresh=refresh)
@@ -118,7 +123,7 @@ class Home:
             return None, exc.user_message
         except Exception:
             log.exception("App Home without releases")
-            return None, "The releases could not be read."
+            return None, N_("The releases could not be read.")
 
     def _followed(self, caller: Caller) -> tuple[Release, ...]:
         try:
@@ -140,7 +145,7 @@ class Home:
                 rows = self._rows.rows(where)
             except Exception:
                 log.exception("App Home could not read the subscriptions of %s", channel_id)
-                return tuple(out), "The subscriptions could not be read."
+                return tuple(out), N_("The subscriptions could not be read.")
             if rows:
                 out.append(ChannelRows(channel_id, rows))
         return tuple(out), None

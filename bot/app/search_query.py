@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.app.finder import ReleaseFinder
+from bot.i18n import ENGLISH, Texts
 from bot.query import ListCommand, Query, QueryError, parse_command, quote_value
 from bot.render.search_modal import (
     ACTION_FILTERS,
@@ -42,11 +43,13 @@ class SearchFormError(QueryError):
         self.block_id = block_id
 
 
-def search_form(finder: ReleaseFinder, prefill: str = "") -> dict[str, Any]:
+def search_form(
+    finder: ReleaseFinder, prefill: str = "", t: Texts = ENGLISH
+) -> dict[str, Any]:
     """The form, with the group names the finder already holds; never waits for the API (a
     trigger_id lasts 3 s), so with none held yet the group select asks as the user types."""
     groups = finder.group_names(fetch=False)
-    return render_search_form(prefill, groups=groups or None)
+    return render_search_form(prefill, groups=groups or None, t=t)
 
 
 def search_form_query(values: Mapping[str, Any]) -> Query:

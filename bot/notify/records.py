@@ -39,6 +39,7 @@ class Subscription:
     paused_at: datetime | None = None
     baseline_done: bool = False
     events: tuple[str, ...] = ()  # kinds of change heard (`bot.query.events`); empty: all
+    language: str | None = None  # the language its posts use (`lang:de`); None: the default
 
     @property
     def paused(self) -> bool:

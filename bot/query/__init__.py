@@ -16,6 +16,7 @@ from bot.query.command_types import (
     FollowingCommand,
     GroupsCommand,
     HelpCommand,
+    LanguageCommand,
     ListCommand,
     StandupCommand,
     SubscribeCommand,
@@ -31,14 +32,16 @@ from bot.query.model import DeletedMode, Format, Query, Status
 from bot.query.parser import MAX_CHARS, parse_command
 from bot.query.quoting import quote_value
 from bot.query.scan import MessageScan, scan_message
-from bot.query.values import MAX_ID, VALID_KEYS
+from bot.query.values import LANGUAGE_WORDS, MAX_ID, STATUS_ALIASES, VALID_KEYS
 
 __all__ = [
     "EVENT_KINDS",
+    "LANGUAGE_WORDS",
     "MAX_CHARS",
     "MAX_ID",
     "MAX_PATTERNS",
     "MENTION_MARKUP",
+    "STATUS_ALIASES",
     "USER_ID",
     "VALID_KEYS",
     "Command",
@@ -49,6 +52,7 @@ __all__ = [
     "Format",
     "GroupsCommand",
     "HelpCommand",
+    "LanguageCommand",
     "ListCommand",
     "MessageScan",
     "Query",

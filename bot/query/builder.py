@@ -16,6 +16,7 @@ from bot.query.values import (
     DIGITS,
     STATUS_WORDS,
     VALID_KEYS,
+    canonical_status,
     empty_value,
     key_list,
     no_minus,
@@ -105,7 +106,7 @@ class Builder:
             if word == "refresh":
                 self.refresh = True
             else:
-                self.add_status(word)
+                self.add_status(canonical_status(word))
             self.used.append("status" if word != "refresh" else "refresh")
             return
         digits = DIGITS.fullmatch(value)

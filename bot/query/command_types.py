@@ -71,6 +71,16 @@ class FollowingCommand:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class LanguageCommand:
+    """`/releases language de|en|auto`: the language the bot answers one person in.
+
+    `choice` is a language code, `auto` (follow the Slack language again), or None to show
+    the language in use."""
+
+    choice: str | None = None
+
+
 Command = (
     ListCommand
     | StandupCommand
@@ -83,4 +93,5 @@ Command = (
     | FollowCommand
     | UnfollowCommand
     | FollowingCommand
+    | LanguageCommand
 )

@@ -13,6 +13,7 @@ from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
 from bot.query.values import (
     STATUS_WORDS,
     bad_value,
+    canonical_status,
     empty_value,
     parse_bool,
     parse_int,
@@ -56,7 +57,7 @@ def _status(builder: Builder, token: Token, value: str) -> None:
     word = value.lower()
     if word not in STATUS_WORDS:
         raise bad_value(token, "status")
-    builder.add_status(word)
+    builder.add_status(canonical_status(word))
 
 
 def _closed(builder: Builder, token: Token, value: str) -> None:

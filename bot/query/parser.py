@@ -36,6 +36,7 @@ from bot.query.command_types import (
     FollowingCommand,
     GroupsCommand,
     HelpCommand,
+    LanguageCommand,
     ListCommand,
     StandupCommand,
     SubscribeCommand,
@@ -48,11 +49,11 @@ from bot.query.events import parse_events
 from bot.query.lexer import Token, tokenize
 from bot.query.model import Query
 from bot.query.quoting import unentity
-from bot.query.values import DIGITS, parse_int, strip_hash
+from bot.query.values import DIGITS, LANGUAGE_WORDS, parse_int, strip_hash
 from bot.schedule import ScheduleError, parse_days, parse_schedule, parse_timezone
 
 MAX_CHARS = 2000
-_HELP_WORDS = frozenset({"help", "?", "-h", "-help", "--help"})
+_HELP_WORDS = frozenset({"help", "hilfe", "?", "-h", "-help", "--help"})
 # Words that read like verbs before a query (`show 21`, `find R59`): they only introduce it.
 _VERBS = frozenset({"show", "find", "search", "list"})
 _TIME_WORD = re.compile(r"[0-9]{1,2}[:.hH][0-9]{2}")
@@ -235,6 +236,18 @@ def _alone(word: str, says: str, command: Callable[[], Command]) -> CommandReade
     return read
 
 
+def _parse_language(tokens: Sequence[Token]) -> LanguageCommand:
+    """`language de`, `language en`, `language auto`; alone, it says which is in use."""
+    usage = "Use `/releases language de`, `/releases language en` or `/releases language auto`."
+    if not tokens:
+        return LanguageCommand()
+    word = tokens[0].plain_word or ""
+    if len(tokens) > 1 or word not in LANGUAGE_WORDS:
+        raise QueryError(f"{echo(tokens[0].raw)} is not a language I speak. {usage}",
+                         tokens[0].raw)
+    return LanguageCommand(LANGUAGE_WORDS[word])
+
+
 CommandReader = Callable[[Sequence[Token]], Command]
 _SUBSCRIPTIONS = _alone(
     "subscriptions", "It lists this channel's subscriptions and digests.", SubscriptionsCommand
@@ -258,5 +271,13 @@ _COMMANDS: Mapping[str, CommandReader] = MappingProxyType(
         "follow": lambda rest: FollowCommand(_one_release_id("follow", rest)),
         "unfollow": lambda rest: UnfollowCommand(_one_release_id("unfollow", rest)),
         "following": _alone("following", "It lists the releases you follow.", FollowingCommand),
+        "language": _parse_language,
+        # German words for the commands; the canonical ones above stay what answers echo.
+        "sprache": _parse_language,
+        "gruppen": lambda rest: _COMMANDS["groups"](rest),
+        "abonnieren": _parse_subscribe,
+        "abbestellen": _UNSUBSCRIBE,
+        "folgen": lambda rest: FollowCommand(_one_release_id("follow", rest)),
+        "entfolgen": lambda rest: UnfollowCommand(_one_release_id("unfollow", rest)),
     }
 )

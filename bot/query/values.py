@@ -32,7 +32,20 @@ VALID_KEYS: Mapping[str, str] = MappingProxyType(
         "events": "with `subscribe` only: kinds of change, e.g. `events:closed,reopened,dates`",
     }
 )
-STATUS_WORDS = frozenset({"open", "closed", "all"})
+# German keywords read as the English ones they stand for; answers echo the English form.
+STATUS_ALIASES = MappingProxyType({"offen": "open", "geschlossen": "closed", "alle": "all"})
+STATUS_WORDS = frozenset({"open", "closed", "all", *STATUS_ALIASES})
+# What `/releases language` takes, and the choice each word stands for.
+LANGUAGE_WORDS = MappingProxyType({
+    "de": "de", "deutsch": "de", "german": "de",
+    "en": "en", "english": "en", "englisch": "en",
+    "auto": "auto",
+})
+
+
+def canonical_status(word: str) -> str:
+    """`offen` -> `open`; an English status word (or any other word) as it is."""
+    return STATUS_ALIASES.get(word, word)
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
 DIGITS = re.compile(r"#?([0-9]+)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import ENGLISH, Texts
 from bot.mrkdwn import escape_truncated
 from bot.render import parts
 from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
@@ -23,9 +24,11 @@ def defang(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_error(message: str, hint: str | None = None) -> Message:
-    """`:warning: message` with an optional hint on what to try instead."""
-    text = cut_mrkdwn(defang(message.strip()) or "That did not work.", MAX_SECTION_TEXT - 20)
+def render_error(message: str, hint: str | None = None, t: Texts = ENGLISH) -> Message:
+    """`:warning: message` with an optional hint on what to try instead.
+
+    `message` and `hint` are already in the reader's language; `t` words the stand-in."""
+    text = cut_mrkdwn(defang(message.strip()) or t._("That did not work."), MAX_SECTION_TEXT - 20)
     blocks = [parts.section(f"{parts.EMOJI_WARNING} {text}")]
     fallback = text
     if hint and hint.strip():
@@ -35,19 +38,22 @@ def render_error(message: str, hint: str | None = None) -> Message:
     return Message(text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "error"})
 
 
-def render_not_available(feature: str) -> Message:
-    """For a command whose part of the app is not switched on or not built yet."""
-    name = escape_truncated(feature.strip() or "This", 80)
+def render_not_available(feature: str, t: Texts = ENGLISH) -> Message:
+    """For a command whose part of the app is not switched on or not built yet; `feature` is
+    a message id (N_), translated here."""
+    name = escape_truncated(t._(feature.strip()) if feature.strip() else t._("This"), 80)
     return render_error(
-        f"`{name}` is not available yet.",
-        "See `/releases help` for what works today.",
+        t._("`{feature}` is not available yet.", feature=name),
+        t._("See `/releases help` for what works today."),
+        t,
     )
 
 
-def render_unexpected_error(ref: str) -> Message:
+def render_unexpected_error(ref: str, t: Texts = ENGLISH) -> Message:
     """For a bug: a short reference the logs can be searched for, nothing else leaks."""
     safe_ref = _REF.sub("", ref)[:32] or "unknown"
     return render_error(
-        f"Something went wrong on our side (ref `{safe_ref}`). Please try again.",
-        f"If it keeps happening, tell whoever runs this app the ref `{safe_ref}`.",
+        t._("Something went wrong on our side (ref `{ref}`). Please try again.", ref=safe_ref),
+        t._("If it keeps happening, tell whoever runs this app the ref `{ref}`.", ref=safe_ref),
+        t,
     )

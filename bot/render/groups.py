@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from bot.app.finder import Freshness
+from bot.i18n import ENGLISH, Texts
 from bot.metakraftwerk.models import Release
 from bot.render import parts
 from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fit_text
@@ -18,6 +19,7 @@ def render_groups(
     releases: Iterable[Release],
     now: datetime,
     freshness: Freshness | None = None,
+    t: Texts = ENGLISH,
 ) -> Message:
     """One line a group, by name: `*DWH_GROUP* #1 · 6 open · 4 closed` (deleted not counted)."""
     opened: Counter[int | None] = Counter()
@@ -28,20 +30,21 @@ def render_groups(
     ordered = sorted(group_names.items(), key=lambda item: (item[1].casefold(), item[0]))
     lines = [
         f"{parts.bold(parts.name_label(name, parts.GROUP_LIMIT))} #{group_id} · "
-        f"{opened[group_id]} open · {closed[group_id]} closed"
+        + t._("{open} open · {closed} closed", open=opened[group_id], closed=closed[group_id])
         for group_id, name in ordered
     ]
-    blocks = [parts.header(f"Release groups · {len(lines)}")]
-    stale = parts.stale_block(freshness, now)
+    heading = t._("Release groups")
+    blocks = [parts.header(f"{heading} · {len(lines)}")]
+    stale = parts.stale_block(freshness, now, t)
     if stale:
         blocks.append(stale)
-    body = "\n".join(lines) if lines else "MetaKraftwerk lists no release groups."
+    body = "\n".join(lines) if lines else t._("MetaKraftwerk lists no release groups.")
     blocks.append(parts.section(cut_mrkdwn(body, MAX_SECTION_TEXT - 100)))
     blocks.append(
         parts.context(
-            "`/releases group:NAME` lists a group's releases",
-            parts.freshness_text(freshness, now),
+            t._("`/releases group:NAME` lists a group's releases"),
+            parts.freshness_text(freshness, now, t),
         )
     )
-    fallback = "Release groups: " + ", ".join(name for _, name in ordered)
+    fallback = f"{heading}: " + ", ".join(name for _, name in ordered)
     return Message(text=fit_text(fallback), blocks=fit_blocks(blocks), meta={"view": "groups"})

@@ -2,12 +2,15 @@
 
 Modelled on the help of well-known Slack apps: a short header, each command in code with one
 line on what it does, grouped by purpose, and pointers to the detailed topics at the end.
+Every text is a message id (N_) translated where it is shown; the syntax it shows is the
+canonical one, and the German help names the German keywords beside it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import ENGLISH, N_, Texts
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
 from bot.render import parts
@@ -37,9 +40,15 @@ _ALIASES = {
     "shortcut": "shortcut",
     "shortcuts": "shortcut",
     "message": "shortcut",
+    # German names of the topics (the grammar reads `hilfe` as `help`).
+        "suche": "filters",
+    "abonnieren": "subscribe",
+    "abos": "subscribe",
+    "folgen": "subscribe",
+    "nachricht": "shortcut",
 }
 
-_LOOKUP = """*Look up releases* (only you see the answer; share it with a button)
+_LOOKUP = N_("""*Look up releases* (only you see the answer; share it with a button)
 • `/releases` open releases, same as `/releases open`
 • `/releases closed` or `/releases all` by status
 • `/releases group:DWH_GROUP` the releases of one release group
@@ -47,24 +56,24 @@ _LOOKUP = """*Look up releases* (only you see the answer; share it with a button
 • `/releases 21` or `/releases #21` one release by id
 • `/releases R59 group:DWH_GROUP` a release by name
 • `/releases R9` or `/releases find R9` names alone look in open and closed releases
-• `/releases standup` overdue, ending soon, started this week, closed since yesterday"""
+• `/releases standup` overdue, ending soon, started this week, closed since yesterday""")
 
-_CHANNEL = """*Keep this channel informed* (confirmed in the channel)
+_CHANNEL = N_("""*Keep this channel informed* (confirmed in the channel)
 • `/releases subscribe group:DWH_GROUP` post here when releases open, close or change
 • `/releases digest weekdays 09:00` the standup view here every weekday at 9:00
 • `/releases subscriptions` list this channel's subscriptions and digests
-• `/releases unsubscribe 3` stop one by id, or `/releases unsubscribe all`"""
+• `/releases unsubscribe 3` stop one by id, or `/releases unsubscribe all`""")
 
-_FOLLOW = """*Follow one release* (direct messages, only to you)
+_FOLLOW = N_("""*Follow one release* (direct messages, only to you)
 • `/releases follow 21` a message when release 21 opens, closes, changes dates, is renamed \
 or deleted, or gets a new hotfix; or press *Follow* on its details
-• `/releases following` the releases you follow; `/releases unfollow 21` stops one"""
+• `/releases following` the releases you follow; `/releases unfollow 21` stops one""")
 
-_SHORTCUT_SHORT = """*From any message*
+_SHORTCUT_SHORT = N_("""*From any message*
 Open a message's *⋮* menu and choose *Find releases*: ids, names and \
-filters it mentions are looked up."""
+filters it mentions are looked up.""")
 
-_FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
+_FILTERS = N_("""*Filters* narrow any lookup, standup, subscription or digest.
 • `group:DWH_GROUP` or `group=DWH_GROUP` by release group name; `group_id:3` by id
 • `name:R59` by name, `name:R59,R60` for several; `*` and `?` are wildcards: `name:R-2025-*`
 • `open`, `closed`, `all` or `status:closed` by status (default: open)
@@ -73,16 +82,16 @@ _FILTERS = """*Filters* narrow any lookup, standup, subscription or digest.
 • `deleted:yes` include deleted releases (hidden by default)
 • `page:2` a later page; `format:full` descriptions too, fewer per page
 • `id:21` (or `#21`, `21`) one release; `refresh:yes` (or `refresh`) skips the cache
-• `mention:`, `events:` work with `subscribe`, `tz:` with `digest` (`/releases help subscribe`)"""
+• `mention:`, `events:` work with `subscribe`, `tz:` with `digest` (`/releases help subscribe`)""")
 
-_FILTERS_RULES = """*Combining*
+_FILTERS_RULES = N_("""*Combining*
 • Different keys combine with AND: `group:DWH_GROUP closed`
 • A repeated key combines with OR: `group:DWH_GROUP group:LAKE`
 • A leading `-` excludes: `-name:"*-HF*"`
 • Quote values with spaces: `name:"Release 2022 Q1"`
-Every answer restates the filters it applied."""
+Every answer restates the filters it applied.""")
 
-_STANDUP = """*`/releases standup [filters]`* what a team lead wants at 9:00, one line a release:
+_STANDUP = N_("""*`/releases standup [filters]`* what a team lead wants at 9:00, one line a release:
 • *Overdue*: the end date passed and the release is still open
 • *Ending within 7 days*
 • *Started this week* (on Monday, since Friday)
@@ -91,9 +100,9 @@ _STANDUP = """*`/releases standup [filters]`* what a team lead wants at 9:00, on
 notification worker saw each release close; where no worker runs (or it had not seen the \
 release open) the end date stands in, so a release closed early shows once its end date comes
 Days are counted in your Slack time zone.
-Example: `/releases standup group:DWH_GROUP`"""
+Example: `/releases standup group:DWH_GROUP`""")
 
-_SUBSCRIBE = """*Change notifications*
+_SUBSCRIBE = N_("""*Change notifications*
 • `/releases subscribe [filters] [mention:@team]` post in this channel when a matching \
 release appears, closes, is reopened, renamed, changes dates, is deleted or comes back. One \
 message per release, updated in place; later changes go to its thread.
@@ -101,29 +110,34 @@ message per release, updated in place; later changes go to its thread.
 • `events:closed,reopened,dates` only those kinds of change (default: every kind). \
 Kinds: `created`, `reopened`, `restored`, `closed`, `dates`, `renamed`, `deleted`; \
 `opened` is the first three.
-• Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team events:closed,dates`"""
+• Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team events:closed,dates`""")
 
-_DIGEST = """*Digests*
+_DIGEST = N_("""*Digests*
 • `/releases digest daily 09:00` every day
 • `/releases digest weekdays 09:00 tz:Europe/Berlin group:DWH_GROUP` Monday to Friday
 • `/releases digest mon,thu 09:30` chosen days
-• `tz:Europe/Berlin` the time zone; it defaults to yours. An empty digest says so in one line."""
+• `tz:Europe/Berlin` the time zone; it defaults to yours. An empty digest says so in one line.""")
 
-_MANAGE = """*Managing*
+_MANAGE = N_("""*Managing*
 • `/releases subscriptions` lists this channel's subscriptions and digests with their ids
 • `/releases unsubscribe 3` or `/releases unsubscribe all`
-Subscriptions belong to the channel, not to the person who made them."""
+Subscriptions belong to the channel, not to the person who made them.""")
 
-_SHORTCUT = """*Find releases* (message shortcut)
+_SHORTCUT = N_("""*Find releases* (message shortcut)
 Open any message's *⋮* menu, choose *Find releases*, and the app looks up:
 • release ids: `#21`, `release 21`
 • filters: `group:DWH_GROUP`, `name:R59`
 • names of known releases: `R59`, `R9.HF1`
 Only you see the answer; each release's *Details* has a *Share in channel* button. When \
-nothing is found, a button opens a search form."""
+nothing is found, a button opens a search form.""")
+
+_LANGUAGE = N_("""*Language*
+• `/releases language de` answers you in German, `/releases language en` in English
+• `/releases language auto` follows your Slack language again
+Channel posts and digests are read by many: they keep the workspace's language.""")
 
 BLOCK_HELP_ACTIONS = "help_actions"
-_MORE = (
+_MORE = N_(
     "More: `/releases help filters` · `/releases help standup` · "
     "`/releases help subscribe` · `/releases help shortcut`"
 )
@@ -131,41 +145,44 @@ _MORE = (
 
 def _topic_blocks(topic: str) -> tuple[str, list[str]]:
     if topic == "filters":
-        return "Help: filters", [_FILTERS, _FILTERS_RULES]
+        return N_("Help: filters"), [_FILTERS, _FILTERS_RULES]
     if topic == "standup":
-        return "Help: standup", [_STANDUP]
+        return N_("Help: standup"), [_STANDUP]
     if topic == "subscribe":
-        return "Help: subscriptions and digests", [_SUBSCRIBE, _DIGEST, _MANAGE, _FOLLOW]
-    return "Help: message shortcut", [_SHORTCUT]
+        return N_("Help: subscriptions and digests"), [_SUBSCRIBE, _DIGEST, _MANAGE, _FOLLOW]
+    return N_("Help: message shortcut"), [_SHORTCUT]
 
 
-def render_help(topic: str | None = None) -> Message:
+def render_help(topic: str | None = None, t: Texts = ENGLISH) -> Message:
     """General help, or one topic; an unknown topic gets the general help with a note."""
     key = _ALIASES.get((topic or "").strip().lower()) if topic else None
     blocks: list[dict[str, Any]] = []
     if key is not None:
-        title, sections = _topic_blocks(key)
+        title_id, section_ids = _topic_blocks(key)
+        title, sections = t._(title_id), [t._(s) for s in section_ids]
         blocks.append(parts.header(title))
         blocks.extend(parts.section(s) for s in sections)
-        blocks.append(parts.context("All commands: `/releases help`"))
+        blocks.append(parts.context(t._("All commands: `/releases help`")))
         fallback = f"{title}. " + sections[0].split("\n", 1)[0].replace("*", "")
     else:
-        blocks.append(parts.header("/releases: MetaKraftwerk releases in Slack"))
+        blocks.append(parts.header(t._("/releases: MetaKraftwerk releases in Slack")))
         if topic and topic.strip():
             blocks.append(
-                parts.section(
-                    f"There is no help on `{escape_truncated(topic.strip(), 60)}`; "
-                    f"the topics are {', '.join(f'`{t}`' for t in TOPICS)}. "
-                    "Here is the overview."
-                )
+                parts.section(t._(
+                    "There is no help on `{topic}`; the topics are {topics}. "
+                    "Here is the overview.",
+                    topic=escape_truncated(topic.strip(), 60),
+                    topics=", ".join(f"`{name}`" for name in TOPICS),
+                ))
             )
-        blocks.extend(parts.section(s) for s in (_LOOKUP, _CHANNEL, _FOLLOW, _SHORTCUT_SHORT))
-        blocks.append(parts.context(_MORE))
+        overview = (_LOOKUP, _CHANNEL, _FOLLOW, _SHORTCUT_SHORT, _LANGUAGE)
+        blocks.extend(parts.section(t._(s)) for s in overview)
+        blocks.append(parts.context(t._(_MORE)))
         search = parts.button(
-            "Search releases", act.ACTION_OPEN_SEARCH, act.encode_open_search("")
+            t._("Search releases"), act.ACTION_OPEN_SEARCH, act.encode_open_search("")
         )
         blocks.append(parts.actions(BLOCK_HELP_ACTIONS, [search]))
-        fallback = (
+        fallback = t._(
             "How to use /releases: `/releases` lists open releases, `/releases 21` shows one, "
             "`/releases standup` groups them for a standup; `/releases help filters` for more."
         )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app.finder import FindResult
+from bot.i18n import ENGLISH, N_, Texts
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
@@ -33,7 +34,7 @@ MAX_ROWS_PER_CHANNEL = 3
 _LAST = datetime.max.replace(tzinfo=UTC)
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 
-HOW_TO = (
+HOW_TO = N_(
     "*How to*\n"
     "• `/releases` lists open releases; `/releases group:DWH_GROUP all`, `/releases #21`, "
     "`/releases standup`. `/releases help` shows every filter.\n"
@@ -117,57 +118,66 @@ def group_summaries(
     )
 
 
-def _group_section(summary: GroupSummary, result: FindResult, now: datetime) -> dict[str, Any]:
+def _group_section(
+    summary: GroupSummary, result: FindResult, now: datetime, t: Texts
+) -> dict[str, Any]:
     names = result.group_names
-    head = [parts.bold(parts.group_label(summary.group_id, names)), f"{len(summary.releases)} open"]
+    head = [
+        parts.bold(parts.group_label(summary.group_id, names, t)),
+        t._("{count} open", count=len(summary.releases)),
+    ]
     if summary.overdue:
-        head.append(f"{parts.EMOJI_OVERDUE} {summary.overdue} overdue")
+        head.append(f"{parts.EMOJI_OVERDUE} " + t._("{count} overdue", count=summary.overdue))
     if summary.ending_soon:
-        head.append(f":hourglass_flowing_sand: {summary.ending_soon} ending within 7 days")
+        soon = t._("{count} ending within 7 days", count=summary.ending_soon)
+        head.append(f":hourglass_flowing_sand: {soon}")
     known = result.known()
     lines = [
-        parts.summary_line(r, group_names=names, known=known, now=now, show_group=False)
+        parts.summary_line(r, group_names=names, known=known, now=now, show_group=False, t=t)
         for r in summary.releases[:MAX_LINES_PER_GROUP]
     ]
     more = len(summary.releases) - len(lines)
     if more > 0:
-        lines.append(f"_…and {more} more_")
+        lines.append(t._("_…and {count} more_", count=more))
     return parts.section("\n".join([" · ".join(head), *lines]))
 
 
-def _releases_blocks(data: HomeData, now: datetime) -> list[dict[str, Any]]:
+def _releases_blocks(data: HomeData, now: datetime, t: Texts) -> list[dict[str, Any]]:
     result = data.releases
+    heading = t._("*Open releases by group*")
     if result is None:
-        reason = escape_truncated(data.releases_error or "MetaKraftwerk failed", 300)
+        error = t._(data.releases_error) if data.releases_error else t._("MetaKraftwerk failed")
+        reason = escape_truncated(error, 300)
         return [
-            parts.section("*Open releases by group*"),
-            parts.section(f"{parts.EMOJI_WARNING} The releases could not be read: {reason}"),
+            parts.section(heading),
+            parts.section(f"{parts.EMOJI_WARNING} "
+                          + t._("The releases could not be read: {reason}", reason=reason)),
         ]
     summaries = group_summaries(result.releases, result.group_names, now)
     total = sum(len(s.releases) for s in summaries)
-    title = f"*Open releases by group* · {parts.plural(total, 'open release')}"
+    title = f"{heading} · " + t.ngettext("{count} open release", "{count} open releases", total)
     if summaries:
-        title += f" in {parts.plural(len(summaries), 'group')}"
+        title += " " + t.ngettext("in {count} group", "in {count} groups", len(summaries))
     blocks = [parts.section(title)]
-    stale = parts.stale_block(result.freshness, now)
+    stale = parts.stale_block(result.freshness, now, t)
     if stale:
         blocks.append(stale)
     if not summaries:
-        blocks.append(parts.section("No release is open right now."))
-    blocks.extend(_group_section(s, result, now) for s in summaries[:MAX_GROUPS])
+        blocks.append(parts.section(t._("No release is open right now.")))
+    blocks.extend(_group_section(s, result, now, t) for s in summaries[:MAX_GROUPS])
     hidden = summaries[MAX_GROUPS:]
     if hidden:
         rest = sum(len(s.releases) for s in hidden)
-        blocks.append(
-            parts.context(
-                f"…and {parts.plural(len(hidden), 'more group')} with "
-                f"{parts.plural(rest, 'open release')}: `/releases` lists them all."
-            )
-        )
+        groups = t.ngettext("{count} more group", "{count} more groups", len(hidden))
+        releases = t.ngettext("{count} open release", "{count} open releases", rest)
+        blocks.append(parts.context(t._(
+            "…and {groups} with {releases}: `/releases` lists them all.",
+            groups=groups, releases=releases,
+        )))
     return blocks
 
 
-def _followed_blocks(data: HomeData, now: datetime) -> list[dict[str, Any]]:
+def _followed_blocks(data: HomeData, now: datetime, t: Texts) -> list[dict[str, Any]]:
     """The followed releases; nothing at all when the user follows nothing."""
     if not data.followed:
         return []
@@ -175,12 +185,13 @@ def _followed_blocks(data: HomeData, now: datetime) -> list[dict[str, Any]]:
     # Predecessors by name where they are at hand (`after R9`, as every other view says).
     known = {**(data.releases.known() if data.releases else {}), **{r.id: r for r in data.followed}}
     lines = [
-        parts.summary_line(r, group_names=names, known=known, now=now)
+        parts.summary_line(r, group_names=names, known=known, now=now, t=t)
         for r in data.followed[:MAX_FOLLOWED]
     ]
     if len(data.followed) > MAX_FOLLOWED:
-        lines.append(f"_…and {len(data.followed) - MAX_FOLLOWED} more_")
-    return [parts.divider(), parts.section("*Releases you follow*\n" + "\n".join(lines))]
+        lines.append(t._("_…and {count} more_", count=len(data.followed) - MAX_FOLLOWED))
+    heading = t._("*Releases you follow*")
+    return [parts.divider(), parts.section(heading + "\n" + "\n".join(lines))]
 
 
 def channel_ref(channel_id: str) -> str:
@@ -190,68 +201,68 @@ def channel_ref(channel_id: str) -> str:
     return escape_truncated(channel_id, 40)
 
 
-def _channel_blocks(data: HomeData) -> list[dict[str, Any]]:
-    blocks = [parts.divider(), parts.section("*Subscriptions and digests in your channels*")]
+def _channel_blocks(data: HomeData, t: Texts) -> list[dict[str, Any]]:
+    heading = t._("*Subscriptions and digests in your channels*")
+    blocks = [parts.divider(), parts.section(heading)]
     if not data.subscriptions_available:
-        blocks.append(parts.context("Subscriptions are not set up on this installation."))
+        blocks.append(parts.context(t._("Subscriptions are not set up on this installation.")))
         return blocks
     for channel in data.channels[:MAX_CHANNELS]:
         rows = list(channel.rows[:MAX_ROWS_PER_CHANNEL])
         if len(channel.rows) > len(rows):
-            rows.append(
-                f"_…and {len(channel.rows) - len(rows)} more: `/releases subscriptions` there._"
-            )
+            rows.append(t._(
+                "_…and {count} more: `/releases subscriptions` there._",
+                count=len(channel.rows) - len(rows),
+            ))
         blocks.append(parts.section(f"{channel_ref(channel.channel_id)}\n" + "\n".join(rows)))
     if len(data.channels) > MAX_CHANNELS:
-        blocks.append(
-            parts.context(
-                f"…and {parts.plural(len(data.channels) - MAX_CHANNELS, 'more channel')}."
-            )
-        )
+        hidden = len(data.channels) - MAX_CHANNELS
+        more = t.ngettext("{count} more channel", "{count} more channels", hidden)
+        blocks.append(parts.context(t._("…and {more}.", more=more)))
     if data.channels_error is not None:
-        blocks.append(
-            parts.context(
-                f"{parts.EMOJI_WARNING} Your channels could not be read "
-                f"({escape_truncated(data.channels_error, 80)}); "
-                "`/releases subscriptions` in a channel lists its subscriptions."
-            )
-        )
+        error = escape_truncated(t._(data.channels_error), 80)
+        blocks.append(parts.context(f"{parts.EMOJI_WARNING} " + t._(
+            "Your channels could not be read ({error}); "
+            "`/releases subscriptions` in a channel lists its subscriptions.", error=error,
+        )))
     elif not data.channels:
         blocks.append(
-            parts.context(
+            parts.context(t._(
                 "None of your channels has a subscription or digest. Start one with "
                 "`/releases subscribe group:DWH_GROUP` in a channel."
-            )
+            ))
         )
     return blocks
 
 
-def home_blocks(data: HomeData, now: datetime) -> tuple[dict[str, Any], ...]:
+def home_blocks(data: HomeData, now: datetime, t: Texts = ENGLISH) -> tuple[dict[str, Any], ...]:
     freshness = data.releases.freshness if data.releases else None
-    note = parts.freshness_text(freshness, now) or "no data yet"
+    note = parts.freshness_text(freshness, now, t) or t._("no data yet")
+    updated = t._("Updated {time}", time=parts.date_token(now, t=t))
     blocks: list[dict[str, Any]] = [
-        parts.header("Releases"),
-        parts.context(f"Updated {parts.date_token(now)} · {note}"),
+        parts.header(t._("Releases")),
+        parts.context(f"{updated} · {note}"),
         parts.actions(
             BLOCK_HOME_ACTIONS,
             [
-                parts.button("Refresh", ACTION_HOME_REFRESH, "refresh"),
+                parts.button(t._("Refresh"), ACTION_HOME_REFRESH, "refresh"),
                 parts.button(
-                    "Search releases", act.ACTION_OPEN_SEARCH, act.encode_open_search("")
+                    t._("Search releases"), act.ACTION_OPEN_SEARCH, act.encode_open_search("")
                 ),
             ],
         ),
         parts.divider(),
         *(connection_blocks(data.connection) if data.connection is not None else []),
-        *_releases_blocks(data, now),
-        *_followed_blocks(data, now),
-        *_channel_blocks(data),
+        *_releases_blocks(data, now, t),
+        *_followed_blocks(data, now, t),
+        *_channel_blocks(data, t),
         parts.divider(),
-        parts.section(HOW_TO),
+        parts.section(t._(HOW_TO)),
     ]
     return fit_blocks(blocks)
 
 
-def render_home(data: HomeData, now: datetime) -> dict[str, Any]:
-    """The `views.publish` view of the Home tab."""
-    return {"type": "home", "callback_id": HOME_CALLBACK, "blocks": list(home_blocks(data, now))}
+def render_home(data: HomeData, now: datetime, t: Texts = ENGLISH) -> dict[str, Any]:
+    """The `views.publish` view of the Home tab, in the viewer's language."""
+    blocks = list(home_blocks(data, now, t))
+    return {"type": "home", "callback_id": HOME_CALLBACK, "blocks": blocks}

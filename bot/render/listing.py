@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.app.finder import FindResult
+from bot.i18n import ENGLISH, N_, Texts
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape, escape_truncated
 from bot.query import Query
@@ -31,7 +32,9 @@ MAX_FULL_PAGE_SIZE = 8  # plus a description excerpt
 EXCERPT_LIMIT = 400
 DESCRIBE_LIMIT = 600
 
-_STATUS_TITLES = {"open": "Open releases", "closed": "Closed releases", "all": "Releases"}
+_STATUS_TITLES = {
+    "open": N_("Open releases"), "closed": N_("Closed releases"), "all": N_("Releases")
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +65,13 @@ def page_size_for(query: Query, requested: int | None = None) -> int:
     return max(1, min(requested, MAX_FULL_PAGE_SIZE if full else MAX_PAGE_SIZE))
 
 
-def list_title(query: Query, group_names: Mapping[int, str]) -> str:
+def list_title(query: Query, group_names: Mapping[int, str], t: Texts = ENGLISH) -> str:
     """`Open releases · DWH_GROUP`, escaped, without the count."""
-    title = _STATUS_TITLES.get(query.status, "Releases")
+    title = t._(_STATUS_TITLES.get(query.status, _STATUS_TITLES["all"]))
     if query.deleted == "only":
-        title = "Deleted releases"
+        title = t._("Deleted releases")
     groups = [escape(canonical_group(g, group_names)) for g in query.groups]
-    groups += [parts.group_label(g, group_names) for g in query.group_ids]
+    groups += [parts.group_label(g, group_names, t) for g in query.group_ids]
     if groups:
         title += " · " + parts.cut_group_list(groups)
     return title
@@ -109,25 +112,32 @@ def release_section(
     action_id: str,
     full: bool = False,
     link: str | None = None,
+    t: Texts = ENGLISH,
 ) -> dict[str, Any]:
     """One release: a summary line, in `full` format its description, and a Details button."""
-    text = parts.summary_line(release, group_names=group_names, known=known, now=now, link=link)
+    text = parts.summary_line(
+        release, group_names=group_names, known=known, now=now, link=link, t=t
+    )
     if full:
-        text += f"\n{excerpt(release.description) or '_No description._'}"
-    details = parts.button("Details", action_id, act.encode_release_ref(release.id))
+        text += "\n" + (excerpt(release.description) or t._("_No description._"))
+    details = parts.button(t._("Details"), action_id, act.encode_release_ref(release.id))
     return parts.section(text, details)
 
 
-def empty_hint(query: Query) -> str:
+def empty_hint(query: Query, t: Texts = ENGLISH) -> str:
     """What to try when nothing matched."""
     if query.status != "all":
         other = escape_truncated(replace(query, status="all", page=1).to_text(), 300)
-        return (
-            f"Try `/releases {other}` to include "
-            f"{'closed' if query.status == 'open' else 'open'} releases, "
-            "or see `/releases help filters`."
+        if query.status == "open":
+            return t._(
+                "Try `/releases {query}` to include closed releases, "
+                "or see `/releases help filters`.", query=other
+            )
+        return t._(
+            "Try `/releases {query}` to include open releases, "
+            "or see `/releases help filters`.", query=other
         )
-    return (
+    return t._(
         "Check the spelling of names and groups; `*` and `?` match any characters "
         "(`name:R5*`). See `/releases help filters`."
     )
@@ -141,6 +151,7 @@ def render_list(
     shared_by: str | None = None,
     link: str | None = None,
     unpaged: bool = False,
+    t: Texts = ENGLISH,
 ) -> Message:
     """A page of `result` (the page the query asks for, clamped) as a Slack message.
 
@@ -157,20 +168,19 @@ def render_list(
     size = page_size_for(query, page_size)
     page = paginate(total, query.page, size)
     shared = shared_by is not None
-    title = list_title(query, result.group_names)
+    title = list_title(query, result.group_names, t)
     known = result.known()
     ids = act.ActionIds()
 
     blocks: list[dict[str, Any]] = [parts.header(f"{title} · {total}")]
-    stale = parts.stale_block(result.freshness, now)
+    stale = parts.stale_block(result.freshness, now, t)
     if stale:
         blocks.append(stale)
 
     shown = releases[page.start : page.end]
     if not shown:
-        blocks.append(
-            parts.section(f"Nothing matched *{describe_filters(query)}*.\n{empty_hint(query)}")
-        )
+        nothing = t._("Nothing matched *{filters}*.", filters=describe_filters(query))
+        blocks.append(parts.section(f"{nothing}\n{empty_hint(query, t)}"))
     for release in shown:
         blocks.append(
             release_section(
@@ -181,51 +191,58 @@ def render_list(
                 action_id=ids(act.ACTION_DETAIL, release.id),
                 full=full,
                 link=link,
+                t=t,
             )
         )
 
-    notes = [f"Filters: {describe_filters(query)}", parts.plural(total, "release")]
+    notes = [
+        t._("Filters: {filters}", filters=describe_filters(query)),
+        t.ngettext("{count} release", "{count} releases", total),
+    ]
     if unpaged and len(shown) < total and shown:
         first = "" if page.start == 0 else f"{page.start + 1}-{page.end}, "
-        notes.append(f"{first}{len(shown)} of {total} shown")
+        notes.append(first + t._("{shown} of {total} shown", shown=len(shown), total=total))
     elif page.count > 1:
-        notes.append(f"page {page.number} of {page.count}")
+        notes.append(t._("page {page} of {pages}", page=page.number, pages=page.count))
     if shown and query.page > page.count and not unpaged:
-        notes.append(
-            f"Page {query.page} is past the end: this is the last page, "
-            f"{page.number} of {page.count}"
-        )
-    notes.append(parts.freshness_text(result.freshness, now))
-    notes.append(parts.shared_by_text(shared_by))
+        notes.append(t._(
+            "Page {asked} is past the end: this is the last page, {page} of {pages}",
+            asked=query.page, page=page.number, pages=page.count,
+        ))
+    notes.append(parts.freshness_text(result.freshness, now, t))
+    notes.append(parts.shared_by_text(shared_by, t))
     buttons: list[dict[str, Any]] = []
     if not shared and not unpaged:
         text = query_text(query)
         if not shown:
             search = act.encode_open_search(text)
-            buttons.append(parts.button("Search", ids(act.ACTION_OPEN_SEARCH), search))
+            buttons.append(parts.button(t._("Search"), ids(act.ACTION_OPEN_SEARCH), search))
         if page.count > 1:
             prev_value = act.encode_page(text, page.number - 1)
             next_value = act.encode_page(text, page.number + 1)
             if prev_value is None or next_value is None:
-                notes.append(
+                notes.append(t._(
                     "_The filters are too long for paging buttons: add `page:2` (and so on) "
                     "to the command to see more._"
-                )
+                ))
             else:
                 if page.number > 1:
-                    buttons.append(parts.button("‹ Prev", ids(act.ACTION_PAGE, "prev"), prev_value))
+                    prev = parts.button(t._("‹ Prev"), ids(act.ACTION_PAGE, "prev"), prev_value)
+                    buttons.append(prev)
                 if page.number < page.count:
-                    buttons.append(parts.button("Next ›", ids(act.ACTION_PAGE, "next"), next_value))
+                    after = parts.button(t._("Next ›"), ids(act.ACTION_PAGE, "next"), next_value)
+                    buttons.append(after)
         if shown:
             share = act.encode_share(act.ShareRequest("list", query_text=text, page=page.number))
             if share is not None:
-                buttons.append(parts.button("Share in channel", ids(act.ACTION_SHARE), share))
+                label = t._("Share in channel")
+                buttons.append(parts.button(label, ids(act.ACTION_SHARE), share))
     blocks.append(parts.context(*notes))
     if buttons:
         blocks.append(parts.actions(act.BLOCK_LIST_NAV, buttons))
 
     return Message(
-        text=_fallback(title, total, page, shown, result.group_names),
+        text=_fallback(title, total, page, shown, result.group_names, t),
         blocks=fit_blocks(blocks),
         meta={
             "view": "list",
@@ -243,10 +260,11 @@ def _fallback(
     page: Page,
     shown: tuple[Release, ...],
     group_names: Mapping[int, str],
+    t: Texts,
 ) -> str:
     text = f"{title}: {total}"
     if page.count > 1:
-        text += f" (page {page.number} of {page.count})"
+        text += " (" + t._("page {page} of {pages}", page=page.number, pages=page.count) + ")"
     if shown:
-        text += ": " + ", ".join(parts.plain_summary(r, group_names) for r in shown)
+        text += ": " + ", ".join(parts.plain_summary(r, group_names, t) for r in shown)
     return fit_text(text)

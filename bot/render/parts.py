@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.app.finder import Freshness
+from bot.i18n import ENGLISH, Texts
 from bot.metakraftwerk.models import Release
 from bot.metakraftwerk.models import utc as utc  # the views call it parts.utc
 from bot.mrkdwn import escape_truncated, inline_truncated
@@ -108,14 +109,16 @@ def bold(text_escaped: str) -> str:
     return text_escaped if "*" in text_escaped else f"*{text_escaped}*"
 
 
-def group_label(group_id: int | None, group_names: Mapping[int, str]) -> str:
+def group_label(
+    group_id: int | None, group_names: Mapping[int, str], t: Texts = ENGLISH
+) -> str:
     """The group's name when known, else `group <id>`; escaped."""
     if group_id is None:
-        return "no group"
+        return t._("no group")
     name = group_names.get(group_id)
     if name:
         return inline_truncated(name, GROUP_LIMIT)
-    return f"group {group_id}"
+    return t._("group {id}", id=group_id)
 
 
 def cut_group_list(groups_escaped: list[str], limit: int = 80) -> str:
@@ -123,21 +126,23 @@ def cut_group_list(groups_escaped: list[str], limit: int = 80) -> str:
     return cut_mrkdwn(", ".join(groups_escaped), limit)
 
 
-def date_fallback(value: datetime) -> str:
-    return utc(value).strftime("%Y-%m-%d %H:%M UTC")
+def date_fallback(value: datetime, t: Texts = ENGLISH) -> str:
+    """A time as text in UTC, where Slack's date token cannot show it (the fallback)."""
+    return t.date_time_utc(utc(value))
 
 
 @lru_cache(maxsize=4096)
-def date_token(value: datetime, fmt: str = DATE_AND_TIME) -> str:
-    """`<!date^...>`: Slack shows it in each reader's own time zone; the fallback is UTC.
+def date_token(value: datetime, fmt: str = DATE_AND_TIME, t: Texts = ENGLISH) -> str:
+    """`<!date^...>`: Slack shows it in each reader's own time zone (and language); the
+    fallback is UTC in the reader's language.
 
-    Cached: the same few dates are formatted for every list, and strftime is not free.
+    Cached: the same few dates are formatted for every list, and formatting is not free.
     """
     try:
         stamp = int(utc(value).timestamp())
     except (OverflowError, ValueError, OSError):
-        return date_fallback(value)
-    return f"<!date^{stamp}^{fmt}|{date_fallback(value)}>"
+        return date_fallback(value, t)
+    return f"<!date^{stamp}^{fmt}|{date_fallback(value, t)}>"
 
 
 def is_overdue(release: Release, now: datetime) -> bool:
@@ -164,26 +169,26 @@ def status_emoji(release: Release, now: datetime) -> str:
     return EMOJI_NOT_STARTED if is_not_started(release, now) else EMOJI_OPEN
 
 
-def status_word(release: Release, now: datetime) -> str:
-    word = "Closed" if release.closed else "Open"
+def status_word(release: Release, now: datetime, t: Texts = ENGLISH) -> str:
+    words = [t._("Closed") if release.closed else t._("Open")]
     if is_overdue(release, now):
-        word += ", overdue"
+        words.append(t._("overdue"))
     elif is_not_started(release, now):
-        word += ", not started yet"
+        words.append(t._("not started yet"))
     if release.deleted:
-        word += ", deleted"
-    return word
+        words.append(t._("deleted"))
+    return ", ".join(words)
 
 
-def date_range(release: Release, fmt: str = DATE_ONLY) -> str:
+def date_range(release: Release, fmt: str = DATE_ONLY, t: Texts = ENGLISH) -> str:
     start, end = release.start_date, release.end_date
     if start is not None and end is not None:
-        return f"{date_token(start, fmt)} → {date_token(end, fmt)}"
+        return f"{date_token(start, fmt, t)} → {date_token(end, fmt, t)}"
     if start is not None:
-        return f"from {date_token(start, fmt)}, no end date"
+        return t._("from {date}, no end date", date=date_token(start, fmt, t))
     if end is not None:
-        return f"until {date_token(end, fmt)}, no start date"
-    return "no dates"
+        return t._("until {date}, no start date", date=date_token(end, fmt, t))
+    return t._("no dates")
 
 
 def release_ref(release_id: int, known: Mapping[int, Release]) -> str:
@@ -192,17 +197,20 @@ def release_ref(release_id: int, known: Mapping[int, Release]) -> str:
     return name_label(other.name, 60) if other is not None else f"#{release_id}"
 
 
-def hints(release: Release, known: Mapping[int, Release], now: datetime) -> list[str]:
+def hints(
+    release: Release, known: Mapping[int, Release], now: datetime, t: Texts = ENGLISH
+) -> list[str]:
     """The short notes after a release: hotfix of, builds on, overdue, deleted."""
     out: list[str] = []
     if release.hotfix_of_id is not None:
-        out.append(f"{EMOJI_HOTFIX} hotfix of {release_ref(release.hotfix_of_id, known)}")
+        parent = release_ref(release.hotfix_of_id, known)
+        out.append(f"{EMOJI_HOTFIX} " + t._("hotfix of {release}", release=parent))
     if release.prev_release_id is not None and release.prev_release_id != release.hotfix_of_id:
-        out.append(f"after {release_ref(release.prev_release_id, known)}")
+        out.append(t._("after {release}", release=release_ref(release.prev_release_id, known)))
     if is_overdue(release, now):
-        out.append("overdue")
+        out.append(t._("overdue"))
     if release.deleted:
-        out.append("deleted")
+        out.append(t._("deleted"))
     return out
 
 
@@ -215,26 +223,30 @@ def summary_line(
     when: str | None = None,
     show_group: bool = True,
     link: str | None = None,
+    t: Texts = ENGLISH,
 ) -> str:
     """`🟢 *R59* #158 · DWH_GROUP · Jan 2 → Jan 8 · hotfix of R58`: one release on one line."""
     parts = [f"{status_emoji(release, now)} {release_name(release, link)} #{release.id}"]
     if show_group:
-        parts.append(group_label(release.group_id, group_names))
-    parts.append(when if when is not None else date_range(release))
-    parts.extend(hints(release, known, now))
+        parts.append(group_label(release.group_id, group_names, t))
+    parts.append(when if when is not None else date_range(release, t=t))
+    parts.extend(hints(release, known, now, t))
     return " · ".join(parts)
 
 
-def plain_summary(release: Release, group_names: Mapping[int, str]) -> str:
+def plain_summary(release: Release, group_names: Mapping[int, str], t: Texts = ENGLISH) -> str:
     """The release for the notification fallback text: name and group, escaped."""
-    return f"{name_label(release.name, 60)} ({group_label(release.group_id, group_names)})"
+    group = group_label(release.group_id, group_names, t)
+    return f"{name_label(release.name, 60)} ({group})"
 
 
-def age_text(fetched_at: datetime, now: datetime) -> str:
-    """How old data is, in words a reader takes in at a glance: `2 min ago`."""
+def age_text(fetched_at: datetime, now: datetime, t: Texts = ENGLISH) -> str:
+    """How old data is, in words a reader takes in at a glance: `2 min ago`, `vor 2 Minuten`."""
     seconds = (utc(now) - utc(fetched_at)).total_seconds()
     if seconds < 45:
-        return "just now"
+        return t._("just now")
+    if not t.english:
+        return t.relative(utc(fetched_at) - utc(now))
     minutes = round(seconds / 60)
     if minutes < 60:
         return f"{max(1, minutes)} min ago"
@@ -244,37 +256,42 @@ def age_text(fetched_at: datetime, now: datetime) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def relative_text(value: datetime, now: datetime) -> str:
-    """`in 3 days`, `5 h ago`: how far a date is from now, roughly."""
+def relative_text(value: datetime, now: datetime, t: Texts = ENGLISH) -> str:
+    """`in 3 days`, `5 h ago`, `in 3 Tagen`: how far a date is from now, roughly."""
     seconds = (utc(value) - utc(now)).total_seconds()
     size = abs(seconds)
     if size < 3600:
-        return "now"
+        return t._("now")
+    if not t.english:
+        return t.relative(utc(value) - utc(now), threshold=1.5)
     amount = f"{round(size / 3600)} h" if size < 36 * 3600 else f"{round(size / 86400)} days"
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
-def freshness_text(freshness: Freshness | None, now: datetime) -> str:
+def freshness_text(freshness: Freshness | None, now: datetime, t: Texts = ENGLISH) -> str:
     if freshness is None:
         return ""
-    return f"data from {age_text(freshness.fetched_at, now)}"
+    return t._("data from {age}", age=age_text(freshness.fetched_at, now, t))
 
 
-def stale_block(freshness: Freshness | None, now: datetime) -> Block | None:
+def stale_block(freshness: Freshness | None, now: datetime, t: Texts = ENGLISH) -> Block | None:
     """A visible warning when the answer comes from the cache because the API failed."""
     if freshness is None or not freshness.stale:
         return None
-    reason = escape_truncated(freshness.reason, 300) if freshness.reason else "MetaKraftwerk failed"
+    if freshness.reason:
+        reason = escape_truncated(t._(freshness.reason), 300)
+    else:
+        reason = t._("MetaKraftwerk failed")
     reason = reason.rstrip(".")
-    return context(
-        f"{EMOJI_WARNING} {reason}; showing data from {age_text(freshness.fetched_at, now)}."
-    )
+    age = age_text(freshness.fetched_at, now, t)
+    return context(f"{EMOJI_WARNING} " + t._("{reason}; showing data from {age}.", reason=reason,
+                                             age=age))
 
 
-def shared_by_text(user_id: str | None) -> str:
+def shared_by_text(user_id: str | None, t: Texts = ENGLISH) -> str:
     """`Shared by <@U123>` for a Slack user id; anything that is not one is left out."""
     if user_id and USER_ID.fullmatch(user_id):
-        return f"Shared by <@{user_id}>"
+        return t._("Shared by {user}", user=f"<@{user_id}>")
     return ""
 
 

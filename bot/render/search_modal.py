@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.i18n import ENGLISH, N_, Texts
 from bot.mrkdwn import truncate
 
 RETIRED_SEARCH_CALLBACK = "release_search"
@@ -33,9 +34,11 @@ MAX_NAME_INPUT = 300
 MAX_OPTIONS = 100  # Slack's limit for a static select; more groups -> external_select
 MAX_OPTION_TEXT = 75
 MAX_OPTION_VALUE = 150
-_STATUSES = (("open", "Open"), ("closed", "Closed"), ("all", "Any status"))
-_HOTFIXES = (("any", "With hotfixes"), ("yes", "Only hotfixes"), ("no", "No hotfixes"))
-OUTDATED_TEXT = "This search form is out of date: open a new one."
+_STATUSES = (("open", N_("Open")), ("closed", N_("Closed")), ("all", N_("Any status")))
+_HOTFIXES = (
+    ("any", N_("With hotfixes")), ("yes", N_("Only hotfixes")), ("no", N_("No hotfixes"))
+)
+OUTDATED_TEXT = N_("This search form is out of date: open a new one.")
 
 
 def _option(label: str, value: str) -> dict[str, Any]:
@@ -75,8 +78,8 @@ def group_options(groups: Mapping[int, str], typed: str = "") -> list[dict[str, 
     return options[:MAX_OPTIONS]
 
 
-def _group_element(groups: Mapping[int, str] | None) -> dict[str, Any]:
-    placeholder = {"type": "plain_text", "text": "Any group"}
+def _group_element(groups: Mapping[int, str] | None, t: Texts) -> dict[str, Any]:
+    placeholder = {"type": "plain_text", "text": t._("Any group")}
     if groups and len(groups) <= MAX_OPTIONS:
         return {
             "type": "static_select",
@@ -88,29 +91,32 @@ def _group_element(groups: Mapping[int, str] | None) -> dict[str, Any]:
     return {
         "type": "external_select",
         "action_id": ACTION_GROUP,
-        "placeholder": {"type": "plain_text", "text": "Type a group name, or DWH*"},
+        "placeholder": {"type": "plain_text", "text": t._("Type a group name, or DWH*")},
         "min_query_length": 0,
     }
 
 
-def render_outdated_form() -> dict[str, Any]:
+def render_outdated_form(t: Texts = ENGLISH) -> dict[str, Any]:
     """What replaces a form of the retired kind when it is submitted: it says to open a new one."""
     return {
         "type": "modal",
-        "title": {"type": "plain_text", "text": "Search releases"},
-        "close": {"type": "plain_text", "text": "Close"},
+        "title": {"type": "plain_text", "text": t._("Search releases")[:24]},
+        "close": {"type": "plain_text", "text": t._("Close")[:24]},
         "blocks": [
-            {"type": "section", "text": {"type": "plain_text", "text": OUTDATED_TEXT}},
+            {"type": "section", "text": {"type": "plain_text", "text": t._(OUTDATED_TEXT)}},
         ],
     }
 
 
 def render_search_form(
-    prefill: str = "", *, groups: Mapping[int, str] | None = None
+    prefill: str = "",
+    *,
+    groups: Mapping[int, str] | None = None,
+    t: Texts = ENGLISH,
 ) -> dict[str, Any]:
     """The form as a modal; `groups` fills the group select (external_select when unknown)."""
-    statuses = [_option(label, value) for value, label in _STATUSES]
-    hotfixes = [_option(label, value) for value, label in _HOTFIXES]
+    statuses = [_option(t._(label), value) for value, label in _STATUSES]
+    hotfixes = [_option(t._(label), value) for value, label in _HOTFIXES]
     field: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": ACTION_FILTERS,
@@ -122,21 +128,21 @@ def render_search_form(
     return {
         "type": "modal",
         "callback_id": SEARCH_FORM_CALLBACK,
-        "title": {"type": "plain_text", "text": "Search releases"},
-        "submit": {"type": "plain_text", "text": "Search"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": {"type": "plain_text", "text": t._("Search releases")[:24]},
+        "submit": {"type": "plain_text", "text": t._("Search")[:24]},
+        "close": {"type": "plain_text", "text": t._("Cancel")[:24]},
         "blocks": [
             {
                 "type": "input",
                 "block_id": BLOCK_GROUP,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Release group"},
-                "element": _group_element(groups),
+                "label": {"type": "plain_text", "text": t._("Release group")},
+                "element": _group_element(groups, t),
             },
             {
                 "type": "input",
                 "block_id": BLOCK_STATUS,
-                "label": {"type": "plain_text", "text": "Status"},
+                "label": {"type": "plain_text", "text": t._("Status")},
                 "element": {
                     "type": "radio_buttons",
                     "action_id": ACTION_STATUS,
@@ -148,10 +154,10 @@ def render_search_form(
                 "type": "input",
                 "block_id": BLOCK_NAME,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Name"},
+                "label": {"type": "plain_text", "text": t._("Name")},
                 "hint": {
                     "type": "plain_text",
-                    "text": "* and ? match any characters (R5*); commas separate names",
+                    "text": t._("* and ? match any characters (R5*); commas separate names"),
                 },
                 "element": {
                     "type": "plain_text_input",
@@ -163,7 +169,7 @@ def render_search_form(
             {
                 "type": "input",
                 "block_id": BLOCK_HOTFIX,
-                "label": {"type": "plain_text", "text": "Hotfixes"},
+                "label": {"type": "plain_text", "text": t._("Hotfixes")},
                 "element": {
                     "type": "radio_buttons",
                     "action_id": ACTION_HOTFIX,
@@ -175,10 +181,10 @@ def render_search_form(
                 "type": "input",
                 "block_id": BLOCK_FILTERS,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "More filters, a release name or #id"},
+                "label": {"type": "plain_text", "text": t._("More filters, a release name or #id")},
                 "hint": {
                     "type": "plain_text",
-                    "text": "Same filters as /releases, e.g. -name:*-HF* deleted:yes",
+                    "text": t._("Same filters as /releases, e.g. -name:*-HF* deleted:yes"),
                 },
                 "element": field,
             },

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.app.finder import FindResult, Freshness
+from bot.i18n import ENGLISH, Texts
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
@@ -38,21 +39,22 @@ class ShortcutFindings:
     related: Mapping[int, Release] = field(default_factory=dict)  # releases they point to
 
 
-def _missing_note(findings: ShortcutFindings) -> str:
+def _missing_note(findings: ShortcutFindings, t: Texts) -> str:
     notes: list[str] = []
     if findings.missing_ids:
         ids = ", ".join(f"#{i}" for i in findings.missing_ids[:20])
         more = len(findings.missing_ids) - 20
-        notes.append(f"No release with id {ids}" + (f" and {more} more" if more > 0 else ""))
+        note = t._("No release with id {ids}", ids=ids)
+        notes.append(note + (t._(" and {count} more", count=more) if more > 0 else ""))
     if findings.missing_names:
         names = ", ".join(escape_truncated(n, 40) for n in findings.missing_names[:10])
-        notes.append(f"no release named {cut_mrkdwn(names, 400)}")
+        notes.append(t._("no release named {names}", names=cut_mrkdwn(names, 400)))
     text = "; ".join(notes)
     return text[:1].upper() + text[1:] + "." if text else ""
 
 
 def render_shortcut_result(
-    findings: ShortcutFindings, now: datetime, *, link: str | None = None
+    findings: ShortcutFindings, now: datetime, *, link: str | None = None, t: Texts = ENGLISH
 ) -> Message:
     """Releases the message mentions, with Details buttons; or why none, and a search button."""
     ids = act.ActionIds()
@@ -67,17 +69,18 @@ def render_shortcut_result(
             listed.append(release)
     matches = [r for r in (findings.search.releases if findings.search else ()) if r.id not in seen]
     freshness = findings.freshness or (findings.search.freshness if findings.search else None)
-    missing = _missing_note(findings)
+    missing = _missing_note(findings, t)
 
     if not listed and not matches:
-        return _nothing_found(findings, missing, ids)
+        return _nothing_found(findings, missing, ids, t)
 
     total = len(listed) + len(matches)
     shown = (listed + matches)[:MAX_SHOWN]
     related = findings.search.related if findings.search else {}
     known = {**related, **findings.related, **{r.id: r for r in (*listed, *matches)}}
-    blocks: list[dict[str, Any]] = [parts.header(f"Releases in this message · {total}")]
-    stale = parts.stale_block(freshness, now)
+    heading = t._("Releases in this message")
+    blocks: list[dict[str, Any]] = [parts.header(f"{heading} · {total}")]
+    stale = parts.stale_block(freshness, now, t)
     if stale:
         blocks.append(stale)
     for release in shown:
@@ -89,19 +92,22 @@ def render_shortcut_result(
                 now=now,
                 action_id=ids(act.ACTION_DETAIL, release.id),
                 link=link,
+                t=t,
             )
         )
     notes: list[str] = []
     if missing:
         notes.append(missing)
     if findings.search is not None:
-        notes.append(
-            f"Filters found: {describe_filters(findings.search.query)} "
-            f"({parts.plural(len(findings.search.releases), 'match', 'matches')})"
-        )
+        count = len(findings.search.releases)
+        notes.append(t._(
+            "Filters found: {filters} ({matches})",
+            filters=describe_filters(findings.search.query),
+            matches=t.ngettext("{count} match", "{count} matches", count),
+        ))
     if total > len(shown):
-        notes.append(f"{total - len(shown)} more not shown")
-    notes.append(parts.freshness_text(freshness, now))
+        notes.append(t._("{count} more not shown", count=total - len(shown)))
+    notes.append(parts.freshness_text(freshness, now, t))
     blocks.append(parts.context(*notes))
 
     buttons: list[dict[str, Any]] = []
@@ -110,7 +116,7 @@ def render_shortcut_result(
         if value is not None:
             buttons.append(
                 parts.button(
-                    f"Show all {len(findings.search.releases)} matches",
+                    t._("Show all {count} matches", count=len(findings.search.releases)),
                     ids(act.ACTION_PAGE, "all"),
                     value,
                 )
@@ -118,8 +124,8 @@ def render_shortcut_result(
     if buttons:
         blocks.append(parts.actions(act.BLOCK_SHORTCUT_ACTIONS, buttons))
 
-    fallback = "Releases in this message: " + ", ".join(
-        parts.plain_summary(r, group_names) for r in shown
+    fallback = f"{heading}: " + ", ".join(
+        parts.plain_summary(r, group_names, t) for r in shown
     )
     if missing:
         fallback += f". {missing}"
@@ -130,20 +136,24 @@ def render_shortcut_result(
     )
 
 
-def _nothing_found(findings: ShortcutFindings, missing: str, ids: act.ActionIds) -> Message:
+def _nothing_found(
+    findings: ShortcutFindings, missing: str, ids: act.ActionIds, t: Texts
+) -> Message:
     lines = []
     if missing:
         lines.append(missing)
     if findings.search is not None:
-        lines.append(f"Nothing matched *{describe_filters(findings.search.query)}*.")
+        filters = describe_filters(findings.search.query)
+        lines.append(t._("Nothing matched *{filters}*.", filters=filters))
+    none_found = t._("I found no releases in this message.")
     if not lines:
-        lines.append("I found no releases in this message.")
-    lines.append(
+        lines.append(none_found)
+    lines.append(t._(
         "I look for release ids (`#21`, `release 21`), filters (`group:DWH_GROUP`) and the "
         "names of known releases (`R59`). Search by hand instead?"
-    )
+    ))
     button = parts.button(
-        "Open search",
+        t._("Open search"),
         ids(act.ACTION_OPEN_SEARCH),
         act.encode_open_search(findings.prefill),
         style="primary",
@@ -153,7 +163,7 @@ def _nothing_found(findings: ShortcutFindings, missing: str, ids: act.ActionIds)
         parts.actions(act.BLOCK_SHORTCUT_ACTIONS, [button]),
     ]
     return Message(
-        text=fit_text(" ".join(lines[:-1]) or "I found no releases in this message."),
+        text=fit_text(" ".join(lines[:-1]) or none_found),
         blocks=fit_blocks(blocks),
         meta={"view": "shortcut", "total": 0},
     )

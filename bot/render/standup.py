@@ -6,13 +6,17 @@ Which release falls in which group, and what the standup reads, are the use case
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
+from babel.dates import format_date
+
 from bot.app.finder import FindResult
 from bot.app.standup import ENDING_WITHIN_DAYS, StandupGroups, standup_groups
+from bot.i18n import ENGLISH, Texts
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.render import actions as act
@@ -26,45 +30,75 @@ SECTION_BUDGET = MAX_SECTION_TEXT - 100
 LINES_BUDGET = 7500  # all group sections together
 
 
-def sections(groups: StandupGroups) -> list[tuple[str, str, str, tuple[Release, ...]]]:
+_LAST_DAYS = re.compile(r"in the last ([0-9]+) days?")
+
+
+def since_label(groups: StandupGroups, t: Texts = ENGLISH) -> str:
+    """`since Friday`, `seit Freitag`: the use case's English label in the reader's words."""
+    label = groups.closed_since_label
+    if t.english:
+        return label
+    last = _LAST_DAYS.fullmatch(label)
+    if last is not None:
+        days = int(last.group(1))
+        return t.ngettext("in the last {count} day", "in the last {count} days", days)
+    if label == "today":
+        return t._("today")
+    if label == "since yesterday":
+        return t._("since yesterday")
+    day = format_date(groups.closed_since, "EEEE", locale=t.locale)
+    return t._("since {day}", day=day)
+
+
+def sections(
+    groups: StandupGroups, t: Texts = ENGLISH
+) -> list[tuple[str, str, str, tuple[Release, ...]]]:
     """(key, emoji, title, releases) in display order, empty groups included."""
     return [
-        ("overdue", ":red_circle:", "Overdue", groups.overdue),
+        ("overdue", ":red_circle:", t._("Overdue"), groups.overdue),
         (
             "ending_soon",
             ":hourglass:",
-            f"Ending within {ENDING_WITHIN_DAYS} days",
+            t._("Ending within {days} days", days=ENDING_WITHIN_DAYS),
             groups.ending_soon,
         ),
-        ("started_this_week", ":rocket:", "Started this week", groups.started_this_week),
-        ("running", parts.EMOJI_OPEN, "Running", groups.running),
-        ("upcoming", parts.EMOJI_NOT_STARTED, "Not started yet", groups.upcoming),
+        ("started_this_week", ":rocket:", t._("Started this week"), groups.started_this_week),
+        ("running", parts.EMOJI_OPEN, t._("Running"), groups.running),
+        ("upcoming", parts.EMOJI_NOT_STARTED, t._("Not started yet"), groups.upcoming),
         (
             "closed_recently",
             ":lock:",
-            f"Closed {groups.closed_since_label}",
+            t._("Closed {since}", since=since_label(groups, t)),
             groups.closed_recently,
         ),
     ]
 
 
-def _when(key: str, release: Release, now: datetime, closed_at: datetime | None = None) -> str:
+def _when(
+    key: str, release: Release, now: datetime, closed_at: datetime | None, t: Texts
+) -> str:
     start, end = release.start_date, release.end_date
     fmt = parts.DATE_ONLY
+
+    def day(value: datetime) -> str:
+        return parts.date_token(value, fmt, t)
+
     if key == "closed_recently" and closed_at is not None:
-        return f"closed {parts.date_token(closed_at, fmt)}"
+        return t._("closed {date}", date=day(closed_at))
     if key == "overdue" and end is not None:
-        return f"ended {parts.date_token(end, fmt)} ({parts.relative_text(end, now)})"
+        return t._("ended {date} ({relative})", date=day(end),
+                   relative=parts.relative_text(end, now, t))
     if key == "ending_soon" and end is not None:
-        return f"ends {parts.date_token(end, fmt)} ({parts.relative_text(end, now)})"
+        return t._("ends {date} ({relative})", date=day(end),
+                   relative=parts.relative_text(end, now, t))
     if key == "started_this_week" and start is not None:
-        ends = f"ends {parts.date_token(end, fmt)}" if end else "no end date"
-        return f"started {parts.date_token(start, fmt)}, {ends}"
+        ends = t._("ends {date}", date=day(end)) if end else t._("no end date")
+        return t._("started {date}, {ends}", date=day(start), ends=ends)
     if key == "upcoming" and start is not None:
-        return f"starts {parts.date_token(start, fmt)}"
+        return t._("starts {date}", date=day(start))
     if key == "closed_recently" and end is not None:
-        return f"ended {parts.date_token(end, fmt)}"
-    return parts.date_range(release, fmt)
+        return t._("ended {date}", date=day(end))
+    return parts.date_range(release, fmt, t)
 
 
 def standup_line(
@@ -77,24 +111,28 @@ def standup_line(
     show_group: bool,
     link: str | None = None,
     closed_at: datetime | None = None,
+    t: Texts = ENGLISH,
 ) -> str:
     """`• *R59* #158 · DWH_GROUP · ends Jan 9 (in 2 days) · hotfix of R58`."""
     items = [f"{parts.release_name(release, link)} #{release.id}"]
     if show_group:
-        items.append(parts.group_label(release.group_id, group_names))
-    items.append(_when(key, release, now, closed_at))
-    items.extend(h for h in parts.hints(release, known, now) if h != "overdue")
+        items.append(parts.group_label(release.group_id, group_names, t))
+    items.append(_when(key, release, now, closed_at, t))
+    overdue = t._("overdue")
+    items.extend(h for h in parts.hints(release, known, now, t) if h != overdue)
     return "• " + " · ".join(items)
 
 
-def _group_section(title: str, lines: list[str], budget: int) -> tuple[str, int]:
+def _group_section(
+    title: str, lines: list[str], budget: int, t: Texts = ENGLISH
+) -> tuple[str, int]:
     """A group's section within `budget` chars, with `…and N more` for what did not fit."""
     text = f"*{title}* ({len(lines)})"
     shown = 0
     limit = min(SECTION_BUDGET, budget)
     for line in lines:
         rest = len(lines) - shown - 1
-        reserve = len(f"\n…and {len(lines)} more") if rest else 0
+        reserve = len("\n" + t._("…and {count} more", count=len(lines))) if rest else 0
         if len(text) + 1 + len(line) + reserve > limit:
             break
         text += "\n" + line
@@ -104,7 +142,7 @@ def _group_section(title: str, lines: list[str], budget: int) -> tuple[str, int]
             text += "\n" + cut_mrkdwn(lines[0], max(40, limit - len(text) - 40))
             shown = 1
         if shown < len(lines):
-            text += f"\n…and {len(lines) - shown} more"
+            text += "\n" + t._("…and {count} more", count=len(lines) - shown)
     return text, shown
 
 
@@ -119,6 +157,7 @@ def render_standup(
     shared_by: str | None = None,
     link: str | None = None,
     closed_at: Mapping[int, datetime] | None = None,
+    t: Texts = ENGLISH,
 ) -> Message:
     """The standup view of `result` (pass open and closed releases for the closed section).
 
@@ -134,34 +173,34 @@ def render_standup(
         result.releases, now, tz=tz, closed_since_days=closed_since_days, closed_at=closed_at
     )
     known = result.known()
-    shown_groups = {r.group_id for *_, rs in sections(groups) for r in rs}
+    ordered = sections(groups, t)
+    shown_groups = {r.group_id for *_, rs in ordered for r in rs}
     # Names that several shown releases share (every group's "Default Release"): their
     # Details buttons add the id, so five buttons do not read the same.
-    seen_names = Counter(r.name.casefold() for *_, rs in sections(groups) for r in rs)
+    seen_names = Counter(r.name.casefold() for *_, rs in ordered for r in rs)
     repeated = {name for name, count in seen_names.items() if count > 1}
     show_group = len(shown_groups) > 1 or not (query.groups or query.group_ids)
-    base_title = list_title(query, result.group_names).partition(" · ")[2]
+    base_title = list_title(query, result.group_names, t).partition(" · ")[2]
     heading = (
         escape_truncated(title, 140)
         if title
-        else ("Standup" + (f" · {base_title}" if base_title else ""))
+        else (t._("Standup") + (f" · {base_title}" if base_title else ""))
     )
 
     blocks: list[dict[str, Any]] = [parts.header(heading)]
-    stale = parts.stale_block(result.freshness, now)
+    stale = parts.stale_block(result.freshness, now, t)
     if stale:
         blocks.append(stale)
 
     summary: list[str] = []
+    since = since_label(groups, t)
     if groups.is_empty():
-        blocks.append(
-            parts.section(
-                f"Nothing to report: no open releases, and none closed {groups.closed_since_label}."
-            )
-        )
+        blocks.append(parts.section(t._(
+            "Nothing to report: no open releases, and none closed {since}.", since=since
+        )))
     budget = LINES_BUDGET
     ids = act.ActionIds()
-    for key, emoji, group_title, releases in sections(groups):
+    for key, emoji, group_title, releases in ordered:
         if not releases:
             continue
         lines = [
@@ -174,15 +213,16 @@ def render_standup(
                 show_group=show_group,
                 link=link,
                 closed_at=closed_at.get(release.id),
+                t=t,
             )
             for release in releases
         ]
-        text, _ = _group_section(f"{emoji} {group_title}", lines, max(400, budget))
+        text, _ = _group_section(f"{emoji} {group_title}", lines, max(400, budget), t)
         budget -= len(text)
         blocks.append(parts.section(text))
         details = [
             parts.button(
-                _details_label(r, repeated),
+                _details_label(r, repeated, t),
                 ids(act.ACTION_DETAIL, r.id),
                 act.encode_release_ref(r.id),
             )
@@ -190,13 +230,14 @@ def render_standup(
         ]
         if share and shared_by is None:  # channel copies (digests, shared) stay button-free
             blocks.append(parts.actions(f"{act.BLOCK_STANDUP_DETAILS}:{key}", details))
-        summary.append(f"{len(releases)} {group_title[0].lower()}{group_title[1:]}")
+        first = group_title[0].lower() if t.english else group_title[0]  # German nouns keep
+        summary.append(f"{len(releases)} {first}{group_title[1:]}")  # their capital letter
 
     notes = [
-        f"Filters: {describe_filters(query)}",
-        parts.plural(groups.open_count, "open release"),
-        parts.freshness_text(result.freshness, now),
-        parts.shared_by_text(shared_by),
+        t._("Filters: {filters}", filters=describe_filters(query)),
+        t.ngettext("{count} open release", "{count} open releases", groups.open_count),
+        parts.freshness_text(result.freshness, now, t),
+        parts.shared_by_text(shared_by, t),
     ]
     blocks.append(parts.context(*notes))
     if share and shared_by is None:
@@ -205,14 +246,14 @@ def render_standup(
             blocks.append(
                 parts.actions(
                     act.BLOCK_STANDUP_ACTIONS,
-                    [parts.button("Share in channel", ids(act.ACTION_SHARE), value)],
+                    [parts.button(t._("Share in channel"), ids(act.ACTION_SHARE), value)],
                 )
             )
 
     fallback = (
         heading
         + ": "
-        + (", ".join(summary) if summary else f"nothing to report {groups.closed_since_label}")
+        + (", ".join(summary) if summary else t._("nothing to report {since}", since=since))
     )
     return Message(
         text=fit_text(fallback),
@@ -221,7 +262,7 @@ def render_standup(
     )
 
 
-def _details_label(release: Release, repeated: set[str]) -> str:
+def _details_label(release: Release, repeated: set[str], t: Texts) -> str:
     """`Details R59`; `Details Default Release #1` when another shown release has that name."""
-    label = f"Details {parts.name_label(release.name, 40)}"
+    label = t._("Details {name}", name=parts.name_label(release.name, 40))
     return f"{label} #{release.id}" if release.name.casefold() in repeated else label

@@ -26,6 +26,7 @@ from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
 from bot.cache.replay import ReplayGuard
 from bot.connect.records import Tenant
+from bot.i18n import N_
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.slack import payload
 from bot.slack.connect_listeners import ConnectHome, register_connect, tenant_of
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHANNEL_PAGES = 5  # users.conversations pages of 200: the first 1000 channels
 # Shown for the channels when Slack answers 429: the web process never waits a rate limit out.
-RATE_LIMITED = "rate-limited by Slack just now; press Refresh in a minute"
+RATE_LIMITED = N_("rate-limited by Slack just now; press Refresh in a minute")
 SEEN_TTL_SECONDS = 15 * 60.0  # Slack retries within minutes
 BUSY_STATUS = 503  # Slack retries an event answered with anything but 2xx
 
@@ -176,6 +177,6 @@ def user_channels(client: WebClient, user_id: str) -> UserChannels:
         return UserChannels(tuple(ids), error)
     except OSError as exc:
         log.warning("users.conversations for %s failed: %s", user_id, exc)
-        return UserChannels(tuple(ids), "Slack did not answer")
+        return UserChannels(tuple(ids), N_("Slack did not answer"))
     return UserChannels(tuple(ids))
 

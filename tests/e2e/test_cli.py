@@ -136,3 +136,12 @@ def test_a_url_without_credentials_stops_instead_of_using_the_demo(
     assert_one_line_error(result, "METAKRAFTWERK_URL")
     assert "METAKRAFTWERK_TOKEN" in result.stderr
     assert "demo" not in result.stdout.lower()
+
+
+def test_ask_with_lang_de_answers_in_german(tmp_path: Path) -> None:
+    german = releases_bot("ask", "--lang", "de", "/releases help", cwd=tmp_path)
+    english = releases_bot("ask", "/releases help", cwd=tmp_path)
+    assert german.returncode == 0, german.stderr
+    assert "MetaKraftwerk-Releases in Slack" in german.stdout
+    assert "Releases nachschlagen" in german.stdout
+    assert "MetaKraftwerk releases in Slack" in english.stdout

@@ -43,6 +43,8 @@ class Script:
     users_tz: dict[str, str] = field(default_factory=dict)
     # users.info's user objects by id (is_admin, team_id, ...), where a test needs more than tz.
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # users.info `locale` (asked for with include_locale), by user id: `de-DE`.
+    users_locale: dict[str, str] = field(default_factory=dict)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
@@ -235,9 +237,15 @@ class FakeSlack:
             if user in script.users:
                 return 200, {"ok": True, "user": {"id": user, **script.users[user]}}, {}
             tz = script.users_tz.get(user)
-            if tz is None:
+            locale = script.users_locale.get(user)
+            if tz is None and locale is None:
                 return 200, {"ok": False, "error": "user_not_found"}, {}
-            return 200, {"ok": True, "user": {"id": user, "tz": tz}}, {}
+            found: dict[str, Any] = {"id": user, "tz": tz or "UTC"}
+            if locale is not None and str(args.get("include_locale", "")).lower() in (
+                "1", "true"
+            ):  # Slack sends the locale only to those who ask for it
+                found["locale"] = locale
+            return 200, {"ok": True, "user": found}, {}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}

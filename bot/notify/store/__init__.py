@@ -17,6 +17,7 @@ from bot.notify.store.database import Database
 from bot.notify.store.digests import DigestRepository
 from bot.notify.store.engine import DEFAULT_DATABASE_URL, create_store_engine
 from bot.notify.store.follows import FollowRepository
+from bot.notify.store.languages import LanguageRepository
 from bot.notify.store.leases import LeaseRepository
 from bot.notify.store.migrations import current_version, migrate
 from bot.notify.store.outbox import OutboxRepository
@@ -42,6 +43,7 @@ class Store:
         self.leases = LeaseRepository(self._db)
         self.follows = FollowRepository(self._db)
         self.worker_status = WorkerStatusRepository(self._db)
+        self.languages = LanguageRepository(self._db)
         if migrate:
             self.migrate()
 

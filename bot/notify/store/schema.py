@@ -75,6 +75,8 @@ subscriptions = Table(
     Column("events", Text),
     # Equal in two subscriptions of a channel that are the same (`subscriptions.twin_key`).
     Column("twin_key", String(64)),
+    # The language its posts are written in (`lang:de`); NULL: the workspace default.
+    Column("language", String(16)),
     CheckConstraint("kind IN ('change', 'digest')", name="ck_subscriptions_kind"),
     CheckConstraint(
         "kind = 'change' OR (schedule IS NOT NULL AND timezone IS NOT NULL)",
@@ -282,4 +284,13 @@ oauth_states = Table(
     Column("state", String(64), primary_key=True),
     Column("expires_at", UtcDateTime, nullable=False),
     Index("ix_oauth_states_expiry", "expires_at"),
+)
+user_languages = Table(
+    # The language a person chose with `/releases language`; no row: their Slack language.
+    "user_languages", metadata,
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("team_id", "user_id"),
 )

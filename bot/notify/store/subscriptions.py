@@ -73,6 +73,7 @@ class SubscriptionRepository:
         mention: str | None = None,
         events: tuple[str, ...] = (),
         limit: int | None = None,
+        language: str | None = None,
     ) -> Subscription:
         """A new change subscription; the next poll records its baseline and posts nothing.
 
@@ -84,7 +85,7 @@ class SubscriptionRepository:
             limit,
             team_id=team_id, channel_id=channel_id, kind="change", filters=filters,
             schedule=None, timezone=None, mention=mention, created_by=created_by,
-            baseline_done=False, events=events_text(events) or None,
+            baseline_done=False, events=events_text(events) or None, language=language,
         )
 
     def add_digest(
@@ -98,13 +99,14 @@ class SubscriptionRepository:
         created_by: str,
         mention: str | None = None,
         limit: int | None = None,
+        language: str | None = None,
     ) -> Subscription:
         """A new digest; raises as `add_change` does."""
         return self._add(
             limit,
             team_id=team_id, channel_id=channel_id, kind="digest", filters=filters,
             schedule=schedule.to_text(), timezone=timezone, mention=mention,
-            created_by=created_by, baseline_done=True,
+            created_by=created_by, baseline_done=True, language=language,
         )
 
     def _add(self, limit: int | None, **values: Any) -> Subscription:
@@ -251,6 +253,7 @@ def subscription_record(row: RowMapping) -> Subscription:
         paused_reason=row["paused_reason"], paused_at=row["paused_at"],
         baseline_done=bool(row["baseline_done"]),
         events=_events(row.get("events")),
+        language=row.get("language"),
     )
 
 
