@@ -15,6 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.app.caller import Caller as Caller  # where the adapters and bot.notify find it
 from bot.app.finder import ReleaseFinder
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
@@ -65,16 +66,6 @@ HELP_HINT = "Type `/releases help` for examples."
 # When the worker's snapshots saw releases close, by id; those it did not see are left out.
 ClosedTimes = Callable[[Iterable[int]], Mapping[int, datetime]]
 UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None when unknown
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asked, and where: the parts of a Slack payload the answers depend on."""
-
-    team_id: str = ""
-    channel_id: str = ""
-    user_id: str = ""
-    user_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

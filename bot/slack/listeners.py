@@ -57,7 +57,7 @@ def register(app: App, answers: Answers, delivery: Delivery) -> None:
 def on_command(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.command_caller(body)
+    caller = payload.command_caller(body, context)
     text = payload.text(body, "text")
     response_url = payload.text(body, "response_url")
     trigger_id = payload.text(body, "trigger_id")
@@ -77,7 +77,7 @@ def on_command(
 def on_find_releases(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.interaction_caller(body)
+    caller = payload.interaction_caller(body, context)
     text = payload.text(payload.obj(body, "message"), "text")
     response_url = payload.text(body, "response_url")
     trigger_id = payload.text(body, "trigger_id")
@@ -94,7 +94,7 @@ def on_find_releases(
 def on_button(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.interaction_caller(body)
+    caller = payload.interaction_caller(body, context)
     action = payload.first_action(body)
     action_id = payload.text(action, "action_id")
     value = payload.text(action, "value")
@@ -120,7 +120,7 @@ def on_search_submitted(
     """The search form as the "nothing found" answer opens it; it answers at a response URL."""
     view = payload.obj(body, "view")
     values = payload.obj(payload.obj(view, "state"), "values")
-    caller = payload.interaction_caller(body)
+    caller = payload.interaction_caller(body, context)
     metadata = payload.json_object(view.get("private_metadata"))
     raw_url = metadata.get("response_url")
     response_url = raw_url if isinstance(raw_url, str) else ""
