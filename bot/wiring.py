@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
+from bot.app.gate import AudienceLookup, Gate
 from bot.app.home import Home
 from bot.app.search_form import SearchForms
 from bot.app.timing import TimedAnswers
@@ -47,6 +48,7 @@ from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Deliv
 from bot.slack.response_urls import ResponseUrls, make_response_http
 from bot.slack.signature import SlackSignature
 from bot.slack.surfaces import Surfaces
+from bot.slack.user_standing import lookup_client, slack_audience
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
@@ -141,11 +143,15 @@ class UseCases:
 
 
 def build_use_cases(
-    services: Services, subscriptions: SubscriptionCommands | None = None
+    services: Services,
+    subscriptions: SubscriptionCommands | None = None,
+    *,
+    audience: AudienceLookup | None = None,
 ) -> UseCases:
-    """The answers to `/releases`, App Home, the search form and the Workflow Builder step."""
+    """The answers to `/releases`, App Home, the search form and the Workflow Builder step;
+    `audience` tells guests and users of other organisations (none: everyone is a member)."""
     follows = build_follows(services, subscriptions)
-    answers = _answers(services, subscriptions, follows)
+    answers = _answers(services, subscriptions, follows, Gate(audience))
     home = Home(
         services.finder,
         clock=services.clock,
@@ -167,13 +173,14 @@ def build_answers(
     services: Services, subscriptions: SubscriptionCommands | None = None
 ) -> Answers:
     """The answers alone, where no other surface is served (the one-shot `ask`)."""
-    return _answers(services, subscriptions, build_follows(services, subscriptions))
+    return _answers(services, subscriptions, build_follows(services, subscriptions), Gate())
 
 
 def _answers(
     services: Services,
     subscriptions: SubscriptionCommands | None,
     follows: FollowCommands | None,
+    gate: Gate,
 ) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
     return TimedAnswers(
@@ -186,6 +193,7 @@ def _answers(
             (lambda ids: subscriptions.store.outbox.closed_times(ids)) if subscriptions else None
         ),
         user_timezone=subscriptions.user_timezone if subscriptions is not None else None,
+        gate=gate,
     )
 
 
@@ -282,6 +290,12 @@ def build_delivery(services: Services, web_client: WebClient) -> Delivery:
     )
 
 
+def build_audience(settings: Settings) -> AudienceLookup:
+    """Who is a guest or of another organisation, from users.info on a client of its own."""
+    token = settings.slack_bot_token.value if settings.slack_bot_token else None
+    return slack_audience(lookup_client(token, settings.slack_api_url))
+
+
 def build_answer_client(services: Services) -> WebClient:
     """The Web API client of a process that answers Slack (web, Socket Mode).
 
@@ -306,7 +320,9 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
-        use_cases = build_use_cases(services, build_subscriptions(services, web_client))
+        use_cases = build_use_cases(
+            services, build_subscriptions(services, web_client), audience=build_audience(settings)
+        )
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
         app = build_app(

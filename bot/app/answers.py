@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.caller import Caller as Caller  # where the adapters and bot.notify find it
 from bot.app.finder import ReleaseFinder
+from bot.app.gate import Gate, button_action, command_action
+from bot.app.policy import Action
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.search_query import search_form_query
 from bot.app.standup import read_standup
@@ -109,8 +111,10 @@ class Answers:
         closed_times: ClosedTimes | None = None,
         user_timezone: UserZone | None = None,
         refresh_limit: RefreshLimit | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._finder = finder
+        self._gate = gate or Gate()  # who may do what (bot/app/policy.py)
         self._closed_times = closed_times
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
@@ -147,11 +151,11 @@ class Answers:
 
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
         """The "Find releases" message shortcut, on the text of one message."""
-        return self._guard(lambda: self._shortcut(text), caller, "message shortcut")
+        return self._guard(lambda: self._shortcut(text), caller, "message shortcut", "lookup")
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
-        return self._guard(lambda: self._search(values), caller, "search form")
+        return self._guard(lambda: self._search(values), caller, "search form", "search")
 
     def search_form_errors(self, values: Mapping[str, Any]) -> dict[str, str]:
         """What to show inside the search form instead of closing it: {block id: plain text}."""
@@ -169,6 +173,8 @@ class Answers:
 
     def _command(self, text: str, caller: Caller) -> Reply:
         command: Command = parse_command(text)
+        if gated := self._refused(command_action(command), caller):
+            return gated
         if isinstance(command, ListCommand | StandupCommand) and command.query.refresh:
             refused = self._refresh_limit.refusal(f"{caller.team_id}:{caller.user_id}")
             if refused is not None:  # each refresh is an API call: a small per-user rate
@@ -294,6 +300,8 @@ class Answers:
                     "Run the command again to get fresh buttons.",
                 )
             )
+        if gated := self._refused(button_action(action), caller):
+            return gated
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
             found = self._finder.find(query)
@@ -353,11 +361,17 @@ class Answers:
         query = search_form_query(values)
         return Reply(self._list_or_detail(query))
 
+    def _refused(self, action: Action, caller: Caller) -> Reply | None:
+        refused = self._gate.refusal(action, caller)  # one line to whoever may not
+        return None if refused is None else Reply(render_error(refused))
+
     # ---- error handling -------------------------------------------------------------------
 
-    def _guard(self, answer: Callable[[], Reply], caller: Caller, what: str) -> Reply:
+    def _guard(
+        self, answer: Callable[[], Reply], caller: Caller, what: str, action: Action | None = None
+    ) -> Reply:
         try:
-            return answer()
+            return (action and self._refused(action, caller)) or answer()
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
             return Reply(render_error(exc.message, HELP_HINT))

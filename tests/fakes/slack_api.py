@@ -41,6 +41,10 @@ class Script:
     # Web API methods that answer 429 (with `retry_after`) for as long as they are listed.
     rate_limited: set[str] = field(default_factory=set)
     users_tz: dict[str, str] = field(default_factory=dict)
+    # users.info: every user is a member of T0001 (no tz unless in `users_tz`); these fields
+    # are added per user ({"is_restricted": True}), these users answer this error.
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users_errors: dict[str, str] = field(default_factory=dict)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
@@ -208,10 +212,14 @@ class FakeSlack:
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}, {}
         if method == "users.info":
             user = str(args.get("user", ""))
-            tz = script.users_tz.get(user)
-            if tz is None:
-                return 200, {"ok": False, "error": "user_not_found"}, {}
-            return 200, {"ok": True, "user": {"id": user, "tz": tz}}, {}
+            if user in script.users_errors or not user:
+                error = script.users_errors.get(user, "user_not_found")
+                return 200, {"ok": False, "error": error}, {}
+            profile: dict[str, Any] = {"id": user, "team_id": "T0001", "is_restricted": False,
+                                       "is_ultra_restricted": False, **script.users.get(user, {})}
+            if user in script.users_tz:
+                profile["tz"] = script.users_tz[user]
+            return 200, {"ok": True, "user": profile}, {}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
