@@ -28,6 +28,7 @@ from bot.startup import (
 from bot.wiring import (
     build_answer_client,
     build_audience,
+    build_channel_check,
     build_delivery,
     build_services,
     build_subscriptions,
@@ -49,9 +50,10 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
     try:
         # Sleeps out no 429 in its answer threads, as in the web process.
         web_client = build_answer_client(services)
+        subscriptions = build_subscriptions(services, web_client)
         use_cases = build_use_cases(
-            services, build_subscriptions(services, web_client),
-            audience=build_audience(services.settings),
+            services, subscriptions, audience=build_audience(services.settings),
+            channel=build_channel_check(services.settings, subscriptions),
         )
         app = build_app(
             services.settings,

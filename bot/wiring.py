@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
-from bot.app.gate import AudienceLookup, Gate
+from bot.app.gate import AudienceLookup, ChannelCheck, Gate
 from bot.app.home import Home
 from bot.app.search_form import SearchForms
 from bot.app.timing import TimedAnswers
@@ -43,6 +43,7 @@ from bot.notify.subscription_commands import SubscriptionCommands
 from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.channel_sharing import shared_channel_check
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
 from bot.slack.response_urls import ResponseUrls, make_response_http
@@ -147,11 +148,13 @@ def build_use_cases(
     subscriptions: SubscriptionCommands | None = None,
     *,
     audience: AudienceLookup | None = None,
+    channel: ChannelCheck | None = None,
 ) -> UseCases:
     """The answers to `/releases`, App Home, the search form and the Workflow Builder step;
-    `audience` tells guests and users of other organisations (none: everyone is a member)."""
+    `audience` tells guests and users of other organisations (none: everyone is a member),
+    `channel` refuses posting into a channel shared with other organisations."""
     follows = build_follows(services, subscriptions)
-    answers = _answers(services, subscriptions, follows, Gate(audience))
+    answers = _answers(services, subscriptions, follows, Gate(audience, channel))
     home = Home(
         services.finder,
         clock=services.clock,
@@ -296,6 +299,14 @@ def build_audience(settings: Settings) -> AudienceLookup:
     return slack_audience(lookup_client(token, settings.slack_api_url))
 
 
+def build_channel_check(settings: Settings, subscriptions: SubscriptionCommands) -> ChannelCheck:
+    """Channels shared with other organisations get no subscriptions unless allowed."""
+    token = settings.slack_bot_token.value if settings.slack_bot_token else None
+    return shared_channel_check(
+        lookup_client(token, settings.slack_api_url), subscriptions.store.shared_channels.is_allowed
+    )
+
+
 def build_answer_client(services: Services) -> WebClient:
     """The Web API client of a process that answers Slack (web, Socket Mode).
 
@@ -320,8 +331,10 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
+        subscriptions = build_subscriptions(services, web_client)
         use_cases = build_use_cases(
-            services, build_subscriptions(services, web_client), audience=build_audience(settings)
+            services, subscriptions, audience=build_audience(settings),
+            channel=build_channel_check(settings, subscriptions),
         )
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)

@@ -44,7 +44,7 @@ def test_refusals_are_one_line_each() -> None:
     assert refusal("subscribe", "guest") == GUEST_REFUSAL
     assert refusal("follow", "external") == EXTERNAL_REFUSAL
     assert "\n" not in GUEST_REFUSAL + EXTERNAL_REFUSAL
-    assert {"share", "follow", "subscribe", "admin"} == PRIVILEGED
+    assert {"share", "follow", "subscribe", "unsubscribe", "admin"} == PRIVILEGED
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,8 @@ def test_refusals_are_one_line_each() -> None:
     [
         ("", "lookup"), ("21", "lookup"), ("standup", "lookup"), ("groups", "lookup"),
         ("help", "help"), ("subscribe", "subscribe"), ("digest daily 09:00", "subscribe"),
-        ("unsubscribe 3", "subscribe"), ("subscriptions", "list_subscriptions"),
+        ("unsubscribe 3", "unsubscribe"), ("allow-shared-channel", "admin"),
+        ("subscriptions", "list_subscriptions"),
         ("follow 21", "follow"), ("unfollow 21", "follow"), ("following", "lookup"),
     ],
 )
@@ -64,7 +65,7 @@ def test_buttons_name_their_action() -> None:
     assert button_action(act.PageRequest("open", 2)) == "page"
     assert button_action(act.ReleaseRef(21)) == "detail"
     assert button_action(act.OpenSearch("")) == "search"
-    assert button_action(act.RemoveSubscription(3)) == "subscribe"
+    assert button_action(act.RemoveSubscription(3)) == "unsubscribe"
 
 
 def test_the_gate_refuses_externals_without_asking_slack() -> None:
@@ -96,3 +97,19 @@ def test_a_look_up_that_raises_fails_closed() -> None:
     assert Gate(broken).refusal("admin", MEMBER) is not None
     assert Gate(broken).refusal("search", MEMBER) is None
     assert Gate().refusal("subscribe", MEMBER) is None  # no Slack to ask: the console
+
+
+def test_posting_into_a_shared_channel_is_asked_of_the_channel_check() -> None:
+    checked: list[Caller] = []
+
+    def channel(caller: Caller) -> str | None:
+        checked.append(caller)
+        return "shared"
+
+    gate = Gate(None, channel)
+    assert gate.refusal("subscribe", MEMBER) == "shared"
+    assert gate.refusal("share", MEMBER) == "shared"
+    assert gate.refusal("unsubscribe", MEMBER) is None
+    assert gate.refusal("lookup", MEMBER) is None
+    assert gate.refusal("subscribe", EXTERNAL) == EXTERNAL_REFUSAL  # the person first
+    assert checked == [MEMBER, MEMBER]

@@ -26,6 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.logs import log_unexpected
 from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
 from bot.metakraftwerk.models import Release
+from bot.query import AllowSharedChannelCommand as AllowShared
 from bot.query import (
     Command,
     DigestCommand,
@@ -62,7 +63,9 @@ from bot.render.text import plain_text
 log = logging.getLogger(__name__)
 
 ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
-SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+SubscriptionCommand = (
+    SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand | AllowShared
+)
 FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 HELP_HINT = "Type `/releases help` for examples."
 # When the worker's snapshots saw releases close, by id; those it did not see are left out.

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 
 from bot.app.caller import Caller
-from bot.app.policy import PRIVILEGED, Action, Audience, refusal
+from bot.app.policy import POSTS_HERE, PRIVILEGED, Action, Audience, refusal
 from bot.query import (
+    AllowSharedChannelCommand,
     Command,
     DigestCommand,
     FollowCommand,
@@ -28,16 +29,27 @@ log = logging.getLogger(__name__)
 
 # A caller's audience from Slack (bot/slack/user_standing.py); None when it cannot be told.
 AudienceLookup = Callable[[Caller], Audience | None]
+# The refusal for posting into the caller's channel (shared with other organisations), or None.
+ChannelCheck = Callable[[Caller], str | None]
 
 
 class Gate:
     """Refuses what the caller may not do; without a look-up, workspace users are members."""
 
-    def __init__(self, lookup: AudienceLookup | None = None) -> None:
+    def __init__(
+        self, lookup: AudienceLookup | None = None, channel: ChannelCheck | None = None
+    ) -> None:
         self._lookup = lookup
+        self._channel = channel
 
     def refusal(self, action: Action, caller: Caller) -> str | None:
         """The one line refusing `action` to `caller`, or None when it may go ahead."""
+        refused = self._who(action, caller)
+        if refused is None and action in POSTS_HERE and self._channel is not None:
+            return self._channel(caller)
+        return refused
+
+    def _who(self, action: Action, caller: Caller) -> str | None:
         if caller.is_external:
             audience: Audience | None = "external"
         elif action not in PRIVILEGED or self._lookup is None:
@@ -58,8 +70,12 @@ def command_action(command: Command) -> Action:
     """What a parsed `/releases` command does, in the policy's words."""
     if isinstance(command, HelpCommand):
         return "help"
-    if isinstance(command, SubscribeCommand | DigestCommand | UnsubscribeCommand):
+    if isinstance(command, SubscribeCommand | DigestCommand):
         return "subscribe"
+    if isinstance(command, UnsubscribeCommand):
+        return "unsubscribe"
+    if isinstance(command, AllowSharedChannelCommand):
+        return "admin"
     if isinstance(command, SubscriptionsCommand):
         return "list_subscriptions"
     if isinstance(command, FollowCommand | UnfollowCommand):
@@ -79,4 +95,4 @@ def button_action(action: act.ButtonAction) -> Action:
         return "share"
     if isinstance(action, act.OpenSearch):
         return "search"
-    return "subscribe"  # the Remove button of the subscription list
+    return "unsubscribe"  # the Remove button of the subscription list

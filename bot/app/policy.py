@@ -19,7 +19,8 @@ Action = Literal[
     "search",  # the search form
     "share",  # "Share in channel": posts for everyone in the channel
     "follow",  # follow and unfollow releases by direct message
-    "subscribe",  # subscribe, digest, unsubscribe, the Remove button
+    "subscribe",  # subscribe, digest: new posts into the channel
+    "unsubscribe",  # unsubscribe, the Remove button
     "list_subscriptions",  # `/releases subscriptions`: the channel's own list
     "admin",  # App Home's settings, allowing a shared channel
 ]
@@ -39,6 +40,7 @@ ALLOWED: Mapping[Action, frozenset[Audience]] = {
     "share": _MEMBERS,
     "follow": _MEMBERS,
     "subscribe": _MEMBERS,
+    "unsubscribe": _MEMBERS,
     "admin": _MEMBERS,
 }
 
@@ -53,6 +55,13 @@ EXTERNAL_REFUSAL = (
 GUEST_REFUSAL = (
     "Guests can look releases up, but not subscribe channels, set up digests, follow "
     "releases, share answers or change settings."
+)
+# What posts into the channel for everyone: refused in a channel shared with other
+# organisations unless an admin allowed it there.
+POSTS_HERE: frozenset[Action] = frozenset({"subscribe", "share"})
+SHARED_CHANNEL_REFUSAL = (
+    "This channel is shared with other organisations, so release news is not posted here "
+    "unless an admin allows it with `/releases allow-shared-channel`."
 )
 UNKNOWN_REFUSAL = (
     "I could not check your Slack account just now, so nothing was changed; please try "

@@ -71,6 +71,14 @@ class FollowingCommand:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class AllowSharedChannelCommand:
+    """`allow-shared-channel`: subscriptions, digests and Share in a channel shared with
+    other organisations; `disallow-shared-channel` (allow=False) takes it back."""
+
+    allow: bool = True
+
+
 Command = (
     ListCommand
     | StandupCommand
@@ -83,4 +91,5 @@ Command = (
     | FollowCommand
     | UnfollowCommand
     | FollowingCommand
+    | AllowSharedChannelCommand
 )

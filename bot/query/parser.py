@@ -30,6 +30,7 @@ from types import MappingProxyType
 from bot.mrkdwn import escape
 from bot.query.builder import Builder
 from bot.query.command_types import (
+    AllowSharedChannelCommand,
     Command,
     DigestCommand,
     FollowCommand,
@@ -258,5 +259,15 @@ _COMMANDS: Mapping[str, CommandReader] = MappingProxyType(
         "follow": lambda rest: FollowCommand(_one_release_id("follow", rest)),
         "unfollow": lambda rest: UnfollowCommand(_one_release_id("unfollow", rest)),
         "following": _alone("following", "It lists the releases you follow.", FollowingCommand),
+        "allow-shared-channel": _alone(
+            "allow-shared-channel",
+            "It lets this channel, shared with other organisations, get subscriptions.",
+            AllowSharedChannelCommand,
+        ),
+        "disallow-shared-channel": _alone(
+            "disallow-shared-channel",
+            "It takes `allow-shared-channel` back.",
+            lambda: AllowSharedChannelCommand(allow=False),
+        ),
     }
 )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app.policy import EXTERNAL_REFUSAL, GUEST_REFUSAL
+from bot.app.policy import EXTERNAL_REFUSAL, GUEST_REFUSAL, SHARED_CHANNEL_REFUSAL
 from bot.render import actions
 from tests.e2e.conftest import WebProcess, all_text, new_key
 from tests.fakes.signing import block_action_payload, post_signed, slash_command_body
@@ -94,3 +94,27 @@ def test_a_member_still_subscribes(web: WebProcess) -> None:
     answer = ask(web, "subscribe group:DWH_GROUP closed", user="U0MEMBER")
     assert "subscribed this channel" in answer, answer
     ask(web, "unsubscribe all", user="U0MEMBER")
+
+
+def test_a_channel_shared_with_other_organisations_gets_news_once_allowed(
+    web: WebProcess,
+) -> None:
+    web.slack.script.ext_shared.add("CEXT")
+    try:
+        def say(text: str) -> str:
+            key = new_key()
+            body = slash_command_body(text, response_url=web.slack.response_url(key),
+                                      user_id="U0MEMBER", channel_id="CEXT")
+            assert post_signed(web.http, web.events_url, body).status_code == 200
+            return all_text(web.answer(key))
+
+        assert SHARED_CHANNEL_REFUSAL in say("subscribe group:DWH_GROUP")
+        assert SHARED_CHANNEL_REFUSAL in say("digest daily 09:00")
+        assert "21" in say("21")  # look-ups are for the caller alone: they go ahead
+        assert "allowed subscriptions" in say("allow-shared-channel")
+        assert "subscribed this channel" in say("subscribe group:DWH_GROUP")
+        assert "took back" in say("disallow-shared-channel")
+        assert SHARED_CHANNEL_REFUSAL in say("subscribe group:DWH_GROUP open")
+        assert "removed all" in say("unsubscribe all")  # removing is never blocked
+    finally:
+        web.slack.script.ext_shared.discard("CEXT")

@@ -45,6 +45,8 @@ class Script:
     # are added per user ({"is_restricted": True}), these users answer this error.
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     users_errors: dict[str, str] = field(default_factory=dict)
+    # conversations.info: the channels shared with other organisations (`is_ext_shared`).
+    ext_shared: set[str] = field(default_factory=set)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
@@ -220,6 +222,12 @@ class FakeSlack:
             if user in script.users_tz:
                 profile["tz"] = script.users_tz[user]
             return 200, {"ok": True, "user": profile}, {}
+        if method == "conversations.info":
+            channel = str(args.get("channel", ""))
+            return 200, {"ok": True, "channel": {
+                "id": channel, "is_shared": channel in script.ext_shared,
+                "is_ext_shared": channel in script.ext_shared,
+            }}, {}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
