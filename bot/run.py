@@ -27,6 +27,8 @@ from bot.startup import (
 )
 from bot.wiring import (
     build_answer_client,
+    build_audience,
+    build_channel_check,
     build_delivery,
     build_languages,
     build_services,
@@ -60,7 +62,10 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
         web_client = build_answer_client(services)
         subscriptions = build_subscriptions(services, web_client)
         languages = build_languages(services, subscriptions, web_client)
-        use_cases = build_use_cases(services, subscriptions, languages)
+        use_cases = build_use_cases(
+            services, subscriptions, languages, audience=build_audience(services.settings),
+            channel=build_channel_check(services.settings, subscriptions),
+        )
         app = build_app(
             services.settings,
             use_cases.answers,

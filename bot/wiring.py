@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 
 from bot.app.answers import Answers
 from bot.app.finder import ReleaseFinder
+from bot.app.gate import AudienceLookup, ChannelCheck, Gate
 from bot.app.home import Home
 from bot.app.language import Languages
 from bot.app.search_form import SearchForms
@@ -56,6 +57,7 @@ from bot.notify.user_timezone import slack_user_timezone
 from bot.notify.worker import Worker
 from bot.secret_box import SecretBox
 from bot.slack.app import build_app, check_slack_settings, verify_bot_token
+from bot.slack.channel_sharing import shared_channel_check
 from bot.slack.connect_listeners import ConnectHome
 from bot.slack.front import SlackFront
 from bot.slack.reply_delivery import TRIGGER_QUEUE_LIMIT, TRIGGER_THREADS, Delivery
@@ -63,6 +65,7 @@ from bot.slack.response_urls import ResponseUrls, make_response_http
 from bot.slack.signature import SlackSignature
 from bot.slack.surfaces import Surfaces
 from bot.slack.user_locale import SlackLocales
+from bot.slack.user_standing import lookup_client, slack_audience
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
@@ -170,11 +173,16 @@ def build_use_cases(
     services: Services,
     subscriptions: SubscriptionCommands | None = None,
     languages: Languages | None = None,
+    *,
+    audience: AudienceLookup | None = None,
+    channel: ChannelCheck | None = None,
 ) -> UseCases:
-    """The answers to `/releases`, App Home, the search form and the Workflow Builder step."""
+    """The answers to `/releases`, App Home, the search form and the Workflow Builder step;
+    `audience` tells guests and users of other organisations (none: everyone is a member),
+    `channel` refuses posting into a channel shared with other organisations."""
     follows = build_follows(services, subscriptions)
     languages = languages or build_languages(services, subscriptions, None)
-    answers = _answers(services, subscriptions, follows, languages)
+    answers = _answers(services, subscriptions, follows, languages, Gate(audience, channel))
     home = Home(
         services.finder,
         clock=services.clock,
@@ -200,7 +208,9 @@ def build_answers(
 ) -> Answers:
     """The answers alone, where no other surface is served (the one-shot `ask`)."""
     languages = languages or build_languages(services, subscriptions, None)
-    return _answers(services, subscriptions, build_follows(services, subscriptions), languages)
+    return _answers(
+        services, subscriptions, build_follows(services, subscriptions), languages, Gate()
+    )
 
 
 def build_languages(
@@ -227,6 +237,7 @@ def _answers(
     subscriptions: SubscriptionCommands | None,
     follows: FollowCommands | None,
     languages: Languages,
+    gate: Gate,
 ) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
     return TimedAnswers(
@@ -240,6 +251,7 @@ def _answers(
         ),
         user_timezone=subscriptions.user_timezone if subscriptions is not None else None,
         languages=languages,
+        gate=gate,
     )
 
 
@@ -336,6 +348,20 @@ def build_delivery(services: Services, web_client: WebClient) -> Delivery:
     )
 
 
+def build_audience(settings: Settings) -> AudienceLookup:
+    """Who is a guest or of another organisation, from users.info on a client of its own."""
+    token = settings.slack_bot_token.value if settings.slack_bot_token else None
+    return slack_audience(lookup_client(token, settings.slack_api_url))
+
+
+def build_channel_check(settings: Settings, subscriptions: SubscriptionCommands) -> ChannelCheck:
+    """Channels shared with other organisations get no subscriptions unless allowed."""
+    token = settings.slack_bot_token.value if settings.slack_bot_token else None
+    return shared_channel_check(
+        lookup_client(token, settings.slack_api_url), subscriptions.store.shared_channels.is_allowed
+    )
+
+
 def build_answer_client(services: Services) -> WebClient:
     """The Web API client of a process that answers Slack (web, Socket Mode).
 
@@ -363,7 +389,9 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         web_client = build_answer_client(services)
         subscriptions = build_subscriptions(services, web_client)
         use_cases = build_use_cases(
-            services, subscriptions, build_languages(services, subscriptions, web_client)
+            services, subscriptions, build_languages(services, subscriptions, web_client),
+            audience=build_audience(settings),
+            channel=build_channel_check(settings, subscriptions),
         )
         if settings.is_distributed:
             surfaces = replace(

@@ -15,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
+from bot.app.gate import Gate, button_action, command_action
 from bot.app.language import Languages
+from bot.app.policy import Action
 from bot.app.refresh_limit import RefreshLimit
 from bot.app.replies import (
     Caller,
@@ -85,9 +87,11 @@ class Answers:
         user_timezone: UserZone | None = None,
         refresh_limit: RefreshLimit | None = None,
         languages: Languages | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._finder = finder
         self.languages = languages or Languages()
+        self._gate = gate or Gate()  # who may do what (bot/app/policy.py)
         self._closed_times = closed_times
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
@@ -124,11 +128,13 @@ class Answers:
 
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
         """The "Find releases" message shortcut, on the text of one message."""
-        return self._guard(lambda t: self._shortcut(text, t), caller, "message shortcut")
+        return self._guard(
+            lambda t: self._shortcut(text, t), caller, "message shortcut", "lookup"
+        )
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
-        return self._guard(lambda t: self._search(values, t), caller, "search form")
+        return self._guard(lambda t: self._search(values, t), caller, "search form", "search")
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
@@ -138,6 +144,8 @@ class Answers:
 
     def _command(self, text: str, caller: Caller, t: Texts) -> Reply:
         command: Command = parse_command(text)
+        if gated := self._refused(command_action(command), caller):
+            return gated
         if isinstance(command, ListCommand | StandupCommand) and command.query.refresh:
             refused = self._refresh_limit.refusal(f"{caller.team_id}:{caller.user_id}")
             if refused is not None:  # each refresh is an API call: a small per-user rate
@@ -279,6 +287,8 @@ class Answers:
                     t,
                 )
             )
+        if gated := self._refused(button_action(action), caller):
+            return gated
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
             found = self._finder.find(query)
@@ -342,13 +352,23 @@ class Answers:
         query = search_form_query(values)
         return Reply(self._list_or_detail(query, t))
 
+    def _refused(self, action: Action, caller: Caller) -> Reply | None:
+        refused = self._gate.refusal(action, caller)  # one line to whoever may not
+        return None if refused is None else Reply(render_error(refused))
+
     # ---- error handling -------------------------------------------------------------------
 
-    def _guard(self, answer: Callable[[Texts], Reply], caller: Caller, what: str) -> Reply:
+    def _guard(
+        self,
+        answer: Callable[[Texts], Reply],
+        caller: Caller,
+        what: str,
+        action: Action | None = None,
+    ) -> Reply:
         """The answer in the caller's language; every failure as a short message in it."""
         t = self.languages.for_user(caller.team_id, caller.user_id)
         try:
-            return answer(t)
+            return (action and self._refused(action, caller)) or answer(t)
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
             return Reply(render_error(t._(exc.message), t._(HELP_HINT), t))

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot.app.caller import Caller
 from bot.metakraftwerk.models import Release
 from bot.query import (
+    AllowSharedChannelCommand,
     DigestCommand,
     FollowCommand,
     FollowingCommand,
@@ -23,18 +25,14 @@ from bot.query import (
 from bot.render.message import Message
 
 ReplyMode = Literal["ephemeral", "in_channel", "replace", "share", "delete"]
-SubscriptionCommand = SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+SubscriptionCommand = (
+    SubscribeCommand | DigestCommand | SubscriptionsCommand | UnsubscribeCommand
+    | AllowSharedChannelCommand
+)
 FollowsCommand = FollowCommand | UnfollowCommand | FollowingCommand
 
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asked, and where: the parts of a Slack payload the answers depend on."""
-
-    team_id: str = ""
-    channel_id: str = ""
-    user_id: str = ""
-    user_name: str = ""
+__all__ = ["Caller", "Follows", "FollowsCommand", "Reply", "ReplyMode", "SubscriptionCommand",
+           "Subscriptions"]
 
 
 @dataclass(frozen=True, slots=True)

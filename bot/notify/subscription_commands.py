@@ -26,6 +26,7 @@ from bot.notify.messages import filters_label, mention_label, mention_pings
 from bot.notify.records import Subscription
 from bot.notify.replies import confirm as _confirm
 from bot.notify.replies import refuse as _error
+from bot.notify.shared_channel_commands import allow_shared
 from bot.notify.store import Store, StoreUnavailable
 from bot.notify.store.subscriptions import SubscriptionLimitReached, TwinSubscription
 from bot.notify.subscription_list import (
@@ -40,6 +41,7 @@ from bot.notify.subscription_list import (
 from bot.notify.user_timezone import UserTimezone
 from bot.query import (
     USER_ID,
+    AllowSharedChannelCommand,
     DigestCommand,
     Query,
     QueryError,
@@ -138,6 +140,8 @@ class SubscriptionCommands:
         refusal = self._refusal(caller)
         if refusal is not None:
             return refusal
+        if isinstance(command, AllowSharedChannelCommand):
+            return allow_shared(self._store.shared_channels, command, caller)
         if isinstance(command, SubscribeCommand):
             return self._subscribe(command, caller)
         if isinstance(command, DigestCommand):

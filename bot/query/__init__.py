@@ -10,6 +10,7 @@ value checks they share (`values`), the command parser (`parser`), the command t
 from bot.query.builder import MAX_PATTERNS
 from bot.query.closest import closest, closest_command, did_you_mean
 from bot.query.command_types import (
+    AllowSharedChannelCommand,
     Command,
     DigestCommand,
     FollowCommand,
@@ -44,6 +45,7 @@ __all__ = [
     "STATUS_ALIASES",
     "USER_ID",
     "VALID_KEYS",
+    "AllowSharedChannelCommand",
     "Command",
     "DeletedMode",
     "DigestCommand",

@@ -81,6 +81,14 @@ class LanguageCommand:
     choice: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AllowSharedChannelCommand:
+    """`allow-shared-channel`: subscriptions, digests and Share in a channel shared with
+    other organisations; `disallow-shared-channel` (allow=False) takes it back."""
+
+    allow: bool = True
+
+
 Command = (
     ListCommand
     | StandupCommand
@@ -94,4 +102,5 @@ Command = (
     | UnfollowCommand
     | FollowingCommand
     | LanguageCommand
+    | AllowSharedChannelCommand
 )

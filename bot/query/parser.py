@@ -30,6 +30,7 @@ from types import MappingProxyType
 from bot.mrkdwn import escape
 from bot.query.builder import Builder
 from bot.query.command_types import (
+    AllowSharedChannelCommand,
     Command,
     DigestCommand,
     FollowCommand,
@@ -279,5 +280,15 @@ _COMMANDS: Mapping[str, CommandReader] = MappingProxyType(
         "abbestellen": _UNSUBSCRIBE,
         "folgen": lambda rest: FollowCommand(_one_release_id("follow", rest)),
         "entfolgen": lambda rest: UnfollowCommand(_one_release_id("unfollow", rest)),
+        "allow-shared-channel": _alone(
+            "allow-shared-channel",
+            "It lets this channel, shared with other organisations, get subscriptions.",
+            AllowSharedChannelCommand,
+        ),
+        "disallow-shared-channel": _alone(
+            "disallow-shared-channel",
+            "It takes `allow-shared-channel` back.",
+            lambda: AllowSharedChannelCommand(allow=False),
+        ),
     }
 )

@@ -121,6 +121,7 @@ _DIGEST = N_("""*Digests*
 _MANAGE = N_("""*Managing*
 • `/releases subscriptions` lists this channel's subscriptions and digests with their ids
 • `/releases unsubscribe 3` or `/releases unsubscribe all`
+• `/releases allow-shared-channel` lets a channel shared with other organisations get them
 Subscriptions belong to the channel, not to the person who made them.""")
 
 _SHORTCUT = N_("""*Find releases* (message shortcut)

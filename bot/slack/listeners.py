@@ -59,7 +59,7 @@ def register(app: App, answers: Answers, delivery: Delivery) -> None:
 def on_command(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.command_caller(body)
+    caller = payload.command_caller(body, context)
     text = payload.text(body, "text")
     response_url = payload.text(body, "response_url")
     trigger_id = payload.text(body, "trigger_id")
@@ -79,7 +79,7 @@ def on_command(
 def on_find_releases(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.interaction_caller(body)
+    caller = payload.interaction_caller(body, context)
     text = payload.text(payload.obj(body, "message"), "text")
     response_url = payload.text(body, "response_url")
     trigger_id = payload.text(body, "trigger_id")
@@ -96,7 +96,7 @@ def on_find_releases(
 def on_button(
     answers: Answers, delivery: Delivery, ack: Ack, body: dict[str, Any], context: BoltContext
 ) -> None:
-    caller = payload.interaction_caller(body)
+    caller = payload.interaction_caller(body, context)
     action = payload.first_action(body)
     action_id = payload.text(action, "action_id")
     value = payload.text(action, "value")

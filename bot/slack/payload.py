@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.app.answers import Caller
+from bot.slack.actor import with_actor
 
 
 class MalformedPayload(ValueError):
@@ -66,21 +67,25 @@ def unreadable(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-def command_caller(body: Mapping[str, Any]) -> Caller:
-    return Caller(
+def command_caller(body: Mapping[str, Any], context: Mapping[str, Any] | None = None) -> Caller:
+    """The caller of a slash command: the installation that answers and the actor's team."""
+    return with_actor(Caller(
         team_id=text(body, "team_id"),
         channel_id=text(body, "channel_id"),
         user_id=text(body, "user_id"),
         user_name=text(body, "user_name"),
-    )
+    ), body, context)
 
 
-def interaction_caller(body: Mapping[str, Any]) -> Caller:
+def interaction_caller(
+    body: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> Caller:
+    """The caller of a click, shortcut or form; `team.id` is the app's side, not the user's."""
     user, channel, team = obj(body, "user"), obj(body, "channel"), obj(body, "team")
-    return Caller(
+    return with_actor(Caller(
         team_id=text(team, "id") or text(user, "team_id"),
         channel_id=text(channel, "id") or text(obj(body, "container"), "channel_id"),
         user_id=text(user, "id"),
         user_name=text(user, "username") or text(user, "name"),
-    )
+    ), body, context)
 

@@ -41,10 +41,14 @@ class Script:
     # Web API methods that answer 429 (with `retry_after`) for as long as they are listed.
     rate_limited: set[str] = field(default_factory=set)
     users_tz: dict[str, str] = field(default_factory=dict)
-    # users.info's user objects by id (is_admin, team_id, ...), where a test needs more than tz.
+    # users.info: every user is a member of T0001 (no tz unless in `users_tz`); these fields
+    # are added per user ({"is_restricted": True}), these users answer this error.
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users_errors: dict[str, str] = field(default_factory=dict)
     # users.info `locale` (asked for with include_locale), by user id: `de-DE`.
     users_locale: dict[str, str] = field(default_factory=dict)
+    # conversations.info: the channels shared with other organisations (`is_ext_shared`).
+    ext_shared: set[str] = field(default_factory=set)
     # Every chat.* call answers this error while set (e.g. "invalid_auth").
     chat_error: str | None = None
     # The next chat.* calls to a channel answer these errors, one each, then succeed.
@@ -234,18 +238,25 @@ class FakeSlack:
             }, {}
         if method == "users.info":
             user = str(args.get("user", ""))
-            if user in script.users:
-                return 200, {"ok": True, "user": {"id": user, **script.users[user]}}, {}
-            tz = script.users_tz.get(user)
+            if user in script.users_errors or not user:
+                error = script.users_errors.get(user, "user_not_found")
+                return 200, {"ok": False, "error": error}, {}
+            profile: dict[str, Any] = {"id": user, "team_id": "T0001", "is_restricted": False,
+                                       "is_ultra_restricted": False, **script.users.get(user, {})}
+            if user in script.users_tz:
+                profile["tz"] = script.users_tz[user]
             locale = script.users_locale.get(user)
-            if tz is None and locale is None:
-                return 200, {"ok": False, "error": "user_not_found"}, {}
-            found: dict[str, Any] = {"id": user, "tz": tz or "UTC"}
             if locale is not None and str(args.get("include_locale", "")).lower() in (
                 "1", "true"
             ):  # Slack sends the locale only to those who ask for it
-                found["locale"] = locale
-            return 200, {"ok": True, "user": found}, {}
+                profile["locale"] = locale
+            return 200, {"ok": True, "user": profile}, {}
+        if method == "conversations.info":
+            channel = str(args.get("channel", ""))
+            return 200, {"ok": True, "channel": {
+                "id": channel, "is_shared": channel in script.ext_shared,
+                "is_ext_shared": channel in script.ext_shared,
+            }}, {}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {"ok": False, "error": "not_allowed_token_type"}, {}

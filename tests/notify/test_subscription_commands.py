@@ -188,6 +188,7 @@ def test_without_a_slack_zone_the_default_is_used_and_said(
     build: Build, store: Store, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     answers = build(default_timezone="Europe/Vienna")
+    slack.script.users_errors["U0ALICE"] = "user_not_found"
     with caplog.at_level(logging.WARNING, logger="bot.notify.subscription_commands"):
         text = _in_channel(answers.command("digest daily 08:00", ALICE))
     assert store.subscriptions.in_channel(TEAM, CHANNEL)[0].timezone == "Europe/Vienna"

@@ -21,6 +21,7 @@ from bot.notify.store.languages import LanguageRepository
 from bot.notify.store.leases import LeaseRepository
 from bot.notify.store.migrations import current_version, migrate
 from bot.notify.store.outbox import OutboxRepository
+from bot.notify.store.shared_channels import SharedChannelRepository
 from bot.notify.store.subscriptions import SubscriptionRepository
 from bot.notify.store.trouble import StoreUnavailable
 from bot.notify.store.worker_status import WorkerStatusRepository
@@ -42,6 +43,7 @@ class Store:
         self.digests = DigestRepository(self._db)
         self.leases = LeaseRepository(self._db)
         self.follows = FollowRepository(self._db)
+        self.shared_channels = SharedChannelRepository(self._db)
         self.worker_status = WorkerStatusRepository(self._db)
         self.languages = LanguageRepository(self._db)
         if migrate:

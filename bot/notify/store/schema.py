@@ -294,3 +294,13 @@ user_languages = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("team_id", "user_id"),
 )
+shared_channels_allowed = Table(
+    # Channels shared with other organisations where an admin allowed subscriptions, digests
+    # and Share; without a row such a channel gets none of them.
+    "shared_channels_allowed", metadata,
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("allowed_by", String(32), nullable=False),
+    Column("allowed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("team_id", "channel_id"),
+)
