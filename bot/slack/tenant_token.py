@@ -12,15 +12,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
+from slack_sdk import WebClient
 
 _TOKEN: ContextVar[str | None] = ContextVar("releases_bot_tenant_token", default=None)
 
 
 def current_tenant_token() -> str | None:
     return _TOKEN.get()
+
+
+def with_tenant_token(client_token: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments with the answering installation's token, when the client has none
+    of its own and the call names none; otherwise unchanged (and Slack refuses a tokenless one)."""
+    if client_token is not None or names_token(kwargs):
+        return kwargs
+    token = current_tenant_token()
+    if not token:
+        return kwargs
+    return {**kwargs, "headers": {**(kwargs.get("headers") or {}),
+                                  "Authorization": f"Bearer {token}"}}
+
+
+def names_token(kwargs: dict[str, Any]) -> bool:
+    headers = kwargs.get("headers") or {}
+    return "Authorization" in headers or any(
+        isinstance(kwargs.get(part), dict) and "token" in kwargs[part]
+        for part in ("params", "json", "data")
+    )
+
+
+class TenantWebClient(WebClient):
+    """A plain WebClient (no kept-alive pool) that follows the same rule as the shared one."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        return super().api_call(api_method, **with_tenant_token(self.token, kwargs))
 
 
 class BindTenantToken(Middleware):

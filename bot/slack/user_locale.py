@@ -9,6 +9,7 @@ about again on every command.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,7 +68,9 @@ class SlackLocales:
                 return None
             pending = self._pending.get(key)
             if pending is None:  # one lookup per user at a time, however many answers wait
-                pending = self._pool.submit(self._lookup, key)
+                # The lookup runs on the pool in this request's context, so it carries the
+                # answering team's token (bound per request in distributed mode).
+                pending = self._pool.submit(contextvars.copy_context().run, self._lookup, key)
                 self._pending[key] = pending
         try:
             return pending.result(timeout=self._wait)

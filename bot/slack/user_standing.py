@@ -22,6 +22,7 @@ from bot.app.caller import Caller
 from bot.app.gate import AudienceLookup
 from bot.app.policy import Audience
 from bot.clock import Clock, SystemClock
+from bot.slack.tenant_token import TenantWebClient
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +97,5 @@ def slack_audience(
 
 def lookup_client(token: str | None, base_url: str) -> WebClient:
     """A client for the look-up alone: one try, a short timeout, a 429 fails at once."""
-    return WebClient(token=token, base_url=base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
-                     retry_handlers=[])
+    return TenantWebClient(token=token, base_url=base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
+                           retry_handlers=[])

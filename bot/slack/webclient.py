@@ -30,7 +30,7 @@ from urllib3.exceptions import HTTPError as PoolError
 
 from bot.config import Settings
 from bot.slack.http_pool import headers_of, make_pool_manager, proxy_in_environment
-from bot.slack.tenant_token import current_tenant_token
+from bot.slack.tenant_token import with_tenant_token
 
 
 class KeptAliveWebClient(WebClient):
@@ -52,12 +52,7 @@ class KeptAliveWebClient(WebClient):
         """A client without a token of its own (distributed mode) sends a call that names none
         with the token of the installation answering the current request, if there is one
         (bot/slack/tenant_token.py); otherwise with none, and Slack refuses it."""
-        if self.token is None and not _names_token(kwargs):
-            token = current_tenant_token()
-            if token:
-                kwargs["headers"] = {**(kwargs.get("headers") or {}),
-                                     "Authorization": f"Bearer {token}"}
-        return super().api_call(api_method, **kwargs)
+        return super().api_call(api_method, **with_tenant_token(self.token, kwargs))
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None or proxy_in_environment():
@@ -87,14 +82,6 @@ class KeptAliveWebClient(WebClient):
             return {"status": reply.status, "headers": message, "body": reply.data}
         charset = message.get_content_charset() or "utf-8"
         return {"status": reply.status, "headers": message, "body": reply.data.decode(charset)}
-
-
-def _names_token(kwargs: dict[str, Any]) -> bool:
-    headers = kwargs.get("headers") or {}
-    return "Authorization" in headers or any(
-        isinstance(kwargs.get(part), dict) and "token" in kwargs[part]
-        for part in ("params", "json", "data")
-    )
 
 
 def make_web_client(

@@ -181,11 +181,14 @@ def test_two_teams_install_and_each_is_answered_with_its_own_token(
                 "authorizations": [{"team_id": "TBBB2", "is_enterprise_install": False}],
             })
             assert post_signed(web.http, web.events_url, event, form=False).status_code == 200
+            after_uninstall = len(slack.calls)
             gone = command_from(web, "TBBB2", "digest weekdays 10:00")
             assert "install" in json.dumps(web.answer(gone)).lower()
             kept = command_from(web, "TAAA1", "digest weekdays 10:00")
-            web.answer(kept)
-            assert slack.calls_to("users.info")[-1].token == "xoxb-x"
+            assert "install" not in json.dumps(web.answer(kept)).lower()
+            later = slack.calls[after_uninstall:]
+            assert not [c for c in later if c.token == "xoxb-team-two"]
+            assert all(c.token == "xoxb-x" for c in later if c.args.get("user") == "UTAAA1")
             assert not [c for c in slack.calls if c.token is None]
 
             # An org-wide install (Enterprise Grid): no team; the admin is sent on to add the
