@@ -102,7 +102,7 @@ class Answers:
 
     @property
     def finder(self) -> ReleaseFinder:
-        """The finder behind these answers (bot/wiring.py hands the other use cases their own)."""
+        """The finder behind these answers (bot/wiring hands the other use cases their own)."""
         return self._finder
 
     @property

@@ -45,7 +45,7 @@ class SubscriptionRows(Protocol):
 class RowsFromCommands:
     """Rows for a subscriptions service that only answers commands: its list, read back.
 
-    bot/wiring.py gives Home the service's own `rows`; this serves one built without them.
+    bot/wiring gives Home the service's own `rows`; this serves one built without them.
     """
 
     def __init__(self, subscriptions: Subscriptions) -> None:

@@ -53,7 +53,7 @@ class SearchForms:
     def __init__(
         self, answers: Answers, finder: ReleaseFinder | None = None, *, clock: Clock | None = None
     ) -> None:
-        """`finder` is the one `answers` use (bot/wiring.py passes it; alone, it is asked)."""
+        """`finder` is the one `answers` use (bot/wiring passes it; alone, it is asked)."""
         self._answers = answers
         self._finder = finder if finder is not None else answers.finder
         self._names = GroupSuggestions(self._finder.group_names, clock=clock)

@@ -72,7 +72,7 @@ class Console:
         forms: SearchForms | None = None,
         read_line: Callable[[], str] | None = None,
     ) -> None:
-        """`home`, `step` and `forms` come from bot/wiring.py, built once beside `answers`; a
+        """`home`, `step` and `forms` come from bot/wiring, built once beside `answers`; a
         console given only answers builds them over the answers' own finder and stores.
         `read_line` reads the search form's field (stdin when `out` is the terminal)."""
         self._answers = answers

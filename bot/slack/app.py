@@ -43,7 +43,7 @@ def build_app(
     check, which would compute the request front's HMAC a second time, `FrontVerified` lets
     through only what the front (bot/slack/front.py) verified. `replay` drops Slack's retries
     of an event already handled, by any process that shares it. `surfaces` (built by
-    bot/wiring.py) adds App Home, the search form and the Workflow Builder step; without them
+    bot/wiring) adds App Home, the search form and the Workflow Builder step; without them
     the app answers `/releases`, its buttons and the message shortcut only. In distributed
     mode `authorize` finds each request's installation and `oauth_flow` installs from a link
     (bot/install); there is no token of the app's own.

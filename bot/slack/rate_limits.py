@@ -1,6 +1,6 @@
 """Slack's 429s in the web process: never slept out on a shared thread, tried again later.
 
-The web process's WebClient raises a 429 at once (bot/wiring.py): sleeping out Retry-After in
+The web process's WebClient raises a 429 at once (bot/wiring): sleeping out Retry-After in
 an answer thread held every answer queued behind it. A view that Slack refused for now is
 offered to the work queue again once Retry-After is over (`WorkQueue.submit_later`, no thread
 waits meanwhile), a few times at most; after that, or for a longer wait, it is given up with

@@ -1,6 +1,6 @@
 """The surfaces beyond `/releases`: App Home, the search form, the Workflow Builder step.
 
-Their use cases are built once, by the composition root (bot/wiring.py), and handed in here.
+Their use cases are built once, by the composition root (bot/wiring), and handed in here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The web process's WSGI app with the connect page, served by waitress on a loopback port.
 
-Built by the same wiring as `releases-bot serve` in distributed mode (bot/wiring.py), with the
+Built by the same wiring as `releases-bot serve` in distributed mode (bot/wiring), with the
 demo MetaKraftwerk API as the one allowed base URL and an injected clock.
 """
 
