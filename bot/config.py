@@ -22,6 +22,7 @@ from bot.config_values import (
     SettingsErrors,
     allowed_urls,
     bot_mode,
+    database_kind,
     database_url,
     fernet_keys,
     http_url,
@@ -42,7 +43,7 @@ from bot.config_values import (
 )
 
 __all__ = ["DEFAULT_METAKRAFTWERK_URL", "ConfigError", "Secret", "Settings", "SettingsErrors",
-           "load_settings", "read_settings", "redact_url"]
+           "database_kind", "load_settings", "read_settings", "redact_url"]
 
 DEFAULT_METAKRAFTWERK_URL = "https://app.metakraftwerk.com"
 
@@ -307,4 +308,4 @@ def mode_errors(
 
 
 def is_postgresql(url: str) -> bool:
-    return urlsplit(url.strip()).scheme.split("+", 1)[0] in ("postgresql", "postgres")
+    return database_kind(url) == "postgresql"

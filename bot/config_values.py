@@ -6,6 +6,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.i18n import LANGUAGES
@@ -122,10 +123,23 @@ def int_in(low: int, high: int) -> Callable[[str, str], int]:
     return parse
 
 
+DatabaseKind = Literal["sqlite", "postgresql"]
+
+
+def database_kind(url: str) -> DatabaseKind | None:
+    """The engine a DATABASE_URL names (`postgres://`, `postgresql+psycopg://` and the like
+    are one kind); None for any other scheme. The one place that reads a URL's kind."""
+    scheme = urlsplit(url.strip()).scheme.split("+", 1)[0].lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    return None
+
+
 def database_url(name: str, raw: str) -> str:
     url = raw.strip()
-    scheme = urlsplit(url).scheme.split("+", 1)[0]
-    if scheme not in ("sqlite", "postgresql", "postgres"):
+    if database_kind(url) is None:
         raise ConfigError(
             f"{name} must be sqlite:///path.db or postgresql://user@host/db, "
             f"got {redact_url(url)!r}"

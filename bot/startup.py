@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import bot
-from bot.config import ConfigError, redact_url
+from bot.config import ConfigError, database_kind, redact_url
 from bot.notify.store.probe import ProbeFailed, probe_database
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def private_database(
 ) -> str | None:
     """Why no other process can share this SQLite database, or None (PostgreSQL, or no sign
     of a container: processes on one machine share one file)."""
-    if not database_url.strip().lower().startswith("sqlite"):
+    if database_kind(database_url) != "sqlite":
         return None
     env = os.environ if environ is None else environ
     where = next((name for variable, name in _PLATFORMS if env.get(variable)), None)
@@ -71,7 +71,7 @@ def warn_of_a_private_database(database_url: str, process: str) -> None:
 
 def needs_waiting(database_url: str) -> bool:
     """A server database may come up later; a SQLite file is there or is created at once."""
-    return not database_url.strip().lower().startswith("sqlite")
+    return database_kind(database_url) != "sqlite"
 
 
 def database_reachable_now(

@@ -264,3 +264,26 @@ def test_every_malformed_variable_is_named_not_only_the_first() -> None:
 def test_web_concurrency_is_a_setting() -> None:
     settings = load_settings({"WEB_CONCURRENCY": "3"}, dotenv_path=Path("/nonexistent/.env"))
     assert settings.web_concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("sqlite:///releases.db", "sqlite"),
+        (" SQLite:///releases.db ", "sqlite"),
+        ("postgresql://u@h/db", "postgresql"),
+        ("postgres://u@h/db", "postgresql"),
+        ("postgresql+psycopg://u@h/db", "postgresql"),
+        ("mysql://u@h/db", None),
+        ("sqlitex:///db", None),
+        ("", None),
+    ],
+)
+def test_the_database_kind_is_read_in_one_place(url: str, kind: str | None) -> None:
+    from bot.config import database_kind, is_postgresql
+    from bot.startup import needs_waiting
+
+    assert database_kind(url) == kind
+    assert is_postgresql(url) is (kind == "postgresql")
+    if kind is not None:
+        assert needs_waiting(url) is (kind == "postgresql")
