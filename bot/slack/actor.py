@@ -10,14 +10,17 @@ Slack names two different teams in one payload, and which field is which depends
   `user.team_id` (`team.id` is the side of the app that posted the message); an event's
   `event.user_team` or `event.team`, which may be an `E…` org id.
 
-Pure: it reads mappings (a BoltContext and its AuthorizeResult are dicts) and calls nothing.
+Pure: it reads mappings (a BoltContext and its AuthorizeResult are dicts) and calls nothing but
+Bolt's own team and org extraction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 
 from bot.app.caller import Caller
 
@@ -107,36 +110,21 @@ def _event_home(body: Mapping[str, Any], team: str, enterprise: str) -> tuple[st
 
 
 def bolt_team_id(body: Mapping[str, Any]) -> str:
-    """The team Bolt's `extract_team_id` takes as the installation's, in its order."""
-    view = _map(body.get("view"))
-    if _str(view.get("app_installed_team_id")):
-        return _str(view.get("app_installed_team_id"))
-    team = body.get("team")
-    if isinstance(team, str) and team:
-        return team
-    if isinstance(team, Mapping) and _str(team.get("id")):
-        return _str(team.get("id"))
-    authorizations = body.get("authorizations")
-    if isinstance(authorizations, list) and authorizations:
-        return _str(_map(authorizations[0]).get("team_id"))
-    if _str(body.get("team_id")):
-        return _str(body.get("team_id"))
-    return _str(_map(body.get("user")).get("team_id")) or _str(view.get("team_id"))
+    """The team Bolt takes as the installation's: Bolt's own `extract_team_id`, so the two
+    can never disagree; "" when a hostile payload's shape makes it fail."""
+    return _extracted(extract_team_id, body)
 
 
 def bolt_enterprise_id(body: Mapping[str, Any]) -> str:
-    """The org Bolt's `extract_enterprise_id` takes as the installation's."""
-    org = body.get("enterprise")
-    if isinstance(org, str) and org:
-        return org
-    if isinstance(org, Mapping) and _str(org.get("id")):
-        return _str(org.get("id"))
-    authorizations = body.get("authorizations")
-    if isinstance(authorizations, list) and authorizations:
-        return _str(_map(authorizations[0]).get("enterprise_id"))
-    if _str(body.get("enterprise_id")):
-        return _str(body.get("enterprise_id"))
-    return _str(_map(body.get("team")).get("enterprise_id"))
+    """The org Bolt takes as the installation's (`extract_enterprise_id`); "" as above."""
+    return _extracted(extract_enterprise_id, body)
+
+
+def _extracted(extract: Callable[[dict[str, Any]], object], body: Mapping[str, Any]) -> str:
+    try:
+        return _str(extract(dict(body)))
+    except (AttributeError, TypeError, KeyError, IndexError, RecursionError):
+        return ""
 
 
 def _str(value: object) -> str:
