@@ -37,6 +37,7 @@ class PointRead:
         )
         with unavailable_as_store_error():
             raw = self._engine.raw_connection()
+            cursor: Any = None
             try:
                 cursor = raw.cursor()
                 try:
