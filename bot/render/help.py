@@ -138,7 +138,8 @@ nothing is found, a button opens a search form.""")
 _LANGUAGE = N_("""*Language*
 • `/releases language de` answers you in German, `/releases language en` in English
 • `/releases language auto` follows your Slack language again
-Channel posts and digests are read by many: they keep the workspace's language.""")
+Channel posts and digests are read by many: they use their subscription's language \
+(`lang:de` or `lang:en` when subscribing), else the workspace's.""")
 
 BLOCK_HELP_ACTIONS = "help_actions"
 _MORE = N_(
