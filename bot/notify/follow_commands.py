@@ -193,7 +193,7 @@ def render_following(
         if paused and release_id in paused:
             text += f"\n{parts.EMOJI_WARNING} " + t._(
                 "Paused: {reason}. `/releases follow {id}` resumes it.",
-                reason=escape_truncated(paused[release_id], 300), id=release_id,
+                reason=escape_truncated(t._(paused[release_id] or "?"), 300), id=release_id,
             )
         blocks.append(parts.section(cut_mrkdwn(text, MAX_SECTION_TEXT), accessory=button))
     notes = [t._(WHAT_COMES)]

@@ -397,7 +397,8 @@ class Deliverer:
                             "(%s); the follow is paused until the user follows again",
                             row.follow_id, row.channel_id, row.release_id, error)
                 if not told:
-                    tell_paused_follower(self._slack, row, reason, self._reader(row))
+                    reader = self._reader(row)
+                    tell_paused_follower(self._slack, row, permission_reason(exc, reader), reader)
             return _Next.CONTINUE
         count = self._store.subscriptions.pause_channel(
             row.team_id, row.channel_id, f"{reason}. Fix the app's installation, then repeat "
