@@ -20,7 +20,7 @@ from bot.logs import new_ref
 from bot.mrkdwn import escape_truncated
 from bot.notify.delivery_trouble import read_trouble, trouble_blocks
 from bot.notify.digests import next_run, schedule_words
-from bot.notify.filters import storable_filters
+from bot.notify.filters import UnstorableFilters, storable_filters
 from bot.notify.follow_routing import hears
 from bot.notify.group_check import check_groups
 from bot.notify.messages import filters_label, mention_label, mention_pings
@@ -45,7 +45,6 @@ from bot.query import (
     AllowSharedChannelCommand,
     DigestCommand,
     Query,
-    QueryError,
     SubscribeCommand,
     SubscriptionsCommand,
     UnsubscribeCommand,
@@ -181,9 +180,9 @@ class SubscriptionCommands:
         """The filters to store and notes for the confirmation, or the refusal to answer."""
         try:
             filters = storable_filters(query)
-        except QueryError as exc:
+        except UnstorableFilters as exc:
             log.info("subscription refused for %s: %s", caller.user_id or "?", exc.message)
-            return _error(t._(exc.message))
+            return _error(exc.words(t))
         checked = check_groups(query, self._group_names(), t)
         if checked.refusal is not None:
             log.info("subscription refused for %s: %s", caller.user_id or "?", checked.refusal)

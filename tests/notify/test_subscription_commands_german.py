@@ -109,3 +109,10 @@ def test_following_answers_in_german(german: Answers) -> None:
     assert "Releases, denen du folgst · 1" in listed
     assert "Nicht mehr folgen" in listed
     assert "Du folgst" in _text(german, "unfollow 21", "ephemeral")
+
+
+def test_filters_too_long_to_keep_are_refused_in_german(german: Answers, store: Store) -> None:
+    refused = _text(german, "subscribe name:'" + '"' * 1960 + "'", "ephemeral")
+    assert "Diese Filter sind zu lang zum Speichern: gespeichert wären es " in refused
+    assert "ich lese höchstens 2000" in refused
+    assert store.subscriptions.in_channel("T1", "C1") == []
