@@ -70,9 +70,9 @@ def mention_label(mention: str) -> str:
 # ---- change events -------------------------------------------------------------------------
 
 
-def filters_label(query: Query) -> str:
+def filters_label(query: Query, t: Texts = ENGLISH) -> str:
     """The filters of a subscription in words, without the default that hides deleted ones."""
-    return query.describe().removesuffix(" · deleted hidden")
+    return query.describe(t).removesuffix(" · " + t._("deleted hidden"))
 
 
 def _name(release: Release) -> str:
@@ -229,7 +229,7 @@ def digest_result(everything: FindResult, query: Query) -> FindResult:
 
 
 def digest_title(query: Query, t: Texts = ENGLISH) -> str:
-    return t._("Digest · {filters}", filters=filters_label(query))
+    return t._("Digest · {filters}", filters=filters_label(query, t))
 
 
 def render_digest(

@@ -220,7 +220,7 @@ class SubscriptionCommands:
             sub.id, caller.user_id or "?", caller.channel_id, filters,
             events_label(command.events), command.language or "default",
         )
-        what = escape_truncated(filters_label(query), 400)
+        what = escape_truncated(filters_label(query, t), 400)
         text = t._("{who} subscribed this channel to release changes (#{id}): *{filters}*.",
                    who=_who(caller, t), id=sub.id, filters=what)
         if command.events:
@@ -272,7 +272,7 @@ class SubscriptionCommands:
         text = t._(
             "{who} set up a digest in this channel (#{id}): *{when}* {zone} time, *{filters}*.",
             who=_who(caller, t), id=sub.id, when=schedule_words(command.schedule, t),
-            zone=escape_truncated(zone, 64), filters=escape_truncated(filters_label(query), 400),
+            zone=escape_truncated(zone, 64), filters=escape_truncated(filters_label(query, t), 400),
         )
         if nxt is not None:
             text += " " + t._("The first one comes {when}.",

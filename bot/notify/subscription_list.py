@@ -119,7 +119,7 @@ def _row(sub: Subscription, now: datetime, t: Texts) -> str:
 
 def describe(sub: Subscription, t: Texts = ENGLISH) -> str:
     """`changes · open · group X` or `digest weekdays at 09:00 (Europe/Berlin) · open`."""
-    what = escape_truncated(filters_label(_parse_filters(sub.filters)), 300)
+    what = escape_truncated(filters_label(_parse_filters(sub.filters), t), 300)
     if sub.kind == "change":
         if sub.events:
             return t._("changes ({events} only) · {filters}", events=events_label(sub.events, t),

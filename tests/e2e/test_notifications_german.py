@@ -108,6 +108,7 @@ def test_a_german_digest_is_posted_in_german(notifier: Notifier) -> None:
                lambda: bool(slack.accepted("chat.postMessage", "CDIGEST")), notifier)
     [post] = slack.accepted("chat.postMessage", "CDIGEST")
     text = all_text(post.args)
-    assert "Zusammenfassung · open · group DWH_GROUP" in text, text
+    assert "Zusammenfassung · offen · Gruppe DWH_GROUP" in text, text
+    assert "Filter: offen und geschlossen · Gruppe DWH_GROUP" in text
     assert "Digest ·" not in text
     assert "Open releases" not in text

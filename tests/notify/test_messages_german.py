@@ -149,3 +149,17 @@ def test_a_digest_schedule_in_german() -> None:
     assert schedule_words(parse_schedule("weekdays", "09:00"), GERMAN) == "werktags um 09:00"
     assert schedule_words(parse_schedule("mon,thu", "09:30"), GERMAN) == "Mo., Do. um 09:30"
     assert schedule_words(parse_schedule("mon,thu", "09:30")) == "Mon, Thu at 09:30"
+
+
+def test_the_filters_are_restated_in_german_words() -> None:
+    query = Query(status="all", groups=("DWH_GROUP", "LAKE"), exclude_names=("R9",), hotfix=False)
+    assert query.describe() == (
+        "open and closed · group DWH_GROUP or LAKE · name not R9 · no hotfixes · deleted hidden"
+    )
+    assert query.describe(GERMAN) == (
+        "offen und geschlossen · Gruppe DWH_GROUP oder LAKE · Name nicht R9 · keine Hotfixes"
+        " · gelöschte ausgeblendet"
+    )
+    quiet = FindResult(EVERYTHING, (), GROUP_NAMES, fresh())
+    german = render_digest(quiet, NOW, query=Query(groups=("DWH_GROUP",)), tz=BERLIN, t=GERMAN)
+    assert german.text.startswith(":sunny: Zusammenfassung · offen · Gruppe DWH_GROUP: nichts")

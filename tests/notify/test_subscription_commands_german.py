@@ -54,6 +54,7 @@ def test_a_german_subscription_is_stored_with_its_language_and_listed(
 ) -> None:
     said = _text(german, "subscribe group:DWH_GROUP lang:de", "in_channel")
     assert "<@U0ALICE> hat für diesen Channel Release-Änderungen abonniert (#" in said
+    assert "): *offen · Gruppe DWH_GROUP*." in said  # the filters in German words too
     assert "Seine Beiträge sind auf Deutsch (`lang:de`)." in said
     assert "Ich prüfe MetaKraftwerk alle" in said
     (sub,) = store.subscriptions.in_channel("T1", "C1")
@@ -70,6 +71,7 @@ def test_lang_chooses_the_posts_language_not_the_answers(
     said = _text(english, "digest weekdays 09:00 tz:Europe/Berlin lang:de", "in_channel")
     assert "set up a digest in this channel" in said
     assert "*weekdays at 09:00* Europe/Berlin time" in said
+    assert "Europe/Berlin time, *open*." in said  # English words for the English asker
     assert "Its posts are in Deutsch (`lang:de`)." in said
     (sub,) = store.subscriptions.in_channel("T1", "C1")
     assert sub.language == "de"
