@@ -212,7 +212,7 @@ class SubscriptionCommands:
                 limit=MAX_PER_CHANNEL, language=command.language,
             )
         except TwinSubscription as exc:
-            return self._twin(exc.twin, caller, t)
+            return self._twin(exc.twin, caller, t, command.language)
         except SubscriptionLimitReached:
             return _too_many(t)
         log.info(
@@ -259,7 +259,7 @@ class SubscriptionCommands:
                 limit=MAX_PER_CHANNEL, language=command.language,
             )
         except TwinSubscription as exc:
-            return self._twin(exc.twin, caller, t)
+            return self._twin(exc.twin, caller, t, command.language)
         except SubscriptionLimitReached:
             return _too_many(t)
         log.info(
@@ -310,8 +310,25 @@ class SubscriptionCommands:
             "add `tz:Area/City` to choose another"
         )
 
-    def _twin(self, twin: Subscription, caller: Caller, t: Texts) -> Reply:
-        """The same subscription again: resume it when paused, else say it exists."""
+    def _twin(
+        self, twin: Subscription, caller: Caller, t: Texts, language: str | None
+    ) -> Reply:
+        """The same subscription again: a new `lang:` switches its language; resume it when
+        paused, else say it exists."""
+        if language is not None and language != twin.language and (
+            self._store.subscriptions.set_language(
+                twin.team_id, twin.channel_id, twin.id, language
+            )
+        ):
+            log.info("subscription %d: %s set its language to %s in channel %s",
+                     twin.id, caller.user_id or "?", language, caller.channel_id)
+            if twin.paused:
+                self._store.subscriptions.resume(twin.id)
+            return _confirm(t._(
+                "{who} switched {what} (#{id}) in this channel to {language} (`lang:{code}`).",
+                who=_who(caller, t), what=describe(twin, t), id=twin.id,
+                language=_LANGUAGE_NAMES.get(language, language), code=language,
+            ))
         if twin.paused and self._store.subscriptions.resume(twin.id):
             log.info(
                 "subscription %d: resumed by %s in channel %s (was paused: %s)",

@@ -118,3 +118,16 @@ def test_filters_too_long_to_keep_are_refused_in_german(german: Answers, store: 
     assert "Diese Filter sind zu lang zum Speichern: gespeichert wären es " in refused
     assert "ich lese höchstens 2000" in refused
     assert store.subscriptions.in_channel("T1", "C1") == []
+
+
+def test_the_same_subscription_with_another_lang_switches_its_language(
+    english: Answers, store: Store
+) -> None:
+    _text(english, "subscribe group:DWH_GROUP", "in_channel")
+    said = _text(english, "subscribe group:DWH_GROUP lang:de", "in_channel")
+    assert "switched changes · open · group DWH_GROUP (#" in said
+    assert "to Deutsch (`lang:de`)." in said
+    (sub,) = store.subscriptions.in_channel("T1", "C1")
+    assert sub.language == "de"
+    again = _text(english, "subscribe group:DWH_GROUP lang:de", "ephemeral")
+    assert "This channel already has that subscription (#" in again
