@@ -10,6 +10,7 @@ from bot.app.finder import ReleaseFinder
 from bot.app.language import Languages
 from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
+from bot.i18n import texts_for
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
 from bot.notify.subscription_commands import SubscriptionCommands
@@ -131,3 +132,18 @@ def test_the_same_subscription_with_another_lang_switches_its_language(
     assert sub.language == "de"
     again = _text(english, "subscribe group:DWH_GROUP lang:de", "ephemeral")
     assert "This channel already has that subscription (#" in again
+
+
+def test_app_homes_rows_are_in_the_viewers_language(
+    german: Answers, store: Store, clock: FakeClock, demo_cache: ReleaseCache
+) -> None:
+    _text(german, "digest weekdays 09:00 tz:Europe/Berlin lang:de", "in_channel")
+    service = SubscriptionCommands(
+        store, settings=Settings(), group_names=ReleaseFinder(demo_cache).group_names,
+        clock=clock,
+    )
+    [german_row] = service.rows(ALICE, texts_for("de"))
+    assert "Zusammenfassung werktags um 09:00 (Europe/Berlin) · offen" in german_row
+    assert "Nächste: <!date^" in german_row
+    [english_row] = service.rows(ALICE)
+    assert "digest weekdays at 09:00 (Europe/Berlin) · open" in english_row
