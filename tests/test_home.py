@@ -19,6 +19,7 @@ from bot.app.home import Home, UserChannels
 from bot.cache.release_cache import ReleaseCache
 from bot.cache.replay import LocalReplayGuard
 from bot.demo.api_server import DemoApiServer
+from bot.i18n import ENGLISH, Texts
 from bot.notify.records import Subscription
 from bot.notify.subscription_list import render_subscriptions
 from bot.query import SubscriptionsCommand
@@ -43,7 +44,9 @@ class FakeSubscriptions:
         self.fail = fail
         self.commands: list[tuple[SubscriptionCommand, Caller]] = []
 
-    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+    def handle(
+        self, command: SubscriptionCommand, caller: Caller, t: Texts = ENGLISH
+    ) -> Reply:
         self.commands.append((command, caller))
         if self.fail:
             raise RuntimeError("database is gone")
@@ -56,9 +59,9 @@ class FakeSubscriptions:
                     created_by="U0ADA", created_at=NOW,
                 )
             ]
-        return Reply(render_subscriptions(subs, NOW))
+        return Reply(render_subscriptions(subs, NOW, t=t))
 
-    def remove(self, subscription_id: int, caller: Caller) -> Reply:
+    def remove(self, subscription_id: int, caller: Caller, t: Texts = ENGLISH) -> Reply:
         raise AssertionError("App Home never removes anything")
 
 
@@ -263,10 +266,12 @@ def test_errors_render_without_breaking_the_rows_reader() -> None:
 class RowsOnly(FakeSubscriptions):
     """A service whose rows come as data: Home must not read them out of its list message."""
 
-    def rows(self, caller: Caller) -> tuple[str, ...]:
+    def rows(self, caller: Caller, t: Texts = ENGLISH) -> tuple[str, ...]:
         return ("*#7* · changes · open · group DWH_GROUP",) if caller.channel_id == "C0SUBS" else ()
 
-    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply:
+    def handle(
+        self, command: SubscriptionCommand, caller: Caller, t: Texts = ENGLISH
+    ) -> Reply:
         raise AssertionError("Home reads the rows, not the list message")
 
 

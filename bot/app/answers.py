@@ -166,10 +166,10 @@ class Answers:
         if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
             if self.follows is None:
                 return Reply(render_not_available(N_("Following releases"), t))
-            return self.follows.handle(command, caller)
+            return self.follows.handle(command, caller, t)
         if self.subscriptions is None:
             return Reply(render_not_available(N_("Channel subscriptions and digests"), t))
-        return self.subscriptions.handle(command, caller)
+        return self.subscriptions.handle(command, caller, t)
 
     def _language(self, command: LanguageCommand, caller: Caller, t: Texts) -> Reply:
         try:
@@ -300,7 +300,7 @@ class Answers:
             if self.follows is None:
                 return Reply(render_not_available(N_("Following releases"), t))
             wanted = FollowCommand if action.follow else UnfollowCommand
-            return self.follows.handle(wanted(action.release_id), caller)
+            return self.follows.handle(wanted(action.release_id), caller, t)
         if isinstance(action, act.ShareRequest):
             return Reply(self._shared(action, caller, t), mode="share")
         if isinstance(action, act.OpenSearch):
@@ -312,7 +312,7 @@ class Answers:
             )
         if self.subscriptions is None:
             return Reply(render_not_available(N_("Channel subscriptions"), t))
-        return self.subscriptions.remove(action.subscription_id, caller)
+        return self.subscriptions.remove(action.subscription_id, caller, t)
 
     def _shared(self, action: act.ShareRequest, caller: Caller, t: Texts) -> Message:
         who = caller.user_id or None

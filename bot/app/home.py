@@ -15,7 +15,7 @@ from bot.app.answers import Caller, Subscriptions
 from bot.app.finder import FindResult, ReleaseFinder
 from bot.app.language import Languages
 from bot.clock import Clock
-from bot.i18n import N_
+from bot.i18n import ENGLISH, N_, Texts
 from bot.metakraftwerk.errors import MetaKraftwerkError
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
@@ -39,7 +39,7 @@ class SubscriptionRows(Protocol):
     """A channel's subscriptions as data for the Home tab: one mrkdwn row each, in the words of
     `/releases subscriptions` (bot.notify owns that wording)."""
 
-    def rows(self, caller: Caller) -> tuple[str, ...]: ...
+    def rows(self, caller: Caller, t: Texts = ENGLISH) -> tuple[str, ...]: ...
 
 
 class RowsFromCommands:
@@ -51,8 +51,8 @@ class RowsFromCommands:
     def __init__(self, subscriptions: Subscriptions) -> None:
         self._subscriptions = subscriptions
 
-    def rows(self, caller: Caller) -> tuple[str, ...]:
-        reply = self._subscriptions.handle(SubscriptionsCommand(), caller)
+    def rows(self, caller: Caller, t: Texts = ENGLISH) -> tuple[str, ...]:
+        reply = self._subscriptions.handle(SubscriptionsCommand(), caller, t)
         return _subscription_rows(reply.message.blocks)
 
 
@@ -101,7 +101,8 @@ class Home:
         """The Home tab view for `caller` (a `views.publish` view), in their language; with
         `connection` (distributed mode), the MetaKraftwerk connection's section on top."""
         releases, releases_error = self._open_releases(refresh)
-        channel_rows, subscriptions_error = self._channel_rows(caller, channels)
+        texts = self._languages.for_user(caller.team_id, caller.user_id)
+        channel_rows, subscriptions_error = self._channel_rows(caller, channels, texts)
         data = HomeData(
             releases=releases,
             releases_error=releases_error,
@@ -111,7 +112,6 @@ class Home:
             subscriptions_available=self._subscriptions is not None,
             connection=connection,
         )
-        texts = self._languages.for_user(caller.team_id, caller.user_id)
         return render_home(data, self._clock.now(), texts)
 
     def _open_releases(self, refresh: bool) -> tuple[FindResult | None, str | None]:
@@ -133,7 +133,7 @@ class Home:
             return ()
 
     def _channel_rows(
-        self, caller: Caller, channels: UserChannels
+        self, caller: Caller, channels: UserChannels, t: Texts
     ) -> tuple[tuple[ChannelRows, ...], str | None]:
         """The user's channels with subscriptions, rows as `/releases subscriptions` has them."""
         if self._rows is None or not channels.ids:
@@ -142,7 +142,7 @@ class Home:
         for channel_id in channels.ids[:MAX_CHANNELS_CHECKED]:
             where = Caller(caller.team_id, channel_id, caller.user_id, caller.user_name)
             try:
-                rows = self._rows.rows(where)
+                rows = self._rows.rows(where, t)
             except Exception:
                 log.exception("App Home could not read the subscriptions of %s", channel_id)
                 return tuple(out), N_("The subscriptions could not be read.")

@@ -49,6 +49,10 @@ class Languages:
         """The workspace default's Texts (channel posts that name no language use it)."""
         return texts_for(self._default)
 
+    def for_posts(self, language: str | None) -> Texts:
+        """The Texts of a subscription's channel posts: its own language, else the default."""
+        return texts_for(language) if language and supported(language) else self.default
+
     def for_user(self, team_id: str, user_id: str) -> Texts:
         """The Texts one person reads; never fails (the default stands in)."""
         return texts_for(self.language_of(team_id, user_id))

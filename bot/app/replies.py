@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.app.caller import Caller
+from bot.i18n import ENGLISH, Texts
 from bot.metakraftwerk.models import Release
 from bot.query import (
     AllowSharedChannelCommand,
@@ -47,15 +48,21 @@ class Reply:
 class Subscriptions(Protocol):
     """The notification commands; provided by `bot.notify` where a store is configured."""
 
-    def handle(self, command: SubscriptionCommand, caller: Caller) -> Reply: ...
+    def handle(
+        self, command: SubscriptionCommand, caller: Caller, t: Texts = ENGLISH
+    ) -> Reply:
+        """The answer in `t`, the language of the person who asked."""
+        ...
 
-    def remove(self, subscription_id: int, caller: Caller) -> Reply: ...
+    def remove(self, subscription_id: int, caller: Caller, t: Texts = ENGLISH) -> Reply: ...
 
 
 class Follows(Protocol):
     """Following one release by direct message; provided by `bot.notify` beside subscriptions."""
 
-    def handle(self, command: FollowsCommand, caller: Caller) -> Reply: ...
+    def handle(self, command: FollowsCommand, caller: Caller, t: Texts = ENGLISH) -> Reply:
+        """The answer in `t`, the language of the person who asked."""
+        ...
 
     def is_following(self, caller: Caller, release_id: int) -> bool | None:
         """None when it cannot be told (then the release card shows no Follow button)."""

@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from babel.dates import get_day_names
+
+from bot.i18n import ENGLISH, Texts
 from bot.notify.records import Subscription
 from bot.schedule import Schedule, ScheduleError, parse_schedule, parse_timezone
 
@@ -80,3 +83,17 @@ def next_run(schedule: Schedule, tz: zoneinfo.ZoneInfo, now: datetime) -> dateti
         if at is not None and at > now:
             return at
     return None
+
+
+def schedule_words(schedule: Schedule, t: Texts = ENGLISH) -> str:
+    """`weekdays at 09:00`, `werktags um 09:00`: a digest's schedule in the reader's words."""
+    if t.english:
+        return schedule.describe()
+    if schedule.days == frozenset(range(7)):
+        days = t._("every day")
+    elif schedule.days == frozenset(range(5)):
+        days = t._("weekdays")
+    else:
+        names = get_day_names("abbreviated", locale=t.locale)
+        days = ", ".join(names[d] for d in sorted(schedule.days))
+    return t._("{days} at {time}", days=days, time=schedule.at.strftime("%H:%M"))

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_, Texts
 from bot.query import MAX_CHARS, ListCommand, Query, QueryError, parse_command
+
+TOO_LONG = N_(
+    "Those filters are too long to keep: stored, they take {length} characters, and I read "
+    "at most {limit}. Use fewer or shorter names, or a `*` pattern."
+)
+NOT_READ_BACK = N_(
+    "Those filters would not read back the same once stored, so I did not keep them. "
+    "Write them more simply, e.g. `group:DWH_GROUP name:R6*`."
+)
+
+
+class UnstorableFilters(QueryError):
+    """Filters a subscription cannot keep; `words(t)` says why in the reader's language."""
+
+    def __init__(self, message: str, **values: int) -> None:
+        super().__init__(message.format(**values))
+        self.template = message
+        self.values = values
+
+    def words(self, t: Texts) -> str:
+        return t._(self.template, **self.values)
 
 
 def stored_query(filters: str) -> Query:
@@ -14,7 +36,7 @@ def stored_query(filters: str) -> Query:
 
 
 def storable_filters(query: Query) -> str:
-    """The text to store for `query`; QueryError when it would not read back the same query.
+    """The text to store for `query`; UnstorableFilters when it would not read back the same.
 
     What cannot be read back would be confirmed, listed, and then never post.
     """
@@ -26,14 +48,8 @@ def storable_filters(query: Query) -> str:
     if back == query:
         return text
     if len(text) > MAX_CHARS:
-        raise QueryError(
-            f"Those filters are too long to keep: stored, they take {len(text)} characters, "
-            f"and I read at most {MAX_CHARS}. Use fewer or shorter names, or a `*` pattern."
-        )
-    raise QueryError(
-        "Those filters would not read back the same once stored, so I did not keep them. "
-        "Write them more simply, e.g. `group:DWH_GROUP name:R6*`."
-    )
+        raise UnstorableFilters(TOO_LONG, length=len(text), limit=MAX_CHARS)
+    raise UnstorableFilters(NOT_READ_BACK)
 
 
 class StoredQueries:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import ENGLISH, Texts
 from bot.notify.changes import ChangeEvent
 from bot.notify.follow_routing import HOTFIX
 from bot.notify.messages import change_line, state_line
@@ -23,7 +24,12 @@ BLOCK_FOLLOW_ACTIONS = "follow_actions"
 
 
 def render_followed(
-    kind: str, payload: Mapping[str, Any], *, now: datetime, changed_at: datetime | None = None
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    now: datetime,
+    changed_at: datetime | None = None,
+    t: Texts = ENGLISH,
 ) -> Message:
     """The message for one outbox row of a follow; ValueError when the payload is unreadable."""
     event = ChangeEvent.from_payload(payload)
@@ -38,32 +44,35 @@ def render_followed(
         name = followed.get("name")
         followed_name = name if isinstance(name, str) else f"#{followed_id}"
         label = parts.bold(parts.name_label(followed_name, 80))
-        head = (
-            f"{parts.EMOJI_HOTFIX} New hotfix of {label}: "
-            f"{parts.bold(parts.name_label(event.release.name, 80))} (#{event.release.id})"
+        head = f"{parts.EMOJI_HOTFIX} " + t._(
+            "New hotfix of {followed}: {release} (#{id})", followed=label,
+            release=parts.bold(parts.name_label(event.release.name, 80)), id=event.release.id,
         )
-        fallback = (
-            f"New hotfix of {parts.name_label(followed_name, 80)}: "
-            f"{parts.name_label(event.release.name, 80)}"
+        fallback = t._(
+            "New hotfix of {followed}: {release}",
+            followed=parts.name_label(followed_name, 80),
+            release=parts.name_label(event.release.name, 80),
         )
     elif kind == event.kind:
-        head, fallback = change_line(event), change_line(event, rich=False)
+        head, fallback = change_line(event, t=t), change_line(event, rich=False, t=t)
     else:
         raise ValueError(f"outbox kind {kind!r} does not match its change {event.kind!r}")
-    body = cut_mrkdwn(f"{head}\n{state_line(event.release, group_name, now)}", MAX_SECTION_TEXT)
-    when = parts.date_token(changed_at or now)
+    state = state_line(event.release, group_name, now, t=t)
+    body = cut_mrkdwn(f"{head}\n{state}", MAX_SECTION_TEXT)
+    when = parts.date_token(changed_at or now, parts.DATE_AND_TIME, t)
     blocks: list[dict[str, Any]] = [parts.section(body)]
     if event.kind == "deleted" and kind != HOTFIX:
-        note = f"Release #{followed_id} · {when} · it was deleted, so you no longer follow it."
+        note = t._("Release #{id} · {when} · it was deleted, so you no longer follow it.",
+                   id=followed_id, when=when)
         blocks.append(parts.context(note))
     else:
-        note = (
-            f"You follow release #{followed_id} · {when} · "
-            f"`/releases unfollow {followed_id}` stops these messages."
+        note = t._(
+            "You follow release #{id} · {when} · `/releases unfollow {id}` stops these messages.",
+            id=followed_id, when=when,
         )
         blocks.append(parts.context(note))
         unfollow = parts.button(
-            "Unfollow", act.ACTION_UNFOLLOW, act.encode_release_ref(followed_id)
+            t._("Unfollow"), act.ACTION_UNFOLLOW, act.encode_release_ref(followed_id)
         )
         blocks.append(parts.actions(BLOCK_FOLLOW_ACTIONS, [unfollow]))
     return Message(

@@ -82,6 +82,7 @@ class Delivery:
     attempts: int
     mention: str | None
     follow_id: int | None = None  # a follower's direct message: channel_id is the user's id
+    language: str | None = None  # its subscription's (`lang:de`); None: the workspace default
 
 
 @dataclass(frozen=True, slots=True)

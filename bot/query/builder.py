@@ -46,6 +46,7 @@ _ONLY_WITH = {
     "mention": "`subscribe`, e.g. `/releases subscribe group:DWH_GROUP mention:@dwh-team`",
     "events": "`subscribe`, e.g. `/releases subscribe group:DWH_GROUP events:closed,dates`",
     "tz": "`digest`, e.g. `/releases digest weekdays 09:00 tz:Europe/Berlin`",
+    "lang": "`subscribe` and `digest`, e.g. `/releases subscribe group:DWH_GROUP lang:de`",
 }
 _EXCLUDABLE = frozenset({"group", "group_id", "name"})
 _ID_COMPATIBLE = frozenset({"format", "refresh", "id"})

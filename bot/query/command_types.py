@@ -36,6 +36,7 @@ class SubscribeCommand:
     query: Query
     mention: str | None = None  # `<!subteam^S1|@team>`, `<@U1>` as Slack sent it, or `@name`
     events: tuple[str, ...] = ()  # kinds of change (`bot.query.events`); empty: every kind
+    language: str | None = None  # `lang:de`: the language its posts use; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class DigestCommand:
     schedule: Schedule
     timezone: str | None  # an IANA key checked by parse_timezone; None = the user's zone
     query: Query
+    language: str | None = None  # `lang:de`: the language it is written in; None: the default
 
 
 @dataclass(frozen=True, slots=True)

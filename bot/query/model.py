@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import reduce
 from typing import Literal
 
+from bot.i18n import ENGLISH, N_, Texts
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
 from bot.query.glob import compile_globs, is_glob
@@ -14,6 +16,10 @@ from bot.query.quoting import quote_value
 Status = Literal["open", "closed", "all"]
 Format = Literal["compact", "full"]
 DeletedMode = Literal["no", "yes", "only"]
+_STATUS_WORDS = {"open": N_("open"), "closed": N_("closed"), "all": N_("open and closed")}
+_DELETED_WORDS = {
+    "no": N_("deleted hidden"), "yes": N_("deleted shown"), "only": N_("deleted only")
+}
 
 
 
@@ -115,31 +121,37 @@ class Query:
             return False
         return group_id is None or group_id not in self.exclude_group_ids
 
-    def describe(self) -> str:
-        """Plain-text restatement of the filters applied, e.g. 'open · group DWH_GROUP'.
+    def describe(self, t: Texts = ENGLISH) -> str:
+        """Plain-text restatement of the filters applied, e.g. 'open · group DWH_GROUP', in
+        the reader's words (`offen · Gruppe DWH_GROUP`); names and ids stay as typed.
 
         Defaults are stated too, so nobody is surprised by them; not escaped (renderers do).
         """
         if self.release_id is not None:
-            return f"release #{self.release_id}"
-        parts = [{"open": "open", "closed": "closed", "all": "open and closed"}[self.status]]
+            return t._("release #{id}", id=self.release_id)
+
+        def either(values: Iterable[str]) -> str:
+            return reduce(lambda a, b: t._("{first} or {second}", first=a, second=b), values)
+
+        def without(values: Iterable[str]) -> str:
+            return ", ".join(t._("not {value}", value=v) for v in values)
+
+        parts = [t._(_STATUS_WORDS[self.status])]
         if self.groups:
-            parts.append("group " + " or ".join(self.groups))
+            parts.append(t._("group {groups}", groups=either(self.groups)))
         if self.group_ids:
-            parts.append("group id " + " or ".join(map(str, self.group_ids)))
+            parts.append(t._("group id {ids}", ids=either(map(str, self.group_ids))))
         if self.exclude_groups:
-            parts.append("group " + ", ".join(f"not {g}" for g in self.exclude_groups))
+            parts.append(t._("group {groups}", groups=without(self.exclude_groups)))
         if self.exclude_group_ids:
-            parts.append("group id " + ", ".join(f"not {i}" for i in self.exclude_group_ids))
+            parts.append(t._("group id {ids}", ids=without(map(str, self.exclude_group_ids))))
         if self.names:
-            parts.append("name " + " or ".join(self.names))
+            parts.append(t._("name {names}", names=either(self.names)))
         if self.exclude_names:
-            parts.append("name " + ", ".join(f"not {n}" for n in self.exclude_names))
+            parts.append(t._("name {names}", names=without(self.exclude_names)))
         if self.hotfix is not None:
-            parts.append("hotfixes only" if self.hotfix else "no hotfixes")
-        parts.append(
-            {"no": "deleted hidden", "yes": "deleted shown", "only": "deleted only"}[self.deleted]
-        )
+            parts.append(t._("hotfixes only") if self.hotfix else t._("no hotfixes"))
+        parts.append(t._(_DELETED_WORDS[self.deleted]))
         return " · ".join(parts)
 
     def to_text(self) -> str:

@@ -6,11 +6,13 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.i18n import N_
 from bot.query.errors import QueryError, echo
 from bot.query.events import events_text, parse_events
 from bot.query.lexer import Token
 from bot.query.mention import MENTION_MARKUP, PLAIN_MENTION
 from bot.query.values import (
+    LANGUAGE_WORDS,
     STATUS_WORDS,
     bad_value,
     canonical_status,
@@ -102,6 +104,20 @@ def _events(builder: Builder, token: Token, value: str) -> None:
     builder.extras["events"] = events_text(kinds)
 
 
+LANG_CHOICES = N_(
+    "`lang:` takes `de` (Deutsch) or `en` (English): the language the channel's posts are "
+    "written in, e.g. `/releases subscribe group:DWH_GROUP lang:de`."
+)
+
+
+def _lang(builder: Builder, token: Token, value: str) -> None:
+    """The language of a subscription's posts, as its code (`deutsch` and `de` are `de`)."""
+    language = LANGUAGE_WORDS.get(value.lower())
+    if language is None or language == "auto":
+        raise QueryError(LANG_CHOICES, token.raw)
+    builder.set_extra("lang", language, token)
+
+
 def _tz(builder: Builder, token: Token, value: str) -> None:
     """Checked by the digest parser, which knows the time zones."""
     builder.set_extra("tz", value, token)
@@ -122,6 +138,7 @@ PAIRS: Mapping[str, PairHandler] = MappingProxyType(
         "refresh": _refresh,
         "mention": _mention_pair,
         "tz": _tz,
+        "lang": _lang,
         "events": _events,
     }
 )

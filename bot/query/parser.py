@@ -156,9 +156,11 @@ def _parse_digest(tokens: Sequence[Token]) -> DigestCommand:
         schedule = parse_schedule(days, at)
     except ScheduleError as exc:
         raise QueryError(escape(str(exc))) from None
-    query, extras = _parse_query_with(tokens[i:], allow={"tz"})
+    query, extras = _parse_query_with(tokens[i:], allow={"tz", "lang"})
     zone = extras.get("tz")
-    return DigestCommand(schedule, _check_zone(zone) if zone is not None else None, query)
+    return DigestCommand(
+        schedule, _check_zone(zone) if zone is not None else None, query, extras.get("lang")
+    )
 
 
 def _is_days(word: str) -> bool:
@@ -221,9 +223,9 @@ def _one_release_id(word: str, tokens: Sequence[Token]) -> int:
 
 
 def _parse_subscribe(tokens: Sequence[Token]) -> SubscribeCommand:
-    query, extras = _parse_query_with(tokens, allow={"mention", "events"})
+    query, extras = _parse_query_with(tokens, allow={"mention", "events", "lang"})
     events = parse_events(extras["events"]) if extras.get("events") else ()
-    return SubscribeCommand(query, extras.get("mention"), events)
+    return SubscribeCommand(query, extras.get("mention"), events, extras.get("lang"))
 
 
 def _alone(word: str, says: str, command: Callable[[], Command]) -> CommandReader:

@@ -30,6 +30,7 @@ VALID_KEYS: Mapping[str, str] = MappingProxyType(
         "mention": "with `subscribe` only: a user group or user, e.g. `mention:@dwh-team`",
         "tz": "with `digest` only: an IANA time zone, e.g. `tz:Europe/Berlin`",
         "events": "with `subscribe` only: kinds of change, e.g. `events:closed,reopened,dates`",
+        "lang": "with `subscribe` and `digest` only: the language of the posts, `de` or `en`",
     }
 )
 # German keywords read as the English ones they stand for; answers echo the English form.

@@ -82,7 +82,8 @@ _FILTERS = N_("""*Filters* narrow any lookup, standup, subscription or digest.
 • `deleted:yes` include deleted releases (hidden by default)
 • `page:2` a later page; `format:full` descriptions too, fewer per page
 • `id:21` (or `#21`, `21`) one release; `refresh:yes` (or `refresh`) skips the cache
-• `mention:`, `events:` work with `subscribe`, `tz:` with `digest` (`/releases help subscribe`)""")
+• `mention:`, `events:` work with `subscribe`, `tz:` with `digest`, `lang:` with both \
+(`/releases help subscribe`)""")
 
 _FILTERS_RULES = N_("""*Combining*
 • Different keys combine with AND: `group:DWH_GROUP closed`
@@ -110,13 +111,15 @@ message per release, updated in place; later changes go to its thread.
 • `events:closed,reopened,dates` only those kinds of change (default: every kind). \
 Kinds: `created`, `reopened`, `restored`, `closed`, `dates`, `renamed`, `deleted`; \
 `opened` is the first three.
+• `lang:de` or `lang:en` the language of the posts (default: the workspace's)
 • Example: `/releases subscribe group:DWH_GROUP mention:@dwh-team events:closed,dates`""")
 
 _DIGEST = N_("""*Digests*
 • `/releases digest daily 09:00` every day
 • `/releases digest weekdays 09:00 tz:Europe/Berlin group:DWH_GROUP` Monday to Friday
 • `/releases digest mon,thu 09:30` chosen days
-• `tz:Europe/Berlin` the time zone; it defaults to yours. An empty digest says so in one line.""")
+• `tz:Europe/Berlin` the time zone; it defaults to yours. An empty digest says so in one line.
+• `lang:de` or `lang:en` the language of the digest (default: the workspace's)""")
 
 _MANAGE = N_("""*Managing*
 • `/releases subscriptions` lists this channel's subscriptions and digests with their ids
@@ -135,7 +138,8 @@ nothing is found, a button opens a search form.""")
 _LANGUAGE = N_("""*Language*
 • `/releases language de` answers you in German, `/releases language en` in English
 • `/releases language auto` follows your Slack language again
-Channel posts and digests are read by many: they keep the workspace's language.""")
+Channel posts and digests are read by many: they use their subscription's language \
+(`lang:de` or `lang:en` when subscribing), else the workspace's.""")
 
 BLOCK_HELP_ACTIONS = "help_actions"
 _MORE = N_(

@@ -83,9 +83,9 @@ def canonical_group(typed: str, group_names: Mapping[int, str]) -> str:
     return next((n for n in group_names.values() if n.casefold() == folded), typed)
 
 
-def describe_filters(query: Query) -> str:
+def describe_filters(query: Query, t: Texts = ENGLISH) -> str:
     """The filters the answer applied, restated for the reader (escaped)."""
-    return escape_truncated(query.describe(), DESCRIBE_LIMIT)
+    return escape_truncated(query.describe(t), DESCRIBE_LIMIT)
 
 
 def query_text(query: Query) -> str:
@@ -179,7 +179,7 @@ def render_list(
 
     shown = releases[page.start : page.end]
     if not shown:
-        nothing = t._("Nothing matched *{filters}*.", filters=describe_filters(query))
+        nothing = t._("Nothing matched *{filters}*.", filters=describe_filters(query, t))
         blocks.append(parts.section(f"{nothing}\n{empty_hint(query, t)}"))
     for release in shown:
         blocks.append(
@@ -196,7 +196,7 @@ def render_list(
         )
 
     notes = [
-        t._("Filters: {filters}", filters=describe_filters(query)),
+        t._("Filters: {filters}", filters=describe_filters(query, t)),
         t.ngettext("{count} release", "{count} releases", total),
     ]
     if unpaged and len(shown) < total and shown:

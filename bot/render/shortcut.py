@@ -102,7 +102,7 @@ def render_shortcut_result(
         count = len(findings.search.releases)
         notes.append(t._(
             "Filters found: {filters} ({matches})",
-            filters=describe_filters(findings.search.query),
+            filters=describe_filters(findings.search.query, t),
             matches=t.ngettext("{count} match", "{count} matches", count),
         ))
     if total > len(shown):
@@ -143,7 +143,7 @@ def _nothing_found(
     if missing:
         lines.append(missing)
     if findings.search is not None:
-        filters = describe_filters(findings.search.query)
+        filters = describe_filters(findings.search.query, t)
         lines.append(t._("Nothing matched *{filters}*.", filters=filters))
     none_found = t._("I found no releases in this message.")
     if not lines:

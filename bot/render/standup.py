@@ -234,7 +234,7 @@ def render_standup(
         summary.append(f"{len(releases)} {first}{group_title[1:]}")  # their capital letter
 
     notes = [
-        t._("Filters: {filters}", filters=describe_filters(query)),
+        t._("Filters: {filters}", filters=describe_filters(query, t)),
         t.ngettext("{count} open release", "{count} open releases", groups.open_count),
         parts.freshness_text(result.freshness, now, t),
         parts.shared_by_text(shared_by, t),

@@ -9,9 +9,11 @@ import threading
 
 from slack_sdk import WebClient
 
+from bot.app.language import Languages
 from bot.metrics import Metrics
 from bot.notify.store import Store
 from bot.notify.worker import Worker
+from bot.slack.user_locale import SlackLocales
 from bot.wiring.services import Services, instrument
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,13 @@ def build_worker(
     if metrics is not None:
         instrument(services, metrics)
         metrics.watch_outbox(store.worker_status.outbox_depth)
+    # A follower's direct message is in their language: their choice, else their Slack locale.
+    locales = SlackLocales(web_client, clock=services.clock)
+    services.on_close(locales.close)
+    languages = Languages(
+        choices=store.languages, slack_locale=locales,
+        default=services.settings.default_language,
+    )
     return Worker(
         store,
         services.finder,
@@ -34,6 +43,7 @@ def build_worker(
         clock=services.clock,
         holder_id=holder_id,
         metrics=metrics,
+        languages=languages,
     )
 
 

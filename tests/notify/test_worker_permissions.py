@@ -13,6 +13,7 @@ from bot.app.answers import Caller
 from bot.app.finder import ReleaseFinder
 from bot.cache.release_cache import ReleaseCache
 from bot.demo import DemoApiServer
+from bot.i18n import texts_for
 from bot.notify.follow_commands import FollowCommands
 from bot.notify.store import Store
 from bot.notify.worker import Worker
@@ -184,3 +185,36 @@ def test_the_pause_of_an_ended_follow_is_purged(store: Store) -> None:
     assert not pauses.resume(kept.id)
     assert pauses.reasons() == {}
     assert pauses.purge() == 0
+
+
+def test_a_german_follower_is_told_in_german_and_a_german_channel_reads_german(
+    worker: Worker, store: Store, slack: FakeSlack, demo_api: DemoApiServer, clock: FakeClock,
+    demo_cache: ReleaseCache,
+) -> None:
+    followed = _open_release(demo_api)
+    store.languages.choose_language(TEAM, ALICE, "de")  # `/releases language de`
+    store.follows.follow(TEAM, ALICE, followed.id)
+    store.follows.follow(TEAM, BOB, followed.id)
+    _subscribe(store, C1, language="de")
+    _subscribe(store, C2)
+    worker.poll_once()
+    slack.script.dm_errors[ALICE] = "missing_scope"
+    demo_api.data.close(followed.id)
+    clock.advance(timedelta(minutes=1))
+    worker.poll_once()
+    [notice] = _posted(slack, ALICE)
+    assert notice.args["text"].startswith(
+        "Ich konnte dir keine Direktnachricht zu Release #"
+    ), notice.args["text"]
+    assert "der Installation der App fehlt eine Berechtigung" in notice.args["text"]
+    assert "(missing_scope)" in notice.args["text"]
+    [english_dm] = _posted(slack, f"D{BOB}")
+    assert english_dm.args["text"] == f"{followed.name} closed"
+    [german_post] = _posted(slack, C1)
+    assert german_post.args["text"].startswith(f"{followed.name} geschlossen")
+    [english_post] = _posted(slack, C2)
+    assert english_post.args["text"].startswith(f"{followed.name} closed")
+    commands = FollowCommands(store, ReleaseFinder(demo_cache))
+    listed = commands.handle(FollowingCommand(), Caller(team_id=TEAM, user_id=ALICE),
+                             texts_for("de")).message
+    assert "Pausiert: der Installation der App fehlt eine Berechtigung" in all_text(listed.blocks)

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, select
 
+from bot.i18n import N_
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.schema import follows, worker_state
 
 PREFIX = "follow_paused:"
-UNKNOWN_REASON = "Slack refused a direct message"
+UNKNOWN_REASON = N_("Slack refused a direct message")
 
 
 def _key(follow_id: int) -> str:

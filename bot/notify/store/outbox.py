@@ -154,7 +154,7 @@ class OutboxRepository:
             .subquery("blockers")
         )
         query = (
-            select(outbox, subscriptions.c.mention, SHARED_PAYLOAD)
+            select(outbox, subscriptions.c.mention, subscriptions.c.language, SHARED_PAYLOAD)
             .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
             .outerjoin(outbox_payloads, outbox_payloads.c.id == outbox.c.payload_id)
             .outerjoin(
@@ -238,7 +238,7 @@ class OutboxRepository:
             if fence is not None:
                 check_fence(conn, fence, now)
             rows = conn.execute(
-                select(outbox, subscriptions.c.mention, SHARED_PAYLOAD)
+                select(outbox, subscriptions.c.mention, subscriptions.c.language, SHARED_PAYLOAD)
                 .outerjoin(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
                 .outerjoin(outbox_payloads, outbox_payloads.c.id == outbox.c.payload_id)
                 .where(
@@ -393,7 +393,7 @@ def delivery_record(row: Any) -> Delivery:
         channel_id=row.channel_id, release_id=row.release_id, kind=row.kind,
         payload=row.payload if row.payload_id is None else row.shared_payload or {},
         created_at=row.created_at, attempts=row.attempts,
-        mention=row.mention, follow_id=row.follow_id,
+        mention=row.mention, follow_id=row.follow_id, language=row.language,
     )
 
 

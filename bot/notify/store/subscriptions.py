@@ -217,6 +217,19 @@ class SubscriptionRepository:
                 )
         return len(ids)
 
+    def set_language(
+        self, team_id: str, channel_id: str, subscription_id: int, language: str | None
+    ) -> bool:
+        """The language the subscription's posts use from now on; False if it is gone."""
+        with self._db.write() as conn:
+            return bool(conn.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id,
+                       subscriptions.c.team_id == team_id,
+                       subscriptions.c.channel_id == channel_id)
+                .values(language=language)
+            ).rowcount)
+
     def resume(self, subscription_id: int) -> bool:
         return bool(self._resume(subscriptions.c.id == subscription_id))
 

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.app.finder import FindResult
+from bot.app.language import Languages
 from bot.notify.digests import DueDigest, due_digests, schedule_of
 from bot.notify.filters import StoredQueries
 from bot.notify.messages import digest_result, render_digest
@@ -24,10 +25,17 @@ log = logging.getLogger(__name__)
 class DigestRound:
     """Queues the digests that are due this round."""
 
-    def __init__(self, store: Store, grace: timedelta, queries: StoredQueries) -> None:
+    def __init__(
+        self,
+        store: Store,
+        grace: timedelta,
+        queries: StoredQueries,
+        languages: Languages | None = None,
+    ) -> None:
         self._store = store
         self._grace = grace
         self._queries = queries
+        self._languages = languages or Languages()  # a digest in its subscription's language
 
     def enqueue_due(self, result: FindResult | None, now: datetime) -> tuple[int, int]:
         """(queued, skipped); without release data a due digest waits for the next round."""
@@ -74,7 +82,10 @@ class DigestRound:
         except (QueryError, ScheduleError) as exc:
             log.warning("digest %d cannot be built, skipping it: %s", sub.id, exc)
             return None
-        message = render_digest(digest_result(result, query), now, query=query, tz=tz)
+        message = render_digest(
+            digest_result(result, query), now, query=query, tz=tz,
+            t=self._languages.for_posts(sub.language),
+        )
         return NewDelivery(
             subscription_id=sub.id, team_id=sub.team_id, channel_id=sub.channel_id,
             kind="digest",

@@ -7,6 +7,7 @@ import logging
 from slack_sdk import WebClient
 
 from bot.clock import Clock
+from bot.i18n import Texts
 from bot.notify.follow_messages import render_followed
 from bot.notify.records import Delivery
 from bot.render.message import Message
@@ -28,14 +29,18 @@ def direct_channel(slack: WebClient, user_id: str) -> str:
     return channel_id
 
 
-def tell_paused_follower(slack: WebClient, row: Delivery, reason: str) -> bool:
+def tell_paused_follower(slack: WebClient, row: Delivery, reason: str, t: Texts) -> bool:
     """Once, when a follow is paused: say why, posted to the user's id (the app's Messages
     tab, which needs only `chat:write`, not the `im:write` a DM channel needs). Best effort:
-    when Slack refuses this too, `/releases following` still shows the reason."""
-    release = f"release #{row.release_id}" if row.release_id is not None else "a release"
-    text = (f"I could not send you a direct message about {release}: {reason}. I paused that "
-            "follow; once whoever runs this app has fixed its installation, "
-            f"`/releases follow {row.release_id}` resumes it.")
+    when Slack refuses this too, `/releases following` still shows the reason. `reason` is
+    Slack's words (the error code and what it means), which stay as Slack gave them."""
+    release = (t._("release #{id}", id=row.release_id) if row.release_id is not None
+               else t._("a release"))
+    text = t._(
+        "I could not send you a direct message about {release}: {reason}. I paused that "
+        "follow; once whoever runs this app has fixed its installation, "
+        "`/releases follow {id}` resumes it.", release=release, reason=reason, id=row.release_id,
+    )
     try:
         slack.chat_postMessage(channel=row.channel_id, text=text)
     except Exception as exc:
@@ -45,5 +50,8 @@ def tell_paused_follower(slack: WebClient, row: Delivery, reason: str) -> bool:
     return True
 
 
-def direct_message(row: Delivery, clock: Clock) -> Message:
-    return render_followed(row.kind, row.payload, now=clock.now(), changed_at=row.created_at)
+def direct_message(row: Delivery, clock: Clock, t: Texts) -> Message:
+    """The follower's message, in `t`: the language of the user it goes to."""
+    return render_followed(
+        row.kind, row.payload, now=clock.now(), changed_at=row.created_at, t=t
+    )

@@ -22,7 +22,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.app.language import Languages
 from bot.clock import Clock
+from bot.i18n import Texts
 from bot.metrics import Metrics
 from bot.notify.changes import ChangeEvent
 from bot.notify.messages import render_change, render_parent
@@ -80,8 +82,11 @@ class Deliverer:
         channel_interval: float = CHANNEL_INTERVAL,
         metrics: Metrics | None = None,
         backoff: Backoff | None = None,
+        languages: Languages | None = None,
     ) -> None:
         self._store = store
+        # Channel posts in their subscription's language, direct messages in the reader's.
+        self._languages = languages or Languages()
         self._backoff = backoff or Backoff()
         self._metrics = metrics
         self._slack = web_client
@@ -249,7 +254,7 @@ class Deliverer:
 
     def _post(self, row: Delivery) -> _Posted:
         if row.follow_id is not None:  # a follower's DM: a message of its own, no thread
-            message = direct_message(row, self._clock)
+            message = direct_message(row, self._clock, self._reader(row))
             return _Posted(self._send(direct_channel(self._slack, row.channel_id), message), False)
         if row.kind == "digest":
             message = Message(text=str(row.payload["text"]), blocks=tuple(row.payload["blocks"]))
@@ -258,15 +263,17 @@ class Deliverer:
         group = row.payload.get("group_name")
         group_name = group if isinstance(group, str) else None
         now = self._clock.now()
+        t = self._languages.for_posts(row.language)
         parent = render_parent(
-            event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at
+            event, group_name=group_name, mention=row.mention, now=now, changed_at=row.created_at,
+            t=t,
         )
         release_id = event.release.id
         parent_ts = self._store.outbox.get_parent(row.team_id, row.channel_id, release_id)
         if parent_ts is None:
             return _Posted(self._send(row.channel_id, parent), parent=True)
         try:
-            ts = self._send(row.channel_id, render_change(event, now=now), thread_ts=parent_ts)
+            ts = self._send(row.channel_id, render_change(event, now=now, t=t), thread_ts=parent_ts)
         except SlackApiError as exc:
             if error_of(exc) not in THREAD_GONE:
                 raise
@@ -276,9 +283,13 @@ class Deliverer:
             # Recorded at once: if the reply fails, its retry goes to the new thread.
             self._store.outbox.record_parent(row.team_id, row.channel_id, release_id,
                                              new_parent)
-            reply = render_change(event, now=now)
+            reply = render_change(event, now=now, t=t)
             return _Posted(self._send(row.channel_id, reply, thread_ts=new_parent), False)
         return _Posted(ts, parent=False, update=(parent_ts, parent))
+
+    def _reader(self, row: Delivery) -> Texts:
+        """The language of the follower a direct message goes to (its channel is their id)."""
+        return self._languages.for_user(row.team_id, row.channel_id)
 
     def _send(self, channel: str, message: Message, *, thread_ts: str | None = None) -> str:
         """chat.postMessage; blocks Slack refuses are replaced by the plain text."""
@@ -386,7 +397,8 @@ class Deliverer:
                             "(%s); the follow is paused until the user follows again",
                             row.follow_id, row.channel_id, row.release_id, error)
                 if not told:
-                    tell_paused_follower(self._slack, row, reason)
+                    reader = self._reader(row)
+                    tell_paused_follower(self._slack, row, permission_reason(exc, reader), reader)
             return _Next.CONTINUE
         count = self._store.subscriptions.pause_channel(
             row.team_id, row.channel_id, f"{reason}. Fix the app's installation, then repeat "

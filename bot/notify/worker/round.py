@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.app.finder import ReleaseFinder
+from bot.app.language import Languages
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.metrics import Metrics
@@ -101,7 +102,10 @@ class Worker:
         batch_size: int = BATCH_SIZE,
         metrics: Metrics | None = None,
         jitter: Uniform | None = None,
+        languages: Languages | None = None,
     ) -> None:
+        """`languages` says who reads which language: direct messages go by the reader's,
+        channel posts by their subscription's (default: DEFAULT_LANGUAGE)."""
         self._store = store
         self._metrics = metrics
         self._settings = settings
@@ -111,13 +115,17 @@ class Worker:
         self._lease = LeaseKeeper(store.leases, self.holder_id, ttl, clock)
         queries = StoredQueries()
         self._detector = ChangeDetector(store, finder, self._lease, queries)
+        languages = languages or Languages(
+            choices=store.languages, default=settings.default_language
+        )
         self._digests = DigestRound(
-            store, timedelta(minutes=settings.digest_grace_minutes), queries
+            store, timedelta(minutes=settings.digest_grace_minutes), queries, languages
         )
         self._deliverer = Deliverer(
             store, web_client, self._lease, clock, batch_size, metrics=metrics,
             backoff=Backoff(base_seconds=settings.slack_retry_base_seconds,
                             uniform=jitter or random.uniform),
+            languages=languages,
         )
         self._purged_at: datetime | None = None
         self._stop = threading.Event()

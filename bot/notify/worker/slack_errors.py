@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import ENGLISH, N_, Texts
+
 DEFAULT_RETRY_AFTER = 30  # seconds, when a 429 names no Retry-After
 # Seconds, when Retry-After cannot be read ("inf", a date, garbage): Slack wants a pause, so
 # take a long one rather than dropping the post or hammering the channel.
@@ -14,15 +16,15 @@ UNREADABLE_RETRY_AFTER = 600
 
 # Slack errors that mean "this channel cannot take posts": pause it, with the reason shown.
 PAUSE_REASONS: Mapping[str, str] = {
-    "not_in_channel": (
+    "not_in_channel": N_(
         "the app is not a member of this channel (not_in_channel). Invite it, then repeat "
         "the subscribe or digest command to resume"
     ),
-    "channel_not_found": (
+    "channel_not_found": N_(
         "Slack cannot find this channel for the app (channel_not_found); it may be private "
         "or deleted"
     ),
-    "is_archived": "this channel is archived (is_archived)",
+    "is_archived": N_("this channel is archived (is_archived)"),
 }
 # The token itself is dead or refused: nothing will get through this round, in any channel,
 # so no channel is paused for them (account_inactive: the app's user was deactivated).
@@ -35,13 +37,17 @@ TOKEN_ERRORS = frozenset(
 # One call was refused (a scope the installation lacks, a workspace's restriction): that
 # delivery alone fails, and its channel or follow is paused with the reason; the others go on.
 PERMISSION_ERRORS: Mapping[str, str] = {
-    "missing_scope": "the app's installation lacks a permission Slack asked for (missing_scope)",
-    "no_permission": "Slack does not let the app do this here (no_permission)",
-    "access_denied": "Slack denied the app access (access_denied)",
-    "team_access_not_granted": (
+    "missing_scope": N_(
+        "the app's installation lacks a permission Slack asked for (missing_scope)"
+    ),
+    "no_permission": N_("Slack does not let the app do this here (no_permission)"),
+    "access_denied": N_("Slack denied the app access (access_denied)"),
+    "team_access_not_granted": N_(
         "the app is not granted access to this workspace (team_access_not_granted)"
     ),
-    "ekm_access_denied": "the workspace's key management refused the post (ekm_access_denied)",
+    "ekm_access_denied": N_(
+        "the workspace's key management refused the post (ekm_access_denied)"
+    ),
 }
 # Slack's side failed: retry this row later.
 TRANSIENT_ERRORS = frozenset(
@@ -82,14 +88,15 @@ def retry_after(exc: SlackApiError) -> int:
 
 
 
-def permission_reason(exc: SlackApiError) -> str:
-    """PERMISSION_ERRORS' text for this refusal, with the scope Slack says it needs, if any."""
+def permission_reason(exc: SlackApiError, t: Texts = ENGLISH) -> str:
+    """PERMISSION_ERRORS' text for this refusal, with the scope Slack says it needs, if any;
+    in `t` for a person told (English, the default, is what is stored and logged)."""
     error = error_of(exc)
-    reason = PERMISSION_ERRORS.get(error, error)
+    reason = t._(PERMISSION_ERRORS[error]) if error in PERMISSION_ERRORS else error
     try:
         needed = exc.response.get("needed")
     except Exception:
         needed = None
     if isinstance(needed, str) and needed and len(needed) <= 100:
-        reason += f"; it needs `{needed}`"
+        reason = t._("{reason}; it needs `{scope}`", reason=reason, scope=needed)
     return reason
