@@ -31,10 +31,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),  # UtcDateTime
         sa.PrimaryKeyConstraint("connection_id", "release_id", name="pk_release_snapshot"),
     )
-    op.execute(
+    op.execute(sa.text(
         "INSERT INTO release_snapshot_per_connection (connection_id, release_id, data, updated_at)"
-        f" SELECT '{SINGLE_CONNECTION}', release_id, data, updated_at FROM release_snapshot"
-    )
+        " SELECT :single, release_id, data, updated_at FROM release_snapshot"
+    ).bindparams(single=SINGLE_CONNECTION))
     op.drop_table("release_snapshot")
     op.rename_table("release_snapshot_per_connection", "release_snapshot")
 
