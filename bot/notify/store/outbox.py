@@ -7,7 +7,7 @@ a notification; the outbox then survives restarts until each row is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -332,9 +332,10 @@ class OutboxRepository:
                 )
             )
 
-    def threads(self) -> set[tuple[str, str, int]]:
+    def threads(self, teams: Collection[str] | None = None) -> set[tuple[str, str, int]]:
         """(team, channel, release id) of every release that has a parent message, or a post
-        still owed to a live subscription that will become the parent once it goes out.
+        still owed to a live subscription that will become the parent once it goes out; with
+        `teams`, of those workspaces only.
 
         Without the owed posts, a change made while a release's first post waits for a retry
         would not follow it into the channel when it no longer matches the filter.
@@ -357,7 +358,10 @@ class OutboxRepository:
                 )
                 .distinct()
             ).all()
-        return {(r.team_id, r.channel_id, r.release_id) for r in (*rows, *owed)}
+        return {
+            (r.team_id, r.channel_id, r.release_id) for r in (*rows, *owed)
+            if teams is None or r.team_id in teams
+        }
 
 
 def read_snapshot(conn: Connection, snapshots: SnapshotTable) -> Snapshot:
