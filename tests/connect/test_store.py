@@ -127,7 +127,8 @@ def test_connecting_schedules_a_poll_at_once_and_disconnecting_removes_it(
     connection = store.connect(_grant(store, T1), _account())
     key = schedule_key(connection.id)
     row = _schedule(base, key)
-    assert row is not None and row["status"] == "active" and row["next_poll_at"] == clock.now()
+    assert row is not None
+    assert (row["status"], row["next_poll_at"]) == ("active", clock.now())
     with base.engine.begin() as conn:  # it failed a while and holds a lease of generation 3
         conn.execute(update(connection_schedules).values(
             status="failing", consecutive_failures=4, lease_generation=3,
