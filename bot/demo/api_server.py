@@ -246,6 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         body = self._read_body()
         api.counts.record(method, path, params)
+        listing = self._account() if (method, path) == ("GET", _RELEASES) else None
+        if listing is not None:  # the whole answer, latency included, is one poll in flight
+            api.counts.enter(listing)
+        try:
+            self._answer(method, path, params, body)
+        finally:
+            if listing is not None:
+                api.counts.leave(listing)
+
+    def _answer(self, method: str, path: str, params: dict[str, str], body: bytes) -> None:
+        api = self.server.api
         switches = api.switches
         switches._wait_if_hung(path)
         if switches.latency > 0:
@@ -287,11 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
             account = self._require_token()
             data = api.data_of(account)
             if path == _RELEASES:
-                api.counts.enter(account)
-                try:
-                    return 200, self._list(data, params)
-                finally:
-                    api.counts.leave(account)
+                return 200, self._list(data, params)
             if path == _GROUPS:
                 return 200, [
                     {"id": gid, "name": name} for gid, name in sorted(data.groups().items())
@@ -326,11 +333,15 @@ class _Handler(BaseHTTPRequestHandler):
             "user": {"id": user_id, "email": email},
         }
 
-    def _require_token(self) -> str:
-        """The account the request's token belongs to; 401 without a valid one."""
+    def _account(self) -> str | None:
+        """The account the request's bearer token belongs to, if it is valid."""
         header = self.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        account = self.server.api.account_of(token.strip()) if scheme.lower() == "bearer" else None
+        return self.server.api.account_of(token.strip()) if scheme.lower() == "bearer" else None
+
+    def _require_token(self) -> str:
+        """The account the request's token belongs to; 401 without a valid one."""
+        account = self._account()
         if account is None:
             raise _Answer(401, "Not authenticated")
         return account
