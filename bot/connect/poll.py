@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 # An httpx client on a base URL; the poll keeps one per base URL for the life of the process.
 HttpOn = Callable[[str], httpx.Client]
+KEPT_SNAPSHOTS = 256
 
 
 class PollFailed(Exception):
@@ -84,6 +86,9 @@ class ConnectionPoll:
         # Keyed by id and connect time: a reconnected account gets a new client and login.
         self._sessions: dict[tuple[int, datetime], _Session] = {}
         self._glitches: dict[int, GlitchGuard] = {}
+        # The snapshots this process last wrote, so a poll reads its rows once, not twice;
+        # bounded, since one process may poll thousands of connections.
+        self._snapshots: OrderedDict[int, SnapshotTable] = OrderedDict()
 
     def __call__(self, claim: Claim) -> Polled:
         connection = self._connections.get(int(claim.connection_id))
@@ -120,7 +125,7 @@ class ConnectionPoll:
             log.warning("connection %d: polling failed: %s", connection.id, exc)
             raise PollFailed(failure_reason(exc)) from None
         self._keep_session(connection, session)
-        snapshots = SnapshotTable(schedule_key(connection.id))
+        snapshots = self._snapshot_table(connection.id)
         previous = self._store.outbox.load_snapshot(snapshots)
         if self._glitch(connection.id).reason(previous, releases) is not None:
             return Polled(changed=False, write=self._good(connection.id))
@@ -135,12 +140,14 @@ class ConnectionPoll:
 
         def write(conn: Any) -> None:
             now = self._clock.now()
-            ids, _ = write_poll(
+            ids, keep_snapshot = write_poll(
                 conn, snapshots, plan.snapshot, detected.deliveries, now,
                 baselined=plan.baselined, ended_follows=detected.ended_follows,
             )
             good(conn)
             log_detected(previous, detected, ids)
+            # Kept as written only if this transaction commits: a later read checks the token.
+            keep_snapshot()
 
         return Polled(changed=bool(plan.events), write=write)
 
@@ -149,6 +156,16 @@ class ConnectionPoll:
             record_good_poll(conn, connection_id, self._clock.now())
 
         return write
+
+    def _snapshot_table(self, connection_id: int) -> SnapshotTable:
+        with self._lock:
+            table = self._snapshots.pop(connection_id, None)
+            if table is None:
+                table = SnapshotTable(schedule_key(connection_id))
+            self._snapshots[connection_id] = table
+            while len(self._snapshots) > KEPT_SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+            return table
 
     def _glitch(self, connection_id: int) -> GlitchGuard:
         with self._lock:
