@@ -209,10 +209,11 @@ def table(runs: list[Run], args: argparse.Namespace) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in runs:
+        statements = "n/a" if args.real_poll else f"{r.statements / max(r.polls, 1):.2f}"
+        doubles = "n/a" if args.real_poll else str(r.double_polls)
         lines.append(
             f"| {r.workers} | {r.polls_per_second:.1f} | {r.polls_per_second / base:.2f}x | "
-            f"{r.statements / max(r.polls, 1):.2f} | "
-            f"{r.cpu_seconds * 1000 / max(r.polls, 1):.2f} | {r.double_polls} |"
+            f"{statements} | {r.cpu_seconds * 1000 / max(r.polls, 1):.2f} | {doubles} |"
         )
     return "\n".join(lines) + "\n"
 
