@@ -227,3 +227,15 @@ def test_a_disconnected_connection_loses_its_schedule_row(
                 claims.commit(claim, poll(claim).write, next_poll_at=claims.now(),
                               changed=False)
     assert claims.schedule(schedule_key(one.id)) is None
+
+
+def test_a_connection_reads_the_threads_and_follows_of_its_workspaces_only(
+    store: Store, clock: FakeClock
+) -> None:
+    store.outbox.record_parent("T1", "C1", 21, "1.1")
+    store.outbox.record_parent("T2", "C2", 21, "2.2")
+    store.follows.follow("T1", "U1", 21)
+    store.follows.follow("T2", "U2", 21)
+    assert store.outbox.threads({"T1"}) == {("T1", "C1", 21)}
+    assert store.outbox.threads() == {("T1", "C1", 21), ("T2", "C2", 21)}
+    assert [f.user_id for f in store.follows.all({"T2"})] == ["U2"]

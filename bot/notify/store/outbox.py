@@ -340,28 +340,26 @@ class OutboxRepository:
         Without the owed posts, a change made while a release's first post waits for a retry
         would not follow it into the channel when it no longer matches the filter.
         """
+        parents = select(
+            parent_messages.c.team_id, parent_messages.c.channel_id, parent_messages.c.release_id
+        )
+        owed = (
+            select(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
+            .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .where(
+                outbox.c.state == "pending",
+                outbox.c.release_id.is_not(None),
+                outbox.c.follow_id.is_(None),
+            )
+            .distinct()
+        )
+        if teams is not None:
+            parents = parents.where(parent_messages.c.team_id.in_(set(teams)))
+            owed = owed.where(outbox.c.team_id.in_(set(teams)))
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(
-                    parent_messages.c.team_id,
-                    parent_messages.c.channel_id,
-                    parent_messages.c.release_id,
-                )
-            ).all()
-            owed = conn.execute(
-                select(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
-                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-                .where(
-                    outbox.c.state == "pending",
-                    outbox.c.release_id.is_not(None),
-                    outbox.c.follow_id.is_(None),
-                )
-                .distinct()
-            ).all()
-        return {
-            (r.team_id, r.channel_id, r.release_id) for r in (*rows, *owed)
-            if teams is None or r.team_id in teams
-        }
+            rows = conn.execute(parents).all()
+            owing = conn.execute(owed).all()
+        return {(r.team_id, r.channel_id, r.release_id) for r in (*rows, *owing)}
 
 
 def read_snapshot(conn: Connection, snapshots: SnapshotTable) -> Snapshot:
