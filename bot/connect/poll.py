@@ -97,6 +97,7 @@ class ConnectionPoll:
         try:
             return self._poll(connection)
         except PollFailed as failed:
+            log.warning("connection %d: the poll failed: %s", connection.id, failed.reason)
             self._connections.record_poll_error(connection.id, failed.reason)
             raise
 
@@ -122,7 +123,7 @@ class ConnectionPoll:
             releases = client.list_releases(ApiFilter(), deadline=deadline)
             names = client.list_groups(deadline=deadline)
         except MetaKraftwerkError as exc:
-            log.warning("connection %d: polling failed: %s", connection.id, exc)
+            log.info("connection %d: MetaKraftwerk failed: %s", connection.id, exc)
             raise PollFailed(failure_reason(exc)) from None
         self._keep_session(connection, session)
         snapshots = self._snapshot_table(connection.id)
