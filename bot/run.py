@@ -30,6 +30,7 @@ from bot.wiring import (
     build_audience,
     build_channel_check,
     build_delivery,
+    build_distributed_worker,
     build_languages,
     build_services,
     build_subscriptions,
@@ -100,6 +101,8 @@ def run_socket_mode(settings: Settings, *, with_worker: bool = False, demo: bool
 
 
 def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) -> int:
+    if settings.is_distributed:
+        return run_distributed_worker(settings, once=once, demo=demo)
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is required for the worker to post (xoxb-...)")
     warn_of_a_private_database(settings.database_url, "worker")
@@ -134,6 +137,45 @@ def run_worker(settings: Settings, *, once: bool = False, demo: bool = False) ->
             return 0
         log.info("worker started; polling every %ss", settings.poll_interval_seconds)
         worker.run(stop)
+    finally:
+        services.close()
+    return 0
+
+
+def run_distributed_worker(
+    settings: Settings, *, once: bool = False, demo: bool = False
+) -> int:
+    """Distributed mode: claim due connections and poll each with its own account, beside the
+    delivery loops, until SIGTERM; then finish the polls in flight and give back the rest.
+    Any number of these processes share the work (PostgreSQL row claims, no leader)."""
+    warn_of_a_private_database(settings.database_url, "worker")
+    services = build_services(settings, demo=demo, accounts_per_connection=True)
+    try:
+        stop = threading.Event()
+        if once:
+            database_reachable_now(settings.database_url)
+        else:
+            _stop_on_signals(stop)
+            if not wait_for_database(settings.database_url, stop):
+                return 0
+        worker = build_distributed_worker(services)
+        added = worker.connections.schedule_missing()
+        if added:
+            log.info("scheduled %d connections that had no poll schedule", added)
+        if once:
+            worker.claiming.step()
+            stop.set()  # run() now only waits for the polls just started
+        threads = [
+            threading.Thread(target=loop, args=(stop,), name=f"loop-{n}", daemon=True)
+            for n, loop in enumerate(worker.loops)
+        ]
+        for thread in threads:
+            thread.start()
+        log.info("distributed worker started: polling connections by claims")
+        worker.claiming.run(stop)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
     finally:
         services.close()
     return 0

@@ -18,14 +18,13 @@ from bot.clock import Clock
 from bot.connect.records import Connection
 from bot.connect.schedule import JITTER_SHARE, RENEW_AT_SHARE, renew_at
 from bot.connect.store import ConnectionStore
-from bot.connect.verify import NotVerified, Verifier
+from bot.connect.verify import NO_PASSWORD, NotVerified, Verifier
 from bot.metakraftwerk.auth import DEFAULT_LIFETIME
 from bot.secret_box import SecretError
 
 log = logging.getLogger(__name__)
 
 RENEWALS_PER_ROUND = 50
-NO_PASSWORD = "The stored password cannot be read with the current keys. Connect again."  # noqa: S105 - a message
 
 
 def renewal_time(connection: Connection) -> datetime | None:

@@ -11,16 +11,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, Row, and_, delete, func, or_, select, update
+from sqlalchemy import Connection as SqlConnection
 
 from bot.clock import Clock
 from bot.connect.links import LINK_LIFETIME
 from bot.connect.records import Account, Connection, LinkGrant, Tenant
 from bot.notify.store.database import Database, upsert
-from bot.notify.store.schema import connect_links, connections
+from bot.notify.store.schema import connect_links, connections, installations
+from bot.notify.store.schema import connection_schedules as schedules
 from bot.secret_box import SecretBox, context_of
 
 MAX_ERROR_CHARS = 200
 _TABLE = "connections"
+DEFAULT_INTERVAL_SECONDS = 60
+
+
+def schedule_key(connection_id: int) -> str:
+    """A connection's key in the poll schedule (and of its release snapshot)."""
+    return str(connection_id)
 
 
 class LinkUsed(Exception):
@@ -34,9 +42,13 @@ def _context(owner: Tenant, field: str) -> str:
 class ConnectionStore:
     """Connections and links over one engine; safe to share between threads."""
 
-    def __init__(self, engine: Engine, box: SecretBox, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, box: SecretBox, clock: Clock, *,
+        interval_seconds: int = DEFAULT_INTERVAL_SECONDS,
+    ) -> None:
         self._db = Database(engine, clock)
         self._box = box
+        self._interval = interval_seconds
 
     # ---- links ---------------------------------------------------------------------------
 
@@ -98,7 +110,62 @@ class ConnectionStore:
                 "status": "active",
             })
             row = conn.execute(select(connections).where(_owned_by(owner))).one()
+            self._schedule_now(conn, row.id)
         return _connection(row)
+
+    def _schedule_now(self, conn: SqlConnection, connection_id: int) -> None:
+        """A poll schedule row due at once: a new one, or a reconnected one made active again
+        (its lease and generation stay, so a poll still in flight cannot commit twice)."""
+        now = self._db.now()
+        key = schedule_key(connection_id)
+        conn.execute(self._db.insert_ignore(schedules, "connection_id").values(
+            connection_id=key, next_poll_at=now, interval_seconds=self._interval,
+            lease_generation=0, consecutive_failures=0, status="active", last_change_at=now,
+        ))
+        conn.execute(update(schedules).where(schedules.c.connection_id == key).values(
+            next_poll_at=now, status="active", consecutive_failures=0, last_error=None,
+        ))
+
+    def schedule_missing(self) -> int:
+        """Schedule rows for connections that have none (made before schedules, or by an older
+        version); how many were added. The worker runs this at start."""
+        now = self._db.now()
+        with self._db.write() as conn:
+            ids = conn.scalars(select(connections.c.id)).all()
+            added = 0
+            for connection_id in ids:
+                added += conn.execute(
+                    self._db.insert_ignore(schedules, "connection_id").values(
+                        connection_id=schedule_key(connection_id), next_poll_at=now,
+                        interval_seconds=self._interval, lease_generation=0,
+                        consecutive_failures=0, status="active", last_change_at=now,
+                    ).returning(schedules.c.connection_id)
+                ).first() is not None
+        return added
+
+    def get(self, connection_id: int) -> Connection | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(connections).where(connections.c.id == connection_id)).first()
+        return None if row is None else _connection(row)
+
+    def served_teams(self, connection: Connection) -> frozenset[str]:
+        """The workspaces this connection serves: its own workspace; for an org's connection,
+        every installed workspace of the org that has no connection of its own."""
+        owner = connection.owner
+        if owner.team_id:
+            return frozenset({owner.team_id})
+        with self._db.read() as conn:
+            own = select(connections.c.owner_team_id).where(
+                connections.c.owner_enterprise_id == owner.enterprise_id,
+                connections.c.owner_team_id != "",
+            )
+            teams = conn.scalars(select(installations.c.team_id).where(
+                installations.c.enterprise_id == owner.enterprise_id,
+                installations.c.team_id != "",
+                installations.c.revoked_at.is_(None),
+                installations.c.team_id.not_in(own),
+            )).all()
+        return frozenset(teams)
 
     def for_workspace(self, tenant: Tenant) -> Connection | None:
         """The workspace's own connection, else its org's; None when neither is connected."""
@@ -147,6 +214,22 @@ class ConnectionStore:
                 last_good_poll_at=self._db.now(), last_error=None, status="active",
             ))
 
+    def record_poll_error(self, connection_id: int, error: str) -> None:
+        """A failed poll's short fixed text; the status changes only once it keeps failing."""
+        with self._db.write() as conn:
+            conn.execute(update(connections).where(connections.c.id == connection_id).values(
+                last_error=error[:MAX_ERROR_CHARS],
+            ))
+
+    def mark_failing(self, connection_id: int) -> bool:
+        """The connection keeps failing: App Home shows it so; False when it is gone."""
+        with self._db.write() as conn:
+            changed = conn.execute(
+                update(connections).where(connections.c.id == connection_id)
+                .values(status="failing")
+            )
+        return bool(changed.rowcount)
+
     def record_error(self, connection: Connection, error: str) -> None:
         """A short fixed text of what failed (never an upstream body)."""
         with self._db.write() as conn:
@@ -157,8 +240,14 @@ class ConnectionStore:
     def disconnect(self, owner: Tenant) -> bool:
         """Forget the owner's connection and its secrets at once; False when there was none."""
         with self._db.write() as conn:
-            gone = conn.execute(delete(connections).where(_owned_by(owner)))
-        return bool(gone.rowcount)
+            ids = conn.execute(
+                delete(connections).where(_owned_by(owner)).returning(connections.c.id)
+            ).scalars().all()
+            if ids:  # no more polls: a poll in flight finds its schedule gone and writes nothing
+                conn.execute(delete(schedules).where(
+                    schedules.c.connection_id.in_([schedule_key(i) for i in ids])
+                ))
+        return bool(ids)
 
     def sessions_expiring(self, before: datetime, limit: int = 500) -> list[Connection]:
         """Active connections whose session token expires before `before` (or has none)."""
@@ -173,6 +262,13 @@ class ConnectionStore:
                 .limit(limit)
             ).all()
         return [_connection(row) for row in rows]
+
+
+def record_good_poll(conn: SqlConnection, connection_id: int, at: datetime) -> None:
+    """A good poll, in the caller's (fenced) transaction: App Home shows when."""
+    conn.execute(update(connections).where(connections.c.id == connection_id).values(
+        last_good_poll_at=at, last_error=None, status="active",
+    ))
 
 
 def _owned_by(owner: Tenant) -> ColumnElement[bool]:

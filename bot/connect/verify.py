@@ -27,6 +27,7 @@ from bot.metakraftwerk.filter import ApiFilter
 # The page's words for what went wrong: fixed texts, never what the server said.
 WRONG_LOGIN = "MetaKraftwerk did not accept this email and password."
 UNREACHABLE = "MetaKraftwerk could not be reached. Please try again in a minute."
+NO_PASSWORD = "The stored password cannot be read with the current keys. Connect again."  # noqa: S105 - a message
 UNREADABLE = "MetaKraftwerk answered in a way the bot cannot read. Is this the right address?"
 
 HttpFor = Callable[[str], AbstractContextManager[httpx.Client]]
@@ -59,12 +60,8 @@ class Verifier:
             try:
                 client.list_releases(ApiFilter(closed=False), deadline=deadline)
                 token = client.auth.token(deadline)
-            except CredentialsRejected:
-                raise NotVerified(WRONG_LOGIN) from None
-            except Unavailable:
-                raise NotVerified(UNREACHABLE) from None
-            except MetaKraftwerkError:
-                raise NotVerified(UNREADABLE) from None
+            except MetaKraftwerkError as exc:
+                raise NotVerified(failure_reason(exc)) from None
         if token is None:
             raise NotVerified(UNREADABLE)
         register_secrets([token.value])
@@ -77,6 +74,15 @@ class Verifier:
         """A fresh session token and its expiry (renewal); raises NotVerified."""
         account = self.verify(base_url, email, password)
         return account.session_token, account.session_expires_at
+
+
+def failure_reason(exc: MetaKraftwerkError) -> str:
+    """The fixed text for what went wrong (the page and App Home show it; never the body)."""
+    if isinstance(exc, CredentialsRejected):
+        return WRONG_LOGIN
+    if isinstance(exc, Unavailable):
+        return UNREACHABLE
+    return UNREADABLE
 
 
 def _expiry(client: MetaKraftwerkClient, now: datetime) -> datetime:

@@ -4,6 +4,10 @@ It backs the console mode when no credentials are configured, `releases-bot chec
 credentials, and every test that needs the network: the bot talks to it over loopback exactly as
 it talks to MetaKraftwerk. `Switches` inject latency, failures, hangs, bad JSON and dropped
 connections; `counts` records what the server was asked.
+
+It can stand in for several MetaKraftwerk customers at once (`add_customer`): each account sees
+only its own releases, whose ids may well be the same as another customer's, and `counts` tells
+how many release lists one account was answered at the same time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar
@@ -35,6 +40,15 @@ DEMO_USER_ID = 1
 _RELEASES = "/api/v1/releases"
 _GROUPS = "/api/v1/release_groups"
 _AUTH = "/authentication"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """Another MetaKraftwerk customer on the same server: its own account and releases."""
+
+    email: str
+    password: str
+    data: DemoData
 
 
 class DemoApiServer:
@@ -59,6 +73,7 @@ class DemoApiServer:
         self.password = password
         self.static_token = static_token
         self.signer = TokenSigner()
+        self.customers: dict[str, Customer] = {}  # by the token subject the login issues
         self._httpd = _Server((host, port), _Handler)
         self._httpd.api = self
         self._thread: threading.Thread | None = None
@@ -118,19 +133,49 @@ class DemoApiServer:
     ) -> None:
         self.close()
 
-    def issue_token(self) -> str:
+    def add_customer(self, email: str, password: str, data: DemoData | None = None) -> Customer:
+        """Another customer, logging in with its own account; by default the sample releases
+        (the same ids and names as the first customer's)."""
+        customer = Customer(email, password, data or DemoData.sample(self.clock.now()))
+        self.customers[str(DEMO_USER_ID + 1 + len(self.customers))] = customer
+        return customer
+
+    def issue_token(self, user_id: int = DEMO_USER_ID) -> str:
         """A fresh access token, as POST /authentication would return."""
         return self.signer.issue(
-            DEMO_USER_ID,
+            user_id,
             self.clock.now(),
             self.switches.token_lifetime,
             self.switches.token_generation,
         )
 
     def token_is_valid(self, token: str) -> bool:
+        return self.account_of(token) is not None
+
+    def account_of(self, token: str) -> str | None:
+        """The email of the account a valid token belongs to; None for an invalid token."""
         if self.static_token is not None and token == self.static_token:
-            return True
-        return self.signer.verify(token, self.clock.now(), self.switches.token_generation)
+            return self.email
+        subject = self.signer.subject(token, self.clock.now(), self.switches.token_generation)
+        if subject is None:
+            return None
+        customer = self.customers.get(subject)
+        return customer.email if customer is not None else self.email
+
+    def data_of(self, email: str) -> DemoData:
+        for customer in self.customers.values():
+            if customer.email == email:
+                return customer.data
+        return self.data
+
+
+def _user_of(api: DemoApiServer, email: str, password: str) -> int | None:
+    if email == api.email and password == api.password:
+        return DEMO_USER_ID
+    for subject, customer in api.customers.items():
+        if email == customer.email and password == customer.password:
+            return int(subject)
+    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -201,6 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         body = self._read_body()
         api.counts.record(method, path, params)
+        listing = self._account() if (method, path) == ("GET", _RELEASES) else None
+        if listing is not None:  # the whole answer, latency included, is one poll in flight
+            api.counts.enter(listing)
+        try:
+            self._answer(method, path, params, body)
+        finally:
+            if listing is not None:
+                api.counts.leave(listing)
+
+    def _answer(self, method: str, path: str, params: dict[str, str], body: bytes) -> None:
+        api = self.server.api
         switches = api.switches
         switches._wait_if_hung(path)
         if switches.latency > 0:
@@ -239,14 +295,15 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "GET":
                 verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, "remove")
                 raise _Answer(405, f"Method `{verb}` is not supported by this endpoint.")
-            self._require_token()
+            account = self._require_token()
+            data = api.data_of(account)
             if path == _RELEASES:
-                return 200, self._list(params)
+                return 200, self._list(data, params)
             if path == _GROUPS:
                 return 200, [
-                    {"id": gid, "name": name} for gid, name in sorted(api.data.groups().items())
+                    {"id": gid, "name": name} for gid, name in sorted(data.groups().items())
                 ]
-            return 200, self._one(path[len(_RELEASES) + 1 :])
+            return 200, self._one(data, path[len(_RELEASES) + 1 :])
         raise _Answer(404, "Page not found")
 
     # ---- endpoints ----------------------------------------------------------------------
@@ -266,23 +323,30 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Answer(400, "'email' is required")
         if not password:
             raise _Answer(400, "'password' is required")
-        if email != api.email or password != api.password:
+        user_id = _user_of(api, str(email), str(password))
+        if user_id is None:
             raise _Answer(401, "Invalid login")
-        token = api.issue_token()
+        token = api.issue_token(user_id)
         return {
             "accessToken": token,
             "authentication": {"strategy": "local", "accessToken": token},
-            "user": {"id": DEMO_USER_ID, "email": api.email},
+            "user": {"id": user_id, "email": email},
         }
 
-    def _require_token(self) -> None:
+    def _account(self) -> str | None:
+        """The account the request's bearer token belongs to, if it is valid."""
         header = self.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not self.server.api.token_is_valid(token.strip()):
-            raise _Answer(401, "Not authenticated")
+        return self.server.api.account_of(token.strip()) if scheme.lower() == "bearer" else None
 
-    def _list(self, params: dict[str, str]) -> list[dict[str, Any]]:
-        data = self.server.api.data
+    def _require_token(self) -> str:
+        """The account the request's token belongs to; 401 without a valid one."""
+        account = self._account()
+        if account is None:
+            raise _Answer(401, "Not authenticated")
+        return account
+
+    def _list(self, data: DemoData, params: dict[str, str]) -> list[dict[str, Any]]:
         releases = data.releases()
         if "group" in params:
             group_id = data.group_id(params["group"])
@@ -308,8 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
             releases = [r for r in releases if r.closed == closed]
         return [r.to_api() for r in releases]
 
-    def _one(self, raw_id: str) -> dict[str, Any]:
-        release = self.server.api.data.by_id(int(raw_id)) if raw_id.isdigit() else None
+    def _one(self, data: DemoData, raw_id: str) -> dict[str, Any]:
+        release = data.by_id(int(raw_id)) if raw_id.isdigit() else None
         if release is None:
             raise _Answer(404, f"No record found for id '{raw_id}'")
         return release.to_api()

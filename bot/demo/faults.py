@@ -108,6 +108,23 @@ class RequestCounts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counter: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = Counter()
+        self._in_flight: Counter[str] = Counter()
+        self._peak: Counter[str] = Counter()
+
+    def enter(self, who: str) -> None:
+        """A release list for `who` (an account) starts: two at once are two polls at once."""
+        with self._lock:
+            self._in_flight[who] += 1
+            self._peak[who] = max(self._peak[who], self._in_flight[who])
+
+    def leave(self, who: str) -> None:
+        with self._lock:
+            self._in_flight[who] -= 1
+
+    def peak_in_flight(self, who: str) -> int:
+        """The most release lists for `who` the server answered at one time."""
+        with self._lock:
+            return self._peak[who]
 
     def record(self, method: str, path: str, params: Mapping[str, str]) -> None:
         with self._lock:
@@ -142,3 +159,4 @@ class RequestCounts:
     def reset(self) -> None:
         with self._lock:
             self._counter.clear()
+            self._peak.clear()

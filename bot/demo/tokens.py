@@ -42,20 +42,26 @@ class TokenSigner:
 
     def verify(self, token: str, now: datetime, generation: int) -> bool:
         """True for a token this signer issued, unexpired, and not revoked since."""
+        return self.subject(token, now, generation) is not None
+
+    def subject(self, token: str, now: datetime, generation: int) -> str | None:
+        """The user a valid token was issued to (its `sub`); None for any other token."""
         parts = token.split(".")
         if len(parts) != 3:
-            return False
+            return None
         try:
             signature = _unb64(parts[2])
             claims = json.loads(_unb64(parts[1]))
         except ValueError:
-            return False
+            return None
         if not hmac.compare_digest(signature, self._sign(parts[0] + "." + parts[1])):
-            return False
+            return None
         if not isinstance(claims, dict):
-            return False
-        exp, gen = claims.get("exp"), claims.get("gen")
-        return isinstance(exp, int) and exp > now.timestamp() and gen == generation
+            return None
+        exp, gen, sub = claims.get("exp"), claims.get("gen"), claims.get("sub")
+        if isinstance(exp, int) and exp > now.timestamp() and gen == generation:
+            return str(sub)
+        return None
 
     def _sign(self, signing_input: str) -> bytes:
         return hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest()

@@ -134,6 +134,24 @@ class LoginSession:
             )
             return held
 
+    def resume(self, token: Secret, expires_at: datetime) -> None:
+        """Use a token from an earlier login (kept sealed across restarts) until it is due for
+        renewal, instead of logging in again; an expired one is ignored."""
+        now = self._clock.now()
+        if expires_at <= now:
+            return
+        renew_at = expires_at - min(self._renew_before, (expires_at - now) / 2)
+        with self._lock:
+            if self._token is None:
+                self._token, self._expires_at, self._renew_at = token, expires_at, renew_at
+
+    def current(self) -> tuple[Secret, datetime] | None:
+        """The token held now and when it expires, to keep it across restarts."""
+        with self._lock:
+            if self._token is None or self._expires_at is None:
+                return None
+            return self._token, self._expires_at
+
     def invalidate(self, token: Secret | None) -> None:
         with self._lock:
             if token is not None and self._token is not None and self._token == token:

@@ -39,12 +39,19 @@ from bot.wiring.web import (
     build_delivery,
     web_app_factory,
 )
-from bot.wiring.worker import build_worker, start_worker_thread
+from bot.wiring.worker import (
+    DistributedWorker,
+    build_distributed_worker,
+    build_worker,
+    start_worker_thread,
+)
 
 __all__ = [
-    "DRAIN_SECONDS", "InstallParts", "Services", "UseCases", "build_answer_client",
+    "DRAIN_SECONDS", "DistributedWorker", "InstallParts", "Services", "UseCases",
+    "build_answer_client",
     "build_answers", "build_audience", "build_channel_check", "build_connect_home",
-    "build_connect_pages", "build_connections", "build_delivery", "build_follows",
+    "build_connect_pages", "build_connections", "build_delivery",
+    "build_distributed_worker", "build_follows",
     "build_install", "build_languages", "build_services", "build_subscriptions",
     "build_use_cases", "build_worker", "freeze_startup_objects", "instrument", "start_demo",
     "start_worker_thread", "web_app_factory",

@@ -65,8 +65,12 @@ def build_install(settings: Settings, store: Store, web_client: WebClient) -> In
 
 def build_connections(services: Services, store: Store) -> ConnectionStore:
     """The MetaKraftwerk connections in the store's database, sealed with SECRET_KEYS."""
-    box = SecretBox([key.value for key in services.settings.secret_keys])
-    return ConnectionStore(store.engine, box, services.clock)
+    settings = services.settings
+    box = SecretBox([key.value for key in settings.secret_keys])
+    return ConnectionStore(
+        store.engine, box, services.clock,
+        interval_seconds=max(1, round(settings.poll_interval_seconds)),
+    )
 
 
 

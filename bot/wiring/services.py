@@ -83,13 +83,16 @@ def start_demo(settings: Settings) -> tuple[Settings, DemoApiServer]:
 
 
 def build_services(
-    settings: Settings, *, demo: bool = False, clock: Clock | None = None
+    settings: Settings, *, demo: bool = False, clock: Clock | None = None,
+    accounts_per_connection: bool = False,
 ) -> Services:
-    """The data path; with `demo`, or no credentials where that is allowed, the demo API."""
+    """The data path; with `demo`, or no credentials where that is allowed, the demo API.
+    With `accounts_per_connection` (distributed mode's worker: every connection brings its own
+    account), no MetaKraftwerk account is needed in the settings."""
     demo_server: DemoApiServer | None = None
     if demo:
         settings, demo_server = start_demo(settings)
-    else:
+    elif not accounts_per_connection:
         metakraftwerk_source(settings, demo_allowed=False)
     clock = clock or SystemClock()
     http = make_http_client(settings)

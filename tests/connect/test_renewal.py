@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from bot.config import Settings
 from bot.connect.links import LinkSigner
 from bot.connect.records import Account, Connection, Tenant
-from bot.connect.renewal import NO_PASSWORD, SessionRenewer, renewal_time
+from bot.connect.renewal import SessionRenewer, renewal_time
 from bot.connect.schedule import MIN_LEFT, is_due, renew_at
 from bot.connect.store import ConnectionStore
-from bot.connect.verify import WRONG_LOGIN, Verifier
+from bot.connect.verify import NO_PASSWORD, WRONG_LOGIN, Verifier
 from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.metakraftwerk.client import make_http_client
 from bot.notify.store import Store

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from bot.connect.links import LinkSigner
 from bot.connect.records import Account, LinkGrant, Tenant
-from bot.connect.store import ConnectionStore, LinkUsed
+from bot.connect.store import ConnectionStore, LinkUsed, schedule_key
 from bot.notify.store import Store
-from bot.notify.store.schema import connections
+from bot.notify.store.schema import connection_schedules, connections, installations
 from bot.secret_box import SecretBox, SecretError, new_key
 from tests.fakes.clock import FakeClock
 
@@ -111,3 +111,68 @@ def test_disconnect_forgets_the_account_at_once(store: ConnectionStore) -> None:
     assert store.disconnect(T1)
     assert store.for_workspace(T1) is None
     assert not store.disconnect(T1)
+
+
+def _schedule(base: Store, key: str) -> dict[str, object] | None:
+    with base.engine.connect() as conn:
+        row = conn.execute(
+            select(connection_schedules).where(connection_schedules.c.connection_id == key)
+        ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def test_connecting_schedules_a_poll_at_once_and_disconnecting_removes_it(
+    store: ConnectionStore, base: Store, clock: FakeClock
+) -> None:
+    connection = store.connect(_grant(store, T1), _account())
+    key = schedule_key(connection.id)
+    row = _schedule(base, key)
+    assert row is not None
+    assert (row["status"], row["next_poll_at"]) == ("active", clock.now())
+    with base.engine.begin() as conn:  # it failed a while and holds a lease of generation 3
+        conn.execute(update(connection_schedules).values(
+            status="failing", consecutive_failures=4, lease_generation=3,
+            next_poll_at=clock.now() + timedelta(minutes=15),
+        ))
+    clock.advance(60)
+    store.connect(_grant(store, T1), _account("new@example.com"))  # reconnected
+    row = _schedule(base, key)
+    assert row is not None
+    assert (row["status"], row["consecutive_failures"]) == ("active", 0)
+    assert row["next_poll_at"] == clock.now()
+    assert row["lease_generation"] == 3  # a poll in flight still cannot commit twice
+    assert store.disconnect(T1)
+    assert _schedule(base, key) is None
+
+
+def test_connections_without_a_schedule_get_one_from_the_worker(
+    store: ConnectionStore, base: Store
+) -> None:
+    one = store.connect(_grant(store, T1), _account())
+    two = store.connect(_grant(store, T2), _account("two@example.com"))
+    with base.engine.begin() as conn:
+        conn.execute(connection_schedules.delete())
+    assert store.schedule_missing() == 2
+    assert store.schedule_missing() == 0
+    assert _schedule(base, schedule_key(one.id)) is not None
+    assert _schedule(base, schedule_key(two.id)) is not None
+
+
+def test_an_org_connection_serves_the_installed_workspaces_without_their_own(
+    store: ConnectionStore, base: Store, clock: FakeClock
+) -> None:
+    with base.engine.begin() as conn:
+        for enterprise, team, revoked in (
+            ("E1", "T1", None), ("E1", "T2", None), ("E1", "T3", clock.now()),
+            ("E2", "T9", None), ("E1", "", None),
+        ):
+            conn.execute(installations.insert().values(
+                enterprise_id=enterprise, team_id=team, is_enterprise_install=team == "",
+                bot_scopes="", installed_at=clock.now(), updated_at=clock.now(),
+                revoked_at=revoked,
+            ))
+    org = store.connect(_grant(store, ORG), _account())
+    assert store.served_teams(org) == {"T1", "T2"}
+    own = store.connect(_grant(store, T2), _account("t2@example.com"))
+    assert store.served_teams(org) == {"T1"}
+    assert store.served_teams(own) == {"T2"}

@@ -260,3 +260,59 @@ def test_port_zero_picks_a_free_port() -> None:
     with DemoApiServer(port=0) as one, DemoApiServer(port=0) as two:
         assert one.port != two.port
         assert one.url.startswith("http://127.0.0.1:")
+
+
+# ---- several customers ---------------------------------------------------------------------
+
+
+def _login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
+    answer = client.post("/authentication", json={"strategy": "local", "email": email,
+                                                  "password": password})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['accessToken']}"}
+
+
+def test_each_customer_sees_its_own_releases_under_the_same_ids(demo_api: DemoApiServer) -> None:
+    alpha = demo_api.add_customer("alpha@example.com", "a-pw")
+    beta = demo_api.add_customer("beta@example.com", "b-pw")
+    shared = alpha.data.releases()[0].id
+    alpha.data.rename(shared, "Alpha's")
+    with httpx.Client(base_url=demo_api.url, timeout=5, verify=shared_tls_context()) as client:
+        as_alpha = _login(client, "alpha@example.com", "a-pw")
+        as_beta = _login(client, "beta@example.com", "b-pw")
+        assert client.post("/authentication", json={
+            "strategy": "local", "email": "alpha@example.com", "password": "b-pw",
+        }).status_code == 401
+        one = client.get(f"{RELEASES}/{shared}", headers=as_alpha).json()
+        other = client.get(f"{RELEASES}/{shared}", headers=as_beta).json()
+        default = client.get(f"{RELEASES}/{shared}", headers=AUTH_HEADERS).json()
+    assert one["name"] == "Alpha's"
+    assert other["name"] == beta.data.by_id(shared).name != "Alpha's"  # type: ignore[union-attr]
+    assert default["name"] == demo_api.data.by_id(shared).name  # type: ignore[union-attr]
+
+
+def test_release_lists_answered_at_once_are_counted_per_account(
+    demo_api: DemoApiServer,
+) -> None:
+    demo_api.add_customer("alpha@example.com", "a-pw")
+    with httpx.Client(base_url=demo_api.url, timeout=10, verify=shared_tls_context()) as client:
+        as_alpha = _login(client, "alpha@example.com", "a-pw")
+        demo_api.switches.hang(RELEASES)  # both lists wait inside the server until released
+        threads = [
+            threading.Thread(target=client.get, args=(RELEASES,), kwargs={"headers": h})
+            for h in (as_alpha, as_alpha, AUTH_HEADERS)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            demo_api.counts.peak_in_flight("alpha@example.com") < 2
+            or demo_api.counts.peak_in_flight(DEMO_EMAIL) < 1
+        ):
+            time.sleep(0.01)
+        demo_api.switches.release_hang()
+        for thread in threads:
+            thread.join()
+        client.get(RELEASES, headers=as_alpha)
+    assert demo_api.counts.peak_in_flight("alpha@example.com") == 2
+    assert demo_api.counts.peak_in_flight(DEMO_EMAIL) == 1

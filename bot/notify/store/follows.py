@@ -6,7 +6,7 @@ posts; an unfollow deletes what is still queued for it, so nothing arrives after
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Connection, delete, func, select
 from sqlalchemy.engine import RowMapping
@@ -80,10 +80,13 @@ class FollowRepository:
         with self._db.read() as conn:
             return _find(conn, team_id, user_id, release_id) is not None
 
-    def all(self) -> list[Follow]:
-        """Every follow, for the worker's routing."""
+    def all(self, teams: Collection[str] | None = None) -> list[Follow]:
+        """Every follow, for the worker's routing; with `teams`, those workspaces' only."""
+        query = select(follows).order_by(follows.c.id)
+        if teams is not None:
+            query = query.where(follows.c.team_id.in_(set(teams)))
         with self._db.read() as conn:
-            rows = conn.execute(select(follows).order_by(follows.c.id)).all()
+            rows = conn.execute(query).all()
         return [follow_record(row._mapping) for row in rows]
 
 

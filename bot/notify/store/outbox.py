@@ -7,7 +7,7 @@ a notification; the outbox then survives restarts until each row is sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from bot.notify.store.schema import (
     subscriptions,
     worker_state,
 )
-from bot.notify.store.snapshots import SnapshotTable
+from bot.notify.store.snapshots import TAKEN_KEY, SnapshotTable, state_key
 
 SHARED_PAYLOAD = outbox_payloads.c.payload.label("shared_payload")
 
@@ -50,21 +50,19 @@ class OutboxRepository:
         self._snapshots = SnapshotTable()
         self.paused_follows = FollowPauses(db)  # follows whose direct messages Slack refused
 
-    def load_snapshot(self) -> Snapshot:
+    def load_snapshot(self, snapshots: SnapshotTable | None = None) -> Snapshot:
+        """What the last poll saw: of the single connection, or of the one `snapshots` keeps."""
         with self._db.read() as conn:
-            releases = self._snapshots.load(conn)
-            taken = conn.scalar(
-                select(worker_state.c.value).where(worker_state.c.key == "snapshot_taken_at")
-            )
-        return Snapshot(
-            releases=releases, taken_at=None if taken is None else datetime.fromisoformat(taken)
-        )
+            return read_snapshot(conn, snapshots or self._snapshots)
 
     def closed_times(self, release_ids: Iterable[int]) -> dict[int, datetime]:
         """When the snapshots saw these releases close; a release not seen closing is absent."""
         column = release_snapshot.c.release_id
         with self._db.read() as conn:
-            query = select(column, release_snapshot.c.data).where(column.in_(set(release_ids)))
+            query = select(column, release_snapshot.c.data).where(
+                release_snapshot.c.connection_id == self._snapshots.connection_id,
+                column.in_(set(release_ids)),
+            )
             times = {int(i): closed_at_of(data, strict=False) for i, data in conn.execute(query)}
         return {release_id: when for release_id, when in times.items() if when is not None}
 
@@ -92,35 +90,10 @@ class OutboxRepository:
         with self._db.write() as conn:
             if fence is not None:
                 check_fence(conn, fence, now)
-            keep_snapshot = self._snapshots.replace(conn, snapshot, now)
-            wanted = {d.subscription_id for d in deliveries if d.follow_id is None}
-            active = set(
-                conn.scalars(
-                    select(subscriptions.c.id).where(
-                        subscriptions.c.id.in_(wanted), subscriptions.c.paused_at.is_(None)
-                    )
-                )
-            ) if wanted else set()
-            following = live_follows(conn, deliveries)
-            ids = enqueue_all(
-                conn,
-                [
-                    delivery
-                    for delivery in deliveries
-                    if (delivery.subscription_id in active and delivery.follow_id is None)
-                    or delivery.follow_id in following
-                ],
-                now,
+            ids, keep_snapshot = write_poll(
+                conn, self._snapshots, snapshot, deliveries, now,
+                baselined=baselined, ended_follows=ended_follows,
             )
-            end_follows(conn, ended_follows)
-            baseline_ids = list(baselined)
-            if baseline_ids:
-                conn.execute(
-                    update(subscriptions)
-                    .where(subscriptions.c.id.in_(baseline_ids))
-                    .values(baseline_done=True)
-                )
-            set_state(conn, "snapshot_taken_at", now.isoformat())
         keep_snapshot()
         return ids
 
@@ -359,32 +332,89 @@ class OutboxRepository:
                 )
             )
 
-    def threads(self) -> set[tuple[str, str, int]]:
+    def threads(self, teams: Collection[str] | None = None) -> set[tuple[str, str, int]]:
         """(team, channel, release id) of every release that has a parent message, or a post
-        still owed to a live subscription that will become the parent once it goes out.
+        still owed to a live subscription that will become the parent once it goes out; with
+        `teams`, of those workspaces only.
 
         Without the owed posts, a change made while a release's first post waits for a retry
         would not follow it into the channel when it no longer matches the filter.
         """
+        parents = select(
+            parent_messages.c.team_id, parent_messages.c.channel_id, parent_messages.c.release_id
+        )
+        owed = (
+            select(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
+            .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
+            .where(
+                outbox.c.state == "pending",
+                outbox.c.release_id.is_not(None),
+                outbox.c.follow_id.is_(None),
+            )
+            .distinct()
+        )
+        if teams is not None:
+            parents = parents.where(parent_messages.c.team_id.in_(set(teams)))
+            owed = owed.where(outbox.c.team_id.in_(set(teams)))
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(
-                    parent_messages.c.team_id,
-                    parent_messages.c.channel_id,
-                    parent_messages.c.release_id,
-                )
-            ).all()
-            owed = conn.execute(
-                select(outbox.c.team_id, outbox.c.channel_id, outbox.c.release_id)
-                .join(subscriptions, subscriptions.c.id == outbox.c.subscription_id)
-                .where(
-                    outbox.c.state == "pending",
-                    outbox.c.release_id.is_not(None),
-                    outbox.c.follow_id.is_(None),
-                )
-                .distinct()
-            ).all()
-        return {(r.team_id, r.channel_id, r.release_id) for r in (*rows, *owed)}
+            rows = conn.execute(parents).all()
+            owing = conn.execute(owed).all()
+        return {(r.team_id, r.channel_id, r.release_id) for r in (*rows, *owing)}
+
+
+def read_snapshot(conn: Connection, snapshots: SnapshotTable) -> Snapshot:
+    """One connection's snapshot and when it was taken, inside the caller's transaction."""
+    releases = snapshots.load(conn)
+    key = state_key(TAKEN_KEY, snapshots.connection_id)
+    taken = conn.scalar(select(worker_state.c.value).where(worker_state.c.key == key))
+    return Snapshot(
+        releases=releases, taken_at=None if taken is None else datetime.fromisoformat(taken)
+    )
+
+
+def write_poll(
+    conn: Connection,
+    snapshots: SnapshotTable,
+    snapshot: Mapping[int, Release],
+    deliveries: Sequence[NewDelivery],
+    now: datetime,
+    *,
+    baselined: Iterable[int] = (),
+    ended_follows: Iterable[int] = (),
+) -> tuple[list[int], Callable[[], None]]:
+    """A poll's writes inside the caller's (fenced) transaction: the connection's snapshot, the
+    deliveries of subscriptions still active and follows still live, ended follows, recorded
+    baselines. The new outbox ids, and what to call once the transaction has committed."""
+    keep_snapshot = snapshots.replace(conn, snapshot, now)
+    wanted = {d.subscription_id for d in deliveries if d.follow_id is None}
+    active = set(
+        conn.scalars(
+            select(subscriptions.c.id).where(
+                subscriptions.c.id.in_(wanted), subscriptions.c.paused_at.is_(None)
+            )
+        )
+    ) if wanted else set()
+    following = live_follows(conn, deliveries)
+    ids = enqueue_all(
+        conn,
+        [
+            delivery
+            for delivery in deliveries
+            if (delivery.subscription_id in active and delivery.follow_id is None)
+            or delivery.follow_id in following
+        ],
+        now,
+    )
+    end_follows(conn, ended_follows)
+    baseline_ids = list(baselined)
+    if baseline_ids:
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id.in_(baseline_ids))
+            .values(baseline_done=True)
+        )
+    set_state(conn, state_key(TAKEN_KEY, snapshots.connection_id), now.isoformat())
+    return ids, keep_snapshot
 
 
 def delivery_record(row: Any) -> Delivery:

@@ -87,10 +87,14 @@ subscriptions = Table(
     sqlite_autoincrement=True,  # ids are shown to users: never reuse a deleted one
 )
 release_snapshot = Table(
+    # What the last poll of each MetaKraftwerk connection saw: release ids are unique only
+    # inside one customer. Single-workspace mode has one connection, `snapshots.SINGLE_CONNECTION`.
     "release_snapshot", metadata,
-    Column("release_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("connection_id", String(64), nullable=False, server_default="single"),
+    Column("release_id", BigInteger, nullable=False, autoincrement=False),
     Column("data", _json(), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("connection_id", "release_id", name="pk_release_snapshot"),
 )
 worker_state = Table(
     "worker_state", metadata,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -145,10 +145,13 @@ class SubscriptionRepository:
         return [subscription_record(row._mapping) for row in rows]
 
     def all(
-        self, kind: SubscriptionKind | None = None, *, include_paused: bool = False
+        self, kind: SubscriptionKind | None = None, *, include_paused: bool = False,
+        teams: Collection[str] | None = None,
     ) -> list[Subscription]:
-        """Every channel's subscriptions, for the worker."""
+        """Every channel's subscriptions, for the worker; with `teams`, those workspaces' only."""
         query = select(subscriptions).order_by(subscriptions.c.id)
+        if teams is not None:
+            query = query.where(subscriptions.c.team_id.in_(set(teams)))
         if kind is not None:
             query = query.where(subscriptions.c.kind == kind)
         if not include_paused:
