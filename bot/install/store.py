@@ -140,6 +140,18 @@ class TenantInstallationStore(InstallationStore):
             bot_scopes=tuple(s for s in row.bot_scopes.split(",") if s), app_id=row.app_id,
         )
 
+    def installer(self, tenant: Tenant) -> tuple[str | None, str | None]:
+        """Who installed the app for `tenant` (its own row, else its org's) and the app's id;
+        (None, None) when nobody did. Opens no token."""
+        for candidate in (tenant, tenant.org()):
+            if candidate is None:
+                continue
+            with _as_bolt_error("read an installation"), self._db.read() as conn:
+                row = _row(conn, candidate)
+            if row is not None and row.revoked_at is None:
+                return row.installer_user_id, row.app_id
+        return None, None
+
     def find_bot(
         self, *, enterprise_id: str | None, team_id: str | None,
         is_enterprise_install: bool | None = False,

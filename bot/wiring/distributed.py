@@ -13,15 +13,18 @@ from slack_sdk import WebClient
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
+from bot.connect.finders import ConnectionFinders, connection_parts
 from bot.connect.links import LinkSigner
+from bot.connect.records import Tenant
 from bot.connect.routes import Connected, ConnectPages
 from bot.connect.store import ConnectionStore
 from bot.connect.verify import HttpFor, Verifier
 from bot.install.authorize import TenantAuthorize
-from bot.install.oauth_flow import build_oauth_flow
+from bot.install.oauth_flow import app_home_link, build_oauth_flow
 from bot.install.revocation import Uninstalls
 from bot.install.states import TenantStateStore
 from bot.install.store import TenantInstallationStore
+from bot.install.tenant import Tenant as InstallTenant
 from bot.metakraftwerk.client import make_http_client
 from bot.notify.store import Store
 from bot.notify.store.database import Database
@@ -67,6 +70,31 @@ def build_connections(services: Services, store: Store) -> ConnectionStore:
     """The MetaKraftwerk connections in the store's database, sealed with SECRET_KEYS."""
     box = SecretBox([key.value for key in services.settings.secret_keys])
     return ConnectionStore(store.engine, box, services.clock)
+
+
+
+def build_finders(
+    services: Services, store: Store, installs: TenantInstallationStore | None = None
+) -> ConnectionFinders:
+    """Each workspace's finder over its own connection; a workspace without one is told who
+    installed the app (from `installs`) and where App Home is."""
+    connections = build_connections(services, store)
+
+    def installer_of(tenant: Tenant) -> tuple[str | None, str | None]:
+        if installs is None:
+            return None, None
+        user, app = installs.installer(InstallTenant(tenant.enterprise_id, tenant.team_id))
+        home = app_home_link(tenant.team_id, app) if app and tenant.team_id else None
+        return user, home
+
+    finders = ConnectionFinders(
+        connections,
+        connection_parts(services.settings, connections, services.clock, services.shared),
+        services.clock,
+        installer_of=installer_of,
+    )
+    services.on_close(finders.close)
+    return finders
 
 
 

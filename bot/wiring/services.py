@@ -14,10 +14,11 @@ import httpx
 
 from bot.app.finder import ReleaseFinder
 from bot.cache.redis.link import RedisLink
-from bot.cache.release_cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache, ReleaseSource
 from bot.cache.setup import cache_store, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
+from bot.connect.finders import NoConnection
 from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
@@ -31,7 +32,7 @@ class Services:
 
     settings: Settings
     http: httpx.Client
-    client: MetaKraftwerkClient
+    client: ReleaseSource  # the one account of single-workspace mode (or none: distributed)
     cache: ReleaseCache
     finder: ReleaseFinder
     clock: Clock
@@ -57,7 +58,10 @@ class Services:
     def health(self) -> dict[str, Any]:
         status = {
             "cache": {**self.cache.stats(), **self.cache.backend()},
-            "metakraftwerk": "demo" if self.demo is not None else "configured",
+            "metakraftwerk": (
+                "demo" if self.demo is not None
+                else "per connection" if self.settings.is_distributed else "configured"
+            ),
         }
         if self.database is not None:
             database = self.database.check()
@@ -85,15 +89,22 @@ def start_demo(settings: Settings) -> tuple[Settings, DemoApiServer]:
 def build_services(
     settings: Settings, *, demo: bool = False, clock: Clock | None = None
 ) -> Services:
-    """The data path; with `demo`, or no credentials where that is allowed, the demo API."""
+    """The data path; with `demo`, or no credentials where that is allowed, the demo API.
+
+    Distributed mode has no account of its own: each workspace's requests read its connection
+    (bot/connect/finders.py); the finder built here answers NotConnected to whatever asks it."""
     demo_server: DemoApiServer | None = None
     if demo:
         settings, demo_server = start_demo(settings)
-    else:
+    elif not settings.is_distributed:
         metakraftwerk_source(settings, demo_allowed=False)
     clock = clock or SystemClock()
     http = make_http_client(settings)
-    client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+    client: ReleaseSource = (
+        NoConnection(clock, settings.api_deadline_seconds)
+        if settings.is_distributed and demo_server is None
+        else MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+    )
     shared = shared_link(settings, clock)
     cache = ReleaseCache.from_settings(client, settings, clock=clock, store=cache_store(shared))
     finder = ReleaseFinder(cache, clock=clock)

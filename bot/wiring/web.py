@@ -26,7 +26,12 @@ from bot.slack.signature import SlackSignature
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
-from bot.wiring.distributed import build_connect_home, build_connect_pages, build_install
+from bot.wiring.distributed import (
+    build_connect_home,
+    build_connect_pages,
+    build_finders,
+    build_install,
+)
 from bot.wiring.services import Services, build_services, freeze_startup_objects, instrument
 from bot.wiring.use_cases import (
     build_audience,
@@ -76,7 +81,7 @@ def build_answer_client(services: Services) -> WebClient:
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
     check_slack_settings(settings, http_mode=True)
-    if not demo:
+    if not demo and not settings.is_distributed:  # distributed: a connection per workspace
         metakraftwerk_source(settings, demo_allowed=False)
     if not settings.is_distributed:
         verify_bot_token(settings)  # in distributed mode each installation brings its own
@@ -88,10 +93,21 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         instrument(services, metrics)
         web_client = build_answer_client(services)
         subscriptions = build_subscriptions(services, web_client)
+        install = (
+            build_install(services.settings, subscriptions.store, web_client)
+            if services.settings.is_distributed else None
+        )
+        # Distributed mode: each workspace's requests read its own connection (the demo, with
+        # --demo, stands in for all of them).
+        finders = (
+            build_finders(services, subscriptions.store, install.store)
+            if install is not None and services.demo is None else None
+        )
         use_cases = build_use_cases(
             services, subscriptions, build_languages(services, subscriptions, web_client),
             audience=build_audience(settings),
             channel=build_channel_check(settings, subscriptions),
+            finders=finders,
         )
         if settings.is_distributed:
             surfaces = replace(
@@ -100,10 +116,6 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
             use_cases = replace(use_cases, surfaces=surfaces)
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
-        install = (
-            build_install(services.settings, subscriptions.store, web_client)
-            if services.settings.is_distributed else None
-        )
         app = build_app(
             services.settings,
             use_cases.answers,

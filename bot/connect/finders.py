@@ -1,0 +1,297 @@
+"""The finder of each workspace's MetaKraftwerk connection (distributed mode).
+
+Release ids and names are unique only inside one MetaKraftwerk customer, so each connection
+has parts of its own, built on first use: an httpx client on its allowlisted base URL, an API
+client that starts from the sealed session token (and seals each new login back into the
+store), a release cache with its own single flight, whose Redis keys carry the connection
+(`conn<id>`), and a finder over it. One process keeps the parts of the connections used most
+recently (`max_connections`); an evicted connection's clients are closed once the lookups
+that may still use them are over.
+
+A workspace reads its own connection, else its org's. A reconnect (a new `connected_at`)
+gets new parts, so a changed account or base URL is used at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cachetools import TTLCache
+
+from bot.app.caller import Caller
+from bot.app.finder import ReleaseFinder
+from bot.cache.redis.link import RedisLink
+from bot.cache.release_cache import ReleaseCache
+from bot.cache.setup import cache_store
+from bot.clock import Clock, Deadline
+from bot.config import Secret, Settings
+from bot.connect.records import Connection, Tenant
+from bot.connect.store import ConnectionStore
+from bot.connect.verify import WRONG_LOGIN
+from bot.logs import register_secrets
+from bot.metakraftwerk.auth import StoredSession
+from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
+from bot.metakraftwerk.errors import ConnectionFailing, CredentialsRejected, NotConnected
+from bot.metakraftwerk.filter import ApiFilter
+from bot.metakraftwerk.models import Release
+from bot.secret_box import SecretError
+
+log = logging.getLogger(__name__)
+
+MAX_CONNECTIONS = 64  # connections whose clients and caches one process keeps
+LOOKUP_SECONDS = 5.0  # a workspace's connection is read from the store again after this long
+CLOSE_AFTER_SECONDS = 30.0  # an evicted connection's lookups in flight finish within this
+NO_PASSWORD = "The stored password cannot be read with the current keys. Connect again."  # noqa: S105 - a message
+NOT_ALLOWED = "The connection's base URL is no longer allowed (METAKRAFTWERK_ALLOWED_URLS)."
+
+# Who installed the app for a tenant, and a link to the app's Home tab (None when unknown).
+InstallerOf = Callable[[Tenant], tuple[str | None, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionParts:
+    """One connection's finder, and what closes its clients."""
+
+    finder: ReleaseFinder
+    close: Callable[[], None]
+
+
+PartsBuilder = Callable[[Connection], ConnectionParts]
+
+
+def _nobody(tenant: Tenant) -> tuple[str | None, str | None]:
+    return None, None
+
+
+class ConnectionFinders:
+    """`Finders` (bot/app/finders.py) over the stored connections; thread-safe."""
+
+    def __init__(
+        self,
+        store: ConnectionStore,
+        build: PartsBuilder,
+        clock: Clock,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        installer_of: InstallerOf = _nobody,
+    ) -> None:
+        self._store = store
+        self._build = build
+        self._max = max_connections
+        self._installer_of = installer_of
+        self._lock = threading.Lock()
+        self._held: OrderedDict[tuple[int, datetime], ConnectionParts] = OrderedDict()
+        self._lookups: TTLCache[Tenant, Connection] = TTLCache(
+            maxsize=4096, ttl=LOOKUP_SECONDS, timer=clock.monotonic
+        )
+        self._closing: list[threading.Timer] = []
+
+    def for_caller(self, caller: Caller) -> ReleaseFinder:
+        tenant = Tenant(caller.enterprise_id, caller.team_id)
+        connection = self._connection(tenant)
+        if connection is None or connection.status == "disabled":
+            installer, home = self._installer_of(tenant)
+            raise NotConnected(installer, home)
+        return self._parts(connection).finder
+
+    def held(self) -> int:
+        """Connections whose parts this process keeps now."""
+        with self._lock:
+            return len(self._held)
+
+    def forget(self, tenant: Tenant) -> None:
+        """Read the tenant's connection again at its next request (it changed here)."""
+        with self._lock:
+            self._lookups.pop(tenant, None)
+
+    def close(self) -> None:
+        with self._lock:
+            held = list(self._held.values())
+            self._held.clear()
+            timers, self._closing = self._closing, []
+        for timer in timers:
+            timer.cancel()
+        for parts in held:
+            _close(parts)
+
+    def _connection(self, tenant: Tenant) -> Connection | None:
+        with self._lock:
+            known = self._lookups.get(tenant)
+        if known is not None:
+            return known
+        connection = self._store.for_workspace(tenant)
+        if connection is not None:  # "not connected" is not kept: a connect counts at once
+            with self._lock:
+                self._lookups[tenant] = connection
+        return connection
+
+    def _parts(self, connection: Connection) -> ConnectionParts:
+        key = (connection.id, connection.connected_at)
+        evicted: list[ConnectionParts] = []
+        with self._lock:
+            parts = self._held.get(key)
+            if parts is not None:
+                self._held.move_to_end(key)
+                return parts
+            parts = self._build(connection)  # raises ConnectionFailing; nothing is kept then
+            for old in [k for k in self._held if k[0] == connection.id]:
+                evicted.append(self._held.pop(old))  # an earlier connect of the same row
+            self._held[key] = parts
+            while len(self._held) > self._max:
+                evicted.append(self._held.popitem(last=False)[1])
+            for old_parts in evicted:
+                timer = threading.Timer(CLOSE_AFTER_SECONDS, _close, args=(old_parts,))
+                timer.daemon = True
+                self._closing = [t for t in self._closing if t.is_alive()] + [timer]
+                timer.start()
+        if evicted:
+            log.info("closing the clients of %d connection(s) used least lately", len(evicted))
+        return parts
+
+
+def _close(parts: ConnectionParts) -> None:
+    try:
+        parts.close()
+    except Exception:
+        log.exception("closing a connection's clients failed")
+
+
+class RecordingSource:
+    """The API client of one connection: a refused login is recorded on the connection (App
+    Home shows it) and reaches the user as ConnectionFailing."""
+
+    def __init__(
+        self, client: MetaKraftwerkClient, store: ConnectionStore, connection: Connection
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._connection = connection
+
+    def new_deadline(self) -> Deadline:
+        return self._client.new_deadline()
+
+    def list_releases(
+        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
+    ) -> tuple[Release, ...]:
+        try:
+            return self._client.list_releases(f, deadline=deadline)
+        except CredentialsRejected as exc:
+            raise self._failing(exc) from None
+
+    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
+        try:
+            return self._client.get_release(release_id, deadline=deadline)
+        except CredentialsRejected as exc:
+            raise self._failing(exc) from None
+
+    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
+        try:
+            return self._client.fetch_groups(deadline=deadline)
+        except CredentialsRejected as exc:
+            raise self._failing(exc) from None
+
+    def _failing(self, exc: CredentialsRejected) -> ConnectionFailing:
+        log.warning("connection %d: MetaKraftwerk refused its login: %s", self._connection.id,
+                    exc.user_message)
+        _record(self._store, self._connection, WRONG_LOGIN)
+        return ConnectionFailing()
+
+
+def _record(store: ConnectionStore, connection: Connection, error: str) -> None:
+    try:
+        store.record_error(connection, error)
+    except Exception:
+        log.exception("connection %d: its last error could not be recorded", connection.id)
+
+
+def connection_parts(
+    settings: Settings, store: ConnectionStore, clock: Clock, link: RedisLink | None
+) -> PartsBuilder:
+    """What builds one connection's parts from the settings (timeouts, the cache's TTL and
+    size, the allowlist) and CACHE_URL's Redis, shared by every connection's cache."""
+
+    def build(connection: Connection) -> ConnectionParts:
+        if connection.base_url not in settings.metakraftwerk_allowed_urls:
+            _record(store, connection, NOT_ALLOWED)
+            log.warning("connection %d: its base URL is not allowed", connection.id)
+            raise ConnectionFailing()
+        try:
+            password = store.password(connection)
+        except (SecretError, LookupError):
+            _record(store, connection, NO_PASSWORD)
+            log.warning("connection %d: the password does not open with SECRET_KEYS",
+                        connection.id)
+            raise ConnectionFailing() from None
+        register_secrets([password])
+        stored = _stored_session(store, connection)
+
+        def keep(token: Secret, expires_at: datetime) -> None:
+            register_secrets([token.value])
+            try:
+                store.save_session(connection, token.value, expires_at)
+            except Exception:
+                log.exception("connection %d: the new login could not be kept", connection.id)
+
+        http = make_http_client(settings, base_url=connection.base_url)
+        client = MetaKraftwerkClient(
+            http, email=connection.email, password=Secret(password),
+            deadline_seconds=settings.api_deadline_seconds, clock=clock,
+            stored=stored, on_login=keep,
+        )
+        cache = ReleaseCache.from_settings(
+            RecordingSource(client, store, connection), settings, clock=clock,
+            store=cache_store(link, scope=f"conn{connection.id}"),
+        )
+        finder = ReleaseFinder(cache, clock=clock)
+
+        def close() -> None:
+            finder.close()
+            http.close()  # the cache's store is left open: its Redis link is the process's
+
+        return ConnectionParts(finder, close)
+
+    return build
+
+
+def _stored_session(store: ConnectionStore, connection: Connection) -> StoredSession | None:
+    """The sealed session token, when there is one that has not expired."""
+    if connection.session_expires_at is None:
+        return None
+    try:
+        token = store.session_token(connection)
+    except SecretError:
+        log.warning("connection %d: the session token does not open; logging in again",
+                    connection.id)
+        return None
+    if not token:
+        return None
+    register_secrets([token])
+    return StoredSession(Secret(token), connection.session_expires_at)
+
+
+class NoConnection:
+    """The source of a process that has no MetaKraftwerk account of its own (distributed
+    mode): whatever still asks it, rather than a workspace's finder, hears NotConnected."""
+
+    def __init__(self, clock: Clock, deadline_seconds: float) -> None:
+        self._clock = clock
+        self._deadline_seconds = deadline_seconds
+
+    def new_deadline(self) -> Deadline:
+        return Deadline.start(self._clock, self._deadline_seconds)
+
+    def list_releases(
+        self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
+    ) -> tuple[Release, ...]:
+        raise NotConnected()
+
+    def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
+        raise NotConnected()
+
+    def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
+        raise NotConnected()
