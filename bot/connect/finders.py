@@ -79,8 +79,10 @@ class ConnectionFinders:
         *,
         max_connections: int = MAX_CONNECTIONS,
         installer_of: InstallerOf = _nobody,
+        close_after: float = CLOSE_AFTER_SECONDS,
     ) -> None:
         self._store = store
+        self._close_after = close_after
         self._build = build
         self._max = max_connections
         self._installer_of = installer_of
@@ -145,7 +147,7 @@ class ConnectionFinders:
             while len(self._held) > self._max:
                 evicted.append(self._held.popitem(last=False)[1])
             for old_parts in evicted:
-                timer = threading.Timer(CLOSE_AFTER_SECONDS, _close, args=(old_parts,))
+                timer = threading.Timer(self._close_after, _close, args=(old_parts,))
                 timer.daemon = True
                 self._closing = [t for t in self._closing if t.is_alive()] + [timer]
                 timer.start()
