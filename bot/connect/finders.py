@@ -30,7 +30,7 @@ from bot.cache.release_cache import ReleaseCache
 from bot.cache.setup import cache_store
 from bot.clock import Clock, Deadline
 from bot.config import Secret, Settings
-from bot.connect.records import Connection, Tenant
+from bot.connect.records import Connection
 from bot.connect.store import ConnectionStore
 from bot.connect.verify import WRONG_LOGIN
 from bot.logs import register_secrets
@@ -40,6 +40,7 @@ from bot.metakraftwerk.errors import ConnectionFailing, CredentialsRejected, Not
 from bot.metakraftwerk.filter import ApiFilter
 from bot.metakraftwerk.models import Release
 from bot.secret_box import SecretError
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class ConnectionFinders:
         self._closing: list[threading.Timer] = []
 
     def for_caller(self, caller: Caller) -> ReleaseFinder:
-        tenant = Tenant(caller.enterprise_id, caller.team_id)
+        tenant = caller.tenant
         connection = self._connection(tenant)
         if connection is None or connection.status == "disabled":
             installer, home = self._installer_of(tenant)

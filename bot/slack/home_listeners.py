@@ -25,13 +25,13 @@ from slack_sdk.errors import SlackApiError
 from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
 from bot.cache.replay import ReplayGuard
-from bot.connect.records import Tenant
 from bot.i18n import N_
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.slack import payload
 from bot.slack.connect_listeners import ConnectHome, register_connect, tenant_of
 from bot.slack.rate_limits import RETRIES, again_later, retry_after
 from bot.slack.reply_delivery import Delivery
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 

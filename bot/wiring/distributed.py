@@ -15,7 +15,6 @@ from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.connect.finders import ConnectionFinders, connection_parts
 from bot.connect.links import LinkSigner
-from bot.connect.records import Tenant
 from bot.connect.routes import Connected, ConnectPages
 from bot.connect.store import ConnectionStore
 from bot.connect.verify import HttpFor, Verifier
@@ -24,12 +23,12 @@ from bot.install.oauth_flow import app_home_link, build_oauth_flow
 from bot.install.revocation import Uninstalls
 from bot.install.states import TenantStateStore
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant as InstallTenant
 from bot.metakraftwerk.client import make_http_client
 from bot.notify.store import Store
 from bot.notify.store.database import Database
 from bot.secret_box import SecretBox
 from bot.slack.connect_listeners import ConnectHome
+from bot.tenant import Tenant
 from bot.wiring.services import Services
 
 log = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def build_finders(
     def installer_of(tenant: Tenant) -> tuple[str | None, str | None]:
         if installs is None:
             return None, None
-        user, app = installs.installer(InstallTenant(tenant.enterprise_id, tenant.team_id))
+        user, app = installs.installer(Tenant(tenant.enterprise_id, tenant.team_id))
         home = app_home_link(tenant.team_id, app) if app and tenant.team_id else None
         return user, home
 

@@ -20,13 +20,14 @@ from bot.cache.release_cache import ReleaseCache
 from bot.config import Settings
 from bot.connect.finders import ConnectionFinders, ConnectionParts, connection_parts
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, Connection, Tenant
+from bot.connect.records import Account, Connection
 from bot.connect.store import ConnectionStore
 from bot.demo.api_server import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.metakraftwerk.errors import ConnectionFailing, NotConnected
 from bot.notify.store import Store
 from bot.query import Query
 from bot.secret_box import SecretBox, new_key
+from bot.tenant import Tenant
 from tests.fakes.clock import FakeClock
 from tests.fakes.release_source import FakeSource
 

@@ -20,11 +20,12 @@ from sqlalchemy import create_engine, select
 
 from bot.clock import SystemClock
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, Tenant
+from bot.connect.records import Account
 from bot.connect.store import ConnectionStore
 from bot.demo.api_server import DemoApiServer
 from bot.notify.store.schema import connections
 from bot.secret_box import SecretBox
+from bot.tenant import Tenant
 from tests.e2e.conftest import WebProcess, all_text
 from tests.e2e.test_distributed_install import command_from, database_url, distributed_web, install
 from tests.fakes.slack_api import FakeSlack
