@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 LIST_HINT = "`/releases subscriptions` lists this channel's subscriptions and their ids."
 # Every release group by id; {} when MetaKraftwerk cannot say (the finder's `group_names`).
 GroupNames = Callable[[], Mapping[int, str]]
+# The same of the caller's MetaKraftwerk connection (distributed mode; raises NotConnected).
+GroupNamesOf = Callable[[Caller], Mapping[int, str]]
 
 
 def _no_zone(user_id: str) -> str | None:
@@ -76,10 +78,13 @@ class SubscriptionCommands:
         group_names: GroupNames,
         user_timezone: UserTimezone = _no_zone,
         clock: Clock | None = None,
+        group_names_of: GroupNamesOf | None = None,
     ) -> None:
+        """`group_names_of`, when given, names the groups of each caller's own connection."""
         self._store = store
         self._settings = settings
         self._group_names = group_names
+        self._group_names_of = group_names_of
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
 
@@ -174,7 +179,11 @@ class SubscriptionCommands:
         except QueryError as exc:
             log.info("subscription refused for %s: %s", caller.user_id or "?", exc.message)
             return _error(exc.message)
-        checked = check_groups(query, self._group_names())
+        names = (
+            self._group_names_of(caller) if self._group_names_of is not None
+            else self._group_names()
+        )
+        checked = check_groups(query, names)
         if checked.refusal is not None:
             log.info("subscription refused for %s: %s", caller.user_id or "?", checked.refusal)
             return _error(

@@ -149,14 +149,25 @@ def build_follows(
 
 
 
-def build_subscriptions(
-    services: Services, web_client: WebClient | None
-) -> SubscriptionCommands:
-    """The notification commands over the store named by DATABASE_URL."""
+def open_store(services: Services) -> Store:
+    """The store named by DATABASE_URL, closed with the process; /healthz pings it."""
     store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
     services.database = DatabaseProbe(store.ping)
     services.on_close(services.database.close)
+    return store
+
+
+def build_subscriptions(
+    services: Services,
+    web_client: WebClient | None,
+    *,
+    store: Store | None = None,
+    finders: Finders | None = None,
+) -> SubscriptionCommands:
+    """The notification commands over `store` (else the one DATABASE_URL names); with
+    `finders`, a subscription's groups are checked against the caller's own connection."""
+    store = store or open_store(services)
 
     def no_timezone(user_id: str) -> str | None:
         return None
@@ -167,6 +178,10 @@ def build_subscriptions(
         group_names=services.finder.group_names,
         user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
         clock=services.clock,
+        group_names_of=(
+            (lambda caller: finders.for_caller(caller).group_names())
+            if finders is not None else None
+        ),
     )
 
 

@@ -39,6 +39,7 @@ from bot.wiring.use_cases import (
     build_languages,
     build_subscriptions,
     build_use_cases,
+    open_store,
 )
 
 log = logging.getLogger(__name__)
@@ -92,17 +93,18 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         metrics = Metrics(CollectorRegistry())
         instrument(services, metrics)
         web_client = build_answer_client(services)
-        subscriptions = build_subscriptions(services, web_client)
+        store = open_store(services)
         install = (
-            build_install(services.settings, subscriptions.store, web_client)
+            build_install(services.settings, store, web_client)
             if services.settings.is_distributed else None
         )
         # Distributed mode: each workspace's requests read its own connection (the demo, with
         # --demo, stands in for all of them).
         finders = (
-            build_finders(services, subscriptions.store, install.store)
+            build_finders(services, store, install.store)
             if install is not None and services.demo is None else None
         )
+        subscriptions = build_subscriptions(services, web_client, store=store, finders=finders)
         use_cases = build_use_cases(
             services, subscriptions, build_languages(services, subscriptions, web_client),
             audience=build_audience(settings),

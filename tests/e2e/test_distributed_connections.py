@@ -80,6 +80,8 @@ def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
         one.data.rename(21, "ALPHA-ONE")
         two.data.rename(21, "BETA-TWO")
         slack.script.require_token = True
+        for team in ("TAAA1", "TBBB2", "TNONE", "TFAIL"):  # each a member of their own team
+            slack.script.users[f"U{team}"] = {"team_id": team}
         with distributed_web(
             one, slack, tmp_path, database_url, with_demo=False,
             METAKRAFTWERK_ALLOWED_URLS=f"{one.url},{two.url}",
@@ -128,6 +130,12 @@ def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
                 "slack://app?team=TNONE&id=A0APP&tab=home"]
             assert one.counts.count("/api/v1/releases/21", "GET") == lookups
             assert "isn't connected" in all_text(web.answer(command_from(web, "TNONE", "open")))
+            subscribed = web.answer(command_from(web, "TNONE", "subscribe group:DWH_GROUP"))
+            assert "isn't connected" in all_text(subscribed)
+            # A connected workspace's subscription is checked against its own groups.
+            ok = all_text(web.answer(command_from(web, "TAAA1", "subscribe group:DWH_GROUP")))
+            assert "isn't connected" not in ok
+            assert "DWH_GROUP" in ok
             helped = all_text(web.answer(command_from(web, "TNONE", "help")))
             assert "/releases" in helped  # help needs no connection
             assert "isn't connected" not in helped
