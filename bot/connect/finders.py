@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -60,6 +61,7 @@ class ConnectionParts:
 
     finder: ReleaseFinder
     close: Callable[[], None]
+    stats: Callable[[], Mapping[str, int]] = dict  # the cache's counters
 
 
 PartsBuilder = Callable[[Connection], ConnectionParts]
@@ -101,6 +103,16 @@ class ConnectionFinders:
             installer, home = self._installer_of(tenant)
             raise NotConnected(installer, home)
         return self._parts(connection).finder
+
+    def cache_stats(self) -> dict[str, int]:
+        """The counters of every held connection's cache, summed (metrics name no tenant)."""
+        with self._lock:
+            held = list(self._held.values())
+        total: dict[str, int] = {}
+        for parts in held:
+            for name, value in parts.stats().items():
+                total[name] = total.get(name, 0) + value
+        return total
 
     def held(self) -> int:
         """Connections whose parts this process keeps now."""
@@ -213,10 +225,12 @@ def _record(store: ConnectionStore, connection: Connection, error: str) -> None:
 
 
 def connection_parts(
-    settings: Settings, store: ConnectionStore, clock: Clock, link: RedisLink | None
+    settings: Settings, store: ConnectionStore, clock: Clock, link: RedisLink | None, *,
+    event_hooks: Mapping[str, list[Callable[[Any], None]]] | None = None,
 ) -> PartsBuilder:
     """What builds one connection's parts from the settings (timeouts, the cache's TTL and
-    size, the allowlist) and CACHE_URL's Redis, shared by every connection's cache."""
+    size, the allowlist) and CACHE_URL's Redis, shared by every connection's cache;
+    `event_hooks` go on each connection's httpx client (metrics)."""
 
     def build(connection: Connection) -> ConnectionParts:
         if connection.base_url not in settings.metakraftwerk_allowed_urls:
@@ -240,7 +254,9 @@ def connection_parts(
             except Exception:
                 log.exception("connection %d: the new login could not be kept", connection.id)
 
-        http = make_http_client(settings, base_url=connection.base_url)
+        http = make_http_client(
+            settings, base_url=connection.base_url, event_hooks=dict(event_hooks or {})
+        )
         client = MetaKraftwerkClient(
             http, email=connection.email, password=Secret(password),
             deadline_seconds=settings.api_deadline_seconds, clock=clock,
@@ -256,7 +272,7 @@ def connection_parts(
             finder.close()
             http.close()  # the cache's store is left open: its Redis link is the process's
 
-        return ConnectionParts(finder, close)
+        return ConnectionParts(finder, close, cache.stats)
 
     return build
 

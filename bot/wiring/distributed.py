@@ -24,6 +24,7 @@ from bot.install.revocation import Uninstalls
 from bot.install.states import TenantStateStore
 from bot.install.store import TenantInstallationStore
 from bot.metakraftwerk.client import make_http_client
+from bot.metrics import Metrics, httpx_hooks
 from bot.notify.store import Store
 from bot.notify.store.database import Database
 from bot.secret_box import SecretBox
@@ -73,10 +74,12 @@ def build_connections(services: Services, store: Store) -> ConnectionStore:
 
 
 def build_finders(
-    services: Services, store: Store, installs: TenantInstallationStore | None = None
+    services: Services, store: Store, installs: TenantInstallationStore | None = None,
+    metrics: Metrics | None = None,
 ) -> ConnectionFinders:
     """Each workspace's finder over its own connection; a workspace without one is told who
-    installed the app (from `installs`) and where App Home is."""
+    installed the app (from `installs`) and where App Home is. Every connection's calls are
+    timed in `metrics`, with no tenant named."""
     connections = build_connections(services, store)
 
     def installer_of(tenant: Tenant) -> tuple[str | None, str | None]:
@@ -88,7 +91,10 @@ def build_finders(
 
     finders = ConnectionFinders(
         connections,
-        connection_parts(services.settings, connections, services.clock, services.shared),
+        connection_parts(
+            services.settings, connections, services.clock, services.shared,
+            event_hooks=httpx_hooks(metrics) if metrics is not None else None,
+        ),
         services.clock,
         installer_of=installer_of,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -114,9 +114,14 @@ def build_services(
 
 
 
-def instrument(services: Services, metrics: Metrics) -> None:
-    """Count the API cache's lookups and time each MetaKraftwerk call in `metrics`."""
-    metrics.watch_cache(services.cache.stats)
+def instrument(
+    services: Services,
+    metrics: Metrics,
+    cache_stats: Callable[[], Mapping[str, int]] | None = None,
+) -> None:
+    """Count the API cache's lookups (or those `cache_stats` sums up: every connection's, in
+    distributed mode) and time each MetaKraftwerk call in `metrics`."""
+    metrics.watch_cache(cache_stats or services.cache.stats)
     hooks = httpx_hooks(metrics)
     current = services.http.event_hooks
     services.http.event_hooks = {

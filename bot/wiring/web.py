@@ -91,7 +91,6 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         services = build_services(settings, demo=demo)
         # Built here, after a fork: each web process counts and serves its own metrics.
         metrics = Metrics(CollectorRegistry())
-        instrument(services, metrics)
         web_client = build_answer_client(services)
         store = open_store(services)
         install = (
@@ -101,9 +100,10 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         # Distributed mode: each workspace's requests read its own connection (the demo, with
         # --demo, stands in for all of them).
         finders = (
-            build_finders(services, store, install.store)
+            build_finders(services, store, install.store, metrics)
             if install is not None and services.demo is None else None
         )
+        instrument(services, metrics, finders.cache_stats if finders is not None else None)
         subscriptions = build_subscriptions(services, web_client, store=store, finders=finders)
         use_cases = build_use_cases(
             services, subscriptions, build_languages(services, subscriptions, web_client),

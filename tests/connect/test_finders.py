@@ -156,12 +156,17 @@ def test_the_first_lookup_logs_in_with_the_sealed_password_and_keeps_the_session
 ) -> None:
     with DemoApiServer(clock=clock) as api:
         connection = _connect(store, T1, api.url, clock=clock)
+        timed: list[str] = []
+        hooks = {"request": [lambda request: timed.append(request.url.path)], "response": []}
         finders = ConnectionFinders(
-            store, connection_parts(_settings(api.url), store, clock, None), clock
+            store, connection_parts(_settings(api.url), store, clock, None, event_hooks=hooks),
+            clock,
         )
         found = finders.for_caller(_caller(T1)).find(Query(release_id=21, status="all"))
         assert [r.id for r in found.releases] == [21]
         assert api.counts.count("/authentication", "POST") == 1
+        assert "/api/v1/releases/21" in timed  # metrics see each connection's calls
+        assert finders.cache_stats()["misses"] >= 1
         kept = store.session_token(connection)
         assert kept is not None
         assert kept != "stale-token"
