@@ -94,7 +94,7 @@ class ConnectionFinders:
         self._lookups: TTLCache[Tenant, Connection] = TTLCache(
             maxsize=4096, ttl=LOOKUP_SECONDS, timer=clock.monotonic
         )
-        self._closing: list[threading.Timer] = []
+        self._closing: list[tuple[threading.Timer, ConnectionParts]] = []
 
     def for_caller(self, caller: Caller) -> ReleaseFinder:
         tenant = caller.tenant
@@ -128,9 +128,10 @@ class ConnectionFinders:
         with self._lock:
             held = list(self._held.values())
             self._held.clear()
-            timers, self._closing = self._closing, []
-        for timer in timers:
+            closing, self._closing = self._closing, []
+        for timer, parts in closing:
             timer.cancel()
+            held.append(parts)  # closed now, if its timer did not yet (closing twice is safe)
         for parts in held:
             _close(parts)
 
@@ -162,7 +163,8 @@ class ConnectionFinders:
             for old_parts in evicted:
                 timer = threading.Timer(self._close_after, _close, args=(old_parts,))
                 timer.daemon = True
-                self._closing = [t for t in self._closing if t.is_alive()] + [timer]
+                self._closing = [(t, p) for t, p in self._closing if t.is_alive()]
+                self._closing.append((timer, old_parts))
                 timer.start()
         if evicted:
             log.info("closing the clients of %d connection(s) used least lately", len(evicted))
