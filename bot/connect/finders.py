@@ -98,6 +98,8 @@ class ConnectionFinders:
 
     def for_caller(self, caller: Caller) -> ReleaseFinder:
         tenant = caller.tenant
+        if not tenant.team_id and not tenant.enterprise_id:
+            raise NotConnected()  # a payload that names no workspace reads nobody's data
         connection = self._connection(tenant)
         if connection is None or connection.status == "disabled":
             installer, home = self._installer_of(tenant)

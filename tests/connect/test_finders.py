@@ -138,6 +138,8 @@ def test_a_workspace_without_a_connection_hears_who_installed_the_app(
         finders.for_caller(_caller(T1))
     assert (refused.value.installer, refused.value.home_url) == (
         "UT1", "slack://app?team=T1&id=A1&tab=home")
+    with pytest.raises(NotConnected):
+        finders.for_caller(Caller(user_id="U1"))  # no workspace named: nobody's data
     # Connected a moment later: "not connected" was not kept.
     _connect(store, T1, clock=clock)
     assert finders.for_caller(_caller(T1)) is not None

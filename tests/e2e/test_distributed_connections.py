@@ -86,6 +86,8 @@ def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
             one, slack, tmp_path, database_url, with_demo=False,
             METAKRAFTWERK_ALLOWED_URLS=f"{one.url},{two.url}",
         ) as web:
+            health = web.http.get(f"{web.url}/healthz").json()
+            assert health["metakraftwerk"] == "per connection"  # served without --demo
             for team, token in (("TAAA1", "xoxb-one"), ("TBBB2", "xoxb-two"),
                                 ("TNONE", "xoxb-none"), ("TFAIL", "xoxb-fail")):
                 assert install(web, team, token).status_code == 302
