@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cachetools import TTLCache
 
@@ -45,10 +45,13 @@ from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_CONNECTIONS = 64  # connections whose clients and caches one process keeps
 LOOKUP_SECONDS = 5.0  # a workspace's connection is read from the store again after this long
 CLOSE_AFTER_SECONDS = 30.0  # an evicted connection's lookups in flight finish within this
 NO_PASSWORD = "The stored password cannot be read with the current keys. Connect again."  # noqa: S105 - a message
+REFUSED_PAUSE_SECONDS = 60.0  # after a refused login, answers say "failing" without asking
 NOT_ALLOWED = "The connection's base URL is no longer allowed (METAKRAFTWERK_ALLOWED_URLS)."
 
 # Who installed the app for a tenant, and a link to the app's Home tab (None when unknown).
@@ -182,14 +185,20 @@ def _close(parts: ConnectionParts) -> None:
 
 class RecordingSource:
     """The API client of one connection: a refused login is recorded on the connection (App
-    Home shows it) and reaches the user as ConnectionFailing."""
+    Home shows it) and reaches the user as ConnectionFailing. For a while after one, lookups
+    hear that at once instead of each trying the refused password again (every user's command
+    would otherwise be a failed login at MetaKraftwerk); a reconnect gets a new source."""
 
     def __init__(
-        self, client: MetaKraftwerkClient, store: ConnectionStore, connection: Connection
+        self, client: MetaKraftwerkClient, store: ConnectionStore, connection: Connection,
+        clock: Clock,
     ) -> None:
         self._client = client
         self._store = store
         self._connection = connection
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._refused_until = float("-inf")
 
     def new_deadline(self) -> Deadline:
         return self._client.new_deadline()
@@ -197,26 +206,29 @@ class RecordingSource:
     def list_releases(
         self, f: ApiFilter | None = None, *, deadline: Deadline | None = None
     ) -> tuple[Release, ...]:
-        try:
-            return self._client.list_releases(f, deadline=deadline)
-        except CredentialsRejected as exc:
-            raise self._failing(exc) from None
+        return self._asked(lambda: self._client.list_releases(f, deadline=deadline))
 
     def get_release(self, release_id: int, *, deadline: Deadline | None = None) -> Release:
-        try:
-            return self._client.get_release(release_id, deadline=deadline)
-        except CredentialsRejected as exc:
-            raise self._failing(exc) from None
+        return self._asked(lambda: self._client.get_release(release_id, deadline=deadline))
 
     def fetch_groups(self, *, deadline: Deadline | None = None) -> dict[int, str]:
+        return self._asked(lambda: self._client.fetch_groups(deadline=deadline))
+
+    def _asked(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            paused = self._clock.monotonic() < self._refused_until
+        if paused:
+            raise ConnectionFailing()
         try:
-            return self._client.fetch_groups(deadline=deadline)
+            return call()
         except CredentialsRejected as exc:
             raise self._failing(exc) from None
 
     def _failing(self, exc: CredentialsRejected) -> ConnectionFailing:
         log.warning("connection %d: MetaKraftwerk refused its login: %s", self._connection.id,
                     exc.user_message)
+        with self._lock:
+            self._refused_until = self._clock.monotonic() + REFUSED_PAUSE_SECONDS
         _record(self._store, self._connection, WRONG_LOGIN)
         return ConnectionFailing()
 
@@ -267,7 +279,7 @@ def connection_parts(
             stored=stored, on_login=keep,
         )
         cache = ReleaseCache.from_settings(
-            RecordingSource(client, store, connection), settings, clock=clock,
+            RecordingSource(client, store, connection, clock), settings, clock=clock,
             store=cache_store(link, scope=f"conn{connection.id}"),
         )
         finder = ReleaseFinder(cache, clock=clock)

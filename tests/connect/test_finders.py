@@ -195,6 +195,16 @@ def test_a_refused_login_is_recorded_and_heard_as_a_failing_connection(
         finder = finders.for_caller(_caller(T1))
         with pytest.raises(ConnectionFailing):
             finder.find(Query(status="open"))
+        tries = api.counts.count("/authentication", "POST")
+        assert tries >= 1
+        # The next lookups hear it at once; the refused password is not tried for each.
+        with pytest.raises(ConnectionFailing):
+            finder.find(Query(release_id=21))
+        assert api.counts.count("/authentication", "POST") == tries
+        clock.advance(120)
+        with pytest.raises(ConnectionFailing):
+            finder.find(Query(release_id=21))
+        assert api.counts.count("/authentication", "POST") > tries  # tried again, later
         connection = store.for_workspace(T1)
         assert connection is not None
         assert connection.status == "failing"
