@@ -1,5 +1,7 @@
 """The long-lived parts of one process: the httpx client, the API client, the cache and the
-finder, built once from settings, and what closes them.
+finder, built once from settings, and what closes them. In distributed mode there is no account
+in the settings: these parts answer NotConnected, and the requests read their workspace's
+connection instead (bot/connect/finders.py, built by bot/wiring/distributed.py).
 """
 
 from __future__ import annotations
