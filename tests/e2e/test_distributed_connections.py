@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from bot.secret_box import SecretBox
 from bot.tenant import Tenant
 from tests.e2e.conftest import WebProcess, all_text
 from tests.e2e.test_distributed_install import command_from, database_url, distributed_web, install
+from tests.fakes.signing import event_body, post_event
 from tests.fakes.slack_api import FakeSlack
 
 __all__ = ["database_url"]
@@ -69,6 +71,22 @@ def _ask_together(web: WebProcess, asks: list[tuple[str, str]]) -> list[dict[str
     return [web.answer(key) for key in keys]
 
 
+def _home(web: WebProcess, team: str) -> str:
+    """The App Home view published for the installer of `team`, as text."""
+    user = f"U{team}"
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+             "event_ts": "1700000000.000200"}
+    body = event_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}", team_id=team)
+    assert post_event(web.http, web.events_url, body).status_code == 200
+
+    def published(_slack: object) -> bool:
+        return any(c.args.get("user_id") == user for c in web.slack.calls_to("views.publish"))
+
+    assert web.slack.wait_for(published), web.log()
+    calls = [c for c in web.slack.calls_to("views.publish") if c.args.get("user_id") == user]
+    return all_text(calls[-1].args["view"])
+
+
 def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -79,6 +97,8 @@ def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
     ):
         one.data.rename(21, "ALPHA-ONE")
         two.data.rename(21, "BETA-TWO")
+        one.data.rename(60, "OPEN-ONE")  # open: on App Home
+        two.data.rename(60, "OPEN-TWO")
         slack.script.require_token = True
         for team in ("TAAA1", "TBBB2", "TNONE", "TFAIL"):  # each a member of their own team
             slack.script.users[f"U{team}"] = {"team_id": team}
@@ -141,6 +161,15 @@ def test_each_workspace_reads_its_own_connection_and_an_unconnected_one_is_told(
             helped = all_text(web.answer(command_from(web, "TNONE", "help")))
             assert "/releases" in helped  # help needs no connection
             assert "isn't connected" not in helped
+
+            # App Home: each workspace's open releases are its own; none without a connection.
+            homes = {team: _home(web, team) for team in ("TAAA1", "TBBB2", "TNONE")}
+            assert "OPEN-ONE" in homes["TAAA1"]
+            assert "OPEN-TWO" not in homes["TAAA1"]
+            assert "OPEN-TWO" in homes["TBBB2"]
+            assert "OPEN-ONE" not in homes["TBBB2"]
+            assert "isn't connected" in homes["TNONE"]
+            assert "OPEN-" not in homes["TNONE"]
 
             # A refused login: the user hears the connection is failing; the error is kept.
             failing = all_text(web.answer(command_from(web, "TFAIL", "21")))
