@@ -132,7 +132,11 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
         pages = (
-            [(CONNECT_PREFIX, build_connect_pages(services, subscriptions.store))]
+            [(CONNECT_PREFIX, build_connect_pages(
+                services, subscriptions.store,
+                # This process answers from the new connection at once, not in a few seconds.
+                on_connected=(lambda grant, _: finders.forget(grant.tenant)) if finders else None,
+            ))]
             if settings.is_distributed else []
         )
         if install is not None:

@@ -227,3 +227,23 @@ def test_a_base_url_no_longer_allowed_is_not_called(
         connection = store.for_workspace(T1)
         assert connection is not None
         assert connection.status == "failing"
+
+
+def test_a_change_made_here_counts_at_once_elsewhere_within_seconds(
+    store: ConnectionStore, clock: FakeClock
+) -> None:
+    _connect(store, T1, clock=clock)
+    finders = ConnectionFinders(store, Built(clock), clock, close_after=0)
+    finders.for_caller(_caller(T1))
+    store.disconnect(T1)
+    finders.for_caller(_caller(T1))  # another process's change: read again in a few seconds
+    clock.advance(10)
+    with pytest.raises(NotConnected):
+        finders.for_caller(_caller(T1))
+    _connect(store, T1, clock=clock)
+    finders.for_caller(_caller(T1))
+    store.disconnect(T1)
+    finders.forget(T1)  # this process's own change (the connect page): at once
+    with pytest.raises(NotConnected):
+        finders.for_caller(_caller(T1))
+    finders.close()
