@@ -36,7 +36,7 @@ from bench.claims_worker import POLLS_DDL
 from bench.procs import CLOCK_TICKS, _cpu_ticks
 from bot.clock import SystemClock
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, Tenant
+from bot.connect.records import Account
 from bot.connect.store import ConnectionStore
 from bot.demo.api_server import DemoApiServer
 from bot.notify.scale.claims import ScheduleClaims
@@ -44,6 +44,7 @@ from bot.notify.store import Store
 from bot.notify.store.database import Database
 from bot.secret_box import SecretBox
 from bot.secret_box import new_key as new_fernet_key
+from bot.tenant import Tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 

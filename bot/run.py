@@ -149,7 +149,7 @@ def run_distributed_worker(
     delivery loops, until SIGTERM; then finish the polls in flight and give back the rest.
     Any number of these processes share the work (PostgreSQL row claims, no leader)."""
     warn_of_a_private_database(settings.database_url, "worker")
-    services = build_services(settings, demo=demo, accounts_per_connection=True)
+    services = build_services(settings, demo=demo)
     try:
         stop = threading.Event()
         if once:

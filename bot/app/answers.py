@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.app.finder import ReleaseFinder
+from bot.app.finders import Finders, OneFinder, finders_of
 from bot.app.gate import Gate, button_action, command_action
 from bot.app.language import Languages
 from bot.app.policy import Action
@@ -32,7 +33,13 @@ from bot.app.standup import read_standup
 from bot.clock import Clock, SystemClock
 from bot.i18n import N_, Texts
 from bot.logs import log_unexpected
-from bot.metakraftwerk.errors import GroupNotFound, MetaKraftwerkError, ReleaseNotFound
+from bot.metakraftwerk.errors import (
+    ConnectionFailing,
+    GroupNotFound,
+    MetaKraftwerkError,
+    NotConnected,
+    ReleaseNotFound,
+)
 from bot.query import (
     Command,
     FollowCommand,
@@ -52,7 +59,12 @@ from bot.query import (
 )
 from bot.render import actions as act
 from bot.render.detail import render_detail
-from bot.render.errors import render_error, render_not_available, render_unexpected_error
+from bot.render.errors import (
+    render_error,
+    render_not_available,
+    render_not_connected,
+    render_unexpected_error,
+)
 from bot.render.groups import render_groups
 from bot.render.help import render_help
 from bot.render.listing import render_list
@@ -77,7 +89,7 @@ UserZone = Callable[[str], str | None]  # a Slack user's IANA time zone, None wh
 class Answers:
     def __init__(
         self,
-        finder: ReleaseFinder,
+        finder: ReleaseFinder | Finders,
         *,
         clock: Clock | None = None,
         subscriptions: Subscriptions | None = None,
@@ -89,7 +101,7 @@ class Answers:
         languages: Languages | None = None,
         gate: Gate | None = None,
     ) -> None:
-        self._finder = finder
+        self._finders = finders_of(finder)  # the finder of each request's tenant
         self.languages = languages or Languages()
         self._gate = gate or Gate()  # who may do what (bot/app/policy.py)
         self._closed_times = closed_times
@@ -102,8 +114,16 @@ class Answers:
 
     @property
     def finder(self) -> ReleaseFinder:
-        """The finder behind these answers (bot/wiring hands the other use cases their own)."""
-        return self._finder
+        """The one finder of single-workspace mode (the console builds its surfaces on it);
+        in distributed mode there is none: ask `finders` for the caller's."""
+        if isinstance(self._finders, OneFinder):
+            return self._finders.finder
+        raise LookupError("these answers read one finder per connection; use `finders`")
+
+    @property
+    def finders(self) -> Finders:
+        """Where these answers find each tenant's finder (the other use cases share it)."""
+        return self._finders
 
     @property
     def clock(self) -> Clock:
@@ -129,12 +149,14 @@ class Answers:
     def message_shortcut(self, text: str, caller: Caller) -> Reply:
         """The "Find releases" message shortcut, on the text of one message."""
         return self._guard(
-            lambda t: self._shortcut(text, t), caller, "message shortcut", "lookup"
+            lambda t: self._shortcut(text, caller, t), caller, "message shortcut", "lookup"
         )
 
     def search_submitted(self, values: Mapping[str, Any], caller: Caller) -> Reply:
         """A submitted search form's answer (bot/app/search_form.py shows it in the modal)."""
-        return self._guard(lambda t: self._search(values, t), caller, "search form", "search")
+        return self._guard(
+            lambda t: self._search(values, caller, t), caller, "search form", "search"
+        )
 
     def log_unexpected(self, error: BaseException) -> str:
         """Log an error nobody caught with a short reference, and return the reference."""
@@ -156,13 +178,17 @@ class Answers:
         if isinstance(command, LanguageCommand):
             return self._language(command, caller, t)
         if isinstance(command, StandupCommand):
-            return Reply(self._standup(command.query, caller, t))
+            return Reply(self._standup(self._finders.for_caller(caller), command.query, caller, t))
         if isinstance(command, GroupsCommand):
-            return Reply(self._groups(t))
+            return Reply(self._groups(self._finders.for_caller(caller), t))
         if isinstance(command, ListCommand) and (command.by_name or command.query.names):
-            return Reply(self._by_name(command.query, caller, t, names_only=command.by_name))
+            return Reply(self._by_name(
+                self._finders.for_caller(caller), command.query, caller, t,
+                names_only=command.by_name,
+            ))
         if isinstance(command, ListCommand):
-            return Reply(self._list_or_detail(command.query, t, caller=caller))
+            finder = self._finders.for_caller(caller)
+            return Reply(self._list_or_detail(finder, command.query, t, caller=caller))
         if isinstance(command, FollowCommand | UnfollowCommand | FollowingCommand):
             if self.follows is None:
                 return Reply(render_not_available(N_("Following releases"), t))
@@ -179,38 +205,44 @@ class Answers:
         return Reply(Message(text=said, blocks=(section(said),), meta={"view": "language"}))
 
     def _list_or_detail(
-        self, query: Query, t: Texts, *, shared_by: str | None = None,
+        self, finder: ReleaseFinder, query: Query, t: Texts, *, shared_by: str | None = None,
         caller: Caller | None = None,
     ) -> Message:
         if query.release_id is not None:
             return self._detail(
-                query.release_id, t, refresh=query.refresh, shared_by=shared_by, caller=caller
+                finder, query.release_id, t, refresh=query.refresh, shared_by=shared_by,
+                caller=caller,
             )
         return render_list(
-            self._finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link,
+            finder.find(query), self._clock.now(), shared_by=shared_by, link=self._link,
             t=t,
         )
 
-    def _by_name(self, query: Query, caller: Caller, t: Texts, *, names_only: bool) -> Message:
+    def _by_name(
+        self, finder: ReleaseFinder, query: Query, caller: Caller, t: Texts, *, names_only: bool
+    ) -> Message:
         """Names: one match is its card, several a list; none, for names alone, the closest
         names (or the command a word was meant as); with other filters, the empty list."""
-        result = self._finder.find(query)
+        result = finder.find(query)
         if len(result.releases) == 1 and query.page == 1:
-            return self._detail(result.releases[0].id, t, refresh=query.refresh, caller=caller)
+            return self._detail(
+                finder, result.releases[0].id, t, refresh=query.refresh, caller=caller
+            )
         if not result.releases and names_only:
-            known = self._finder.known_names()
+            known = finder.known_names()
             return render_no_release_named(
                 query.names, closest(query.names, known), closest_command(query.names), t
             )
         return render_list(result, self._clock.now(), link=self._link, t=t)
 
-    def _groups(self, t: Texts) -> Message:
-        result = self._finder.find(Query(status="all"))
-        names = self._finder.group_names() or dict(result.group_names)
+    def _groups(self, finder: ReleaseFinder, t: Texts) -> Message:
+        result = finder.find(Query(status="all"))
+        names = finder.group_names() or dict(result.group_names)
         return render_groups(names, result.releases, self._clock.now(), result.freshness, t)
 
     def _detail(
         self,
+        finder: ReleaseFinder,
         release_id: int,
         t: Texts,
         *,
@@ -218,7 +250,7 @@ class Answers:
         shared_by: str | None = None,
         caller: Caller | None = None,
     ) -> Message:
-        result = self._finder.detail(release_id, refresh=refresh)
+        result = finder.detail(release_id, refresh=refresh)
         following = None
         if caller is not None and shared_by is None:
             following = self._following(caller, result.release.id)
@@ -238,9 +270,10 @@ class Answers:
             return None
 
     def _standup(
-        self, query: Query, caller: Caller, t: Texts, *, shared_by: str | None = None
+        self, finder: ReleaseFinder, query: Query, caller: Caller, t: Texts, *,
+        shared_by: str | None = None,
     ) -> Message:
-        result = read_standup(self._finder, query)
+        result = read_standup(finder, query)
         return render_standup(
             result,
             self._clock.now(),
@@ -291,11 +324,12 @@ class Answers:
             return gated
         if isinstance(action, act.PageRequest):
             query = _query_from_text(action.query_text).with_page(action.page)
-            found = self._finder.find(query)
+            found = self._finders.for_caller(caller).find(query)
             listed = render_list(found, self._clock.now(), link=self._link, t=t)
             return Reply(listed, mode="replace")
         if isinstance(action, act.ReleaseRef):
-            return Reply(self._detail(action.release_id, t, caller=caller))
+            finder = self._finders.for_caller(caller)
+            return Reply(self._detail(finder, action.release_id, t, caller=caller))
         if isinstance(action, act.FollowRequest):
             if self.follows is None:
                 return Reply(render_not_available(N_("Following releases"), t))
@@ -308,7 +342,7 @@ class Answers:
                 render_error(
                     t._("The search form could not be opened; try `/releases help`."), t=t
                 ),
-                view=search_form(self._finder, action.prefill, t),
+                view=search_form(self._finders.for_caller(caller), action.prefill, t),
             )
         if self.subscriptions is None:
             return Reply(render_not_available(N_("Channel subscriptions"), t))
@@ -316,13 +350,14 @@ class Answers:
 
     def _shared(self, action: act.ShareRequest, caller: Caller, t: Texts) -> Message:
         who = caller.user_id or None
+        finder = self._finders.for_caller(caller)
         if action.kind == "detail" and action.release_id is not None:
-            return self._detail(action.release_id, t, shared_by=who)
+            return self._detail(finder, action.release_id, t, shared_by=who)
         query = _query_from_text(action.query_text or "")
         if action.kind == "standup":
-            return self._standup(query, caller, t, shared_by=who)
+            return self._standup(finder, query, caller, t, shared_by=who)
         return render_list(
-            self._finder.find(query.with_page(action.page)),
+            finder.find(query.with_page(action.page)),
             self._clock.now(),
             shared_by=who,
             link=self._link,
@@ -331,9 +366,10 @@ class Answers:
 
     # ---- shortcut and search form ---------------------------------------------------------
 
-    def _shortcut(self, text: str, t: Texts) -> Reply:
-        scan = scan_message(text, self._finder.known_names())
-        found = self._finder.find_mentioned(scan)
+    def _shortcut(self, text: str, caller: Caller, t: Texts) -> Reply:
+        finder = self._finders.for_caller(caller)
+        scan = scan_message(text, finder.known_names())
+        found = finder.find_mentioned(scan)
         findings = ShortcutFindings(
             releases=found.releases,
             missing_ids=found.missing_ids,
@@ -348,9 +384,9 @@ class Answers:
         )
         return Reply(render_shortcut_result(findings, self._clock.now(), link=self._link, t=t))
 
-    def _search(self, values: Mapping[str, Any], t: Texts) -> Reply:
+    def _search(self, values: Mapping[str, Any], caller: Caller, t: Texts) -> Reply:
         query = search_form_query(values)
-        return Reply(self._list_or_detail(query, t))
+        return Reply(self._list_or_detail(self._finders.for_caller(caller), query, t))
 
     def _refused(self, action: Action, caller: Caller) -> Reply | None:
         refused = self._gate.refusal(action, caller)  # one line to whoever may not
@@ -372,6 +408,14 @@ class Answers:
         except QueryError as exc:
             log.info("bad input from %s: %s", caller.user_id or "?", exc.message)
             return Reply(render_error(t._(exc.message), t._(HELP_HINT), t))
+        except NotConnected as exc:
+            log.info("%s for %s: no MetaKraftwerk connection in %s", what,
+                     caller.user_id or "?", caller.team_id or "?")
+            return Reply(render_not_connected(exc.installer, exc.home_url, t))
+        except ConnectionFailing as exc:
+            log.warning("%s for %s: the connection of %s fails to log in", what,
+                        caller.user_id or "?", caller.team_id or "?")
+            return Reply(render_error(t._(exc.user_message), t=t))
         except (GroupNotFound, ReleaseNotFound) as exc:
             # A typo, not a fault: the user is told; the log keeps it below WARNING.
             log.info("%s for %s found nothing: %s", what, caller.user_id or "?", exc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.tenant import Tenant
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -22,6 +24,11 @@ class Caller:
     home_team_id: str = ""  # the actor's own workspace; "" when the payload does not say
     home_enterprise_id: str = ""  # the actor's own org, if the payload says
     ext_shared_channel: bool = False  # Slack marked the channel shared with other orgs
+
+    @property
+    def tenant(self) -> Tenant:
+        """The installation's workspace (with its org): whose connection answers."""
+        return Tenant(self.enterprise_id, self.team_id)
 
     @property
     def is_external(self) -> bool:

@@ -13,10 +13,11 @@ from typing import Any, Protocol
 
 from bot.app.answers import Caller, Subscriptions
 from bot.app.finder import FindResult, ReleaseFinder
+from bot.app.finders import Finders, finders_of
 from bot.app.language import Languages
 from bot.clock import Clock
 from bot.i18n import ENGLISH, N_, Texts
-from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.metakraftwerk.errors import MetaKraftwerkError, NotConnected
 from bot.metakraftwerk.models import Release
 from bot.query import Query, SubscriptionsCommand
 from bot.render import actions as act
@@ -32,7 +33,7 @@ OPEN_RELEASES = Query(status="open")
 class FollowedReleases(Protocol):
     """The releases a user follows; the Home section for them shows nothing without any."""
 
-    def followed(self, team_id: str, user_id: str) -> Sequence[Release]: ...
+    def followed(self, caller: Caller) -> Sequence[Release]: ...
 
 
 class SubscriptionRows(Protocol):
@@ -59,7 +60,7 @@ class RowsFromCommands:
 class NoFollows:
     """Until following exists: nobody follows anything, so the section stays empty."""
 
-    def followed(self, team_id: str, user_id: str) -> Sequence[Release]:
+    def followed(self, caller: Caller) -> Sequence[Release]:
         return ()
 
 
@@ -74,7 +75,7 @@ class UserChannels:
 class Home:
     def __init__(
         self,
-        finder: ReleaseFinder,
+        finder: ReleaseFinder | Finders,
         *,
         clock: Clock,
         subscriptions: Subscriptions | None = None,
@@ -83,7 +84,7 @@ class Home:
         languages: Languages | None = None,
     ) -> None:
         """`rows` reads the channels' subscriptions; without it, `subscriptions`' list does."""
-        self._finder = finder
+        self._finders = finders_of(finder)
         self._clock = clock
         self._subscriptions = subscriptions
         self._rows = rows or (RowsFromCommands(subscriptions) if subscriptions else None)
@@ -100,7 +101,7 @@ class Home:
     ) -> dict[str, Any]:
         """The Home tab view for `caller` (a `views.publish` view), in their language; with
         `connection` (distributed mode), the MetaKraftwerk connection's section on top."""
-        releases, releases_error = self._open_releases(refresh)
+        releases, releases_error = self._open_releases(caller, refresh)
         texts = self._languages.for_user(caller.team_id, caller.user_id)
         channel_rows, subscriptions_error = self._channel_rows(caller, channels, texts)
         data = HomeData(
@@ -114,10 +115,15 @@ class Home:
         )
         return render_home(data, self._clock.now(), texts)
 
-    def _open_releases(self, refresh: bool) -> tuple[FindResult | None, str | None]:
+    def _open_releases(
+        self, caller: Caller, refresh: bool
+    ) -> tuple[FindResult | None, str | None]:
         query = Query(status="open", refresh=refresh)
         try:
-            return self._finder.find(query), None
+            return self._finders.for_caller(caller).find(query), None
+        except NotConnected as exc:
+            log.info("App Home of %s: MetaKraftwerk is not connected", caller.team_id or "?")
+            return None, exc.user_message
         except MetaKraftwerkError as exc:
             log.warning("App Home without releases: %s", exc)
             return None, exc.user_message
@@ -127,7 +133,7 @@ class Home:
 
     def _followed(self, caller: Caller) -> tuple[Release, ...]:
         try:
-            return tuple(self._follows.followed(caller.team_id, caller.user_id))
+            return tuple(self._follows.followed(caller))
         except Exception:
             log.exception("App Home without followed releases for %s", caller.user_id)
             return ()

@@ -12,12 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cachetools import LRUCache
+
 from bot.app.answers import Answers, Caller
 from bot.app.finder import ReleaseFinder
+from bot.app.finders import Finders, finders_of
 from bot.app.search_query import SearchFormError, search_form, search_form_query
 from bot.clock import Clock, SystemClock
+from bot.metakraftwerk.errors import MetaKraftwerkError, NotConnected
 from bot.query import QueryError
 from bot.render import actions as act
+from bot.render.errors import render_error, render_not_connected
 from bot.render.listing import query_text
 from bot.render.message import Message
 from bot.render.search_modal import BLOCK_FILTERS, group_options
@@ -36,6 +41,10 @@ MAX_ERROR = 150  # Slack shows at most this much under a field
 # not be read (the API failing) is asked for again after the shorter time.
 NAMES_FRESH_SECONDS = 60.0
 NAMES_FAILED_SECONDS = 15.0
+# The suggestions of this many connections are held (distributed mode), the least used dropped.
+MAX_SUGGESTION_SETS = 256
+
+NOBODY = Caller()  # single-workspace mode: one connection for everyone
 
 # Runs a job in the background; False when it cannot take it now (WorkQueue.submit).
 Submit = Callable[[Callable[[], object]], bool]
@@ -51,16 +60,48 @@ class ModalStep:
 
 class SearchForms:
     def __init__(
-        self, answers: Answers, finder: ReleaseFinder | None = None, *, clock: Clock | None = None
+        self,
+        answers: Answers,
+        finder: ReleaseFinder | Finders | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        """`finder` is the one `answers` use (bot/wiring passes it; alone, it is asked)."""
+        """`finder` is what `answers` use (bot/wiring passes it; alone, it is asked). Each
+        connection's group names are suggested to its own workspaces only."""
         self._answers = answers
-        self._finder = finder if finder is not None else answers.finder
-        self._names = GroupSuggestions(self._finder.group_names, clock=clock)
+        if finder is None:
+            try:
+                finder = answers.finder  # single-workspace mode: the one finder
+            except LookupError:
+                finder = answers.finders
+        self._finders = finders_of(finder)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._names: LRUCache[ReleaseFinder, GroupSuggestions] = LRUCache(MAX_SUGGESTION_SETS)
 
-    def form(self, prefill: str = "") -> dict[str, Any]:
-        """The form, with the groups already held; never waits for the API (3 s trigger)."""
-        return search_form(self._finder, prefill)
+    def form(self, prefill: str = "", caller: Caller = NOBODY) -> dict[str, Any]:
+        """The form, with the groups already held; never waits for the API (3 s trigger).
+        Without a working connection, a view that says so instead."""
+        try:
+            finder = self._finders.for_caller(caller)
+        except MetaKraftwerkError as exc:
+            t = self._answers.languages.for_user(caller.team_id, caller.user_id)
+            if isinstance(exc, NotConnected):
+                message = render_not_connected(exc.installer, exc.home_url, t)
+            else:
+                message = render_error(t._(exc.user_message), t=t)
+            return render_results_view(message, share=None)
+        return search_form(finder, prefill)
+
+    def _suggestions(self, caller: Caller) -> GroupSuggestions:
+        """The suggestions of the caller's connection (raises as Finders do)."""
+        finder = self._finders.for_caller(caller)
+        with self._lock:
+            names = self._names.get(finder)
+            if names is None:
+                names = GroupSuggestions(finder.group_names, clock=self._clock)
+                self._names[finder] = names
+        return names
 
     def errors(self, values: Mapping[str, Any]) -> dict[str, str]:
         """{block id: plain text} for the fields to mark; empty when the form reads fine."""
@@ -103,7 +144,7 @@ class SearchForms:
             log.warning("unreadable button in the search modal %s: %s", own[:60], exc)
             return None
         if isinstance(action, act.OpenSearch):
-            return ModalStep("update", self.form(action.prefill))
+            return ModalStep("update", self.form(action.prefill, caller))
         reply = self._answers.button(own, value, caller)
         if isinstance(action, act.PageRequest):
             share = ShareTarget("list", query_text=action.query_text, page=action.page)
@@ -140,17 +181,26 @@ class SearchForms:
         value = act.encode_share(request) or ""
         return self._answers.button(act.ACTION_SHARE, value, caller).message
 
-    def group_options(self, typed: str, background: Submit) -> list[dict[str, Any]]:
+    def group_options(
+        self, typed: str, background: Submit, caller: Caller = NOBODY
+    ) -> list[dict[str, Any]]:
         """The group select's options as the user types: from the names held, at once."""
-        return group_options(self._names.held(background), typed)
+        try:
+            names = self._suggestions(caller)
+        except MetaKraftwerkError:
+            return []  # no connection: nothing to suggest
+        return group_options(names.held(background), typed)
 
-    def warm_group_names(self, background: Submit) -> None:
+    def warm_group_names(self, background: Submit, caller: Caller = NOBODY) -> None:
         """Start reading the names (if they are old) before the user types in the form."""
-        self._names.held(background)
+        try:
+            self._suggestions(caller).held(background)
+        except MetaKraftwerkError:
+            return  # the form says what is wrong
 
-    def refresh_group_names(self) -> None:
+    def refresh_group_names(self, caller: Caller = NOBODY) -> None:
         """Read the names now, in the caller's thread (what the background job does)."""
-        self._names.refresh()
+        self._suggestions(caller).refresh()
 
 
 class GroupSuggestions:

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.app.caller import Caller
 from bot.app.finder import ReleaseFinder
+from bot.app.finders import Finders, finders_of
 from bot.app.standup import read_standup
 from bot.clock import Clock
 from bot.logs import log_unexpected
@@ -34,6 +36,9 @@ MAX_FILTER = 2000
 EXAMPLE = "group:DWH_GROUP open"
 
 
+NOBODY = Caller()  # single-workspace mode: one connection for everyone
+
+
 class StepError(Exception):
     """Why the step cannot answer, in plain text: Workflow Builder shows it unformatted."""
 
@@ -49,12 +54,13 @@ class StepOutputs:
 
 
 class FindReleasesStep:
-    def __init__(self, finder: ReleaseFinder, clock: Clock) -> None:
-        self._finder = finder
+    def __init__(self, finder: ReleaseFinder | Finders, clock: Clock) -> None:
+        self._finders = finders_of(finder)
         self._clock = clock
 
-    def run(self, filter_text: object) -> StepOutputs:
-        """The outputs for one execution; raises StepError with the reason otherwise."""
+    def run(self, filter_text: object, caller: Caller = NOBODY) -> StepOutputs:
+        """The outputs for one execution, from the connection of the workspace that runs it
+        (`caller`'s); raises StepError with the reason otherwise."""
         if filter_text is None:
             filter_text = ""
         if not isinstance(filter_text, str):
@@ -63,10 +69,12 @@ class FindReleasesStep:
             raise StepError(f"The filter is longer than {MAX_FILTER} characters.")
         try:
             command = parse_command(filter_text.strip())
+            if isinstance(command, StandupCommand | ListCommand):
+                finder = self._finders.for_caller(caller)
             if isinstance(command, StandupCommand):
-                return self._standup(command.query)
+                return self._standup(finder, command.query)
             if isinstance(command, ListCommand):
-                return self._list(command.query)
+                return self._list(finder, command.query)
         except QueryError as exc:
             raise StepError(_plain(exc.message)) from None
         except MetaKraftwerkError as exc:
@@ -77,13 +85,13 @@ class FindReleasesStep:
             "with filters; subscriptions and help do not work here."
         )
 
-    def _list(self, query: Query) -> StepOutputs:
+    def _list(self, finder: ReleaseFinder, query: Query) -> StepOutputs:
         now = self._clock.now()
         if query.release_id is not None:
-            detail = self._finder.detail(query.release_id)
+            detail = finder.detail(query.release_id)
             message = render_detail(detail, now)
             return StepOutputs(message_mrkdwn(message), 1, str(detail.release.id))
-        result = self._finder.find(query)
+        result = finder.find(query)
         ids = [r.id for r in result.releases]
         # As many rows as fit the summary whole, so its "N of M shown" is true; `count` and
         # `release_ids` always cover every match.
@@ -93,8 +101,8 @@ class FindReleasesStep:
                 break
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))
 
-    def _standup(self, query: Query) -> StepOutputs:
-        result = read_standup(self._finder, query)  # as `/releases standup` reads it
+    def _standup(self, finder: ReleaseFinder, query: Query) -> StepOutputs:
+        result = read_standup(finder, query)  # as `/releases standup` reads it
         message = render_standup(result, self._clock.now())
         ids = [r.id for r in result.releases if query.matches(r, result.group_names)]
         return StepOutputs(message_mrkdwn(message), len(ids), release_ids_text(ids))

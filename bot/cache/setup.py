@@ -28,9 +28,10 @@ def shared_link(settings: Settings, clock: Clock | None = None) -> RedisLink | N
     return link
 
 
-def cache_store(link: RedisLink | None) -> StoreFactory | None:
-    """The release cache's store: shared on Redis, or None for the in-process default."""
-    return None if link is None else RedisStore.factory(link)
+def cache_store(link: RedisLink | None, scope: str = "") -> StoreFactory | None:
+    """The release cache's store: shared on Redis, or None for the in-process default;
+    `scope` keeps one connection's keys apart from every other's in Redis."""
+    return None if link is None else RedisStore.factory(link, scope=scope)
 
 
 def replay_guard(link: RedisLink | None) -> ReplayGuard:

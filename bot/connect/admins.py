@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.connect.records import Tenant
+from bot.tenant import Tenant
 
 
 def same_organisation(user: Mapping[str, Any], tenant: Tenant) -> bool:

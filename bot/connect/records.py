@@ -1,4 +1,5 @@
-"""Plain records of the connections: who owns one, what is stored, what a link grants."""
+"""Plain records of the connections: what is stored, what a link grants (owners are Tenants,
+bot/tenant.py)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from bot.tenant import Tenant
+
 Status = Literal["active", "failing", "disabled"]
-
-
-@dataclass(frozen=True, slots=True)
-class Tenant:
-    """A workspace (team_id set) or a whole Grid org (team_id ''), as Slack names them."""
-
-    enterprise_id: str
-    team_id: str
-
-    @property
-    def key(self) -> str:
-        """The row key a sealed secret is bound to."""
-        return f"{self.enterprise_id}:{self.team_id}"
-
-    @property
-    def org(self) -> Tenant:
-        return Tenant(self.enterprise_id, "")
 
 
 @dataclass(frozen=True, slots=True)

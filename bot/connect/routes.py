@@ -140,23 +140,23 @@ class ConnectPages:
         try:
             account = self._verifier.verify(base_url, email, password)
         except NotVerified as failed:
-            log.info("connecting %s for %s failed: %s", base_url, grant.tenant.key, failed.reason)
+            log.info("connecting %s for %s failed: %s", base_url, grant.tenant.key(), failed.reason)
             return HTTPStatus.UNPROCESSABLE_ENTITY, [], form_page(
                 _with_error(form, failed.reason), style)
         except Exception:
-            log.exception("connecting %s for %s failed", base_url, grant.tenant.key)
+            log.exception("connecting %s for %s failed", base_url, grant.tenant.key())
             return HTTPStatus.BAD_GATEWAY, [], form_page(_with_error(form, UNREACHABLE), style)
         try:
             connection = self._store.connect(grant, account)
         except LinkUsed:
             return HTTPStatus.GONE, [], refused_page(USED_LINK, style)
-        log.info("connection %d for %s now logs in to %s", connection.id, grant.tenant.key,
+        log.info("connection %d for %s now logs in to %s", connection.id, grant.tenant.key(),
                  base_url)
         if self._on_connected is not None:
             try:
                 self._on_connected(grant, connection)
             except Exception:
-                log.exception("after connecting %s", grant.tenant.key)
+                log.exception("after connecting %s", grant.tenant.key())
         return HTTPStatus.OK, [], done_page(email, base_url, style)
 
     def _set_cookie(self, value: str) -> tuple[str, str]:

@@ -15,15 +15,20 @@ from sqlalchemy import Connection as SqlConnection
 
 from bot.clock import Clock
 from bot.connect.links import LINK_LIFETIME
-from bot.connect.records import Account, Connection, LinkGrant, Tenant
+from bot.connect.records import Account, Connection, LinkGrant
 from bot.notify.store.database import Database, upsert
 from bot.notify.store.schema import connect_links, connections, installations
 from bot.notify.store.schema import connection_schedules as schedules
 from bot.secret_box import SecretBox, context_of
+from bot.tenant import Tenant
 
 MAX_ERROR_CHARS = 200
 _TABLE = "connections"
 DEFAULT_INTERVAL_SECONDS = 60
+
+# The owner's enterprise and team are joined by this in each secret's context: changing it would
+# leave every stored secret unopenable (bot/notify/store/sealed_fields.py says the same).
+OWNER_SEPARATOR = ":"
 
 
 def schedule_key(connection_id: int) -> str:
@@ -36,7 +41,7 @@ class LinkUsed(Exception):
 
 
 def _context(owner: Tenant, field: str) -> str:
-    return context_of(_TABLE, field, owner.key)
+    return context_of(_TABLE, field, owner.key(OWNER_SEPARATOR))
 
 
 class ConnectionStore:

@@ -77,10 +77,10 @@ class Console:
         `read_line` reads the search form's field (stdin when `out` is the terminal)."""
         self._answers = answers
         self._home_tab = home or Home(
-            answers.finder, clock=answers.clock, subscriptions=answers.subscriptions,
+            answers.finders, clock=answers.clock, subscriptions=answers.subscriptions,
             follows=answers.follows,
         )
-        self._workflow_step = step or FindReleasesStep(answers.finder, answers.clock)
+        self._workflow_step = step or FindReleasesStep(answers.finders, answers.clock)
         self._forms = forms or SearchForms(answers)
         self._read_line = read_line or (
             sys.stdin.readline if out is sys.stdout else (lambda: "")

@@ -18,7 +18,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 
 from bot.install.store import InstalledBot, TenantInstallationStore
-from bot.install.tenant import Tenant
+from bot.tenant import Tenant
 
 CACHE_SECONDS = 45.0
 CACHE_ENTRIES = 10_000

@@ -29,7 +29,7 @@ from slack_sdk.errors import SlackApiError
 from bot.install.authorize import TenantAuthorize
 from bot.install.states import STATE_SECONDS, TenantStateStore
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant
+from bot.tenant import Tenant
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -93,8 +93,8 @@ def build_oauth_flow(
                 )
             except SlackApiError as exc:
                 log.warning("install of %s: the welcome message failed: %s",
-                            tenant.row_key, exc.response.get("error"))
-        log.info("installed in %s", tenant.row_key)
+                            tenant.key(), exc.response.get("error"))
+        log.info("installed in %s", tenant.key())
         return BoltResponse(status=302, body="", headers={
             "Location": back_to_slack(tenant, app_id), "Cache-Control": "no-store",
         })

@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from bot.install.authorize import TenantAuthorize
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant
 from bot.notify.store.database import Database
 from bot.notify.store.schema import installations
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ class Uninstalls:
             try:
                 stop(tenant)
             except Exception:
-                log.exception("stopping the work of %s failed", tenant.row_key)
-        log.info("%s: %s", tenant.row_key, kind)
+                log.exception("stopping the work of %s failed", tenant.key())
+        log.info("%s: %s", tenant.key(), kind)
 
 
 def tenants_to_purge(

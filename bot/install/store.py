@@ -21,15 +21,18 @@ from slack_sdk.oauth.installation_store import Bot, Installation, InstallationSt
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.install.tenant import Tenant
 from bot.notify.store.database import Database
 from bot.notify.store.schema import installation_events, installations
 from bot.notify.store.trouble import StoreUnavailable
 from bot.secret_box import SecretBox, SecretError, context_of
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
 TOKEN_FIELD = "bot_token"  # noqa: S105 - a column name
+# The row's enterprise and team are joined by this in the token's context: changing it would leave
+# every stored token unopenable (bot/notify/store/sealed_fields.py says the same).
+ROW_SEPARATOR = "/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,7 @@ class TenantInstallationStore(InstallationStore):
         if installer:
             values["installer_user_id"] = installer
         with _as_bolt_error("save an installation"), self._db.write() as conn:
-            self._db.take_turns(conn, f"installation:{tenant.row_key}")
+            self._db.take_turns(conn, f"installation:{tenant.key(ROW_SEPARATOR)}")
             now = self._db.now()
             before = _row(conn, tenant)
             if before is None:
@@ -133,12 +136,24 @@ class TenantInstallationStore(InstallationStore):
         try:
             token = self._box.open(row.bot_token, _context(tenant))
         except SecretError as exc:
-            log.error("installation %s: its bot token does not open: %s", tenant.row_key, exc)
+            log.error("installation %s: its bot token does not open: %s", tenant.key(), exc)
             return None
         return InstalledBot(
             tenant=tenant, bot_token=token, bot_id=row.bot_id, bot_user_id=row.bot_user_id,
             bot_scopes=tuple(s for s in row.bot_scopes.split(",") if s), app_id=row.app_id,
         )
+
+    def installer(self, tenant: Tenant) -> tuple[str | None, str | None]:
+        """Who installed the app for `tenant` (its own row, else its org's) and the app's id;
+        (None, None) when nobody did. Opens no token."""
+        for candidate in (tenant, tenant.org()):
+            if candidate is None:
+                continue
+            with _as_bolt_error("read an installation"), self._db.read() as conn:
+                row = _row(conn, candidate)
+            if row is not None and row.revoked_at is None:
+                return row.installer_user_id, row.app_id
+        return None, None
 
     def find_bot(
         self, *, enterprise_id: str | None, team_id: str | None,
@@ -225,7 +240,7 @@ class TenantInstallationStore(InstallationStore):
 
 
 def _context(tenant: Tenant) -> str:
-    return context_of(installations.name, TOKEN_FIELD, tenant.row_key)
+    return context_of(installations.name, TOKEN_FIELD, tenant.key(ROW_SEPARATOR))
 
 
 def _row(conn: Connection, tenant: Tenant) -> Row[Any] | None:

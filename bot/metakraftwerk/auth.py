@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -73,6 +74,17 @@ class StaticToken:
         return "StaticToken(<redacted>)"
 
 
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """A token from an earlier login and when it expires."""
+
+    token: Secret
+    expires_at: datetime
+
+
+OnLogin = Callable[[Secret, datetime], None]  # a new token and its expiry, to be kept
+
+
 class LoginSession:
     """Email/password: log in on first use, renew before expiry, share one login among threads.
 
@@ -89,8 +101,13 @@ class LoginSession:
         *,
         default_lifetime: timedelta = DEFAULT_LIFETIME,
         renew_before: timedelta = RENEW_BEFORE,
+        stored: StoredSession | None = None,
+        on_login: OnLogin | None = None,
     ) -> None:
+        """`stored` is a token kept from an earlier login (another process, a restart): it
+        serves until its renewal time. `on_login` hears of every new token, to keep it."""
         self._login = login
+        self._on_login = on_login
         self._clock = clock
         self._default_lifetime = default_lifetime
         self._renew_before = renew_before
@@ -100,6 +117,12 @@ class LoginSession:
         self._renew_at: datetime | None = None
         self._expires_at: datetime | None = None
         self.logins = 0
+        if stored is not None and stored.expires_at > clock.now():
+            self._token = stored.token
+            self._expires_at = stored.expires_at
+            self._renew_at = stored.expires_at - min(
+                renew_before, (stored.expires_at - clock.now()) / 2
+            )
 
     def __repr__(self) -> str:
         return f"LoginSession(logged_in={self._token is not None}, expires_at={self._expires_at})"
@@ -190,6 +213,8 @@ class LoginSession:
             self._expires_at = expires_at
             self._renew_at = renew_at
             self.logins += 1
+        if self._on_login is not None:
+            self._on_login(token, expires_at)
         log.info(
             "%s MetaKraftwerk; the token expires at %s",
             "renewed the login to" if renewing else "logged in to",

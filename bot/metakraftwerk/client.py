@@ -18,7 +18,14 @@ from bot import __version__
 from bot.clock import Clock, Deadline, SystemClock
 from bot.config import Secret, Settings
 from bot.logs import mask_secrets, new_ref
-from bot.metakraftwerk.auth import LoginSession, NoToken, StaticToken, TokenSource
+from bot.metakraftwerk.auth import (
+    LoginSession,
+    NoToken,
+    OnLogin,
+    StaticToken,
+    StoredSession,
+    TokenSource,
+)
 from bot.metakraftwerk.errors import (
     BadResponse,
     CredentialsRejected,
@@ -78,7 +85,10 @@ class MetaKraftwerkClient:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        stored: StoredSession | None = None,
+        on_login: OnLogin | None = None,
     ) -> None:
+        """With email and password, `stored` and `on_login` go to the LoginSession."""
         self._http = http
         self._clock: Clock = clock or SystemClock()
         self._deadline_seconds = deadline_seconds
@@ -92,7 +102,9 @@ class MetaKraftwerkClient:
         if token:
             self._auth = StaticToken(token)
         elif email and password:
-            self._auth = LoginSession(self._log_in, self._clock)
+            self._auth = LoginSession(
+                self._log_in, self._clock, stored=stored, on_login=on_login
+            )
         else:
             self._auth = NoToken()
 

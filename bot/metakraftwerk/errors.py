@@ -7,6 +7,8 @@ under the same ref, and to `detail` for the operator's `check` command.
 
 from __future__ import annotations
 
+from bot.i18n import N_
+
 
 class MetaKraftwerkError(Exception):
     """Base of every API failure; `user_message` is safe to show (no secret, no traceback).
@@ -50,3 +52,26 @@ class Unavailable(MetaKraftwerkError):
 
 class BadResponse(MetaKraftwerkError):
     """The API answered, but with something that is not the documented JSON."""
+
+
+class NotConnected(MetaKraftwerkError):
+    """No MetaKraftwerk connection serves this workspace yet (distributed mode).
+
+    `installer` is the Slack user who installed the app, `home_url` a link to the app's App
+    Home, where an admin connects it; either is None when unknown.
+    """
+
+    def __init__(self, installer: str | None = None, home_url: str | None = None) -> None:
+        super().__init__(N_("MetaKraftwerk isn't connected for this workspace yet."))
+        self.installer = installer
+        self.home_url = home_url
+
+
+class ConnectionFailing(CredentialsRejected):
+    """The workspace's connection cannot log in; an admin fixes it in App Home."""
+
+    def __init__(self) -> None:
+        super().__init__(N_(
+            "The MetaKraftwerk connection of this workspace is failing: MetaKraftwerk did not "
+            "accept its login. An admin can reconnect it in App Home."
+        ))

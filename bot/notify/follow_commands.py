@@ -14,10 +14,11 @@ from typing import Any
 
 from bot.app.answers import Caller, FollowsCommand, Reply
 from bot.app.finder import ReleaseFinder
+from bot.app.finders import Finders, finders_of
 from bot.clock import Clock, SystemClock
 from bot.i18n import ENGLISH, N_, Texts
 from bot.logs import new_ref
-from bot.metakraftwerk.errors import MetaKraftwerkError
+from bot.metakraftwerk.errors import MetaKraftwerkError, NotConnected
 from bot.metakraftwerk.models import Release
 from bot.mrkdwn import escape_truncated
 from bot.notify.store import Store, StoreUnavailable
@@ -43,10 +44,10 @@ class FollowCommands:
     """The `Follows` service `bot.app.answers.Answers` delegates to, over the store and cache."""
 
     def __init__(
-        self, store: Store, finder: ReleaseFinder, *, clock: Clock | None = None
+        self, store: Store, finder: ReleaseFinder | Finders, *, clock: Clock | None = None
     ) -> None:
         self._store = store
-        self._finder = finder
+        self._finders = finders_of(finder)  # the follower's connection's releases
         self._clock = clock or SystemClock()
 
     def handle(self, command: FollowsCommand, caller: Caller, t: Texts = ENGLISH) -> Reply:
@@ -75,18 +76,22 @@ class FollowCommands:
             return None
         return self._store.follows.is_following(caller.team_id, caller.user_id, release_id)
 
-    def followed(self, team_id: str, user_id: str) -> Sequence[Release]:
+    def followed(self, caller: Caller) -> Sequence[Release]:
         """The user's followed releases as the cache knows them (App Home)."""
-        follows = self._store.follows.of_user(team_id, user_id)
+        follows = self._store.follows.of_user(caller.team_id, caller.user_id)
         if not follows:
             return ()
-        known = {r.id: r for r in self._finder.all_releases().releases}
+        try:
+            known = {r.id: r for r in self._finders.for_caller(caller).all_releases().releases}
+        except NotConnected:
+            return ()  # App Home says so above
         return tuple(known[f.release_id] for f in follows if f.release_id in known)
 
     # ---- commands ---------------------------------------------------------------------------
 
     def _follow(self, release_id: int, caller: Caller, t: Texts) -> Reply:
-        release = self._finder.detail(release_id).release  # ReleaseNotFound: a clear answer
+        finder = self._finders.for_caller(caller)
+        release = finder.detail(release_id).release  # ReleaseNotFound: a clear answer
         name = f"{parts.bold(parts.name_label(release.name, 80))} (#{release.id})"
         if release.deleted:
             return Reply(render_error(
@@ -127,28 +132,30 @@ class FollowCommands:
         log.info("user %s unfollowed release %d", caller.user_id, release_id)
         return Reply(_note(
             t._("You no longer follow {release}; no more messages about it.",
-                release=self._label(release_id, t)),
+                release=self._label(caller, release_id, t)),
             t._("`/releases follow {id}` follows it again.", id=release_id),
         ))
 
     def _following(self, caller: Caller, t: Texts) -> Reply:
         follows = self._store.follows.of_user(caller.team_id, caller.user_id)
-        known, names, trouble = self._releases(t)
+        known, names, trouble = self._releases(caller, t)
         pauses = self._store.outbox.paused_follows.reasons([f.id for f in follows])
         paused = {f.release_id: pauses[f.id] for f in follows if f.id in pauses}
         return Reply(render_following([f.release_id for f in follows], known, names,
                                       self._clock.now(), trouble=trouble, paused=paused, t=t))
 
-    def _releases(self, t: Texts) -> tuple[dict[int, Release], dict[int, str], str | None]:
+    def _releases(
+        self, caller: Caller, t: Texts
+    ) -> tuple[dict[int, Release], dict[int, str], str | None]:
         try:
-            result = self._finder.all_releases()
+            result = self._finders.for_caller(caller).all_releases()
         except MetaKraftwerkError as exc:
             log.warning("the follow list without names: %s", exc)
             return {}, {}, t._(exc.user_message)
         return {r.id: r for r in result.releases}, dict(result.group_names), None
 
-    def _label(self, release_id: int, t: Texts) -> str:
-        known, _, _ = self._releases(t)
+    def _label(self, caller: Caller, release_id: int, t: Texts) -> str:
+        known, _, _ = self._releases(caller, t)
         release = known.get(release_id)
         if release is None:
             return t._("release #{id}", id=release_id)

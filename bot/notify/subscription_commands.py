@@ -61,6 +61,8 @@ PRIVATE_CHANNEL_HINT = N_("In a private channel, invite me first: `/invite @rele
 _LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 # Every release group by id; {} when MetaKraftwerk cannot say (the finder's `group_names`).
 GroupNames = Callable[[], Mapping[int, str]]
+# The same of the caller's MetaKraftwerk connection (distributed mode; raises NotConnected).
+GroupNamesOf = Callable[[Caller], Mapping[int, str]]
 
 
 def _no_zone(user_id: str) -> str | None:
@@ -78,10 +80,13 @@ class SubscriptionCommands:
         group_names: GroupNames,
         user_timezone: UserTimezone = _no_zone,
         clock: Clock | None = None,
+        group_names_of: GroupNamesOf | None = None,
     ) -> None:
+        """`group_names_of`, when given, names the groups of each caller's own connection."""
         self._store = store
         self._settings = settings
         self._group_names = group_names
+        self._group_names_of = group_names_of
         self._user_timezone = user_timezone
         self._clock = clock or SystemClock()
 
@@ -183,7 +188,11 @@ class SubscriptionCommands:
         except UnstorableFilters as exc:
             log.info("subscription refused for %s: %s", caller.user_id or "?", exc.message)
             return _error(exc.words(t))
-        checked = check_groups(query, self._group_names(), t)
+        names = (
+            self._group_names_of(caller) if self._group_names_of is not None
+            else self._group_names()
+        )
+        checked = check_groups(query, names, t)
         if checked.refusal is not None:
             log.info("subscription refused for %s: %s", caller.user_id or "?", checked.refusal)
             return _error(

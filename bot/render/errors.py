@@ -17,6 +17,7 @@ from bot.render.block_limits import MAX_SECTION_TEXT, cut_mrkdwn, fit_blocks, fi
 from bot.render.message import Message
 
 _REF = re.compile(r"[^A-Za-z0-9_-]")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 def defang(text: str) -> str:
@@ -57,3 +58,28 @@ def render_unexpected_error(ref: str, t: Texts = ENGLISH) -> Message:
         t._("If it keeps happening, tell whoever runs this app the ref `{ref}`.", ref=safe_ref),
         t,
     )
+
+
+ACTION_OPEN_HOME = "open_app_home"  # a link button; its click is only acknowledged
+BLOCK_NOT_CONNECTED = "not_connected"
+
+
+def render_not_connected(
+    installer: str | None, home_url: str | None, t: Texts = ENGLISH
+) -> Message:
+    """No MetaKraftwerk connection in this workspace: who can connect it, and where."""
+    said = t._("MetaKraftwerk isn't connected for this workspace yet.")
+    if installer and _USER_ID.fullmatch(installer):
+        who = t._(
+            "<@{installer}> (who installed the app) or a workspace owner or admin can connect "
+            "it in the app's Home tab.", installer=installer,
+        )
+    else:
+        who = t._("A workspace owner or admin can connect it in the app's Home tab.")
+    blocks = [parts.section(f"{parts.EMOJI_WARNING} {said}"), parts.context(who)]
+    if home_url and home_url.startswith(("slack://app?", "https://slack.com/app_redirect?")):
+        link = parts.button(t._("Open App Home"), ACTION_OPEN_HOME, "home")
+        link["url"] = home_url
+        blocks.append(parts.actions(BLOCK_NOT_CONNECTED, [link]))
+    return Message(text=f"{said} {who}", blocks=tuple(blocks),
+                   meta={"view": "error", "not_connected": True})

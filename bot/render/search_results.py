@@ -91,6 +91,8 @@ def message_action_id(action_id: str) -> str:
 def _kept(element: dict[str, Any]) -> bool:
     if element.get("type") != "button":
         return False
+    if isinstance(element.get("url"), str):
+        return True  # a link (to App Home) works in a modal as it is
     base = act.base_action_id(str(element.get("action_id", "")))
     if base not in _KEPT:
         return False

@@ -20,7 +20,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.connect.admins import may_administer
 from bot.connect.links import LinkSigner
-from bot.connect.records import Tenant
 from bot.connect.store import ConnectionStore
 from bot.connect.verify import NotVerified, Verifier
 from bot.render.connection_panel import (
@@ -31,6 +30,7 @@ from bot.render.connection_panel import (
 )
 from bot.secret_box import SecretError
 from bot.slack import payload
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class ConnectHome:
         connection = self.store.for_workspace(tenant)
         if connection is None or not self.store.disconnect(connection.owner):
             return "MetaKraftwerk was not connected."
-        log.info("%s disconnected MetaKraftwerk for %s", user_id, connection.owner.key)
+        log.info("%s disconnected MetaKraftwerk for %s", user_id, connection.owner.key())
         return "MetaKraftwerk is disconnected; its account and password are gone."
 
 

@@ -25,13 +25,13 @@ from slack_sdk.errors import SlackApiError
 from bot.app.answers import Caller
 from bot.app.home import Home, UserChannels
 from bot.cache.replay import ReplayGuard
-from bot.connect.records import Tenant
 from bot.i18n import N_
 from bot.render.home_view import ACTION_HOME_REFRESH
 from bot.slack import payload
 from bot.slack.connect_listeners import ConnectHome, register_connect, tenant_of
 from bot.slack.rate_limits import RETRIES, again_later, retry_after
 from bot.slack.reply_delivery import Delivery
+from bot.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,10 @@ def register_home(
     if connect is not None:
         def republish(body: dict[str, Any]) -> None:
             user = payload.obj(body, "user")
-            caller = Caller(team_id=tenant_of(body).team_id, user_id=payload.text(user, "id"))
-            publish_home(home, delivery, caller, connect=connect, tenant=tenant_of(body))
+            tenant = tenant_of(body)
+            caller = Caller(team_id=tenant.team_id, user_id=payload.text(user, "id"),
+                            enterprise_id=tenant.enterprise_id)
+            publish_home(home, delivery, caller, connect=connect, tenant=tenant)
 
         register_connect(app, connect, delivery.client, delivery.work.submit, republish)
 
@@ -72,7 +74,9 @@ def on_app_home_opened(
     if payload.text(event, "tab") not in ("", "home"):
         return None
     event_id = payload.text(body, "event_id")
-    caller = Caller(team_id=payload.text(body, "team_id"), user_id=payload.text(event, "user"))
+    # The org too: a workspace of an org reads the org's connection when it has none of its own.
+    caller = Caller(team_id=payload.text(body, "team_id"), user_id=payload.text(event, "user"),
+                    enterprise_id=tenant_of(body).enterprise_id)
     if not caller.user_id:
         log.warning("App Home event without a user; nothing published")
         return None
@@ -96,12 +100,13 @@ def on_home_refresh(
 ) -> None:
     """The Refresh button: ask MetaKraftwerk again, not the cache."""
     user, team = payload.obj(body, "user"), payload.obj(body, "team")
+    tenant = tenant_of(body)
     caller = Caller(
         team_id=payload.text(team, "id") or payload.text(user, "team_id"),
         user_id=payload.text(user, "id"),
+        enterprise_id=tenant.enterprise_id,
     )
     ack()
-    tenant = tenant_of(body)
     if not delivery.work.submit(lambda: publish_home(
         home, delivery, caller, refresh=True, connect=connect, tenant=tenant
     )):

@@ -27,6 +27,7 @@ from slack_bolt.middleware import Middleware
 
 from bot.app.answers import Answers
 from bot.render import actions
+from bot.render.errors import ACTION_OPEN_HOME
 from bot.render.search_modal import RETIRED_SEARCH_CALLBACK, render_outdated_form
 from bot.slack import payload
 from bot.slack.reply_delivery import BUSY_TEXT, Delivery
@@ -53,6 +54,7 @@ def register(app: App, answers: Answers, delivery: Delivery) -> None:
     app.shortcut(FIND_RELEASES_CALLBACK)(partial(on_find_releases, answers, delivery))
     app.action(re.compile(actions.ACTION_ID_PATTERN))(partial(on_button, answers, delivery))
     app.view(RETIRED_SEARCH_CALLBACK)(on_retired_form_submitted)
+    app.action(ACTION_OPEN_HOME)(lambda ack: ack())  # a link button still needs its ack
     app.error(partial(on_error, answers, delivery))
 
 

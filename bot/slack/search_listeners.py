@@ -57,12 +57,13 @@ def on_search_shortcut(
 ) -> None:
     """The global shortcut "Search releases": open the form while the trigger is valid."""
     trigger_id = payload.text(body, "trigger_id")
+    caller = payload.interaction_caller(body)
     ack()
-    forms.warm_group_names(delivery.work.submit)  # the names are there when the user types
+    forms.warm_group_names(delivery.work.submit, caller)  # the names are there to type
 
     def open_form() -> None:
         try:
-            delivery.client.views_open(trigger_id=trigger_id, view=forms.form())
+            delivery.client.views_open(trigger_id=trigger_id, view=forms.form("", caller))
         except SlackApiError as exc:
             log.warning("views.open for the search form failed: %s", exc.response.get("error"))
         except OSError as exc:
@@ -194,7 +195,9 @@ def on_group_options(
     """The names held, at once: Slack asks at every keystroke, in one of the request threads."""
     typed = payload.text(body, "value")
     try:
-        options = forms.group_options(typed, delivery.work.submit)
+        options = forms.group_options(
+            typed, delivery.work.submit, payload.interaction_caller(body)
+        )
     except Exception:
         log.exception("group options for %r failed", typed[:40])
         options = []

@@ -22,8 +22,10 @@ from typing import Any
 from slack_bolt import App, Complete, Fail
 from slack_sdk.errors import SlackApiError
 
+from bot.app.caller import Caller
 from bot.app.workflow_step import (
     FUNCTION_CALLBACK,
+    NOBODY,
     FindReleasesStep,
     StepError,
     filter_input,
@@ -31,6 +33,7 @@ from bot.app.workflow_step import (
 )
 from bot.cache.replay import ReplayGuard
 from bot.slack import payload
+from bot.slack.actor import with_actor
 from bot.slack.rate_limits import RETRIES, again_later
 from bot.slack.reply_delivery import Delivery
 from bot.slack.work import WorkQueue
@@ -55,9 +58,13 @@ def on_find_releases_step(
     complete: Complete,
     fail: Fail,
     event: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> None:
-    """Hand the step to a work thread; when there is no room, fail it as busy."""
+    """Hand the step to a work thread; when there is no room, fail it as busy. The step
+    reads the connection of the installation that runs it (Bolt's `body` and `context`)."""
     execution = payload.text(event, "function_execution_id")
+    caller = with_actor(Caller(), body or {}, context)
 
     def first_time() -> bool:
         """The first delivery of this execution, or Slack's retry of one already handled."""
@@ -68,7 +75,7 @@ def on_find_releases_step(
 
     def run() -> None:
         if first_time():
-            find_releases_step(step, inputs, complete, fail, later=delivery.work)
+            find_releases_step(step, inputs, complete, fail, later=delivery.work, caller=caller)
 
     def busy() -> None:
         if first_time():
@@ -88,13 +95,14 @@ def find_releases_step(
     fail: Fail,
     *,
     later: WorkQueue | None = None,
+    caller: Caller = NOBODY,
 ) -> None:
     """Complete the execution with the outputs, or fail it with the reason; a completion Slack
     rate-limits is sent again on `later` (without one, it is logged and given up)."""
     filter_text: object = None
     try:
         filter_text = filter_input(inputs)
-        outputs = step.run(filter_text)
+        outputs = step.run(filter_text, caller)
     except StepError as exc:
         log.info("workflow step refused filter %r: %s", str(filter_text)[:80], exc)
         reason = str(exc)

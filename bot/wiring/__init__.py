@@ -1,5 +1,6 @@
 """The composition root: the running bot assembled from settings (one httpx client, one cache,
-one finder, one store, and each use case once).
+one finder, one store, and each use case once; in distributed mode a finder per MetaKraftwerk
+connection, chosen by each request's workspace).
 
 Every entry point (web, Socket Mode, worker, console) builds its parts here, so they share the
 same wiring and the tests can build the same thing with their own clock and servers. The
@@ -14,6 +15,7 @@ from bot.wiring.distributed import (
     build_connect_home,
     build_connect_pages,
     build_connections,
+    build_finders,
     build_install,
 )
 from bot.wiring.services import (
@@ -32,6 +34,7 @@ from bot.wiring.use_cases import (
     build_languages,
     build_subscriptions,
     build_use_cases,
+    open_store,
 )
 from bot.wiring.web import (
     DRAIN_SECONDS,
@@ -50,9 +53,8 @@ __all__ = [
     "DRAIN_SECONDS", "DistributedWorker", "InstallParts", "Services", "UseCases",
     "build_answer_client",
     "build_answers", "build_audience", "build_channel_check", "build_connect_home",
-    "build_connect_pages", "build_connections", "build_delivery",
-    "build_distributed_worker", "build_follows",
-    "build_install", "build_languages", "build_services", "build_subscriptions",
-    "build_use_cases", "build_worker", "freeze_startup_objects", "instrument", "start_demo",
-    "start_worker_thread", "web_app_factory",
+    "build_connect_pages", "build_connections", "build_delivery", "build_distributed_worker",
+    "build_finders", "build_follows", "build_install", "build_languages", "build_services",
+    "build_subscriptions", "build_use_cases", "build_worker", "freeze_startup_objects",
+    "instrument", "open_store", "start_demo", "start_worker_thread", "web_app_factory",
 ]

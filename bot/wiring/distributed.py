@@ -13,20 +13,23 @@ from slack_sdk import WebClient
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
+from bot.connect.finders import ConnectionFinders, connection_parts
 from bot.connect.links import LinkSigner
 from bot.connect.routes import Connected, ConnectPages
 from bot.connect.store import ConnectionStore
 from bot.connect.verify import HttpFor, Verifier
 from bot.install.authorize import TenantAuthorize
-from bot.install.oauth_flow import build_oauth_flow
+from bot.install.oauth_flow import app_home_link, build_oauth_flow
 from bot.install.revocation import Uninstalls
 from bot.install.states import TenantStateStore
 from bot.install.store import TenantInstallationStore
 from bot.metakraftwerk.client import make_http_client
+from bot.metrics import Metrics, httpx_hooks
 from bot.notify.store import Store
 from bot.notify.store.database import Database
 from bot.secret_box import SecretBox
 from bot.slack.connect_listeners import ConnectHome
+from bot.tenant import Tenant
 from bot.wiring.services import Services
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,36 @@ def build_connections(services: Services, store: Store) -> ConnectionStore:
         store.engine, box, services.clock,
         interval_seconds=max(1, round(settings.poll_interval_seconds)),
     )
+
+
+
+def build_finders(
+    services: Services, store: Store, installs: TenantInstallationStore | None = None,
+    metrics: Metrics | None = None,
+) -> ConnectionFinders:
+    """Each workspace's finder over its own connection; a workspace without one is told who
+    installed the app (from `installs`) and where App Home is. Every connection's calls are
+    timed in `metrics`, with no tenant named."""
+    connections = build_connections(services, store)
+
+    def installer_of(tenant: Tenant) -> tuple[str | None, str | None]:
+        if installs is None:
+            return None, None
+        user, app = installs.installer(Tenant(tenant.enterprise_id, tenant.team_id))
+        home = app_home_link(tenant.team_id, app) if app and tenant.team_id else None
+        return user, home
+
+    finders = ConnectionFinders(
+        connections,
+        connection_parts(
+            services.settings, connections, services.clock, services.shared,
+            event_hooks=httpx_hooks(metrics) if metrics is not None else None,
+        ),
+        services.clock,
+        installer_of=installer_of,
+    )
+    services.on_close(finders.close)
+    return finders
 
 
 

@@ -1,12 +1,14 @@
 """The long-lived parts of one process: the httpx client, the API client, the cache and the
-finder, built once from settings, and what closes them.
+finder, built once from settings, and what closes them. In distributed mode there is no account
+in the settings: these parts answer NotConnected, and the requests read their workspace's
+connection instead (bot/connect/finders.py, built by bot/wiring/distributed.py).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,10 +16,11 @@ import httpx
 
 from bot.app.finder import ReleaseFinder
 from bot.cache.redis.link import RedisLink
-from bot.cache.release_cache import ReleaseCache
+from bot.cache.release_cache import ReleaseCache, ReleaseSource
 from bot.cache.setup import cache_store, shared_link
 from bot.clock import Clock, SystemClock
 from bot.config import Secret, Settings, metakraftwerk_source
+from bot.connect.finders import NoConnection
 from bot.demo.api_server import DEMO_TOKEN, DemoApiServer
 from bot.health import OK, DatabaseProbe
 from bot.metakraftwerk.client import MetaKraftwerkClient, make_http_client
@@ -31,7 +34,7 @@ class Services:
 
     settings: Settings
     http: httpx.Client
-    client: MetaKraftwerkClient
+    client: ReleaseSource  # the one account of single-workspace mode (or none: distributed)
     cache: ReleaseCache
     finder: ReleaseFinder
     clock: Clock
@@ -57,7 +60,10 @@ class Services:
     def health(self) -> dict[str, Any]:
         status = {
             "cache": {**self.cache.stats(), **self.cache.backend()},
-            "metakraftwerk": "demo" if self.demo is not None else "configured",
+            "metakraftwerk": (
+                "demo" if self.demo is not None
+                else "per connection" if self.settings.is_distributed else "configured"
+            ),
         }
         if self.database is not None:
             database = self.database.check()
@@ -83,20 +89,25 @@ def start_demo(settings: Settings) -> tuple[Settings, DemoApiServer]:
 
 
 def build_services(
-    settings: Settings, *, demo: bool = False, clock: Clock | None = None,
-    accounts_per_connection: bool = False,
+    settings: Settings, *, demo: bool = False, clock: Clock | None = None
 ) -> Services:
     """The data path; with `demo`, or no credentials where that is allowed, the demo API.
-    With `accounts_per_connection` (distributed mode's worker: every connection brings its own
-    account), no MetaKraftwerk account is needed in the settings."""
+
+    Distributed mode has no account of its own: each workspace's requests read its connection
+    (bot/connect/finders.py), and the worker polls each connection with its own account; the
+    finder built here answers NotConnected to whatever asks it."""
     demo_server: DemoApiServer | None = None
     if demo:
         settings, demo_server = start_demo(settings)
-    elif not accounts_per_connection:
+    elif not settings.is_distributed:
         metakraftwerk_source(settings, demo_allowed=False)
     clock = clock or SystemClock()
     http = make_http_client(settings)
-    client = MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+    client: ReleaseSource = (
+        NoConnection(clock, settings.api_deadline_seconds)
+        if settings.is_distributed and demo_server is None
+        else MetaKraftwerkClient.from_settings(settings, http, clock=clock)
+    )
     shared = shared_link(settings, clock)
     cache = ReleaseCache.from_settings(client, settings, clock=clock, store=cache_store(shared))
     finder = ReleaseFinder(cache, clock=clock)
@@ -106,9 +117,14 @@ def build_services(
 
 
 
-def instrument(services: Services, metrics: Metrics) -> None:
-    """Count the API cache's lookups and time each MetaKraftwerk call in `metrics`."""
-    metrics.watch_cache(services.cache.stats)
+def instrument(
+    services: Services,
+    metrics: Metrics,
+    cache_stats: Callable[[], Mapping[str, int]] | None = None,
+) -> None:
+    """Count the API cache's lookups (or those `cache_stats` sums up: every connection's, in
+    distributed mode) and time each MetaKraftwerk call in `metrics`."""
+    metrics.watch_cache(cache_stats or services.cache.stats)
     hooks = httpx_hooks(metrics)
     current = services.http.event_hooks
     services.http.event_hooks = {

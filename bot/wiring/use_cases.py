@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 
 from bot.app.answers import Answers
+from bot.app.finders import Finders, OneFinder
 from bot.app.gate import AudienceLookup, ChannelCheck, Gate
 from bot.app.home import Home
 from bot.app.language import Languages
@@ -45,15 +46,21 @@ def build_use_cases(
     *,
     audience: AudienceLookup | None = None,
     channel: ChannelCheck | None = None,
+    finders: Finders | None = None,
 ) -> UseCases:
     """The answers to `/releases`, App Home, the search form and the Workflow Builder step;
     `audience` tells guests and users of other organisations (none: everyone is a member),
-    `channel` refuses posting into a channel shared with other organisations."""
-    follows = build_follows(services, subscriptions)
+    `channel` refuses posting into a channel shared with other organisations. `finders`
+    choose each request's finder (distributed mode: its workspace's connection); without
+    them every request reads the one finder of `services`."""
+    finders = finders or OneFinder(services.finder)
+    follows = build_follows(services, subscriptions, finders)
     languages = languages or build_languages(services, subscriptions, None)
-    answers = _answers(services, subscriptions, follows, languages, Gate(audience, channel))
+    answers = _answers(
+        services, subscriptions, follows, languages, Gate(audience, channel), finders
+    )
     home = Home(
-        services.finder,
+        finders,
         clock=services.clock,
         subscriptions=subscriptions,
         follows=follows,
@@ -64,8 +71,8 @@ def build_use_cases(
         answers,
         Surfaces(
             home=home,
-            search_forms=SearchForms(answers, services.finder),
-            workflow_step=FindReleasesStep(services.finder, services.clock),
+            search_forms=SearchForms(answers, finders),
+            workflow_step=FindReleasesStep(finders, services.clock),
         ),
     )
 
@@ -110,10 +117,11 @@ def _answers(
     follows: FollowCommands | None,
     languages: Languages,
     gate: Gate,
+    finders: Finders | None = None,
 ) -> TimedAnswers:
     # The standup reads when the worker saw releases close from the subscriptions' store.
     return TimedAnswers(
-        services.finder,
+        finders or services.finder,
         clock=services.clock,
         subscriptions=subscriptions,
         follows=follows,
@@ -129,23 +137,37 @@ def _answers(
 
 
 def build_follows(
-    services: Services, subscriptions: SubscriptionCommands | None
+    services: Services, subscriptions: SubscriptionCommands | None,
+    finders: Finders | None = None,
 ) -> FollowCommands | None:
     """Following releases shares the subscriptions' store: without one, nobody can follow."""
     if subscriptions is None:
         return None
-    return FollowCommands(subscriptions.store, services.finder, clock=services.clock)
+    return FollowCommands(
+        subscriptions.store, finders or services.finder, clock=services.clock
+    )
 
 
 
-def build_subscriptions(
-    services: Services, web_client: WebClient | None
-) -> SubscriptionCommands:
-    """The notification commands over the store named by DATABASE_URL."""
+def open_store(services: Services) -> Store:
+    """The store named by DATABASE_URL, closed with the process; /healthz pings it."""
     store = Store.from_url(services.settings.database_url, clock=services.clock)
     services.on_close(store.close)
     services.database = DatabaseProbe(store.ping)
     services.on_close(services.database.close)
+    return store
+
+
+def build_subscriptions(
+    services: Services,
+    web_client: WebClient | None,
+    *,
+    store: Store | None = None,
+    finders: Finders | None = None,
+) -> SubscriptionCommands:
+    """The notification commands over `store` (else the one DATABASE_URL names); with
+    `finders`, a subscription's groups are checked against the caller's own connection."""
+    store = store or open_store(services)
 
     def no_timezone(user_id: str) -> str | None:
         return None
@@ -156,6 +178,10 @@ def build_subscriptions(
         group_names=services.finder.group_names,
         user_timezone=slack_user_timezone(web_client) if web_client is not None else no_timezone,
         clock=services.clock,
+        group_names_of=(
+            (lambda caller: finders.for_caller(caller).group_names())
+            if finders is not None else None
+        ),
     )
 
 

@@ -26,7 +26,12 @@ from bot.slack.signature import SlackSignature
 from bot.slack.webclient import make_web_client
 from bot.slack.work import WorkQueue
 from bot.web import WebApp
-from bot.wiring.distributed import build_connect_home, build_connect_pages, build_install
+from bot.wiring.distributed import (
+    build_connect_home,
+    build_connect_pages,
+    build_finders,
+    build_install,
+)
 from bot.wiring.services import Services, build_services, freeze_startup_objects, instrument
 from bot.wiring.use_cases import (
     build_audience,
@@ -34,6 +39,7 @@ from bot.wiring.use_cases import (
     build_languages,
     build_subscriptions,
     build_use_cases,
+    open_store,
 )
 
 log = logging.getLogger(__name__)
@@ -76,7 +82,7 @@ def build_answer_client(services: Services) -> WebClient:
 def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], Any]:
     """Check the settings now, and return what builds the WSGI app inside each web process."""
     check_slack_settings(settings, http_mode=True)
-    if not demo:
+    if not demo and not settings.is_distributed:  # distributed: a connection per workspace
         metakraftwerk_source(settings, demo_allowed=False)
     if not settings.is_distributed:
         verify_bot_token(settings)  # in distributed mode each installation brings its own
@@ -85,13 +91,25 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
         services = build_services(settings, demo=demo)
         # Built here, after a fork: each web process counts and serves its own metrics.
         metrics = Metrics(CollectorRegistry())
-        instrument(services, metrics)
         web_client = build_answer_client(services)
-        subscriptions = build_subscriptions(services, web_client)
+        store = open_store(services)
+        install = (
+            build_install(services.settings, store, web_client)
+            if services.settings.is_distributed else None
+        )
+        # Distributed mode: each workspace's requests read its own connection (the demo, with
+        # --demo, stands in for all of them).
+        finders = (
+            build_finders(services, store, install.store, metrics)
+            if install is not None and services.demo is None else None
+        )
+        instrument(services, metrics, finders.cache_stats if finders is not None else None)
+        subscriptions = build_subscriptions(services, web_client, store=store, finders=finders)
         use_cases = build_use_cases(
             services, subscriptions, build_languages(services, subscriptions, web_client),
             audience=build_audience(settings),
             channel=build_channel_check(settings, subscriptions),
+            finders=finders,
         )
         if settings.is_distributed:
             surfaces = replace(
@@ -100,10 +118,6 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
             use_cases = replace(use_cases, surfaces=surfaces)
         use_cases.answers.observe_with(metrics)
         replay = replay_guard(services.shared)
-        install = (
-            build_install(services.settings, subscriptions.store, web_client)
-            if services.settings.is_distributed else None
-        )
         app = build_app(
             services.settings,
             use_cases.answers,
@@ -118,7 +132,11 @@ def web_app_factory(settings: Settings, *, demo: bool = False) -> Callable[[], A
             app, SlackSignature(services.settings.slack_signing_secret.value), replay
         )
         pages = (
-            [(CONNECT_PREFIX, build_connect_pages(services, subscriptions.store))]
+            [(CONNECT_PREFIX, build_connect_pages(
+                services, subscriptions.store,
+                # This process answers from the new connection at once, not in a few seconds.
+                on_connected=(lambda grant, _: finders.forget(grant.tenant)) if finders else None,
+            ))]
             if settings.is_distributed else []
         )
         if install is not None:

@@ -16,11 +16,11 @@ from waitress.server import create_server
 
 from bot.config import Secret, Settings
 from bot.connect.links import LinkSigner
-from bot.connect.records import Tenant
 from bot.connect.store import ConnectionStore
 from bot.demo import DemoApiServer
 from bot.notify.store import Store
 from bot.secret_box import new_key
+from bot.tenant import Tenant
 from bot.web import WebApp
 from bot.wiring import Services, build_connect_pages, build_connections, build_services
 from tests.fakes.clock import FakeClock

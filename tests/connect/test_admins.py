@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.connect.admins import may_administer
-from bot.connect.records import Tenant
+from bot.tenant import Tenant
 
 WORKSPACE = Tenant("E1", "T1")
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.connect.links import LinkSigner
 from bot.connect.poll import ConnectionPoll, PollFailed
-from bot.connect.records import Account, Connection, Tenant
+from bot.connect.records import Account, Connection
 from bot.connect.store import ConnectionStore, schedule_key
 from bot.connect.verify import WRONG_LOGIN
 from bot.demo import DemoApiServer
@@ -25,6 +25,7 @@ from bot.notify.store import Store
 from bot.notify.store.database import Database
 from bot.notify.store.schema import outbox, release_snapshot
 from bot.secret_box import SecretBox, new_key
+from bot.tenant import Tenant
 from tests.fakes.clock import FakeClock
 
 T1, T2 = Tenant("", "T1"), Tenant("", "T2")

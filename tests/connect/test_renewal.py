@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, Connection, Tenant
+from bot.connect.records import Account, Connection
 from bot.connect.renewal import SessionRenewer, renewal_time
 from bot.connect.schedule import MIN_LEFT, is_due, renew_at
 from bot.connect.store import ConnectionStore
@@ -21,6 +21,7 @@ from bot.demo import DEMO_EMAIL, DEMO_PASSWORD, DemoApiServer
 from bot.metakraftwerk.client import make_http_client
 from bot.notify.store import Store
 from bot.secret_box import SecretBox, new_key
+from bot.tenant import Tenant
 from tests.fakes.clock import FakeClock
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, LinkGrant, Tenant
+from bot.connect.records import Account, LinkGrant
 from bot.connect.store import ConnectionStore, LinkUsed, schedule_key
 from bot.notify.store import Store
 from bot.notify.store.schema import connection_schedules, connections, installations
 from bot.secret_box import SecretBox, SecretError, new_key
+from bot.tenant import Tenant
 from tests.fakes.clock import FakeClock
 
 ORG = Tenant("E1", "")

@@ -18,13 +18,14 @@ from sqlalchemy import select
 
 from bot.clock import SystemClock
 from bot.connect.links import LinkSigner
-from bot.connect.records import Account, Connection, Tenant
+from bot.connect.records import Account, Connection
 from bot.connect.store import ConnectionStore
 from bot.demo.api_server import Customer, DemoApiServer
 from bot.notify.store import Store
 from bot.notify.store.schema import connection_schedules, outbox
 from bot.secret_box import SecretBox
 from bot.secret_box import new_key as new_fernet_key
+from bot.tenant import Tenant
 from tests.e2e.conftest import WorkerProcess, Workers, clean_env
 from tests.e2e.test_distributed_install import database_url
 

@@ -63,22 +63,25 @@ def database_url() -> Iterator[str]:
 
 @contextlib.contextmanager
 def distributed_web(
-    demo: DemoApiServer, slack: FakeSlack, workdir: Path, database_url: str
+    demo: DemoApiServer, slack: FakeSlack, workdir: Path, database_url: str, *,
+    with_demo: bool = True, **overrides: str,
 ) -> Iterator[WebProcess]:
-    """The Procfile's web process in distributed mode. MetaKraftwerk comes from the built-in
-    demo (`--demo`) until connections are set up per installation."""
+    """The Procfile's web process in distributed mode. With `with_demo`, the built-in demo
+    (`--demo`) stands in for every workspace's MetaKraftwerk; without, each workspace reads
+    its own connection. `overrides` go into its environment."""
     port = free_port()
     env = web_env(
         demo, slack, workdir,
         PORT=str(port), SLACK_BOT_TOKEN="", METAKRAFTWERK_TOKEN="", METAKRAFTWERK_URL="",
         RELEASES_BOT_MODE="distributed", SLACK_CLIENT_ID="111.222",
         SLACK_CLIENT_SECRET="client-secret", PUBLIC_URL=f"http://127.0.0.1:{port}",
-        SECRET_KEYS=new_fernet_key(), DATABASE_URL=database_url,
+        SECRET_KEYS=new_fernet_key(), DATABASE_URL=database_url, **overrides,
     )
     log_path = workdir / "web.log"
+    command = procfile_command("web") + (" --demo" if with_demo else "")
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {procfile_command('web')} --demo"], cwd=workdir, env=env,
+            ["/bin/sh", "-c", f"exec {command}"], cwd=workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -7,7 +7,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.install.authorize import TenantAuthorize
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant
+from bot.tenant import Tenant
 
 
 class Timer:

@@ -9,8 +9,8 @@ from slack_sdk.oauth.installation_store import Installation
 from bot.install.authorize import TenantAuthorize
 from bot.install.revocation import Uninstalls, tenants_to_purge
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant
 from bot.notify.store.database import Database
+from bot.tenant import Tenant
 from tests.fakes.clock import FakeClock
 
 

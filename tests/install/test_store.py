@@ -10,10 +10,10 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, text, update
 
 from bot.install.store import TenantInstallationStore
-from bot.install.tenant import Tenant
 from bot.notify.store.database import Database
 from bot.notify.store.schema import installations
 from bot.secret_box import SecretBox, new_key
+from bot.tenant import Tenant
 
 
 def _install(team: str | None = "T1", token: str = "xoxb-one", *, enterprise: str | None = None,

@@ -11,7 +11,6 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.connect.links import LinkSigner
 from bot.connect.records import Account
-from bot.connect.records import Tenant as Owner
 from bot.connect.store import ConnectionStore
 from bot.install.store import TenantInstallationStore
 from bot.notify.store import Store
@@ -19,6 +18,7 @@ from bot.notify.store.database import Database
 from bot.notify.store.rotation import count_keys, rotate_sealed
 from bot.notify.store.sealed_fields import SEALED_FIELDS
 from bot.secret_box import SecretBox, new_key
+from bot.tenant import Tenant as Owner
 from tests.fakes.clock import FakeClock
 from tests.notify.conftest import clock, db_url, pg_url, sqlite_url
 

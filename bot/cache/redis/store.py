@@ -1,5 +1,7 @@
 """The release cache's store on Redis: one set of answers and one fetch per key for every process.
 
+- Keys: `releases-bot:cache:v<N>:[<scope>:]<kind>:<key>`; in distributed mode the scope is
+  the MetaKraftwerk connection (`conn<id>`), since release ids are unique only inside one.
 - Entries: `fresh:<key>` expires after its TTL (PX, and checked against the entry's `fetched_at`
   by the injected clock), `stale:<key>` after the stale age limit; both in codec.py's JSON.
 - Single flight across processes: the first process to miss a key takes `lock:<key>` (SET NX PX
@@ -70,19 +72,24 @@ class RedisStore:
         *,
         prefix: str = DEFAULT_PREFIX,
         poll_seconds: float = POLL_SECONDS,
+        scope: str = "",
     ) -> None:
+        """`scope` names whose answers these are (a connection, `conn<id>`); one scope's keys,
+        locks and outcomes never meet another's."""
         self._link = link
         self._limits = limits
         self._clock = clock
         self._local = LocalStore(limits, clock)
-        self._prefix = f"{prefix}cache:v{FORMAT}:"
+        self._prefix = f"{prefix}cache:v{FORMAT}:" + (f"{scope}:" if scope else "")
         self._poll = poll_seconds
         self._release = link.client.register_script(RELEASE_LOCK)
 
     @classmethod
-    def factory(cls, link: RedisLink, *, prefix: str = DEFAULT_PREFIX) -> StoreFactory:
+    def factory(
+        cls, link: RedisLink, *, prefix: str = DEFAULT_PREFIX, scope: str = ""
+    ) -> StoreFactory:
         def build(limits: CacheLimits, clock: Clock) -> RedisStore:
-            return cls(link, limits, clock, prefix=prefix)
+            return cls(link, limits, clock, prefix=prefix, scope=scope)
 
         return build
 
